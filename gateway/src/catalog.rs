@@ -1,0 +1,282 @@
+//! The tools Warden serves: every configured component loaded into the
+//! sandbox, its tools checked for clashes, their JSON Schemas compiled once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use warden_sandbox::{
+    Capabilities, DirGrant, DirMode, Limits, LoadError, Policy, Sandbox, SandboxConfig,
+    SandboxError, ToolComponent, ToolInfo,
+};
+
+use crate::config::{self, ComponentConfig, Config};
+
+/// Why the catalog could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The engine could not be created.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// A component failed to load.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Two components declare the same tool name.
+    #[error("tool `{tool}` is declared by both component `{first}` and component `{second}`")]
+    DuplicateTool {
+        /// The tool name.
+        tool: String,
+        /// The component loaded first.
+        first: String,
+        /// The component that clashes.
+        second: String,
+    },
+    /// A tool's schema does not compile.
+    #[error("component `{component}`: tool `{tool}`: invalid {which} schema: {reason}")]
+    InvalidSchema {
+        /// The component.
+        component: String,
+        /// The tool.
+        tool: String,
+        /// `input` or `output`.
+        which: &'static str,
+        /// The validator's complaint.
+        reason: String,
+    },
+}
+
+/// One servable tool.
+pub struct Tool {
+    /// What the component declared.
+    pub info: ToolInfo,
+    /// The component that runs it.
+    pub component: Arc<ToolComponent>,
+    /// Compiled input schema.
+    pub input_validator: jsonschema::Validator,
+    /// Compiled output schema, when the tool declares one.
+    pub output_validator: Option<jsonschema::Validator>,
+    /// The tool as `tools/list` shows it, built once.
+    pub listing: Value,
+}
+
+/// Every tool, in a stable order (components by name, tools as declared).
+pub struct Catalog {
+    sandbox: Sandbox,
+    tools: Vec<Arc<Tool>>,
+    by_name: HashMap<String, Arc<Tool>>,
+    components: Vec<Arc<ToolComponent>>,
+}
+
+impl Catalog {
+    /// Builds the sandbox engine sized for `config` and loads every component.
+    pub async fn load(config: &Config) -> Result<Self, CatalogError> {
+        let sandbox = Sandbox::new(sandbox_config(config))?;
+        let mut components = Vec::with_capacity(config.components.len());
+        for component in &config.components {
+            let loaded = sandbox
+                .load(&component.name, &component.path, policy(component))
+                .await?;
+            components.push(Arc::new(loaded));
+        }
+        Self::from_components(sandbox, components)
+    }
+
+    fn from_components(
+        sandbox: Sandbox,
+        components: Vec<Arc<ToolComponent>>,
+    ) -> Result<Self, CatalogError> {
+        let mut tools = Vec::new();
+        let mut by_name: HashMap<String, Arc<Tool>> = HashMap::new();
+        for component in &components {
+            for info in component.tools() {
+                if let Some(existing) = by_name.get(&info.name) {
+                    return Err(CatalogError::DuplicateTool {
+                        tool: info.name.clone(),
+                        first: existing.component.name().to_owned(),
+                        second: component.name().to_owned(),
+                    });
+                }
+                let tool = Arc::new(compile_tool(component, info)?);
+                by_name.insert(info.name.clone(), Arc::clone(&tool));
+                tools.push(tool);
+            }
+        }
+        Ok(Self {
+            sandbox,
+            tools,
+            by_name,
+            components,
+        })
+    }
+
+    /// The tool named `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Tool>> {
+        self.by_name.get(name)
+    }
+
+    /// Every tool in listing order.
+    pub fn tools(&self) -> &[Arc<Tool>] {
+        &self.tools
+    }
+
+    /// Every loaded component.
+    pub fn components(&self) -> &[Arc<ToolComponent>] {
+        &self.components
+    }
+
+    /// The sandbox that runs the components.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+}
+
+fn sandbox_config(config: &Config) -> SandboxConfig {
+    let limits = config.components.iter().map(|component| &component.limits);
+    SandboxConfig {
+        pool_instances: config.server.pool_instances,
+        max_memory_bytes: limits
+            .clone()
+            .map(|limits| limits.max_memory_bytes)
+            .max()
+            .unwrap_or(config::DEFAULT_MAX_MEMORY_BYTES),
+        fuel_metering: limits.clone().any(|limits| limits.fuel.is_some()),
+        cache_dir: config.server.cache_dir.clone(),
+    }
+}
+
+/// The sandbox policy a configured component runs under.
+pub fn policy(component: &ComponentConfig) -> Policy {
+    let limits = &component.limits;
+    let capabilities = &component.capabilities;
+    Policy {
+        limits: Limits {
+            timeout_ms: limits.timeout_ms,
+            fuel: limits.fuel,
+            max_memory_bytes: limits.max_memory_bytes,
+            max_output_bytes: limits.max_output_bytes,
+            max_log_messages: limits.max_log_messages,
+            max_concurrency: limits.max_concurrency,
+            queue_timeout_ms: limits.queue_timeout_ms,
+        },
+        capabilities: Capabilities {
+            dirs: capabilities
+                .dirs
+                .iter()
+                .map(|dir| DirGrant {
+                    host: dir.host.clone(),
+                    guest: dir.guest.clone(),
+                    mode: match dir.mode {
+                        config::DirMode::Ro => DirMode::ReadOnly,
+                        config::DirMode::Rw => DirMode::ReadWrite,
+                    },
+                })
+                .collect(),
+            env: capabilities.env.clone(),
+            tcp_connect: capabilities.tcp_connect.clone(),
+        },
+    }
+}
+
+fn compile_tool(component: &Arc<ToolComponent>, info: &ToolInfo) -> Result<Tool, CatalogError> {
+    let invalid = |which: &'static str, reason: String| CatalogError::InvalidSchema {
+        component: component.name().to_owned(),
+        tool: info.name.clone(),
+        which,
+        reason,
+    };
+    let input_schema: Value = serde_json::from_str(&info.input_schema)
+        .map_err(|error| invalid("input", error.to_string()))?;
+    let input_validator = jsonschema::validator_for(&input_schema)
+        .map_err(|error| invalid("input", error.to_string()))?;
+    let output_schema: Option<Value> = info
+        .output_schema
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|error| invalid("output", error.to_string()))?;
+    let output_validator = output_schema
+        .as_ref()
+        .map(jsonschema::validator_for)
+        .transpose()
+        .map_err(|error| invalid("output", error.to_string()))?;
+    let listing = listing(info, input_schema, output_schema);
+    Ok(Tool {
+        info: info.clone(),
+        component: Arc::clone(component),
+        input_validator,
+        output_validator,
+        listing,
+    })
+}
+
+/// The MCP `Tool` object for `tools/list`.
+fn listing(info: &ToolInfo, input_schema: Value, output_schema: Option<Value>) -> Value {
+    let mut tool = Map::new();
+    tool.insert("name".into(), json!(info.name));
+    if let Some(title) = &info.title {
+        tool.insert("title".into(), json!(title));
+    }
+    tool.insert("description".into(), json!(info.description));
+    tool.insert("inputSchema".into(), input_schema);
+    if let Some(output_schema) = output_schema {
+        tool.insert("outputSchema".into(), output_schema);
+    }
+    let hints = [
+        ("readOnlyHint", info.annotations.read_only),
+        ("destructiveHint", info.annotations.destructive),
+        ("idempotentHint", info.annotations.idempotent),
+        ("openWorldHint", info.annotations.open_world),
+    ];
+    let annotations: Map<String, Value> = hints
+        .into_iter()
+        .filter_map(|(key, hint)| Some((key.to_owned(), Value::Bool(hint?))))
+        .collect();
+    if !annotations.is_empty() {
+        tool.insert("annotations".into(), Value::Object(annotations));
+    }
+    Value::Object(tool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_sandbox::Annotations;
+
+    #[test]
+    fn listing_carries_only_the_hints_a_tool_set() {
+        let info = ToolInfo {
+            name: "text.count".into(),
+            title: Some("Count".into()),
+            description: "Counts.".into(),
+            input_schema: r#"{"type":"object"}"#.into(),
+            output_schema: None,
+            annotations: Annotations {
+                read_only: Some(true),
+                ..Annotations::default()
+            },
+        };
+        let tool = listing(
+            &info,
+            json!({"type": "object"}),
+            Some(json!({"type": "object"})),
+        );
+        assert_eq!(
+            tool,
+            json!({
+                "name": "text.count",
+                "title": "Count",
+                "description": "Counts.",
+                "inputSchema": {"type": "object"},
+                "outputSchema": {"type": "object"},
+                "annotations": {"readOnlyHint": true},
+            })
+        );
+        let bare = ToolInfo {
+            title: None,
+            annotations: Annotations::default(),
+            ..info
+        };
+        let tool = listing(&bare, json!({"type": "object"}), None);
+        assert!(tool.get("annotations").is_none() && tool.get("title").is_none());
+    }
+}

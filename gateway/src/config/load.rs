@@ -1,0 +1,320 @@
+//! Reading a file, parsing it, resolving its paths and checking them.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde_path_to_error::{Path as KeyPath, Segment};
+use toml::Spanned;
+
+use super::error::ConfigError;
+use super::model::{Capabilities, ComponentConfig, ComponentName, Config, DirGrant, ServerConfig};
+use super::raw::{NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer};
+
+/// Reads, parses and validates the configuration file at `path`.
+///
+/// Relative paths in the file are resolved against the folder that holds it.
+/// Component files and granted directories must exist when this is called.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::path::Path;
+///
+/// let config = warden_gateway::config::load(Path::new("examples/warden.toml"))?;
+/// for component in &config.components {
+///     println!("{} -> {}", component.name, component.path.display());
+/// }
+/// # Ok::<(), warden_gateway::config::ConfigError>(())
+/// ```
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parses and validates configuration `text` as if read from `origin`.
+///
+/// `origin` names the file in error messages, and relative paths are resolved
+/// against its folder (the current directory when it has none). As with
+/// [`load`], component files and granted directories must exist.
+pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+    let raw = deserialize(text, origin)?;
+    let base = base_dir(origin)?;
+    Resolver { text, origin, base }.config(raw)
+}
+
+/// TOML text to [`RawConfig`], with errors located by line, column and key.
+fn deserialize(text: &str, origin: &Path) -> Result<RawConfig, ConfigError> {
+    let document = toml::Deserializer::parse(text).map_err(|error| {
+        let span = error.span().unwrap_or(0..0);
+        let (line, column) = line_column(text, span.start);
+        let mut message = error.message().trim_end().to_owned();
+        // toml says "duplicate key" without naming it; the span does.
+        if message == "duplicate key"
+            && let Some(key) = text
+                .get(span)
+                .filter(|k| !k.is_empty() && !k.contains('\n'))
+        {
+            message = format!("duplicate key `{key}`");
+        }
+        ConfigError::Syntax {
+            path: origin.to_owned(),
+            line,
+            column,
+            message,
+        }
+    })?;
+    serde_path_to_error::deserialize(document).map_err(|error| {
+        let key = dotted(error.path());
+        let error = error.into_inner();
+        let (line, column) = line_column(text, error.span().map_or(0, |s| s.start));
+        ConfigError::Invalid {
+            path: origin.to_owned(),
+            line,
+            column,
+            key,
+            message: error.message().trim_end().to_owned(),
+        }
+    })
+}
+
+/// The folder relative paths are resolved against, made absolute.
+fn base_dir(origin: &Path) -> Result<PathBuf, ConfigError> {
+    let read_error = |source| ConfigError::Read {
+        path: origin.to_owned(),
+        source,
+    };
+    match origin.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            std::path::absolute(parent).map_err(read_error)
+        }
+        _ => std::env::current_dir().map_err(read_error),
+    }
+}
+
+/// A key path as written in TOML: `components.text.capabilities.dirs[0].guest`.
+/// Keys that are not bare TOML keys are quoted; the private keys that
+/// [`Spanned`] uses internally are left out.
+fn dotted(path: &KeyPath) -> String {
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if key.starts_with("$__serde_spanned_private") => {}
+            Segment::Map { key } | Segment::Enum { variant: key } => push_key(&mut out, key),
+            Segment::Unknown => push_key(&mut out, "?"),
+        }
+    }
+    out
+}
+
+fn push_key(out: &mut String, key: &str) {
+    if !out.is_empty() {
+        out.push('.');
+    }
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        out.push_str(key);
+    } else {
+        out.push_str(&format!("{key:?}"));
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// Turns a [`RawConfig`] into a [`Config`]: resolves relative paths and runs
+/// the checks that need the file system or the whole table.
+struct Resolver<'a> {
+    text: &'a str,
+    origin: &'a Path,
+    base: PathBuf,
+}
+
+impl Resolver<'_> {
+    fn invalid(&self, span: Range<usize>, key: String, message: String) -> ConfigError {
+        let (line, column) = line_column(self.text, span.start);
+        ConfigError::Invalid {
+            path: self.origin.to_owned(),
+            line,
+            column,
+            key,
+            message,
+        }
+    }
+
+    fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let server = self.server(raw.server.0)?;
+        let raw_components = raw.components.0;
+        let mut components = Vec::with_capacity(raw_components.len());
+        // A BTreeMap: components come out sorted by name.
+        for (name, component) in raw_components {
+            if component.0.enabled {
+                components.push(self.component(name, component.0)?);
+            }
+        }
+        if components.is_empty() {
+            return Err(ConfigError::NoComponents {
+                path: self.origin.to_owned(),
+            });
+        }
+        Ok(Config {
+            source: self.origin.to_owned(),
+            server,
+            components,
+        })
+    }
+
+    fn server(&self, raw: RawServer) -> Result<ServerConfig, ConfigError> {
+        let cache_dir = match raw.cache_dir {
+            None => None,
+            Some(written) => {
+                let dir = self.base.join(&written.get_ref().0);
+                // The cache creates its folder; it only must not be a file.
+                if dir.exists() && !dir.is_dir() {
+                    return Err(self.invalid(
+                        written.span(),
+                        "server.cache_dir".to_owned(),
+                        format!("`{}` exists and is not a directory", dir.display()),
+                    ));
+                }
+                Some(dir)
+            }
+        };
+        Ok(ServerConfig {
+            listen: raw.listen.0,
+            allowed_origins: dedup(raw.allowed_origins.into_iter().map(|o| o.0)),
+            allow_localhost_origins: raw.allow_localhost_origins,
+            max_body_bytes: raw.max_body_bytes,
+            max_json_depth: raw.max_json_depth,
+            page_size: raw.page_size,
+            session_idle_timeout_secs: raw.session_idle_timeout_secs,
+            max_sessions: raw.max_sessions,
+            pool_instances: raw.pool_instances,
+            cache_dir,
+            log_format: raw.log_format,
+        })
+    }
+
+    fn component(
+        &self,
+        name: ComponentName,
+        raw: RawComponent,
+    ) -> Result<ComponentConfig, ConfigError> {
+        let prefix = format!("components.{name}");
+        let path = self.existing(&raw.path, format!("{prefix}.path"), Kind::File)?;
+        let capabilities = self.capabilities(&prefix, raw.capabilities.0)?;
+        Ok(ComponentConfig {
+            name,
+            path,
+            limits: raw.limits.0.into(),
+            capabilities,
+        })
+    }
+
+    fn capabilities(
+        &self,
+        prefix: &str,
+        raw: RawCapabilities,
+    ) -> Result<Capabilities, ConfigError> {
+        let mut dirs: Vec<DirGrant> = Vec::with_capacity(raw.dirs.len());
+        let mut guests: HashMap<String, usize> = HashMap::new();
+        for (i, grant) in raw.dirs.into_iter().map(|t| t.0).enumerate() {
+            let key = format!("{prefix}.capabilities.dirs[{i}]");
+            let host = self.existing(&grant.host, format!("{key}.host"), Kind::Dir)?;
+            let guest_span = grant.guest.span();
+            let guest = grant.guest.into_inner().0;
+            if let Some(first) = guests.insert(guest.clone(), i) {
+                return Err(self.invalid(
+                    guest_span,
+                    format!("{key}.guest"),
+                    format!("guest path `{guest}` is already granted by dirs[{first}]"),
+                ));
+            }
+            dirs.push(DirGrant {
+                host,
+                guest,
+                mode: grant.mode,
+            });
+        }
+        Ok(Capabilities {
+            dirs,
+            env: raw.env.0.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
+            tcp_connect: dedup(raw.tcp_connect.into_iter().map(|t| t.0)),
+        })
+    }
+
+    /// Resolves `written` against the config folder and checks that it is an
+    /// existing file or directory; returns its canonical path.
+    fn existing(
+        &self,
+        written: &Spanned<NonEmptyPath>,
+        key: String,
+        kind: Kind,
+    ) -> Result<PathBuf, ConfigError> {
+        let path = self.base.join(&written.get_ref().0);
+        let fail = |message: String| Err(self.invalid(written.span(), key.clone(), message));
+        let what = match kind {
+            Kind::File => "component file",
+            Kind::Dir => "directory",
+        };
+        let resolved = || {
+            if Path::new(&written.get_ref().0).is_relative() {
+                format!(" (resolved against {})", self.base.display())
+            } else {
+                String::new()
+            }
+        };
+        match fs::metadata(&path) {
+            Ok(meta) if kind == Kind::File && !meta.is_file() => {
+                fail(format!("`{}` is not a file", path.display()))
+            }
+            Ok(meta) if kind == Kind::Dir && !meta.is_dir() => {
+                fail(format!("`{}` is not a directory", path.display()))
+            }
+            Ok(_) => fs::canonicalize(&path)
+                .or_else(|e| fail(format!("cannot resolve `{}`: {e}", path.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fail(format!(
+                "{what} `{}` does not exist{}",
+                written.get_ref().0,
+                resolved()
+            )),
+            Err(e) => fail(format!("cannot access `{}`: {e}", path.display())),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+}
+
+/// Keeps the first of equal items, in order.
+fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}

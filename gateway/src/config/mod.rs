@@ -1,0 +1,38 @@
+//! The gateway's configuration: one TOML file, read once per (re)load.
+//!
+//! [`load`](fn@load) reads a file and [`parse`](fn@parse) takes its text; both return a
+//! [`Config`] of plain data or a [`ConfigError`] that names the file, the
+//! line, the column and the dotted key at fault:
+//!
+//! ```text
+//! warden.toml:14:19: components.text.limits.timeout_ms: must be between 1 and 600000 milliseconds, got 0
+//! ```
+//!
+//! The rules, in the order they are applied:
+//! - every table rejects unknown keys, listing the keys it accepts;
+//! - every value is type- and range-checked where it is written (all limits
+//!   have units in their names and conservative defaults, see the `DEFAULT_*`
+//!   and `*_RANGE` constants);
+//! - relative paths are resolved against the configuration file's folder;
+//!   component files and granted directories of enabled components must
+//!   exist, and are canonicalised;
+//! - capabilities are deny by default: a component with no `capabilities`
+//!   table sees no directory, no environment variable and no network;
+//! - at least one component must be enabled; disabled ones are dropped
+//!   (their values are still checked, their paths are not).
+//!
+//! The reference for every key is `docs/configuration.md`; the bundled
+//! example is `examples/warden.toml`.
+
+mod error;
+mod load;
+mod model;
+mod raw;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::ConfigError;
+pub use load::{load, parse};
+pub use model::*;

@@ -1,0 +1,332 @@
+//! The validated configuration: plain data, ready to use.
+//!
+//! Every default and every accepted range is a named constant here, so the
+//! code that enforces a limit, the documentation and the tests agree.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::values;
+
+const KIB: u64 = 1 << 10;
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+// ---- [server] -------------------------------------------------------------
+
+/// Default `server.listen`: loopback only, port 8080.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+/// Default `server.allow_localhost_origins`.
+pub const DEFAULT_ALLOW_LOCALHOST_ORIGINS: bool = true;
+/// Default `server.max_body_bytes`: 4 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
+/// Accepted `server.max_body_bytes`: 1 KiB ..= 64 MiB.
+pub const MAX_BODY_BYTES_RANGE: RangeInclusive<usize> = 1 << 10..=64 << 20;
+/// Default `server.max_json_depth`, in nesting levels.
+pub const DEFAULT_MAX_JSON_DEPTH: usize = 64;
+/// Accepted `server.max_json_depth`.
+pub const MAX_JSON_DEPTH_RANGE: RangeInclusive<usize> = 2..=512;
+/// Default `server.page_size`, in tools per `tools/list` page.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Accepted `server.page_size`.
+pub const PAGE_SIZE_RANGE: RangeInclusive<usize> = 1..=1000;
+/// Default `server.session_idle_timeout_secs`: 30 minutes.
+pub const DEFAULT_SESSION_IDLE_TIMEOUT_SECS: u64 = 1800;
+/// Accepted `server.session_idle_timeout_secs`: 1 second ..= 365 days (the
+/// upper bound keeps deadline arithmetic far from overflow).
+pub const SESSION_IDLE_TIMEOUT_SECS_RANGE: RangeInclusive<u64> = 1..=365 * 24 * 3600;
+/// Default `server.max_sessions`.
+pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
+/// Accepted `server.max_sessions`: 1 or more.
+pub const MAX_SESSIONS_RANGE: RangeInclusive<usize> = 1..=usize::MAX;
+/// Default `server.pool_instances`, in concurrently live wasm instances.
+pub const DEFAULT_POOL_INSTANCES: u32 = 64;
+/// Accepted `server.pool_instances`.
+pub const POOL_INSTANCES_RANGE: RangeInclusive<u32> = 1..=10_000;
+
+// ---- [components.<name>.limits] -------------------------------------------
+
+/// Default `limits.timeout_ms`: 5 seconds of wall-clock time per call.
+pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
+/// Accepted `limits.timeout_ms`: 1 ms ..= 10 minutes.
+pub const TIMEOUT_MS_RANGE: RangeInclusive<u64> = 1..=600_000;
+/// Accepted `limits.fuel` (there is no default: unset means unmetered).
+pub const FUEL_RANGE: RangeInclusive<u64> = 1..=u64::MAX;
+/// Default `limits.max_memory_bytes`: 64 MiB.
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 64 * MIB;
+/// Accepted `limits.max_memory_bytes`: 1 MiB ..= 4 GiB.
+pub const MAX_MEMORY_BYTES_RANGE: RangeInclusive<u64> = MIB..=4 * GIB;
+/// Default `limits.max_output_bytes`: 1 MiB.
+pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = MIB;
+/// Accepted `limits.max_output_bytes`: 1 KiB ..= 64 MiB.
+pub const MAX_OUTPUT_BYTES_RANGE: RangeInclusive<u64> = KIB..=64 * MIB;
+/// Default `limits.max_log_messages`, per call.
+pub const DEFAULT_MAX_LOG_MESSAGES: u32 = 100;
+/// Accepted `limits.max_log_messages`.
+pub const MAX_LOG_MESSAGES_RANGE: RangeInclusive<u32> = 0..=100_000;
+/// Default `limits.max_concurrency`, in calls of one component at once.
+pub const DEFAULT_MAX_CONCURRENCY: u32 = 16;
+/// Accepted `limits.max_concurrency`.
+pub const MAX_CONCURRENCY_RANGE: RangeInclusive<u32> = 1..=10_000;
+/// Default `limits.queue_timeout_ms`: 1 second.
+pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = 1_000;
+/// Accepted `limits.queue_timeout_ms`: 0 (fail at once when busy) ..= 1 minute.
+pub const QUEUE_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 0..=60_000;
+
+// ---- Types ------------------------------------------------------------------
+
+/// A loaded, validated configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file this configuration was read from, as given to
+    /// [`load`](fn@super::load) or [`parse`](fn@super::parse).
+    pub source: PathBuf,
+    /// The `[server]` table.
+    pub server: ServerConfig,
+    /// The enabled components, sorted by name. Never empty.
+    pub components: Vec<ComponentConfig>,
+}
+
+impl Config {
+    /// The enabled component called `name`, if any.
+    pub fn component(&self, name: &str) -> Option<&ComponentConfig> {
+        self.components
+            .binary_search_by(|c| c.name.as_str().cmp(name))
+            .ok()
+            .and_then(|i| self.components.get(i))
+    }
+}
+
+/// The `[server]` table: transport, protocol and process-wide limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Address the HTTP endpoint binds. Default [`DEFAULT_LISTEN`]
+    /// (`127.0.0.1:8080`); port 0 asks the OS for a free port.
+    pub listen: SocketAddr,
+    /// Browser origins accepted in addition to the localhost ones, normalised
+    /// as `scheme://host[:port]` (lower case, default port omitted).
+    /// Default: none.
+    pub allowed_origins: Vec<String>,
+    /// Whether `http(s)://localhost`, `127.0.0.1` and `[::1]` on any port are
+    /// accepted origins. Default [`DEFAULT_ALLOW_LOCALHOST_ORIGINS`] (`true`).
+    pub allow_localhost_origins: bool,
+    /// Largest request body accepted, in bytes. Default
+    /// [`DEFAULT_MAX_BODY_BYTES`] (4 MiB), range [`MAX_BODY_BYTES_RANGE`].
+    pub max_body_bytes: usize,
+    /// Deepest nesting of JSON arrays and objects accepted in a request, in
+    /// levels. Default [`DEFAULT_MAX_JSON_DEPTH`] (64), range
+    /// [`MAX_JSON_DEPTH_RANGE`].
+    pub max_json_depth: usize,
+    /// Tools per `tools/list` page. Default [`DEFAULT_PAGE_SIZE`] (50), range
+    /// [`PAGE_SIZE_RANGE`].
+    pub page_size: usize,
+    /// Seconds without a request after which a session ends. Default
+    /// [`DEFAULT_SESSION_IDLE_TIMEOUT_SECS`] (30 minutes), range
+    /// [`SESSION_IDLE_TIMEOUT_SECS_RANGE`].
+    pub session_idle_timeout_secs: u64,
+    /// Most sessions alive at once; further `initialize` requests are
+    /// refused. Default [`DEFAULT_MAX_SESSIONS`] (10 000).
+    pub max_sessions: usize,
+    /// Most wasm instances alive at once across all components: the size of
+    /// the pooling allocator. Default [`DEFAULT_POOL_INSTANCES`] (64), range
+    /// [`POOL_INSTANCES_RANGE`].
+    pub pool_instances: u32,
+    /// Absolute folder where compiled components are cached; `None` (the
+    /// default) compiles every component at each start.
+    pub cache_dir: Option<PathBuf>,
+    /// Format of the server's own log lines. Default [`LogFormat::Text`].
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerConfig {
+    /// The defaults documented on each field: loopback on port 8080, only
+    /// localhost origins, 4 MiB bodies, no compile cache, text logs.
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN,
+            allowed_origins: Vec::new(),
+            allow_localhost_origins: DEFAULT_ALLOW_LOCALHOST_ORIGINS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_json_depth: DEFAULT_MAX_JSON_DEPTH,
+            page_size: DEFAULT_PAGE_SIZE,
+            session_idle_timeout_secs: DEFAULT_SESSION_IDLE_TIMEOUT_SECS,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            pool_instances: DEFAULT_POOL_INSTANCES,
+            cache_dir: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Whether a request's `Origin` header value is allowed: one of
+    /// [`allowed_origins`](Self::allowed_origins) (compared after the same
+    /// normalisation), or a localhost origin when
+    /// [`allow_localhost_origins`](Self::allow_localhost_origins) is set.
+    /// Anything that is not a well-formed http(s) origin (including `null`)
+    /// is refused.
+    pub fn is_origin_allowed(&self, origin: &str) -> bool {
+        let Ok(origin) = values::Origin::parse(origin) else {
+            return false;
+        };
+        (self.allow_localhost_origins && origin.is_localhost())
+            || self
+                .allowed_origins
+                .iter()
+                .any(|allowed| *allowed == origin.to_string())
+    }
+}
+
+/// Format of the server's own log lines (`server.log_format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (`"text"`, the default).
+    #[default]
+    Text,
+    /// One JSON object per line (`"json"`), for log collectors.
+    Json,
+}
+
+/// A component's name: the key of its `[components.<name>]` table,
+/// `[A-Za-z0-9_-]{1,64}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ComponentName(String);
+
+impl ComponentName {
+    /// Checks `name` against `[A-Za-z0-9_-]{1,64}`.
+    pub fn new(name: impl Into<String>) -> Result<Self, String> {
+        let name = name.into();
+        values::check_component_name(&name)?;
+        Ok(Self(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ComponentName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::ops::Deref for ComponentName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ComponentName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<ComponentName> for String {
+    fn from(name: ComponentName) -> Self {
+        name.0
+    }
+}
+
+/// One enabled `[components.<name>]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentConfig {
+    /// The table's name.
+    pub name: ComponentName,
+    /// Canonical absolute path of the component's `.wasm` file, which existed
+    /// and was a file when the configuration was loaded.
+    pub path: PathBuf,
+    /// Resource limits applied to every call.
+    pub limits: Limits,
+    /// What the component may reach outside its sandbox. Empty by default.
+    pub capabilities: Capabilities,
+}
+
+/// A component's `limits` table: resource limits applied to every call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget per call, in milliseconds. Default
+    /// [`DEFAULT_TIMEOUT_MS`] (5 s), range [`TIMEOUT_MS_RANGE`].
+    pub timeout_ms: u64,
+    /// Fuel (roughly, wasm instructions) per call. Default `None`: no fuel
+    /// metering, only the wall-clock timeout. Range [`FUEL_RANGE`].
+    pub fuel: Option<u64>,
+    /// Largest linear memory a call may grow to, in bytes. Default
+    /// [`DEFAULT_MAX_MEMORY_BYTES`] (64 MiB), range [`MAX_MEMORY_BYTES_RANGE`].
+    pub max_memory_bytes: u64,
+    /// Largest result a call may return, in bytes, and the size at which
+    /// captured stdout and stderr are each cut. Default
+    /// [`DEFAULT_MAX_OUTPUT_BYTES`] (1 MiB), range [`MAX_OUTPUT_BYTES_RANGE`].
+    pub max_output_bytes: u64,
+    /// Most `log` messages one call may send. Default
+    /// [`DEFAULT_MAX_LOG_MESSAGES`] (100), range [`MAX_LOG_MESSAGES_RANGE`].
+    pub max_log_messages: u32,
+    /// Most calls of this component running at once. Default
+    /// [`DEFAULT_MAX_CONCURRENCY`] (16), range [`MAX_CONCURRENCY_RANGE`].
+    pub max_concurrency: u32,
+    /// How long a call waits for a concurrency slot before it fails as busy,
+    /// in milliseconds. Default [`DEFAULT_QUEUE_TIMEOUT_MS`] (1 s), range
+    /// [`QUEUE_TIMEOUT_MS_RANGE`].
+    pub queue_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    /// 5 s per call, no fuel metering, 64 MiB memory, 1 MiB output,
+    /// 100 log messages, 16 concurrent calls, 1 s queue wait.
+    fn default() -> Self {
+        Self {
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            fuel: None,
+            max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            max_log_messages: DEFAULT_MAX_LOG_MESSAGES,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            queue_timeout_ms: DEFAULT_QUEUE_TIMEOUT_MS,
+        }
+    }
+}
+
+/// A component's `capabilities` table. Deny by default: the default value
+/// grants no directory, no environment variable and no network access.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Host directories made visible to the guest; guest paths are unique.
+    pub dirs: Vec<DirGrant>,
+    /// The guest's whole environment, sorted by name.
+    pub env: Vec<(String, String)>,
+    /// `host:port` pairs the guest may open TCP connections to, normalised
+    /// (lower-case names, IPv6 in brackets) and without duplicates.
+    pub tcp_connect: Vec<String>,
+}
+
+/// One host directory preopened for the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    /// Canonical path of the directory on the host; it existed and was a
+    /// directory when the configuration was loaded.
+    pub host: PathBuf,
+    /// Where the guest sees it: absolute, normalised, e.g. `/data`.
+    pub guest: String,
+    /// Whether the guest may change it. Default [`DirMode::Ro`].
+    pub mode: DirMode,
+}
+
+/// Access to a preopened directory (`mode = "ro" | "rw"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirMode {
+    /// `"ro"`, read-only (the default): read files and list directories.
+    #[default]
+    Ro,
+    /// `"rw"`, read-write: also create, write, rename and remove.
+    Rw,
+}

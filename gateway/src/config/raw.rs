@@ -1,0 +1,420 @@
+//! The file's shape as serde sees it, before paths are resolved and checked.
+//!
+//! Values that can be judged on their own (ranges, names, origins, targets,
+//! guest paths) are checked here, inside serde visitors, so that an error
+//! carries the span of the offending value. Fields that need checks after
+//! parsing (files, directories, duplicates) are kept as [`Spanned`].
+//! The meaning and default of every field is documented on the public types
+//! in [`super::model`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
+
+use super::model::{self, ComponentName, DirMode, LogFormat};
+use super::values;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub server: Table<RawServer>,
+    #[serde(default)]
+    pub components: Table<BTreeMap<ComponentName, Table<RawComponent>>>,
+}
+
+/// `[server]`; see [`model::ServerConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawServer {
+    pub listen: Listen,
+    pub allowed_origins: Vec<AllowedOrigin>,
+    pub allow_localhost_origins: bool,
+    #[serde(deserialize_with = "max_body_bytes")]
+    pub max_body_bytes: usize,
+    #[serde(deserialize_with = "max_json_depth")]
+    pub max_json_depth: usize,
+    #[serde(deserialize_with = "page_size")]
+    pub page_size: usize,
+    #[serde(deserialize_with = "session_idle_timeout_secs")]
+    pub session_idle_timeout_secs: u64,
+    #[serde(deserialize_with = "max_sessions")]
+    pub max_sessions: usize,
+    #[serde(deserialize_with = "pool_instances")]
+    pub pool_instances: u32,
+    pub cache_dir: Option<Spanned<NonEmptyPath>>,
+    pub log_format: LogFormat,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        let d = model::ServerConfig::default();
+        Self {
+            listen: Listen(d.listen),
+            allowed_origins: Vec::new(),
+            allow_localhost_origins: d.allow_localhost_origins,
+            max_body_bytes: d.max_body_bytes,
+            max_json_depth: d.max_json_depth,
+            page_size: d.page_size,
+            session_idle_timeout_secs: d.session_idle_timeout_secs,
+            max_sessions: d.max_sessions,
+            pool_instances: d.pool_instances,
+            cache_dir: None,
+            log_format: d.log_format,
+        }
+    }
+}
+
+/// `[components.<name>]`; see [`model::ComponentConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawComponent {
+    pub path: Spanned<NonEmptyPath>,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub limits: Table<RawLimits>,
+    #[serde(default)]
+    pub capabilities: Table<RawCapabilities>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// `[components.<name>.limits]`; see [`model::Limits`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawLimits {
+    #[serde(deserialize_with = "timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(deserialize_with = "fuel")]
+    pub fuel: Option<u64>,
+    #[serde(deserialize_with = "max_memory_bytes")]
+    pub max_memory_bytes: u64,
+    #[serde(deserialize_with = "max_output_bytes")]
+    pub max_output_bytes: u64,
+    #[serde(deserialize_with = "max_log_messages")]
+    pub max_log_messages: u32,
+    #[serde(deserialize_with = "max_concurrency")]
+    pub max_concurrency: u32,
+    #[serde(deserialize_with = "queue_timeout_ms")]
+    pub queue_timeout_ms: u64,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        let d = model::Limits::default();
+        Self {
+            timeout_ms: d.timeout_ms,
+            fuel: d.fuel,
+            max_memory_bytes: d.max_memory_bytes,
+            max_output_bytes: d.max_output_bytes,
+            max_log_messages: d.max_log_messages,
+            max_concurrency: d.max_concurrency,
+            queue_timeout_ms: d.queue_timeout_ms,
+        }
+    }
+}
+
+impl From<RawLimits> for model::Limits {
+    fn from(raw: RawLimits) -> Self {
+        Self {
+            timeout_ms: raw.timeout_ms,
+            fuel: raw.fuel,
+            max_memory_bytes: raw.max_memory_bytes,
+            max_output_bytes: raw.max_output_bytes,
+            max_log_messages: raw.max_log_messages,
+            max_concurrency: raw.max_concurrency,
+            queue_timeout_ms: raw.queue_timeout_ms,
+        }
+    }
+}
+
+/// `[components.<name>.capabilities]`; see [`model::Capabilities`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawCapabilities {
+    pub dirs: Vec<Table<RawDirGrant>>,
+    pub env: Table<BTreeMap<EnvName, EnvValue>>,
+    pub tcp_connect: Vec<TcpTarget>,
+}
+
+/// One `{ host, guest, mode }` entry of `dirs`; see [`model::DirGrant`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDirGrant {
+    pub host: Spanned<NonEmptyPath>,
+    pub guest: Spanned<GuestPath>,
+    #[serde(default)]
+    pub mode: DirMode,
+}
+
+// ---- Tables ---------------------------------------------------------------------
+
+/// A TOML table deserialized as `T`, and nothing else: serde's derived
+/// structs would also accept an array of values in field order (so
+/// `limits = [5000]` would set `timeout_ms`), which a configuration file
+/// should refuse.
+#[derive(Debug, Default)]
+pub(super) struct Table<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Table<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(TableVisitor(PhantomData))
+    }
+}
+
+struct TableVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for TableVisitor<T> {
+    type Value = Table<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Table)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::invalid_type(
+            de::Unexpected::Other("array"),
+            &self,
+        ))
+    }
+}
+
+// ---- Validated strings --------------------------------------------------------
+
+/// A visitor for a string checked (and normalised) by `parse`. Errors raised
+/// inside the visitor get the span of the string itself.
+struct ParsedStr<T> {
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<T> Visitor<'_> for ParsedStr<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        (self.parse)(text).map_err(E::custom)
+    }
+}
+
+/// Implements `Deserialize` for a newtype over a checked string.
+macro_rules! parsed_str {
+    ($ty:ty, $expecting:literal, $parse:expr) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(ParsedStr {
+                    expecting: $expecting,
+                    parse: $parse,
+                })
+            }
+        }
+    };
+}
+
+/// `server.listen`.
+#[derive(Debug)]
+pub(super) struct Listen(pub SocketAddr);
+parsed_str!(
+    Listen,
+    "an IP:port string such as \"127.0.0.1:8080\"",
+    |s| { values::parse_listen(s).map(Listen) }
+);
+
+/// One entry of `server.allowed_origins`, normalised.
+#[derive(Debug)]
+pub(super) struct AllowedOrigin(pub String);
+parsed_str!(
+    AllowedOrigin,
+    "an origin string such as \"https://app.example.com\"",
+    |s| values::Origin::parse(s).map(|o| AllowedOrigin(o.to_string()))
+);
+
+/// One entry of `capabilities.tcp_connect`, normalised.
+#[derive(Debug)]
+pub(super) struct TcpTarget(pub String);
+parsed_str!(
+    TcpTarget,
+    "a host:port string such as \"db.internal:5432\"",
+    |s| values::parse_tcp_target(s).map(TcpTarget)
+);
+
+/// `dirs[].guest`, normalised.
+#[derive(Debug)]
+pub(super) struct GuestPath(pub String);
+parsed_str!(GuestPath, "an absolute guest path such as \"/data\"", |s| {
+    values::parse_guest_path(s).map(GuestPath)
+});
+
+/// A key of `capabilities.env`.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct EnvName(pub String);
+parsed_str!(EnvName, "an environment variable name", |s| {
+    values::check_env_name(s).map(|()| EnvName(s.to_owned()))
+});
+
+/// A value of `capabilities.env`.
+#[derive(Debug)]
+pub(super) struct EnvValue(pub String);
+parsed_str!(EnvValue, "a string", |s| {
+    values::check_env_value(s).map(|()| EnvValue(s.to_owned()))
+});
+
+/// A file or directory path as written, relative to the config file's folder
+/// unless absolute; never empty.
+#[derive(Debug)]
+pub(super) struct NonEmptyPath(pub String);
+parsed_str!(NonEmptyPath, "a path string", |s| {
+    if s.is_empty() {
+        Err("the path is empty".to_owned())
+    } else {
+        Ok(NonEmptyPath(s.to_owned()))
+    }
+});
+
+impl<'de> Deserialize<'de> for ComponentName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(ParsedStr {
+            expecting: "a component name",
+            parse: |s| ComponentName::new(s),
+        })
+    }
+}
+
+// ---- Range-checked integers -----------------------------------------------------
+
+/// What an integer counts, for messages.
+#[derive(Clone, Copy)]
+enum Unit {
+    /// Shown as bytes with a KiB/MiB/GiB hint.
+    Bytes,
+    /// A plural noun: "milliseconds", "levels", …
+    Of(&'static str),
+}
+
+/// Accepts a TOML integer within `min..=max` (inclusive). The range check runs
+/// inside the visitor so the error's span is the value's.
+struct RangeVisitor<T> {
+    min: u64,
+    max: u64,
+    unit: Unit,
+    target: PhantomData<T>,
+}
+
+impl<T> RangeVisitor<T> {
+    fn describe(&self) -> String {
+        let open_ended = self.max == u64::MAX;
+        match (self.unit, open_ended) {
+            (Unit::Bytes, true) => format!("{} or more bytes", with_binary(self.min)),
+            (Unit::Bytes, false) => format!(
+                "between {} and {} bytes",
+                with_binary(self.min),
+                with_binary(self.max)
+            ),
+            (Unit::Of(noun), true) => format!("{} or more {noun}", self.min),
+            (Unit::Of(noun), false) => {
+                format!("between {} and {} {noun}", self.min, self.max)
+            }
+        }
+    }
+}
+
+/// `1048576 (1 MiB)`; plain digits when not a whole number of KiB.
+fn with_binary(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, name) in UNITS {
+        if n >= size && n.is_multiple_of(size) {
+            return format!("{n} ({} {name})", n / size);
+        }
+    }
+    n.to_string()
+}
+
+impl<T: TryFrom<u64>> Visitor<'_> for RangeVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an integer {}", self.describe())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::custom(format!("must be {}, got {v}", self.describe()))),
+        }
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<T, E> {
+        Err(E::custom(format!("must be {}, got {v}", self.describe())))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<T, E> {
+        Err(E::custom(format!("must be {}, got {v}", self.describe())))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        if !(self.min..=self.max).contains(&v) {
+            return Err(E::custom(format!("must be {}, got {v}", self.describe())));
+        }
+        T::try_from(v).map_err(|_| E::custom(format!("must be {}, got {v}", self.describe())))
+    }
+}
+
+fn ranged<'de, D, T>(d: D, range: RangeInclusive<T>, unit: Unit) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Copy + TryInto<u64> + TryFrom<u64>,
+{
+    d.deserialize_u64(RangeVisitor {
+        min: (*range.start()).try_into().unwrap_or(u64::MAX),
+        max: (*range.end()).try_into().unwrap_or(u64::MAX),
+        unit,
+        target: PhantomData,
+    })
+}
+
+/// A `deserialize_with` function for one range-checked field.
+macro_rules! ranged_field {
+    ($name:ident: $ty:ty = $range:expr, $unit:expr) => {
+        fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+            ranged(d, $range, $unit)
+        }
+    };
+}
+
+ranged_field!(max_body_bytes: usize = model::MAX_BODY_BYTES_RANGE, Unit::Bytes);
+ranged_field!(max_json_depth: usize = model::MAX_JSON_DEPTH_RANGE, Unit::Of("levels"));
+ranged_field!(page_size: usize = model::PAGE_SIZE_RANGE, Unit::Of("tools"));
+ranged_field!(
+    session_idle_timeout_secs: u64 = model::SESSION_IDLE_TIMEOUT_SECS_RANGE,
+    Unit::Of("seconds")
+);
+ranged_field!(max_sessions: usize = model::MAX_SESSIONS_RANGE, Unit::Of("sessions"));
+ranged_field!(pool_instances: u32 = model::POOL_INSTANCES_RANGE, Unit::Of("instances"));
+ranged_field!(timeout_ms: u64 = model::TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
+ranged_field!(max_memory_bytes: u64 = model::MAX_MEMORY_BYTES_RANGE, Unit::Bytes);
+ranged_field!(max_output_bytes: u64 = model::MAX_OUTPUT_BYTES_RANGE, Unit::Bytes);
+ranged_field!(max_log_messages: u32 = model::MAX_LOG_MESSAGES_RANGE, Unit::Of("messages"));
+ranged_field!(max_concurrency: u32 = model::MAX_CONCURRENCY_RANGE, Unit::Of("calls"));
+ranged_field!(queue_timeout_ms: u64 = model::QUEUE_TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
+
+/// `limits.fuel`: optional, so present means `Some`.
+fn fuel<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    ranged(d, model::FUEL_RANGE, Unit::Of("units of fuel")).map(Some)
+}

@@ -1,0 +1,397 @@
+//! Parsers for the configuration's small textual values: names, origins,
+//! `host:port` targets and guest paths. Each returns the normalised value or
+//! a message that says what is wrong and what is expected.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// `[A-Za-z0-9_-]{1,64}`: the key of a `[components.<name>]` table.
+pub(super) fn check_component_name(name: &str) -> Result<(), String> {
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if (1..=64).contains(&name.len()) && valid_chars {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid component name `{name}`: use 1 to 64 of A-Z, a-z, 0-9, `_` and `-`"
+        ))
+    }
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: an environment variable name.
+pub(super) fn check_env_name(name: &str) -> Result<(), String> {
+    let mut bytes = name.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+    if first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid environment variable name `{name}`: use A-Z, a-z, 0-9 and `_`, not starting with a digit"
+        ))
+    }
+}
+
+/// Any text without NUL, which no environment can carry.
+pub(super) fn check_env_value(value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        Err("an environment variable's value cannot contain a NUL character".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// An IP socket address such as `127.0.0.1:8080` or `[::1]:8080`.
+pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "invalid listen address `{text}`: expected IP:port, e.g. 127.0.0.1:8080 or [::]:8080"
+        )
+    })
+}
+
+/// A host as it appears in an origin or a `host:port` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Host {
+    /// A DNS name, lower-cased.
+    Name(String),
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+}
+
+impl Host {
+    /// Parses a DNS name, a dotted IPv4 address or a bracketed IPv6 address.
+    fn parse(text: &str) -> Result<Self, String> {
+        if let Some(inner) = text.strip_prefix('[') {
+            let inner = inner
+                .strip_suffix(']')
+                .ok_or_else(|| format!("`{text}` lacks the closing `]` of an IPv6 address"))?;
+            return inner
+                .parse()
+                .map(Host::V6)
+                .map_err(|_| format!("`{inner}` is not an IPv6 address"));
+        }
+        if text.contains(':') {
+            return Err(format!(
+                "`{text}` looks like an IPv6 address: write it in brackets, e.g. [::1]"
+            ));
+        }
+        if let Ok(v4) = text.parse() {
+            return Ok(Host::V4(v4));
+        }
+        check_dns_name(text)?;
+        Ok(Host::Name(text.to_ascii_lowercase()))
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Name(name) => f.write_str(name),
+            Host::V4(ip) => write!(f, "{ip}"),
+            Host::V6(ip) => write!(f, "[{ip}]"),
+        }
+    }
+}
+
+/// Labels of letters, digits, `-` and `_`, separated by dots; at most 253
+/// characters, labels 1 to 63 characters not starting or ending with `-`.
+/// A name whose last label is all digits is refused as a malformed IPv4
+/// address.
+fn check_dns_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the host name is empty".to_owned());
+    }
+    if name == "*" || name.contains('*') {
+        return Err(format!(
+            "`{name}`: wildcards are not supported; list each host explicitly"
+        ));
+    }
+    let bad = || {
+        format!(
+            "`{name}` is not a host name, an IPv4 address or a bracketed IPv6 address: \
+             a name is dot-separated labels of letters, digits, `-` and `_`"
+        )
+    };
+    if name.len() > 253 {
+        return Err(bad());
+    }
+    for label in name.split('.') {
+        let chars_ok = label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if label.is_empty()
+            || label.len() > 63
+            || !chars_ok
+            || label.starts_with('-')
+            || label.ends_with('-')
+        {
+            return Err(bad());
+        }
+    }
+    let last_is_numeric = name
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    if last_is_numeric {
+        return Err(format!("`{name}` is not a valid IPv4 address"));
+    }
+    Ok(())
+}
+
+/// A port number `1..=65535`, decimal digits only.
+fn parse_port(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(port) if port != 0 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(port),
+        _ => Err(format!("`{text}` is not a port number between 1 and 65535")),
+    }
+}
+
+/// Splits `host:port`, where host may be a bracketed IPv6 address.
+fn split_host_port(text: &str) -> Option<(&str, &str)> {
+    if text.starts_with('[') {
+        let end = text.find(']')?;
+        let (host, rest) = text.split_at(end + 1);
+        Some((host, rest.strip_prefix(':')?))
+    } else {
+        let (host, port) = text.rsplit_once(':')?;
+        // `::1:80` is an unbracketed IPv6 address, not a host and a port.
+        if host.contains(':') {
+            None
+        } else {
+            Some((host, port))
+        }
+    }
+}
+
+/// An outbound TCP target `host:port`, normalised (lower-case name,
+/// compressed IPv6 in brackets).
+pub(super) fn parse_tcp_target(text: &str) -> Result<String, String> {
+    let (host, port) = split_host_port(text).ok_or_else(|| {
+        format!(
+            "invalid TCP target `{text}`: expected host:port with a port, \
+             e.g. db.internal:5432, 10.0.0.5:443 or [::1]:9000"
+        )
+    })?;
+    let host = Host::parse(host).map_err(|e| format!("invalid TCP target `{text}`: {e}"))?;
+    let port = parse_port(port).map_err(|e| format!("invalid TCP target `{text}`: {e}"))?;
+    Ok(format!("{host}:{port}"))
+}
+
+/// A browser origin `scheme://host[:port]` with scheme `http` or `https`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Origin {
+    https: bool,
+    host: Host,
+    /// `None` when absent or equal to the scheme's default port.
+    port: Option<u16>,
+}
+
+impl Origin {
+    /// Parses an origin as browsers send it in the `Origin` header.
+    pub(super) fn parse(text: &str) -> Result<Self, String> {
+        let expected = "an origin is scheme://host[:port] with scheme http or https, \
+                        e.g. https://app.example.com";
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| format!("`{text}` is not an origin: {expected}"))?;
+        let https = if scheme.eq_ignore_ascii_case("https") {
+            true
+        } else if scheme.eq_ignore_ascii_case("http") {
+            false
+        } else {
+            return Err(format!(
+                "`{text}`: the scheme must be http or https, not `{scheme}`"
+            ));
+        };
+        if let Some(i) = rest.find(['/', '?', '#']) {
+            return Err(format!(
+                "`{text}` has a path, query or fragment (`{}`): {expected}",
+                &rest[i..]
+            ));
+        }
+        if rest.contains('@') {
+            return Err(format!("`{text}` has user information (`…@`): {expected}"));
+        }
+        let default_port = if https { 443 } else { 80 };
+        let (host, port) = match split_host_port(rest) {
+            Some((host, port)) => (host, Some(parse_port(port)?)),
+            None => (rest, None),
+        };
+        let host = Host::parse(host).map_err(|e| format!("`{text}`: {e}"))?;
+        Ok(Self {
+            https,
+            host,
+            port: port.filter(|&p| p != default_port),
+        })
+    }
+
+    /// `localhost`, `127.0.0.1` or `[::1]`, on any port.
+    pub(super) fn is_localhost(&self) -> bool {
+        match &self.host {
+            Host::Name(name) => name == "localhost",
+            Host::V4(ip) => *ip == Ipv4Addr::LOCALHOST,
+            Host::V6(ip) => *ip == Ipv6Addr::LOCALHOST,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}", self.host)?;
+        if let Some(port) = self.port {
+            write!(f, ":{port}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An absolute guest path such as `/data`, normalised (a trailing `/`
+/// dropped); `.`, `..`, empty segments, `\` and NUL are refused.
+pub(super) fn parse_guest_path(text: &str) -> Result<String, String> {
+    let Some(rest) = text.strip_prefix('/') else {
+        return Err(format!("guest path `{text}` must be absolute, e.g. /data"));
+    };
+    if text.contains(['\0', '\\']) {
+        return Err(format!(
+            "guest path `{text}` cannot contain `\\` or NUL; separate segments with `/`"
+        ));
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Ok("/".to_owned());
+    }
+    for segment in rest.split('/') {
+        match segment {
+            "" => return Err(format!("guest path `{text}` has an empty segment (`//`)")),
+            "." | ".." => {
+                return Err(format!(
+                    "guest path `{text}` cannot contain `.` or `..` segments"
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(format!("/{rest}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_names() {
+        assert!(check_component_name("text").is_ok());
+        assert!(check_component_name("A-z_09").is_ok());
+        assert!(check_component_name(&"a".repeat(64)).is_ok());
+        assert!(check_component_name(&"a".repeat(65)).is_err());
+        assert!(check_component_name("").is_err());
+        assert!(check_component_name("a.b").is_err());
+        assert!(check_component_name("é").is_err());
+    }
+
+    #[test]
+    fn env_names() {
+        assert!(check_env_name("GREETING").is_ok());
+        assert!(check_env_name("_x1").is_ok());
+        assert!(check_env_name("1X").is_err());
+        assert!(check_env_name("A-B").is_err());
+        assert!(check_env_name("").is_err());
+        assert!(check_env_value("a\0b").is_err());
+    }
+
+    #[test]
+    fn tcp_targets() {
+        let ok = |s: &str| parse_tcp_target(s).expect(s);
+        assert_eq!(ok("127.0.0.1:9000"), "127.0.0.1:9000");
+        assert_eq!(ok("DB.Internal:5432"), "db.internal:5432");
+        assert_eq!(ok("[0:0::1]:443"), "[::1]:443");
+        assert_eq!(ok("my_db:5432"), "my_db:5432");
+        for bad in [
+            "db.internal",
+            "db.internal:",
+            "db.internal:0",
+            "db.internal:65536",
+            "db.internal:+80",
+            ":80",
+            "::1:80",
+            "[::1]",
+            "[::1]80",
+            "[nope]:80",
+            "*.internal:443",
+            "-bad.example:80",
+            "a..b:80",
+            "1.2.3:80",
+            "999.1.1.1:80",
+            "host/path:80",
+        ] {
+            assert!(parse_tcp_target(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn origins() {
+        let norm = |s: &str| Origin::parse(s).expect(s).to_string();
+        assert_eq!(norm("https://app.example.com"), "https://app.example.com");
+        assert_eq!(
+            norm("HTTPS://App.Example.com:443"),
+            "https://app.example.com"
+        );
+        assert_eq!(norm("http://example.com:80"), "http://example.com");
+        assert_eq!(norm("http://example.com:8443"), "http://example.com:8443");
+        assert_eq!(norm("http://[::1]:3000"), "http://[::1]:3000");
+        for bad in [
+            "app.example.com",
+            "ftp://example.com",
+            "https://example.com/",
+            "https://example.com/app",
+            "https://example.com?x",
+            "https://user@example.com",
+            "https://",
+            "https://example.com:0",
+            "https://example.com:http",
+            "*",
+            "https://*.example.com",
+            "null",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad} should be refused");
+        }
+        for local in [
+            "http://localhost:5173",
+            "https://127.0.0.1",
+            "http://[::1]:1",
+        ] {
+            assert!(Origin::parse(local).expect(local).is_localhost(), "{local}");
+        }
+        assert!(
+            !Origin::parse("http://127.0.0.2")
+                .expect("valid")
+                .is_localhost()
+        );
+    }
+
+    #[test]
+    fn guest_paths() {
+        let ok = |s: &str| parse_guest_path(s).expect(s);
+        assert_eq!(ok("/data"), "/data");
+        assert_eq!(ok("/data/"), "/data");
+        assert_eq!(ok("/a/b"), "/a/b");
+        assert_eq!(ok("/"), "/");
+        for bad in [
+            "data", "", "/a/../b", "/a/./b", "/..", "/a//b", "\\data", "/a\\b",
+        ] {
+            assert!(parse_guest_path(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert!(parse_listen("127.0.0.1:8080").is_ok());
+        assert!(parse_listen("[::]:0").is_ok());
+        assert!(parse_listen("localhost:8080").is_err());
+        assert!(parse_listen("127.0.0.1").is_err());
+    }
+}

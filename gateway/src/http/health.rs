@@ -1,0 +1,48 @@
+//! Probes: `/livez`, `/readyz` and `/healthz`. They never touch a tool.
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use super::Gateway;
+use super::response::{self, Body};
+
+/// `/livez`: the process is serving HTTP.
+pub fn live() -> hyper::Response<Body> {
+    response::text(StatusCode::OK, "ok\n")
+}
+
+/// `/readyz`: every component is loaded (the catalog is built before the
+/// listener accepts anything, so serving means ready).
+pub fn ready() -> hyper::Response<Body> {
+    response::text(StatusCode::OK, "ready\n")
+}
+
+/// `/healthz`: version, uptime, tools and resource usage as JSON.
+pub fn health(gateway: &Gateway) -> hyper::Response<Body> {
+    let catalog = gateway.mcp.catalog();
+    let pool = catalog.sandbox().pool_stats();
+    let components: Vec<_> = catalog
+        .components()
+        .iter()
+        .map(|component| {
+            json!({
+                "name": component.name(),
+                "tools": component.tools().len(),
+                "in_flight": component.in_flight(),
+                "max_concurrency": component.policy().limits.max_concurrency,
+            })
+        })
+        .collect();
+    response::json(
+        StatusCode::OK,
+        &json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_seconds": gateway.started.elapsed().as_secs(),
+            "tools": catalog.tools().len(),
+            "components": components,
+            "pool": { "capacity": pool.capacity, "in_use": pool.in_use },
+            "sessions": gateway.mcp.sessions().len(),
+        }),
+    )
+}

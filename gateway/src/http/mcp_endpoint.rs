@@ -1,0 +1,317 @@
+//! The Streamable HTTP endpoint, `/mcp`: header checks, sessions, and one
+//! JSON-RPC message per POST.
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::Gateway;
+use super::response::{self, Body};
+use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
+use crate::mcp::revision::Revision;
+use crate::mcp::session::Session;
+
+/// The session header of the Streamable HTTP transport.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// The protocol revision header sent after initialization.
+pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// Routes one request to `/mcp`.
+pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
+    if let Some(refusal) = check_origin(gateway, request.headers()) {
+        return refusal;
+    }
+    match *request.method() {
+        Method::POST => post(gateway, request).await,
+        Method::DELETE => delete(gateway, request.headers()),
+        _ => {
+            let mut refusal = response::rpc_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                code::INVALID_REQUEST,
+                "this endpoint accepts POST (one JSON-RPC message) and DELETE (end a session); it offers no server-to-client stream on GET",
+            );
+            refusal
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST, DELETE"));
+            refusal
+        }
+    }
+}
+
+fn check_origin(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>> {
+    let origin = headers.get(hyper::header::ORIGIN)?;
+    let allowed = origin
+        .to_str()
+        .is_ok_and(|origin| gateway.settings.is_origin_allowed(origin));
+    (!allowed).then(|| {
+        tracing::warn!(origin = ?origin, "refused a request from a disallowed origin");
+        response::rpc_error(
+            StatusCode::FORBIDDEN,
+            code::INVALID_REQUEST,
+            "the request's Origin is not allowed by this server's allowed_origins",
+        )
+    })
+}
+
+async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
+    let headers = request.headers();
+    if !accepts_json_and_sse(headers) {
+        return response::rpc_error(
+            StatusCode::NOT_ACCEPTABLE,
+            code::INVALID_REQUEST,
+            "the Accept header must allow both application/json and text/event-stream",
+        );
+    }
+    if !is_json(headers) {
+        return response::rpc_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::INVALID_REQUEST,
+            "the Content-Type must be application/json",
+        );
+    }
+    let limit = gateway.settings.max_body_bytes;
+    let too_large = || {
+        response::rpc_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::INVALID_REQUEST,
+            &format!("the request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    let declared_length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > limit as u64) {
+        return too_large();
+    }
+    let session_id = headers
+        .get(SESSION_HEADER)
+        .map(|value| value.to_str().map(str::to_owned));
+    let version_header = headers
+        .get(PROTOCOL_VERSION_HEADER)
+        .map(|value| value.to_str().map(str::to_owned));
+
+    let body = match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Err(error) => {
+            return response::rpc_error(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                &format!("cannot read the request body: {error}"),
+            );
+        }
+    };
+    let message = match jsonrpc::decode(&body, gateway.settings.max_json_depth) {
+        Ok(message) => message,
+        Err(error) => return decode_refusal(&error),
+    };
+
+    if let Message::Request { id, method, params } = &message
+        && method == "initialize"
+    {
+        return match gateway.mcp.initialize(params.as_ref()) {
+            Ok((result, session_id)) => {
+                let mut reply = response::json(StatusCode::OK, &jsonrpc::result(id, result));
+                match HeaderValue::from_str(&session_id) {
+                    Ok(value) => {
+                        reply.headers_mut().insert(SESSION_HEADER, value);
+                        reply
+                    }
+                    Err(_) => response::rpc_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        code::INTERNAL_ERROR,
+                        "generated session id is not a valid header value",
+                    ),
+                }
+            }
+            Err(error) if error.code == code::INTERNAL_ERROR => {
+                response::json(StatusCode::SERVICE_UNAVAILABLE, &error.response(Some(id)))
+            }
+            Err(error) => response::json(StatusCode::OK, &error.response(Some(id))),
+        };
+    }
+
+    let session = match session_id {
+        None => {
+            return response::rpc_error(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                "the Mcp-Session-Id header is required; send `initialize` first to get one",
+            );
+        }
+        Some(Err(_)) => {
+            return response::rpc_error(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                "the Mcp-Session-Id header is not visible ASCII",
+            );
+        }
+        Some(Ok(id)) => match gateway.mcp.sessions().touch(&id) {
+            Some(session) => session,
+            None => return unknown_session(),
+        },
+    };
+    if let Some(refusal) = check_protocol_version(version_header, &session) {
+        return refusal;
+    }
+
+    match message {
+        Message::Request { id, method, params } => {
+            let reply = match gateway
+                .mcp
+                .request(&session, &method, params.as_ref())
+                .await
+            {
+                Ok(result) => jsonrpc::result(&id, result),
+                Err(error) => error.response(Some(&id)),
+            };
+            response::json(StatusCode::OK, &reply)
+        }
+        Message::Notification { method, .. } => {
+            gateway.mcp.notification(&method);
+            response::empty(StatusCode::ACCEPTED)
+        }
+        Message::Response { .. } => response::empty(StatusCode::ACCEPTED),
+    }
+}
+
+fn delete(gateway: &Gateway, headers: &HeaderMap) -> Response<Body> {
+    let Some(id) = headers
+        .get(SESSION_HEADER)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return response::rpc_error(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_REQUEST,
+            "DELETE needs the Mcp-Session-Id header of the session to end",
+        );
+    };
+    if gateway.mcp.sessions().end(id) {
+        tracing::info!("session ended by the client");
+        response::empty(StatusCode::NO_CONTENT)
+    } else {
+        unknown_session()
+    }
+}
+
+fn unknown_session() -> Response<Body> {
+    response::rpc_error(
+        StatusCode::NOT_FOUND,
+        code::INVALID_REQUEST,
+        "unknown or expired session; send `initialize` to start a new one",
+    )
+}
+
+fn check_protocol_version(
+    header: Option<Result<String, hyper::header::ToStrError>>,
+    session: &Session,
+) -> Option<Response<Body>> {
+    let requested = match header? {
+        Ok(requested) => requested,
+        Err(_) => {
+            return Some(response::rpc_error(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                "the MCP-Protocol-Version header is not visible ASCII",
+            ));
+        }
+    };
+    let refusal = |message: String| {
+        Some(response::rpc_error(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_REQUEST,
+            &message,
+        ))
+    };
+    match Revision::parse(&requested) {
+        None => refusal(format!(
+            "unsupported MCP-Protocol-Version `{requested}`; supported: {}",
+            Revision::supported_list()
+        )),
+        Some(revision) if revision != session.revision => refusal(format!(
+            "MCP-Protocol-Version `{requested}` does not match the session's negotiated revision `{}`",
+            session.revision.as_str()
+        )),
+        Some(_) => None,
+    }
+}
+
+fn decode_refusal(error: &DecodeError) -> Response<Body> {
+    response::json(
+        StatusCode::BAD_REQUEST,
+        &jsonrpc::error(error.id(), error.code(), &error.to_string(), None),
+    )
+}
+
+/// Whether `Accept` allows both JSON and SSE (wildcards count).
+fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+    let media_types: Vec<String> = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|item| {
+            item.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let allows = |wanted: &str, family: &str| {
+        media_types
+            .iter()
+            .any(|media| media == wanted || media == family || media == "*/*")
+    };
+    allows("application/json", "application/*") && allows("text/event-stream", "text/*")
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn accept_must_allow_json_and_sse() {
+        assert!(accepts_json_and_sse(&headers(&[(
+            "accept",
+            "application/json, text/event-stream"
+        )])));
+        assert!(accepts_json_and_sse(&headers(&[("accept", "*/*")])));
+        assert!(accepts_json_and_sse(&headers(&[
+            ("accept", "application/json;q=0.9"),
+            ("accept", "text/event-stream")
+        ])));
+        assert!(!accepts_json_and_sse(&headers(&[(
+            "accept",
+            "application/json"
+        )])));
+        assert!(!accepts_json_and_sse(&headers(&[])));
+    }
+
+    #[test]
+    fn content_type_must_be_json() {
+        assert!(is_json(&headers(&[(
+            "content-type",
+            "application/json; charset=utf-8"
+        )])));
+        assert!(!is_json(&headers(&[("content-type", "text/plain")])));
+        assert!(!is_json(&headers(&[])));
+    }
+}

@@ -1,0 +1,126 @@
+//! The HTTP transport: a hyper server routing `/mcp` and the probes.
+
+mod health;
+pub mod mcp_endpoint;
+pub mod response;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+use response::Body;
+
+use crate::config::ServerConfig;
+use crate::mcp::Mcp;
+use crate::mcp::jsonrpc::code;
+
+/// The MCP endpoint's path.
+pub const MCP_PATH: &str = "/mcp";
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often idle sessions are swept.
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Everything a request handler needs.
+pub struct Gateway {
+    /// The protocol handler.
+    pub mcp: Mcp,
+    /// The `[server]` settings (origins, body and nesting limits).
+    pub settings: ServerConfig,
+    /// When the gateway started.
+    pub started: Instant,
+}
+
+/// Routes one HTTP request.
+pub async fn route(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
+    match request.uri().path() {
+        MCP_PATH => mcp_endpoint::handle(gateway, request).await,
+        "/livez" => health::live(),
+        "/readyz" => health::ready(),
+        "/healthz" => health::health(gateway),
+        _ => response::rpc_error(
+            StatusCode::NOT_FOUND,
+            code::INVALID_REQUEST,
+            &format!("no such endpoint; MCP is served at {MCP_PATH}"),
+        ),
+    }
+}
+
+/// Serves HTTP on `listener` until `shutdown` resolves, then stops accepting
+/// and lets open connections finish their current request.
+pub async fn serve(
+    gateway: Arc<Gateway>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let sweeper = tokio::spawn({
+        let gateway = Arc::clone(&gateway);
+        async move {
+            let mut interval = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+            loop {
+                interval.tick().await;
+                gateway.mcp.sessions().sweep();
+            }
+        }
+    });
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Running out of file descriptors must not end the server.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service(Arc::clone(&gateway), peer));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+    sweeper.abort();
+    graceful.shutdown().await;
+    Ok(())
+}
+
+fn service(
+    gateway: Arc<Gateway>,
+    peer: SocketAddr,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+> + Clone {
+    service_fn(move |request: Request<Incoming>| {
+        let gateway = Arc::clone(&gateway);
+        async move {
+            let span = tracing::debug_span!("request", %peer, method = %request.method(), path = %request.uri().path());
+            Ok(route(&gateway, request).instrument(span).await)
+        }
+    })
+}

@@ -1,0 +1,160 @@
+//! The MCP protocol: JSON-RPC framing, revisions, sessions and the methods
+//! Warden answers. Transport-agnostic: `http` feeds it decoded messages.
+
+pub mod jsonrpc;
+pub mod revision;
+pub mod session;
+pub mod tools;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::catalog::Catalog;
+use jsonrpc::{RequestId, code};
+use revision::Revision;
+use session::{Session, SessionError, SessionStore};
+
+/// A JSON-RPC error to send back for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    /// The JSON-RPC code.
+    pub code: i64,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// Details for a program.
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    /// An error with `code` and `message`.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Invalid params (-32602).
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        Self::new(code::INVALID_PARAMS, message)
+    }
+
+    /// Adds machine-readable details.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// The JSON-RPC error response for request `id`.
+    pub fn response(&self, id: Option<&RequestId>) -> Value {
+        jsonrpc::error(id, self.code, &self.message, self.data.clone())
+    }
+}
+
+/// Server identity reported by `initialize`.
+const SERVER_NAME: &str = "warden";
+
+/// Answers MCP methods against one catalog.
+pub struct Mcp {
+    catalog: Arc<Catalog>,
+    sessions: SessionStore,
+    page_size: usize,
+}
+
+impl Mcp {
+    /// A protocol handler serving `catalog`.
+    pub fn new(catalog: Arc<Catalog>, sessions: SessionStore, page_size: usize) -> Self {
+        Self {
+            catalog,
+            sessions,
+            page_size: page_size.max(1),
+        }
+    }
+
+    /// The catalog being served.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The live sessions.
+    pub fn sessions(&self) -> &SessionStore {
+        &self.sessions
+    }
+
+    /// Handles `initialize`: negotiates the revision and opens a session.
+    /// Returns the result and the new session's id.
+    pub fn initialize(
+        &self,
+        params: Option<&Map<String, Value>>,
+    ) -> Result<(Value, String), RpcError> {
+        let params = params.ok_or_else(|| RpcError::invalid_params("`initialize` needs params"))?;
+        let requested = params
+            .get("protocolVersion")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::invalid_params("`protocolVersion` must be a string"))?;
+        let capabilities = match params.get("capabilities") {
+            Some(capabilities @ Value::Object(_)) => capabilities.clone(),
+            None => Value::Object(Map::new()),
+            Some(_) => return Err(RpcError::invalid_params("`capabilities` must be an object")),
+        };
+        let client_info = match params.get("clientInfo") {
+            Some(info @ Value::Object(_)) => info.clone(),
+            None => Value::Null,
+            Some(_) => return Err(RpcError::invalid_params("`clientInfo` must be an object")),
+        };
+        let revision = Revision::negotiate(requested);
+        let session_id = self
+            .sessions
+            .create(revision, capabilities, client_info.clone())
+            .map_err(|error| match error {
+                SessionError::TooMany(_) => RpcError::new(code::INTERNAL_ERROR, error.to_string()),
+                SessionError::Random(_) => RpcError::new(code::INTERNAL_ERROR, error.to_string()),
+            })?;
+        tracing::info!(revision = revision.as_str(), client = %client_info, "session initialized");
+        let result = json!({
+            "protocolVersion": revision.as_str(),
+            "capabilities": { "tools": { "listChanged": false } },
+            "serverInfo": {
+                "name": SERVER_NAME,
+                "title": "Warden MCP gateway",
+                "version": env!("CARGO_PKG_VERSION"),
+            },
+        });
+        Ok((result, session_id))
+    }
+
+    /// Answers a request inside a session.
+    pub async fn request(
+        &self,
+        session: &Session,
+        method: &str,
+        params: Option<&Map<String, Value>>,
+    ) -> Result<Value, RpcError> {
+        match method {
+            "ping" => Ok(json!({})),
+            "tools/list" => tools::list(&self.catalog, params, self.page_size),
+            "tools/call" => {
+                let params = tools::CallParams::parse(params)?;
+                tools::call(&self.catalog, session.revision, params).await
+            }
+            "initialize" => Err(RpcError::new(
+                code::INVALID_REQUEST,
+                "this session is already initialized; start a new session to initialize again",
+            )),
+            _ => Err(RpcError::new(
+                code::METHOD_NOT_FOUND,
+                format!("Method not found: {method}"),
+            )),
+        }
+    }
+
+    /// Takes a notification inside a session. Nothing is answered.
+    pub fn notification(&self, method: &str) {
+        match method {
+            "notifications/initialized" => tracing::debug!("client initialized"),
+            other => tracing::debug!(method = other, "ignoring notification"),
+        }
+    }
+}

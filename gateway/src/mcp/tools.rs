@@ -1,0 +1,316 @@
+//! `tools/list` and `tools/call`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+use warden_sandbox::{CallError, CallOutput, CallResult, Content, NoEvents, ResourceContents};
+
+use super::RpcError;
+use super::jsonrpc::code;
+use super::revision::Revision;
+use crate::catalog::{Catalog, Tool};
+
+/// Key under `_meta` of a failed call's result holding the stable reason.
+pub const REASON_META_KEY: &str = "warden/reason";
+
+/// Longest schema complaint quoted back to the client, in bytes.
+const MAX_SCHEMA_MESSAGE_BYTES: usize = 300;
+
+/// Schema violations listed in one error at most.
+const MAX_SCHEMA_ERRORS: usize = 20;
+
+/// One page of `tools/list`.
+pub fn list(
+    catalog: &Catalog,
+    params: Option<&Map<String, Value>>,
+    page_size: usize,
+) -> Result<Value, RpcError> {
+    let start = match params.and_then(|params| params.get("cursor")) {
+        None | Some(Value::Null) => 0,
+        Some(Value::String(cursor)) => decode_cursor(cursor)
+            .filter(|offset| *offset <= catalog.tools().len())
+            .ok_or_else(|| RpcError::invalid_params("`cursor` is not one this server issued"))?,
+        Some(_) => return Err(RpcError::invalid_params("`cursor` must be a string")),
+    };
+    let end = (start + page_size).min(catalog.tools().len());
+    let tools: Vec<Value> = catalog.tools()[start..end]
+        .iter()
+        .map(|tool| tool.listing.clone())
+        .collect();
+    let mut result = json!({ "tools": tools });
+    if end < catalog.tools().len() {
+        result["nextCursor"] = json!(encode_cursor(end));
+    }
+    Ok(result)
+}
+
+fn encode_cursor(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("tools:{offset}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("tools:")?
+        .parse()
+        .ok()
+}
+
+/// The parts of `tools/call` params Warden uses.
+pub struct CallParams {
+    /// The tool's name.
+    pub name: String,
+    /// The arguments object.
+    pub arguments: Value,
+}
+
+impl CallParams {
+    /// Reads `name` and `arguments` (an object, `{}` when absent).
+    pub fn parse(params: Option<&Map<String, Value>>) -> Result<Self, RpcError> {
+        let params = params.ok_or_else(|| RpcError::invalid_params("`tools/call` needs params"))?;
+        let name = match params.get("name") {
+            Some(Value::String(name)) => name.clone(),
+            Some(_) => return Err(RpcError::invalid_params("`name` must be a string")),
+            None => return Err(RpcError::invalid_params("`name` is required")),
+        };
+        let arguments = match params.get("arguments") {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(arguments @ Value::Object(_)) => arguments.clone(),
+            Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object")),
+        };
+        Ok(Self { name, arguments })
+    }
+}
+
+/// Runs a `tools/call` to completion and builds its result.
+pub async fn call(
+    catalog: &Catalog,
+    revision: Revision,
+    params: CallParams,
+) -> Result<Value, RpcError> {
+    let Some(tool) = catalog.get(&params.name) else {
+        return Err(RpcError::new(
+            code::INVALID_PARAMS,
+            format!("Unknown tool: {}", params.name),
+        ));
+    };
+    let started = Instant::now();
+    let violations = schema_violations(&tool.input_validator, &params.arguments);
+    if !violations.is_empty() {
+        let message = format!(
+            "arguments for tool `{}` do not match its input schema: {}",
+            params.name,
+            violations.join("; ")
+        );
+        log_call(tool, "rejected", Some("invalid_arguments"), started, None);
+        if revision.schema_errors_are_tool_errors() {
+            return Ok(error_result(&message, "invalid_arguments"));
+        }
+        return Err(
+            RpcError::new(code::INVALID_PARAMS, message).with_data(json!({ "errors": violations }))
+        );
+    }
+    let arguments = params.arguments.to_string();
+    let outcome = tool
+        .component
+        .call(&tool.info.name, &arguments, Arc::new(NoEvents))
+        .await;
+    Ok(match outcome {
+        Ok(output) => finish(tool, output, started),
+        Err(error) => {
+            log_call(tool, "failed", Some(error.reason()), started, None);
+            call_error_result(&error)
+        }
+    })
+}
+
+/// Turns a completed call into a result, holding the tool to its output schema.
+fn finish(tool: &Tool, output: CallOutput, started: Instant) -> Value {
+    let CallOutput { result, usage } = output;
+    if usage.dropped_output_bytes > 0 {
+        tracing::warn!(tool = %tool.info.name, dropped_bytes = usage.dropped_output_bytes, "tool output to stdout/stderr truncated");
+    }
+    if !usage.stderr.is_empty() {
+        tracing::debug!(tool = %tool.info.name, stderr = %usage.stderr, "tool stderr");
+    }
+    let fuel = usage.fuel_consumed;
+    match build_result(tool, result) {
+        Ok(value) => {
+            let outcome = if value["isError"] == Value::Bool(true) {
+                "tool_error"
+            } else {
+                "ok"
+            };
+            log_call(tool, outcome, None, started, fuel);
+            value
+        }
+        Err(message) => {
+            log_call(
+                tool,
+                "failed",
+                Some("output_schema_violation"),
+                started,
+                fuel,
+            );
+            error_result(&message, "output_schema_violation")
+        }
+    }
+}
+
+fn build_result(tool: &Tool, result: CallResult) -> Result<Value, String> {
+    let name = &tool.info.name;
+    let structured = result
+        .structured_content
+        .as_deref()
+        .map(serde_json::from_str::<Value>)
+        .transpose()
+        .map_err(|error| {
+            format!("tool `{name}` returned structured content that is not JSON: {error}")
+        })?;
+    if let (Some(validator), false) = (&tool.output_validator, result.is_error) {
+        let Some(structured) = &structured else {
+            return Err(format!(
+                "tool `{name}` declares an output schema but returned no structured content"
+            ));
+        };
+        let violations = schema_violations(validator, structured);
+        if !violations.is_empty() {
+            return Err(format!(
+                "tool `{name}` returned structured content that does not match its output schema: {}",
+                violations.join("; ")
+            ));
+        }
+    }
+    let content: Vec<Value> = result.content.iter().map(content_json).collect();
+    let mut value = json!({ "content": content, "isError": result.is_error });
+    if let Some(structured) = structured {
+        value["structuredContent"] = structured;
+    }
+    if result.is_error {
+        value["_meta"] = json!({ REASON_META_KEY: "tool_error" });
+    }
+    Ok(value)
+}
+
+fn content_json(content: &Content) -> Value {
+    match content {
+        Content::Text(text) => json!({ "type": "text", "text": text }),
+        Content::Image { data, mime_type } => {
+            json!({ "type": "image", "data": STANDARD.encode(data), "mimeType": mime_type })
+        }
+        Content::Audio { data, mime_type } => {
+            json!({ "type": "audio", "data": STANDARD.encode(data), "mimeType": mime_type })
+        }
+        Content::Resource {
+            uri,
+            mime_type,
+            contents,
+        } => {
+            let mut resource = json!({ "uri": uri });
+            if let Some(mime_type) = mime_type {
+                resource["mimeType"] = json!(mime_type);
+            }
+            match contents {
+                ResourceContents::Text(text) => resource["text"] = json!(text),
+                ResourceContents::Blob(blob) => resource["blob"] = json!(STANDARD.encode(blob)),
+            }
+            json!({ "type": "resource", "resource": resource })
+        }
+    }
+}
+
+/// A tool execution error (`isError: true`) with a stable reason in `_meta`.
+pub fn error_result(message: &str, reason: &str) -> Value {
+    json!({
+        "content": [{ "type": "text", "text": message }],
+        "isError": true,
+        "_meta": { REASON_META_KEY: reason },
+    })
+}
+
+fn call_error_result(error: &CallError) -> Value {
+    error_result(&error.to_string(), error.reason())
+}
+
+/// Each violation as "`/json/pointer`: reason", capped in count and length.
+fn schema_violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .take(MAX_SCHEMA_ERRORS)
+        .map(|error| {
+            let path = error.instance_path().to_string();
+            let path = if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path
+            };
+            let mut message = error.to_string();
+            if message.len() > MAX_SCHEMA_MESSAGE_BYTES {
+                let mut cut = MAX_SCHEMA_MESSAGE_BYTES;
+                while !message.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                message.truncate(cut);
+                message.push('…');
+            }
+            format!("`{path}`: {message}")
+        })
+        .collect()
+}
+
+fn log_call(tool: &Tool, outcome: &str, reason: Option<&str>, started: Instant, fuel: Option<u64>) {
+    tracing::info!(
+        tool = %tool.info.name,
+        component = %tool.component.name(),
+        outcome,
+        reason = reason.unwrap_or(""),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        fuel = fuel.map_or_else(String::new, |fuel| fuel.to_string()),
+        "tool call"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
+        assert_eq!(decode_cursor("not-a-cursor"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("tools:x")), None);
+    }
+
+    #[test]
+    fn call_params_need_a_name_and_an_object() {
+        let params = |value: Value| CallParams::parse(value.as_object());
+        assert!(params(json!({"name": "t"})).is_ok());
+        assert!(params(json!({"name": "t", "arguments": {"a": 1}})).is_ok());
+        assert!(params(json!({})).is_err());
+        assert!(params(json!({"name": 1})).is_err());
+        assert!(params(json!({"name": "t", "arguments": [1]})).is_err());
+        assert!(CallParams::parse(None).is_err());
+    }
+
+    #[test]
+    fn lists_schema_violations_with_their_paths() {
+        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n", "m"]});
+        let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+        let violations = schema_violations(&validator, &json!({"n": "x"}));
+        assert_eq!(violations.len(), 2, "{violations:?}");
+        assert!(
+            violations.iter().any(|v| v.starts_with("`/n`:")),
+            "{violations:?}"
+        );
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.starts_with("`/`:") && v.contains("\"m\"")),
+            "{violations:?}"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! Warden's gateway driven over real HTTP on loopback.
+
+mod calls;
+mod protocol;
+mod python_sdk;
+mod support;

@@ -1,0 +1,497 @@
+//! Loading a component once and running each call in a fresh instance.
+
+use std::collections::HashSet;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
+
+use crate::bindings::{self, ToolComponentPre};
+use crate::cache::{self, CacheOutcome};
+use crate::engine::{EPOCH_TICK, Sandbox};
+use crate::error::{CallError, LoadError};
+use crate::events::{CallEvents, NoEvents};
+use crate::host::{CallState, LogLimitExceeded};
+use crate::limiter::CallLimiter;
+use crate::output::CapturedOutput;
+use crate::policy::{DirMode, Policy};
+use crate::tool::{CallResult, ToolInfo};
+
+/// A loaded component: compiled, linked, its tools listed and checked.
+/// Cheap to share behind an `Arc`; every [`call`](Self::call) gets a fresh
+/// instance.
+pub struct ToolComponent {
+    name: String,
+    tools: Vec<ToolInfo>,
+    policy: Policy,
+    engine: Engine,
+    pre: ToolComponentPre<CallState>,
+    fuel_metering: bool,
+    tcp_allowed: Arc<HashSet<SocketAddr>>,
+    pool_slots: Arc<Semaphore>,
+    concurrency: Arc<Semaphore>,
+    cache: CacheOutcome,
+}
+
+/// A completed call: what the tool returned and what it used.
+#[derive(Debug, Clone)]
+pub struct CallOutput {
+    /// The tool's result (which may itself report a tool error).
+    pub result: CallResult,
+    /// Resources the call consumed.
+    pub usage: CallUsage,
+}
+
+/// Resources one call consumed, and what it printed.
+#[derive(Debug, Clone, Default)]
+pub struct CallUsage {
+    /// Wall-clock time from instantiation to result.
+    pub duration: Duration,
+    /// Fuel consumed, when fuel is metered.
+    pub fuel_consumed: Option<u64>,
+    /// Largest linear memory the instance reached, in bytes.
+    pub peak_memory_bytes: u64,
+    /// Captured stdout, truncated at `max_output_bytes`.
+    pub stdout: String,
+    /// Captured stderr, truncated at `max_output_bytes`.
+    pub stderr: String,
+    /// Bytes of stdout and stderr dropped by truncation.
+    pub dropped_output_bytes: u64,
+}
+
+impl Sandbox {
+    /// Loads the component at `path` under `policy`: compiles it (or loads
+    /// the cached artifact), links WASI and the host imports, lists its tools
+    /// in a throwaway instance and checks them.
+    pub async fn load(
+        &self,
+        name: &str,
+        path: &Path,
+        policy: Policy,
+    ) -> Result<ToolComponent, LoadError> {
+        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
+            component: name.to_owned(),
+            path: path.to_owned(),
+            source,
+        })?;
+        let engine = self.engine.clone();
+        let cache_dir = self.cache_dir.clone();
+        let compiled = tokio::task::spawn_blocking(move || {
+            cache::compile(&engine, &wasm, cache_dir.as_deref())
+        })
+        .await;
+        let compile_error = |reason: String| LoadError::Compile {
+            component: name.to_owned(),
+            path: path.to_owned(),
+            reason,
+        };
+        let (component, cache) = compiled
+            .map_err(|join| compile_error(join.to_string()))?
+            .map_err(|error| compile_error(format!("{error:#}")))?;
+
+        let link_error = |error: wasmtime::Error| LoadError::Link {
+            component: name.to_owned(),
+            reason: format!("{error:#}"),
+        };
+        let mut linker = Linker::<CallState>::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
+        bindings::ToolComponent::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)
+            .map_err(link_error)?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
+        let pre = ToolComponentPre::new(instance_pre).map_err(link_error)?;
+
+        let tcp_allowed = resolve_tcp_allowlist(name, &policy.capabilities.tcp_connect)?;
+        let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrency.max(1) as usize));
+        let mut loaded = ToolComponent {
+            name: name.to_owned(),
+            tools: Vec::new(),
+            policy,
+            engine: self.engine.clone(),
+            pre,
+            fuel_metering: self.fuel_metering,
+            tcp_allowed: Arc::new(tcp_allowed),
+            pool_slots: Arc::clone(&self.pool_slots),
+            concurrency,
+            cache,
+        };
+        loaded.tools = loaded.list_tools().await?;
+        Ok(loaded)
+    }
+}
+
+impl ToolComponent {
+    /// The component's name, as configured.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The tools the component declared at load.
+    pub fn tools(&self) -> &[ToolInfo] {
+        &self.tools
+    }
+
+    /// The policy the component runs under.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Whether the compiled artifact came from the cache.
+    pub fn loaded_from_cache(&self) -> bool {
+        self.cache == CacheOutcome::Hit
+    }
+
+    /// Calls that are running now (concurrency slots taken).
+    pub fn in_flight(&self) -> u32 {
+        let free = self.concurrency.available_permits();
+        (self.policy.limits.max_concurrency.max(1) as usize).saturating_sub(free) as u32
+    }
+
+    /// Runs tool `tool` with `arguments` (a JSON object as text, already
+    /// validated against the tool's input schema) in a fresh instance.
+    pub async fn call(
+        &self,
+        tool: &str,
+        arguments: &str,
+        events: Arc<dyn CallEvents>,
+    ) -> Result<CallOutput, CallError> {
+        let Some(info) = self.tools.iter().find(|info| info.name == tool) else {
+            return Err(CallError::UnknownTool {
+                tool: tool.to_owned(),
+            });
+        };
+        let tool: Arc<str> = Arc::from(info.name.as_str());
+        let _slots = self.acquire_slots(&tool).await?;
+        let (output, usage) = self
+            .run(Arc::clone(&tool), events, |store, instance| {
+                let tool = Arc::clone(&tool);
+                let arguments = arguments.to_owned();
+                Box::pin(async move {
+                    instance
+                        .warden_tool_tool()
+                        .call_call_tool(store, &tool, &arguments)
+                        .await
+                })
+            })
+            .await?;
+        let result = CallResult::from(output);
+        let limit_bytes = self.policy.limits.max_output_bytes;
+        let actual_bytes = result.payload_bytes();
+        if actual_bytes > limit_bytes {
+            return Err(CallError::OutputTooLarge {
+                tool: tool.to_string(),
+                limit_bytes,
+                actual_bytes,
+            });
+        }
+        Ok(CallOutput { result, usage })
+    }
+
+    async fn list_tools(&self) -> Result<Vec<ToolInfo>, LoadError> {
+        let label: Arc<str> = Arc::from(format!("{}/list-tools", self.name));
+        let list_error = |reason: String| LoadError::ListTools {
+            component: self.name.clone(),
+            reason,
+        };
+        let _slots = self
+            .acquire_slots(&label)
+            .await
+            .map_err(|error| list_error(error.to_string()))?;
+        let (declared, _) = self
+            .run(Arc::clone(&label), Arc::new(NoEvents), |store, instance| {
+                Box::pin(async move { instance.warden_tool_tool().call_list_tools(store).await })
+            })
+            .await
+            .map_err(|error| list_error(error.to_string()))?;
+        crate::tool::check_declared(
+            &self.name,
+            declared.into_iter().map(ToolInfo::from).collect(),
+        )
+    }
+
+    /// Takes a concurrency slot of this component, then an instance-pool
+    /// slot, each within the queue timeout.
+    async fn acquire_slots(
+        &self,
+        tool: &str,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), CallError> {
+        let wait = Duration::from_millis(self.policy.limits.queue_timeout_ms);
+        let busy = |detail: String| CallError::Busy {
+            tool: tool.to_owned(),
+            detail,
+        };
+        let concurrency = acquire_within(&self.concurrency, wait)
+            .await
+            .ok_or_else(|| {
+                busy(format!(
+                    "all {} concurrent call slots stayed taken for {} ms",
+                    self.policy.limits.max_concurrency, self.policy.limits.queue_timeout_ms
+                ))
+            })?;
+        let pool = acquire_within(&self.pool_slots, wait)
+            .await
+            .ok_or_else(|| {
+                busy(format!(
+                    "the instance pool stayed full for {} ms",
+                    self.policy.limits.queue_timeout_ms
+                ))
+            })?;
+        Ok((concurrency, pool))
+    }
+
+    /// Creates a store and instance under the policy, runs `body` on it and
+    /// classifies any failure. The store is dropped before returning.
+    async fn run<R>(
+        &self,
+        tool: Arc<str>,
+        events: Arc<dyn CallEvents>,
+        body: impl for<'a> FnOnce(
+            &'a mut Store<CallState>,
+            bindings::ToolComponent,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
+        >,
+    ) -> Result<(R, CallUsage), CallError> {
+        let limits = &self.policy.limits;
+        let stdout = CapturedOutput::new(limits.max_output_bytes);
+        let stderr = CapturedOutput::new(limits.max_output_bytes);
+        let wasi = self
+            .wasi_context(&tool, &stdout, &stderr)
+            .map_err(|message| CallError::Host {
+                tool: tool.to_string(),
+                message,
+            })?;
+        let mut store = Store::new(
+            &self.engine,
+            CallState {
+                wasi,
+                table: ResourceTable::new(),
+                limiter: CallLimiter::new(limits.max_memory_bytes),
+                tool: Arc::clone(&tool),
+                events,
+                max_log_messages: limits.max_log_messages,
+                log_messages: 0,
+                log_limit_hit: false,
+                last_progress: None,
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        let fuel_budget = if self.fuel_metering {
+            let budget = limits.fuel.unwrap_or(u64::MAX);
+            store.set_fuel(budget).map_err(|error| CallError::Host {
+                tool: tool.to_string(),
+                message: format!("{error:#}"),
+            })?;
+            Some(budget)
+        } else {
+            None
+        };
+        let timeout = Duration::from_millis(limits.timeout_ms);
+        let started = Instant::now();
+        let deadline = started + timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
+            }
+        });
+
+        let pre = self.pre.clone();
+        let outcome = {
+            let store = &mut store;
+            let running = async move {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                body(store, instance).await
+            };
+            // Epochs stop a guest running wasm; this outer timer also stops
+            // one blocked inside a host call, where epochs cannot reach it.
+            tokio::time::timeout(timeout + 2 * EPOCH_TICK, running).await
+        };
+
+        let (stdout_text, stdout_dropped) = stdout.contents();
+        let (stderr_text, stderr_dropped) = stderr.contents();
+        let usage = CallUsage {
+            duration: started.elapsed(),
+            fuel_consumed: fuel_budget
+                .and_then(|budget| Some(budget.saturating_sub(store.get_fuel().ok()?))),
+            peak_memory_bytes: store.data().limiter.peak_memory_bytes(),
+            stdout: stdout_text,
+            stderr: stderr_text,
+            dropped_output_bytes: stdout_dropped + stderr_dropped,
+        };
+        match outcome {
+            Ok(Ok(value)) => Ok((value, usage)),
+            Ok(Err(error)) => Err(self.classify(&tool, error, store.data(), &usage)),
+            Err(_elapsed) => Err(CallError::Timeout {
+                tool: tool.to_string(),
+                limit_ms: limits.timeout_ms,
+            }),
+        }
+    }
+
+    /// Turns a failed call into the specific error a client should see.
+    fn classify(
+        &self,
+        tool: &str,
+        error: wasmtime::Error,
+        state: &CallState,
+        usage: &CallUsage,
+    ) -> CallError {
+        let limits = &self.policy.limits;
+        let tool = tool.to_owned();
+        if state.log_limit_hit || error.is::<LogLimitExceeded>() {
+            return CallError::LogLimitExceeded {
+                tool,
+                limit: limits.max_log_messages,
+            };
+        }
+        if state.limiter.memory_refused() {
+            return CallError::MemoryLimit {
+                tool,
+                limit_bytes: limits.max_memory_bytes,
+            };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => CallError::OutOfFuel {
+                tool,
+                limit: limits.fuel.unwrap_or(u64::MAX),
+            },
+            Some(Trap::Interrupt) => CallError::Timeout {
+                tool,
+                limit_ms: limits.timeout_ms,
+            },
+            Some(Trap::StackOverflow) => CallError::StackOverflow { tool },
+            Some(trap) => CallError::Trap {
+                tool,
+                message: panic_message(&usage.stderr).unwrap_or_else(|| trap.to_string()),
+            },
+            None => CallError::Trap {
+                tool,
+                message: panic_message(&usage.stderr).unwrap_or_else(|| format!("{error:#}")),
+            },
+        }
+    }
+
+    /// A WASI context granting exactly what the policy lists.
+    fn wasi_context(
+        &self,
+        tool: &Arc<str>,
+        stdout: &CapturedOutput,
+        stderr: &CapturedOutput,
+    ) -> Result<WasiCtx, String> {
+        let capabilities = &self.policy.capabilities;
+        let mut builder = WasiCtxBuilder::new();
+        builder.stdout(stdout.clone()).stderr(stderr.clone());
+        for (key, value) in &capabilities.env {
+            builder.env(key, value);
+        }
+        for dir in &capabilities.dirs {
+            let perms = match dir.mode {
+                DirMode::ReadOnly => FsPerms::ReadOnly,
+                DirMode::ReadWrite => FsPerms::ReadWrite,
+            };
+            builder
+                .preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|error| {
+                    format!("cannot open directory {}: {error:#}", dir.host.display())
+                })?;
+        }
+        if !self.tcp_allowed.is_empty() {
+            let allowed = Arc::clone(&self.tcp_allowed);
+            let tool = Arc::clone(tool);
+            builder
+                .allow_tcp(true)
+                .allow_ip_name_lookup(true)
+                .socket_addr_check(move |addr, use_| {
+                    let permitted = match use_ {
+                        SocketAddrUse::TcpConnect => allowed.contains(&addr),
+                        // Connecting binds implicitly to the wildcard address.
+                        SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                        _ => false,
+                    };
+                    if !permitted {
+                        tracing::warn!(tool = %tool, %addr, ?use_, "denied a socket address the policy does not list");
+                    }
+                    Box::pin(async move { permitted })
+                });
+        }
+        Ok(builder.build())
+    }
+}
+
+async fn acquire_within(
+    semaphore: &Arc<Semaphore>,
+    wait: Duration,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(permit) = Arc::clone(semaphore).try_acquire_owned() {
+        return Some(permit);
+    }
+    tokio::time::timeout(wait, Arc::clone(semaphore).acquire_owned())
+        .await
+        .ok()?
+        .ok()
+}
+
+fn resolve_tcp_allowlist(
+    component: &str,
+    entries: &[String],
+) -> Result<HashSet<SocketAddr>, LoadError> {
+    let mut allowed = HashSet::new();
+    for entry in entries {
+        let addrs = entry
+            .to_socket_addrs()
+            .map_err(|error| LoadError::Capability {
+                component: component.to_owned(),
+                reason: format!("tcp_connect entry `{entry}` does not resolve: {error}"),
+            })?;
+        allowed.extend(addrs);
+    }
+    Ok(allowed)
+}
+
+/// The message of a Rust guest's panic, from what its panic hook printed:
+/// `thread '…' panicked at src/lib.rs:1:2:\n<message>\nnote: …`.
+fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.rfind("panicked at ")?;
+    let after = &stderr[start..];
+    let mut lines = after.lines();
+    let location = lines
+        .next()?
+        .trim_start_matches("panicked at ")
+        .trim_end_matches(':');
+    let message: Vec<&str> = lines
+        .take_while(|line| !line.starts_with("note: "))
+        .collect();
+    let message = message.join("\n");
+    let message = message.trim();
+    Some(if message.is_empty() {
+        format!("panicked at {location}")
+    } else {
+        format!("panicked at {location}: {message}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extracts_a_rust_panic_message() {
+        let stderr = "thread '<unnamed>' panicked at src/lib.rs:12:5:\nthe tool gave up\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("panicked at src/lib.rs:12:5: the tool gave up")
+        );
+        assert_eq!(panic_message("nothing here"), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! The process-wide wasm engine: pooling allocator, epoch ticker, instance
+//! slots and the compiled-artifact cache.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::error::SandboxError;
+
+/// How often the epoch advances. A running guest checks its deadline and
+/// yields to other tasks once per tick, so this bounds both timeout
+/// precision and how long one busy tool can hold a worker thread.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Core instances, memories and tables a Rust `wasm32-wasip2` component
+/// uses (measured: 3 core instances, 1 memory, 2 tables), with headroom for
+/// components from other toolchains.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 8;
+
+/// Stack for the guest's wasm frames; must stay below the fiber stack.
+const MAX_WASM_STACK_BYTES: usize = 512 << 10;
+const ASYNC_STACK_BYTES: usize = 2 << 20;
+
+/// How the engine is built. Fixed for the life of a [`Sandbox`].
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Instances that may exist at once, across all components. Each takes
+    /// a slot of the pooling allocator, including a virtual reservation of
+    /// about 4 GiB per memory (address space, not resident memory).
+    pub pool_instances: u32,
+    /// The largest linear memory any component may use, in bytes: the size
+    /// of a pool memory slot's usable part.
+    pub max_memory_bytes: u64,
+    /// Count fuel in compiled code. Needed when any policy sets a fuel
+    /// budget; costs some speed for every component.
+    pub fuel_metering: bool,
+    /// Where compiled components are cached between runs; `None` compiles
+    /// every time.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    /// 64 instances, 64 MiB memories, no fuel metering, no cache.
+    fn default() -> Self {
+        Self {
+            pool_instances: 64,
+            max_memory_bytes: 64 << 20,
+            fuel_metering: false,
+            cache_dir: None,
+        }
+    }
+}
+
+/// Instance-pool usage at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Slots in the pool.
+    pub capacity: u32,
+    /// Slots taken by running calls.
+    pub in_use: u32,
+}
+
+/// Owns the engine and everything shared by all components.
+pub struct Sandbox {
+    pub(crate) engine: Engine,
+    pub(crate) fuel_metering: bool,
+    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) pool_slots: Arc<Semaphore>,
+    pool_capacity: u32,
+    ticker: Ticker,
+}
+
+impl Sandbox {
+    /// Builds the engine and starts the epoch ticker thread.
+    pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
+        let pool_instances = config.pool_instances.max(1);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(pool_instances)
+            .total_core_instances(pool_instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+            .total_memories(pool_instances.saturating_mul(MEMORIES_PER_COMPONENT))
+            .total_tables(pool_instances.saturating_mul(TABLES_PER_COMPONENT))
+            .total_stacks(pool_instances)
+            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+            .max_memories_per_component(MEMORIES_PER_COMPONENT)
+            .max_tables_per_component(TABLES_PER_COMPONENT)
+            .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
+
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .consume_fuel(config.fuel_metering)
+            .max_wasm_stack(MAX_WASM_STACK_BYTES)
+            .async_stack_size(ASYNC_STACK_BYTES)
+            .memory_init_cow(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm).map_err(SandboxError::Engine)?;
+
+        if let Some(dir) = &config.cache_dir {
+            std::fs::create_dir_all(dir).map_err(|source| SandboxError::CacheDir {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let ticker = Ticker::start(engine.clone()).map_err(SandboxError::Ticker)?;
+        Ok(Self {
+            engine,
+            fuel_metering: config.fuel_metering,
+            cache_dir: config.cache_dir,
+            pool_slots: Arc::new(Semaphore::new(pool_instances as usize)),
+            pool_capacity: pool_instances,
+            ticker,
+        })
+    }
+
+    /// How many instance slots exist and how many are taken now.
+    pub fn pool_stats(&self) -> PoolStats {
+        let free = u32::try_from(self.pool_slots.available_permits()).unwrap_or(u32::MAX);
+        PoolStats {
+            capacity: self.pool_capacity,
+            in_use: self.pool_capacity.saturating_sub(free),
+        }
+    }
+
+    /// The artifact cache directory, if any.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker.stop();
+    }
+}
+
+/// An OS thread that advances the engine's epoch every [`EPOCH_TICK`]. A
+/// tokio task would stall whenever the runtime's workers are all busy
+/// running guests, which is exactly when the deadline matters.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::Builder::new()
+            .name("warden-epoch".into())
+            .spawn({
+                let stop = Arc::clone(&stop);
+                move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The thread only sleeps and increments; it cannot panic.
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Errors of the sandbox, one enum per stage.
+
+use std::path::PathBuf;
+
+/// The engine could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// wasmtime rejected the engine configuration.
+    #[error("cannot create the wasm engine: {0:#}")]
+    Engine(wasmtime::Error),
+    /// The artifact cache directory cannot be used.
+    #[error("cannot use cache directory {path}: {source}")]
+    CacheDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The epoch ticker thread could not be started.
+    #[error("cannot start the epoch ticker thread: {0}")]
+    Ticker(std::io::Error),
+}
+
+/// A component could not be loaded. Every message names the component.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The wasm file could not be read.
+    #[error("component `{component}`: cannot read {path}: {source}")]
+    Read {
+        /// Component name.
+        component: String,
+        /// File path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid WebAssembly component.
+    #[error("component `{component}`: {path} is not a valid wasm component: {reason}")]
+    Compile {
+        /// Component name.
+        component: String,
+        /// File path.
+        path: PathBuf,
+        /// wasmtime's reason.
+        reason: String,
+    },
+    /// The component does not fit the `warden:tool` world or asks for
+    /// imports the host does not provide.
+    #[error("component `{component}`: cannot link: {reason}")]
+    Link {
+        /// Component name.
+        component: String,
+        /// wasmtime's reason.
+        reason: String,
+    },
+    /// The component failed while listing its tools.
+    #[error("component `{component}`: list-tools failed: {reason}")]
+    ListTools {
+        /// Component name.
+        component: String,
+        /// What happened.
+        reason: String,
+    },
+    /// The component declared an unusable tool.
+    #[error("component `{component}`: tool `{tool}`: {reason}")]
+    InvalidTool {
+        /// Component name.
+        component: String,
+        /// Tool name as declared.
+        tool: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A capability in the policy cannot be granted.
+    #[error("component `{component}`: {reason}")]
+    Capability {
+        /// Component name.
+        component: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A call did not produce a result. Each variant is one kind of failure with
+/// a stable [`reason`](CallError::reason) code.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The tool used up its fuel budget.
+    #[error("tool `{tool}` ran out of fuel (budget {limit} units)")]
+    OutOfFuel {
+        /// Tool name.
+        tool: String,
+        /// The fuel budget.
+        limit: u64,
+    },
+    /// The tool ran past its wall-clock limit.
+    #[error("tool `{tool}` exceeded its {limit_ms} ms time limit")]
+    Timeout {
+        /// Tool name.
+        tool: String,
+        /// The limit.
+        limit_ms: u64,
+    },
+    /// The tool tried to grow its memory past the limit.
+    #[error("tool `{tool}` exceeded its memory limit of {limit_bytes} bytes")]
+    MemoryLimit {
+        /// Tool name.
+        tool: String,
+        /// The limit.
+        limit_bytes: u64,
+    },
+    /// The tool overflowed its wasm stack.
+    #[error("tool `{tool}` overflowed its stack")]
+    StackOverflow {
+        /// Tool name.
+        tool: String,
+    },
+    /// The tool's result was larger than allowed.
+    #[error(
+        "tool `{tool}` returned {actual_bytes} bytes of output, more than its limit of {limit_bytes} bytes"
+    )]
+    OutputTooLarge {
+        /// Tool name.
+        tool: String,
+        /// The limit.
+        limit_bytes: u64,
+        /// What the tool returned.
+        actual_bytes: u64,
+    },
+    /// The tool logged more messages than allowed.
+    #[error("tool `{tool}` logged more than its limit of {limit} messages")]
+    LogLimitExceeded {
+        /// Tool name.
+        tool: String,
+        /// The limit.
+        limit: u32,
+    },
+    /// The tool trapped: a panic, an unreachable instruction, a bad memory
+    /// access. `message` holds the guest's panic message when it printed one.
+    #[error("tool `{tool}` crashed: {message}")]
+    Trap {
+        /// Tool name.
+        tool: String,
+        /// What happened.
+        message: String,
+    },
+    /// Every concurrency slot of the component stayed taken for the whole
+    /// queue timeout, or the instance pool was exhausted.
+    #[error("tool `{tool}` is busy: {detail}")]
+    Busy {
+        /// Tool name.
+        tool: String,
+        /// Which limit was full.
+        detail: String,
+    },
+    /// The component has no tool by that name.
+    #[error("component has no tool `{tool}`")]
+    UnknownTool {
+        /// Tool name.
+        tool: String,
+    },
+    /// The host failed to set up the call (not the tool's fault).
+    #[error("tool `{tool}` could not be started: {message}")]
+    Host {
+        /// Tool name.
+        tool: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl CallError {
+    /// A stable, machine-readable code for the failure, e.g. `"timeout"`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::OutOfFuel { .. } => "out_of_fuel",
+            Self::Timeout { .. } => "timeout",
+            Self::MemoryLimit { .. } => "memory_limit",
+            Self::StackOverflow { .. } => "stack_overflow",
+            Self::OutputTooLarge { .. } => "output_too_large",
+            Self::LogLimitExceeded { .. } => "log_limit_exceeded",
+            Self::Trap { .. } => "trap",
+            Self::Busy { .. } => "busy",
+            Self::UnknownTool { .. } => "unknown_tool",
+            Self::Host { .. } => "host_error",
+        }
+    }
+}

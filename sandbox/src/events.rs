@@ -1,0 +1,56 @@
+//! What a running tool reports while it works: log messages and progress.
+
+/// Severity of a tool's log message (the syslog levels MCP uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// Detailed debugging information.
+    Debug,
+    /// Normal operational messages.
+    Info,
+    /// Normal but significant events.
+    Notice,
+    /// Warning conditions.
+    Warning,
+    /// Error conditions.
+    Error,
+    /// Critical conditions.
+    Critical,
+    /// Action must be taken immediately.
+    Alert,
+    /// The system is unusable.
+    Emergency,
+}
+
+impl LogLevel {
+    /// The MCP name of the level, e.g. `"warning"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Notice => "notice",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Critical => "critical",
+            Self::Alert => "alert",
+            Self::Emergency => "emergency",
+        }
+    }
+}
+
+/// Receives what a tool reports during one call. Called on the thread that
+/// runs the tool: implementations must return quickly and never block.
+pub trait CallEvents: Send + Sync {
+    /// The tool logged `message` at `level`.
+    fn log(&self, tool: &str, level: LogLevel, message: &str);
+    /// The tool reported progress.
+    fn progress(&self, tool: &str, done: f64, total: Option<f64>, message: Option<&str>);
+}
+
+/// Discards every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl CallEvents for NoEvents {
+    fn log(&self, _tool: &str, _level: LogLevel, _message: &str) {}
+    fn progress(&self, _tool: &str, _done: f64, _total: Option<f64>, _message: Option<&str>) {}
+}

@@ -1,0 +1,49 @@
+//! Runs WebAssembly tool components in fresh, limited wasmtime instances.
+//!
+//! A [`Sandbox`] owns one wasmtime [`Engine`](wasmtime::Engine) with the
+//! pooling allocator, epoch interruption and (when asked for) fuel metering.
+//! [`Sandbox::load`] compiles a component once (or loads it from the artifact
+//! cache), links WASI and the host imports, and asks the component for its
+//! tools. [`ToolComponent::call`] then runs each call in a brand-new instance
+//! with its own store, WASI context and limits; nothing survives the call.
+//!
+//! This crate knows nothing of HTTP or MCP: it speaks in tools, JSON text and
+//! typed errors, and the gateway maps those onto the wire.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use warden_sandbox::{NoEvents, Policy, Sandbox, SandboxConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = Sandbox::new(SandboxConfig::default())?;
+//! let text = sandbox
+//!     .load("text", "target/components/text.wasm".as_ref(), Policy::default())
+//!     .await?;
+//! let output = text
+//!     .call("text.count", r#"{"text":"one two"}"#, Arc::new(NoEvents))
+//!     .await?;
+//! println!("{:?}", output.result.content);
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod bindings;
+mod cache;
+mod component;
+mod engine;
+mod error;
+mod events;
+mod host;
+mod limiter;
+mod output;
+mod policy;
+mod tool;
+
+pub use component::{CallOutput, CallUsage, ToolComponent};
+pub use engine::{PoolStats, Sandbox, SandboxConfig};
+pub use error::{CallError, LoadError, SandboxError};
+pub use events::{CallEvents, LogLevel, NoEvents};
+pub use policy::{Capabilities, DirGrant, DirMode, Limits, Policy};
+pub use tool::{Annotations, CallResult, Content, ResourceContents, ToolInfo};

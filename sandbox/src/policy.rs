@@ -1,0 +1,87 @@
+//! What a tool component may use: its limits and its capabilities.
+
+use std::path::PathBuf;
+
+/// Everything the sandbox enforces for one component.
+///
+/// `Policy::default()` grants no capability at all and applies the
+/// conservative [`Limits::default`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Resource limits for every call.
+    pub limits: Limits,
+    /// What the component may reach outside its own memory.
+    pub capabilities: Capabilities,
+}
+
+/// Resource limits applied to every call of a component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget per call, in milliseconds. Enforced preemptively by
+    /// epoch interruption inside wasm and by an outer timer around host calls.
+    pub timeout_ms: u64,
+    /// Fuel (roughly, wasm instructions) per call; `None` means unmetered.
+    pub fuel: Option<u64>,
+    /// Largest linear memory a call may grow to, in bytes.
+    pub max_memory_bytes: u64,
+    /// Largest result a call may return, in bytes of content, and the size at
+    /// which captured stdout and stderr are each truncated.
+    pub max_output_bytes: u64,
+    /// How many `log` calls one call may make before it fails.
+    pub max_log_messages: u32,
+    /// How many calls of this component may run at once.
+    pub max_concurrency: u32,
+    /// How long a call waits for one of `max_concurrency` slots before it
+    /// fails as busy, in milliseconds.
+    pub queue_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    /// 5 s, unmetered, 64 MiB memory, 1 MiB output, 100 log messages,
+    /// 16 concurrent calls, 1 s queue wait.
+    fn default() -> Self {
+        Self {
+            timeout_ms: 5_000,
+            fuel: None,
+            max_memory_bytes: 64 << 20,
+            max_output_bytes: 1 << 20,
+            max_log_messages: 100,
+            max_concurrency: 16,
+            queue_timeout_ms: 1_000,
+        }
+    }
+}
+
+/// Capabilities granted to a component. Everything is denied by default:
+/// no directories, no environment variables, no network, empty stdin.
+/// Clocks and random numbers are always available.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Host directories made visible to the guest.
+    pub dirs: Vec<DirGrant>,
+    /// Environment variables the guest sees, exactly these.
+    pub env: Vec<(String, String)>,
+    /// `host:port` pairs the guest may open TCP connections to.
+    pub tcp_connect: Vec<String>,
+}
+
+/// One host directory preopened for the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// Where the guest sees it, e.g. `/data`.
+    pub guest: String,
+    /// Whether the guest may change it.
+    pub mode: DirMode,
+}
+
+/// Access to a preopened directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DirMode {
+    /// Read files and list directories only.
+    #[default]
+    ReadOnly,
+    /// Also create, write, rename and remove.
+    ReadWrite,
+}

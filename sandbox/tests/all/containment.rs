@@ -1,0 +1,376 @@
+//! Every way a tool can misbehave fails its own call with its own reason.
+
+use std::sync::Arc;
+
+use warden_sandbox::{CallError, Capabilities, DirMode, NoEvents, Policy};
+
+use super::{call_json, data_dir, limits, load, sandbox, with_dir};
+
+const MISBEHAVE: &str = warden_tool_artifacts::MISBEHAVE;
+
+async fn breach(policy: Policy, fuel: bool, tool: &str, args: &str) -> CallError {
+    let sandbox = sandbox(fuel);
+    let misbehave = load(&sandbox, "misbehave", MISBEHAVE, policy).await;
+    let error = misbehave
+        .call(tool, args, Arc::new(NoEvents))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("{tool} should have failed"));
+    assert_eq!(
+        sandbox.pool_stats().in_use,
+        0,
+        "pool slot returned after {tool}"
+    );
+    assert_eq!(misbehave.in_flight(), 0, "permit returned after {tool}");
+    error
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_infinite_loop_times_out() {
+    let error = breach(
+        limits(|l| l.timeout_ms = 200),
+        false,
+        "misbehave.loop",
+        "{}",
+    )
+    .await;
+    assert!(
+        matches!(error, CallError::Timeout { limit_ms: 200, .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "tool `misbehave.loop` exceeded its 200 ms time limit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sleeping_in_a_host_call_times_out() {
+    let error = breach(
+        limits(|l| l.timeout_ms = 200),
+        false,
+        "misbehave.sleep",
+        r#"{"ms":60000}"#,
+    )
+    .await;
+    assert!(matches!(error, CallError::Timeout { .. }), "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_loop_runs_out_of_fuel() {
+    let policy = limits(|l| {
+        l.fuel = Some(5_000_000);
+        l.timeout_ms = 30_000;
+    });
+    let error = breach(policy, true, "misbehave.loop", "{}").await;
+    assert!(
+        matches!(
+            error,
+            CallError::OutOfFuel {
+                limit: 5_000_000,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unbounded_allocation_hits_the_memory_limit() {
+    let error = breach(
+        limits(|l| l.max_memory_bytes = 16 << 20),
+        false,
+        "misbehave.alloc",
+        "{}",
+    )
+    .await;
+    assert!(
+        matches!(error, CallError::MemoryLimit { limit_bytes, .. } if limit_bytes == 16 << 20),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unbounded_recursion_overflows_the_stack() {
+    let error = breach(Policy::default(), false, "misbehave.recurse", "{}").await;
+    assert!(
+        matches!(error, CallError::StackOverflow { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_is_a_trap_with_the_guest_message() {
+    let error = breach(
+        Policy::default(),
+        false,
+        "misbehave.panic",
+        r#"{"message":"boom at step 3"}"#,
+    )
+    .await;
+    match error {
+        CallError::Trap { message, .. } => assert!(message.contains("boom at step 3"), "{message}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flooding_the_log_fails_at_the_limit() {
+    let error = breach(
+        limits(|l| l.max_log_messages = 10),
+        false,
+        "misbehave.log_flood",
+        r#"{"count":1000}"#,
+    )
+    .await;
+    assert!(
+        matches!(error, CallError::LogLimitExceeded { limit: 10, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_result_is_refused() {
+    let error = breach(
+        limits(|l| l.max_output_bytes = 4096),
+        false,
+        "misbehave.huge_output",
+        r#"{"bytes":100000}"#,
+    )
+    .await;
+    assert!(
+        matches!(
+            error,
+            CallError::OutputTooLarge {
+                limit_bytes: 4096,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flooding_stdout_is_truncated_not_fatal() {
+    let sandbox = sandbox(false);
+    let misbehave = load(
+        &sandbox,
+        "misbehave",
+        MISBEHAVE,
+        limits(|l| l.max_output_bytes = 4096),
+    )
+    .await;
+    let output = misbehave
+        .call(
+            "misbehave.stdout",
+            r#"{"bytes":4000000}"#,
+            Arc::new(NoEvents),
+        )
+        .await
+        .expect("printing too much is not an error");
+    assert!(!output.result.is_error);
+    assert_eq!(output.usage.stdout.len(), 4096);
+    assert_eq!(output.usage.dropped_output_bytes, 4_000_000 - 4096);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_outside_the_preopen_are_unreachable() {
+    let data = data_dir();
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("secret.txt"), "top secret").expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        data.path().join("escape"),
+    )
+    .expect("symlink");
+    let sandbox = sandbox(false);
+    let misbehave = load(
+        &sandbox,
+        "misbehave",
+        MISBEHAVE,
+        with_dir(data.path(), DirMode::ReadOnly),
+    )
+    .await;
+
+    let inside = call_json(
+        &misbehave,
+        "misbehave.read_file",
+        serde_json::json!({"path": "/data/hello.txt"}),
+    )
+    .await
+    .expect("reading inside the preopen");
+    assert!(
+        inside.to_string().contains("hello from the host"),
+        "{inside}"
+    );
+
+    let secret = outside.path().join("secret.txt");
+    for path in [
+        "/data/../etc/passwd",
+        "/etc/passwd",
+        "../secret.txt",
+        "/data/escape",
+        secret.to_str().expect("utf-8"),
+    ] {
+        let output = misbehave
+            .call(
+                "misbehave.read_file",
+                &serde_json::json!({"path": path}).to_string(),
+                Arc::new(NoEvents),
+            )
+            .await
+            .expect("the call itself completes");
+        assert!(
+            output.result.is_error,
+            "reading {path} must fail: {:?}",
+            output.result
+        );
+        let shown = format!("{:?}", output.result);
+        assert!(
+            !shown.contains("top secret") && !shown.contains("root:"),
+            "{path} leaked: {shown}"
+        );
+    }
+
+    let written = misbehave
+        .call(
+            "misbehave.write_file",
+            r#"{"path":"/data/new.txt","content":"x"}"#,
+            Arc::new(NoEvents),
+        )
+        .await
+        .expect("the call itself completes");
+    assert!(
+        written.result.is_error,
+        "a read-only preopen must refuse writes"
+    );
+    assert!(!data.path().join("new.txt").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_write_preopen_accepts_writes() {
+    let data = data_dir();
+    let sandbox = sandbox(false);
+    let misbehave = load(
+        &sandbox,
+        "misbehave",
+        MISBEHAVE,
+        with_dir(data.path(), DirMode::ReadWrite),
+    )
+    .await;
+    let output = misbehave
+        .call(
+            "misbehave.write_file",
+            r#"{"path":"/data/new.txt","content":"written"}"#,
+            Arc::new(NoEvents),
+        )
+        .await
+        .expect("call");
+    assert!(!output.result.is_error, "{:?}", output.result);
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("new.txt")).expect("read"),
+        "written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_vars_are_only_those_granted() {
+    let sandbox = sandbox(false);
+    let mut policy = Policy::default();
+    policy.capabilities.env = vec![("GREETING".to_owned(), "hello".to_owned())];
+    let misbehave = load(&sandbox, "misbehave", MISBEHAVE, policy).await;
+    let granted = call_json(
+        &misbehave,
+        "misbehave.env",
+        serde_json::json!({"name": "GREETING"}),
+    )
+    .await
+    .expect("call");
+    assert_eq!(granted["value"], "hello");
+    // SAFETY of the test: PATH and HOME exist in the host process.
+    for host_var in ["PATH", "HOME"] {
+        let hidden = call_json(
+            &misbehave,
+            "misbehave.env",
+            serde_json::json!({"name": host_var}),
+        )
+        .await
+        .expect("call");
+        assert!(hidden["value"].is_null(), "{host_var} leaked: {hidden}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn network_is_denied_unless_listed() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("addr").to_string();
+    listener.set_nonblocking(true).expect("nonblocking");
+
+    let sandbox = sandbox(false);
+    let denied = load(&sandbox, "misbehave", MISBEHAVE, Policy::default()).await;
+    let output = denied
+        .call(
+            "misbehave.connect",
+            &serde_json::json!({"address": address}).to_string(),
+            Arc::new(NoEvents),
+        )
+        .await
+        .expect("call completes");
+    assert!(
+        output.result.is_error,
+        "connect must be refused: {:?}",
+        output.result
+    );
+    assert!(
+        listener.accept().is_err(),
+        "no connection may reach the listener"
+    );
+
+    let allowed_policy = Policy {
+        capabilities: Capabilities {
+            tcp_connect: vec![address.clone()],
+            ..Capabilities::default()
+        },
+        ..Policy::default()
+    };
+    let allowed = load(&sandbox, "misbehave", MISBEHAVE, allowed_policy).await;
+    let connected = call_json(
+        &allowed,
+        "misbehave.connect",
+        serde_json::json!({"address": address}),
+    )
+    .await
+    .expect("listed address is reachable");
+    assert_eq!(connected["connected"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_component_answers_busy_after_the_queue_timeout() {
+    let sandbox = sandbox(false);
+    let policy = limits(|l| {
+        l.max_concurrency = 1;
+        l.queue_timeout_ms = 50;
+        l.timeout_ms = 2_000;
+    });
+    let misbehave = Arc::new(load(&sandbox, "misbehave", MISBEHAVE, policy).await);
+    let running = tokio::spawn({
+        let misbehave = Arc::clone(&misbehave);
+        async move {
+            misbehave
+                .call("misbehave.sleep", r#"{"ms":500}"#, Arc::new(NoEvents))
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let busy = misbehave
+        .call("misbehave.echo", r#"{"value":1}"#, Arc::new(NoEvents))
+        .await;
+    assert!(matches!(busy, Err(CallError::Busy { .. })), "{busy:?}");
+    running
+        .await
+        .expect("join")
+        .expect("the first call completes");
+    assert_eq!(misbehave.in_flight(), 0);
+    assert_eq!(sandbox.pool_stats().in_use, 0);
+}

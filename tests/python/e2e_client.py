@@ -1,0 +1,93 @@
+"""Drives a running Warden with the official MCP Python SDK client.
+
+Usage: python e2e_client.py URL
+
+Lists the tools, calls every example tool, and checks content and isError,
+once with the SDK's default connect mode (which probes `server/discover`
+and falls back to the initialize handshake) and once in legacy mode.
+Exits non-zero with a message on the first mismatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from mcp import Client
+
+EXPECTED_TOOLS = {
+    "text.count", "text.case", "text.replace", "text.find",
+    "json.query",
+    "files.list", "files.read", "files.search", "files.write",
+}
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+def text_of(result) -> str:
+    return "".join(getattr(item, "text", "") for item in result.content)
+
+
+async def list_all_tools(client: Client) -> list:
+    tools, cursor = [], None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tools
+
+
+async def exercise(url: str, mode: str) -> None:
+    async with Client(url, mode=mode) as client:
+        tools = await list_all_tools(client)
+        names = {tool.name for tool in tools}
+        check(EXPECTED_TOOLS <= names, f"[{mode}] missing tools: {EXPECTED_TOOLS - names}")
+        by_name = {tool.name: tool for tool in tools}
+        check(by_name["text.count"].input_schema.get("type") == "object", f"[{mode}] text.count schema")
+
+        counted = await client.call_tool("text.count", {"text": "one two three\nfour"})
+        check(not counted.is_error, f"[{mode}] text.count failed: {text_of(counted)}")
+        check(counted.structured_content["words"] == 4, f"[{mode}] text.count: {counted.structured_content}")
+        check(json.loads(text_of(counted))["lines"] == 2, f"[{mode}] text.count text content")
+
+        cased = await client.call_tool("text.case", {"text": "hello world", "to": "kebab"})
+        check(cased.structured_content["text"] == "hello-world", f"[{mode}] text.case: {cased.structured_content}")
+
+        replaced = await client.call_tool("text.replace", {"text": "2024-01-02", "pattern": "-", "replacement": "/"})
+        check(replaced.structured_content["text"] == "2024/01/02", f"[{mode}] text.replace")
+
+        found = await client.call_tool("text.find", {"text": "cat hat bat", "pattern": "[ch]at"})
+        check(len(found.structured_content["matches"]) == 2, f"[{mode}] text.find")
+
+        queried = await client.call_tool("json.query", {"document": {"a": [1, 2, 3]}, "query": "[.a[] * 10]"})
+        check(queried.structured_content["results"] == [[10, 20, 30]], f"[{mode}] json.query: {queried.structured_content}")
+
+        listed = await client.call_tool("files.list", {"path": "/data"})
+        check(not listed.is_error and "notes.md" in json.dumps(listed.structured_content), f"[{mode}] files.list")
+
+        read = await client.call_tool("files.read", {"path": "/data/notes.md"})
+        check("warden runs tools" in read.structured_content["content"], f"[{mode}] files.read")
+
+        searched = await client.call_tool("files.search", {"path": "/data", "pattern": "warden"})
+        check(len(searched.structured_content["matches"]) >= 1, f"[{mode}] files.search")
+
+        refused = await client.call_tool("files.write", {"path": "/data/new.txt", "content": "x"})
+        check(refused.is_error, f"[{mode}] files.write on a read-only dir must fail")
+
+        invalid = await client.call_tool("text.count", {"text": 42})
+        check(invalid.is_error and "/text" in text_of(invalid), f"[{mode}] schema error: {text_of(invalid)}")
+        print(f"[{mode}] ok: {len(tools)} tools listed, every example tool called")
+
+
+async def main(url: str) -> None:
+    for mode in ("auto", "legacy"):
+        await exercise(url, mode)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))

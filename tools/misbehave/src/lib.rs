@@ -1,0 +1,237 @@
+//! `misbehave`: a Warden tool component that breaks the rules on purpose.
+//!
+//! Test-only. Each tool attempts one breach (a busy loop, unbounded memory or
+//! recursion, a panic, a flood of output or logs, reaching outside the
+//! sandbox, a result that violates its own schema...) so the gateway's tests
+//! can prove the breach is contained and reported with the right reason.
+//! Never configure it in a real deployment.
+
+mod escape;
+mod runaway;
+
+use serde::{Deserialize, Serialize};
+use warden_tool::schemars::{self, JsonSchema};
+use warden_tool::{CallResult, LogLevel, NoArgs, Tool, ToolError, Toolbox};
+
+pub use escape::{ConnectArgs, EnvArgs, PathArgs, WriteFileArgs};
+pub use runaway::{BytesArgs, CountArgs, PanicArgs, SleepArgs};
+
+/// Arguments of `misbehave.progress`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StepsArgs {
+    /// How many steps to report.
+    pub steps: u32,
+}
+
+/// What `misbehave.progress` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Steps {
+    /// How many steps were reported.
+    pub steps: u32,
+}
+
+/// Arguments and result of `misbehave.echo`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Echo {
+    /// Any JSON value.
+    pub value: serde_json::Value,
+}
+
+/// The output schema `misbehave.bad_output` declares (and then violates).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Declared {
+    /// Promised to be a non-negative integer.
+    pub count: u64,
+}
+
+fn progress(args: StepsArgs) -> Result<Steps, ToolError> {
+    let total = f64::from(args.steps);
+    for step in 1..=args.steps {
+        let message = format!("step {step} of {}", args.steps);
+        warden_tool::progress(f64::from(step), Some(total), Some(&message));
+        warden_tool::log(LogLevel::Info, &message);
+    }
+    Ok(Steps { steps: args.steps })
+}
+
+fn echo(args: Echo) -> Result<Echo, ToolError> {
+    Ok(args)
+}
+
+/// Returns structured content that does not conform to the declared output
+/// schema: the one deliberately dishonest tool in the repository.
+fn bad_output(_: NoArgs) -> CallResult {
+    CallResult::structured(&serde_json::json!({ "count": "not a number" }))
+}
+
+/// The component's tools.
+pub fn toolbox() -> Toolbox {
+    Toolbox::new()
+        .tool(Tool::with_content(
+            "misbehave.loop",
+            "Spins in a busy loop forever without calling the host. Proves \
+             fuel and epoch deadlines stop a runaway call.",
+            runaway::spin,
+        ))
+        .tool(Tool::with_content(
+            "misbehave.alloc",
+            "Allocates and touches 1 MiB blocks until memory runs out. Proves \
+             the linear memory cap.",
+            runaway::alloc,
+        ))
+        .tool(Tool::with_content(
+            "misbehave.recurse",
+            "Recurses without bound until the stack overflows. Proves stack \
+             exhaustion is a trap, not a crash.",
+            runaway::recurse,
+        ))
+        .tool(Tool::with_content(
+            "misbehave.panic",
+            "Panics with the given message. Proves a guest panic becomes a \
+             trap carrying the message.",
+            runaway::panic,
+        ))
+        .tool(Tool::new(
+            "misbehave.stdout",
+            "Prints the given number of bytes to stdout in 4 KiB chunks, then \
+             returns. Proves captured stdout is bounded.",
+            runaway::stdout,
+        ))
+        .tool(Tool::new(
+            "misbehave.log_flood",
+            "Sends the given number of info log messages to the host. Proves \
+             the log message limit.",
+            runaway::log_flood,
+        ))
+        .tool(Tool::with_content(
+            "misbehave.huge_output",
+            "Returns one text item of the given number of bytes. Proves the \
+             output size limit.",
+            runaway::huge_output,
+        ))
+        .tool(Tool::new(
+            "misbehave.read_file",
+            "Tries to read any path as given (../etc/passwd, /etc/passwd, a \
+             symlink out of a preopen). Returns the content, or the OS error \
+             as a tool error. Proves filesystem confinement.",
+            escape::read_file,
+        ))
+        .tool(Tool::new(
+            "misbehave.write_file",
+            "Tries to write text to any path as given. Proves read-only \
+             preopens and confinement.",
+            escape::write_file,
+        ))
+        .tool(Tool::new(
+            "misbehave.connect",
+            "Tries to open a TCP connection to host:port. Proves outbound \
+             network is denied unless allowed.",
+            escape::connect,
+        ))
+        .tool(Tool::new(
+            "misbehave.env",
+            "Reads an environment variable. Proves only granted variables are \
+             visible.",
+            escape::env,
+        ))
+        .tool(Tool::new(
+            "misbehave.sleep",
+            "Sleeps for the given number of milliseconds inside a host call. \
+             Proves the wall-clock timeout reaches a guest blocked in the host.",
+            runaway::sleep,
+        ))
+        .tool(
+            Tool::raw(
+                "misbehave.bad_output",
+                "Declares an output schema (an integer `count`) and returns \
+                 structured content that violates it. Proves the gateway \
+                 validates structured output.",
+                bad_output,
+            )
+            .declare_output_schema::<Declared>(),
+        )
+        .tool(Tool::new(
+            "misbehave.progress",
+            "Reports progress for each of the given number of steps and logs \
+             one info line per step. Proves progress and log forwarding.",
+            progress,
+        ))
+        .tool(
+            Tool::new(
+                "misbehave.echo",
+                "Returns the given JSON value unchanged. Used by concurrency \
+                 tests.",
+                echo,
+            )
+            .read_only()
+            .idempotent(),
+        )
+}
+
+warden_tool::export_toolbox!(toolbox);
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::toolbox;
+
+    fn call(name: &str, args: Value) -> warden_tool::CallResult {
+        toolbox().call(name, &args.to_string())
+    }
+
+    #[test]
+    fn lists_every_breach() {
+        let names: Vec<String> = toolbox().list().into_iter().map(|t| t.name).collect();
+        assert_eq!(
+            names,
+            [
+                "misbehave.loop",
+                "misbehave.alloc",
+                "misbehave.recurse",
+                "misbehave.panic",
+                "misbehave.stdout",
+                "misbehave.log_flood",
+                "misbehave.huge_output",
+                "misbehave.read_file",
+                "misbehave.write_file",
+                "misbehave.connect",
+                "misbehave.env",
+                "misbehave.sleep",
+                "misbehave.bad_output",
+                "misbehave.progress",
+                "misbehave.echo",
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_output_violates_its_declared_schema() {
+        let info = toolbox()
+            .list()
+            .into_iter()
+            .find(|t| t.name == "misbehave.bad_output");
+        let schema = info.and_then(|t| t.output_schema).unwrap_or_default();
+        let schema: Value = serde_json::from_str(&schema).unwrap_or_default();
+        assert_eq!(schema["properties"]["count"]["type"], "integer");
+        let result = call("misbehave.bad_output", json!({}));
+        assert!(!result.is_error);
+        assert_eq!(
+            result.structured_value(),
+            Some(json!({"count": "not a number"}))
+        );
+    }
+
+    #[test]
+    fn echo_returns_the_value() {
+        let value = json!({"n": 1, "list": [true, null, "x"]});
+        let result = call("misbehave.echo", json!({ "value": value }));
+        assert_eq!(result.structured_value(), Some(json!({ "value": value })));
+    }
+
+    #[test]
+    fn progress_returns_the_step_count() {
+        let result = call("misbehave.progress", json!({"steps": 3}));
+        assert_eq!(result.structured_value(), Some(json!({"steps": 3})));
+    }
+}
