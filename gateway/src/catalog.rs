@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use warden_sandbox::{
-    Capabilities, DirGrant, DirMode, Limits, LoadError, Policy, Sandbox, SandboxConfig,
-    SandboxError, ToolComponent, ToolInfo,
+    LoadError, Policy, Sandbox, SandboxConfig, SandboxError, ToolComponent, ToolInfo,
 };
 
 use crate::config::{self, ComponentConfig, Config};
@@ -146,34 +145,9 @@ fn sandbox_config(config: &Config) -> SandboxConfig {
 
 /// The sandbox policy a configured component runs under.
 pub fn policy(component: &ComponentConfig) -> Policy {
-    let limits = &component.limits;
-    let capabilities = &component.capabilities;
     Policy {
-        limits: Limits {
-            timeout_ms: limits.timeout_ms,
-            fuel: limits.fuel,
-            max_memory_bytes: limits.max_memory_bytes,
-            max_output_bytes: limits.max_output_bytes,
-            max_log_messages: limits.max_log_messages,
-            max_concurrency: limits.max_concurrency,
-            queue_timeout_ms: limits.queue_timeout_ms,
-        },
-        capabilities: Capabilities {
-            dirs: capabilities
-                .dirs
-                .iter()
-                .map(|dir| DirGrant {
-                    host: dir.host.clone(),
-                    guest: dir.guest.clone(),
-                    mode: match dir.mode {
-                        config::DirMode::Ro => DirMode::ReadOnly,
-                        config::DirMode::Rw => DirMode::ReadWrite,
-                    },
-                })
-                .collect(),
-            env: capabilities.env.clone(),
-            tcp_connect: capabilities.tcp_connect.clone(),
-        },
+        limits: component.limits.clone(),
+        capabilities: component.capabilities.clone(),
     }
 }
 

@@ -36,19 +36,24 @@ pub struct Limits {
     pub queue_timeout_ms: u64,
 }
 
+impl Limits {
+    /// The conservative defaults: 5 s, unmetered, 64 MiB memory, 1 MiB
+    /// output, 100 log messages, 16 concurrent calls, 1 s queue wait.
+    pub const DEFAULT: Limits = Limits {
+        timeout_ms: 5_000,
+        fuel: None,
+        max_memory_bytes: 64 << 20,
+        max_output_bytes: 1 << 20,
+        max_log_messages: 100,
+        max_concurrency: 16,
+        queue_timeout_ms: 1_000,
+    };
+}
+
 impl Default for Limits {
-    /// 5 s, unmetered, 64 MiB memory, 1 MiB output, 100 log messages,
-    /// 16 concurrent calls, 1 s queue wait.
+    /// [`Limits::DEFAULT`].
     fn default() -> Self {
-        Self {
-            timeout_ms: 5_000,
-            fuel: None,
-            max_memory_bytes: 64 << 20,
-            max_output_bytes: 1 << 20,
-            max_log_messages: 100,
-            max_concurrency: 16,
-            queue_timeout_ms: 1_000,
-        }
+        Self::DEFAULT
     }
 }
 

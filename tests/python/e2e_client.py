@@ -18,7 +18,7 @@ from mcp import Client
 
 EXPECTED_TOOLS = {
     "text.count", "text.case", "text.replace", "text.find",
-    "json.query",
+    "json.query", "json.format",
     "files.list", "files.read", "files.search", "files.write",
 }
 
@@ -66,6 +66,9 @@ async def exercise(url: str, mode: str) -> None:
 
         queried = await client.call_tool("json.query", {"document": {"a": [1, 2, 3]}, "query": "[.a[] * 10]"})
         check(queried.structured_content["results"] == [[10, 20, 30]], f"[{mode}] json.query: {queried.structured_content}")
+
+        formatted = await client.call_tool("json.format", {"document": {"b": 1, "a": 2}, "indent": 0, "sort_keys": True})
+        check(formatted.structured_content["text"] == '{"a":2,"b":1}', f"[{mode}] json.format: {formatted.structured_content}")
 
         listed = await client.call_tool("files.list", {"path": "/data"})
         check(not listed.is_error and "notes.md" in json.dumps(listed.structured_content), f"[{mode}] files.list")

@@ -252,7 +252,7 @@ impl Resolver<'_> {
             dirs.push(DirGrant {
                 host,
                 guest,
-                mode: grant.mode,
+                mode: grant.mode.into(),
             });
         }
         Ok(Capabilities {

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use warden_sandbox::{Capabilities, DirGrant, Limits};
+
 use super::values;
 
 const KIB: u64 = 1 << 10;
@@ -51,29 +53,29 @@ pub const POOL_INSTANCES_RANGE: RangeInclusive<u32> = 1..=10_000;
 // ---- [components.<name>.limits] -------------------------------------------
 
 /// Default `limits.timeout_ms`: 5 seconds of wall-clock time per call.
-pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
+pub const DEFAULT_TIMEOUT_MS: u64 = Limits::DEFAULT.timeout_ms;
 /// Accepted `limits.timeout_ms`: 1 ms ..= 10 minutes.
 pub const TIMEOUT_MS_RANGE: RangeInclusive<u64> = 1..=600_000;
 /// Accepted `limits.fuel` (there is no default: unset means unmetered).
 pub const FUEL_RANGE: RangeInclusive<u64> = 1..=u64::MAX;
 /// Default `limits.max_memory_bytes`: 64 MiB.
-pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 64 * MIB;
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = Limits::DEFAULT.max_memory_bytes;
 /// Accepted `limits.max_memory_bytes`: 1 MiB ..= 4 GiB.
 pub const MAX_MEMORY_BYTES_RANGE: RangeInclusive<u64> = MIB..=4 * GIB;
 /// Default `limits.max_output_bytes`: 1 MiB.
-pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = MIB;
+pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = Limits::DEFAULT.max_output_bytes;
 /// Accepted `limits.max_output_bytes`: 1 KiB ..= 64 MiB.
 pub const MAX_OUTPUT_BYTES_RANGE: RangeInclusive<u64> = KIB..=64 * MIB;
 /// Default `limits.max_log_messages`, per call.
-pub const DEFAULT_MAX_LOG_MESSAGES: u32 = 100;
+pub const DEFAULT_MAX_LOG_MESSAGES: u32 = Limits::DEFAULT.max_log_messages;
 /// Accepted `limits.max_log_messages`.
 pub const MAX_LOG_MESSAGES_RANGE: RangeInclusive<u32> = 0..=100_000;
 /// Default `limits.max_concurrency`, in calls of one component at once.
-pub const DEFAULT_MAX_CONCURRENCY: u32 = 16;
+pub const DEFAULT_MAX_CONCURRENCY: u32 = Limits::DEFAULT.max_concurrency;
 /// Accepted `limits.max_concurrency`.
 pub const MAX_CONCURRENCY_RANGE: RangeInclusive<u32> = 1..=10_000;
 /// Default `limits.queue_timeout_ms`: 1 second.
-pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = 1_000;
+pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = Limits::DEFAULT.queue_timeout_ms;
 /// Accepted `limits.queue_timeout_ms`: 0 (fail at once when busy) ..= 1 minute.
 pub const QUEUE_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 0..=60_000;
 
@@ -251,75 +253,6 @@ pub struct ComponentConfig {
     pub capabilities: Capabilities,
 }
 
-/// A component's `limits` table: resource limits applied to every call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Wall-clock budget per call, in milliseconds. Default
-    /// [`DEFAULT_TIMEOUT_MS`] (5 s), range [`TIMEOUT_MS_RANGE`].
-    pub timeout_ms: u64,
-    /// Fuel (roughly, wasm instructions) per call. Default `None`: no fuel
-    /// metering, only the wall-clock timeout. Range [`FUEL_RANGE`].
-    pub fuel: Option<u64>,
-    /// Largest linear memory a call may grow to, in bytes. Default
-    /// [`DEFAULT_MAX_MEMORY_BYTES`] (64 MiB), range [`MAX_MEMORY_BYTES_RANGE`].
-    pub max_memory_bytes: u64,
-    /// Largest result a call may return, in bytes, and the size at which
-    /// captured stdout and stderr are each cut. Default
-    /// [`DEFAULT_MAX_OUTPUT_BYTES`] (1 MiB), range [`MAX_OUTPUT_BYTES_RANGE`].
-    pub max_output_bytes: u64,
-    /// Most `log` messages one call may send. Default
-    /// [`DEFAULT_MAX_LOG_MESSAGES`] (100), range [`MAX_LOG_MESSAGES_RANGE`].
-    pub max_log_messages: u32,
-    /// Most calls of this component running at once. Default
-    /// [`DEFAULT_MAX_CONCURRENCY`] (16), range [`MAX_CONCURRENCY_RANGE`].
-    pub max_concurrency: u32,
-    /// How long a call waits for a concurrency slot before it fails as busy,
-    /// in milliseconds. Default [`DEFAULT_QUEUE_TIMEOUT_MS`] (1 s), range
-    /// [`QUEUE_TIMEOUT_MS_RANGE`].
-    pub queue_timeout_ms: u64,
-}
-
-impl Default for Limits {
-    /// 5 s per call, no fuel metering, 64 MiB memory, 1 MiB output,
-    /// 100 log messages, 16 concurrent calls, 1 s queue wait.
-    fn default() -> Self {
-        Self {
-            timeout_ms: DEFAULT_TIMEOUT_MS,
-            fuel: None,
-            max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
-            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
-            max_log_messages: DEFAULT_MAX_LOG_MESSAGES,
-            max_concurrency: DEFAULT_MAX_CONCURRENCY,
-            queue_timeout_ms: DEFAULT_QUEUE_TIMEOUT_MS,
-        }
-    }
-}
-
-/// A component's `capabilities` table. Deny by default: the default value
-/// grants no directory, no environment variable and no network access.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Capabilities {
-    /// Host directories made visible to the guest; guest paths are unique.
-    pub dirs: Vec<DirGrant>,
-    /// The guest's whole environment, sorted by name.
-    pub env: Vec<(String, String)>,
-    /// `host:port` pairs the guest may open TCP connections to, normalised
-    /// (lower-case names, IPv6 in brackets) and without duplicates.
-    pub tcp_connect: Vec<String>,
-}
-
-/// One host directory preopened for the guest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirGrant {
-    /// Canonical path of the directory on the host; it existed and was a
-    /// directory when the configuration was loaded.
-    pub host: PathBuf,
-    /// Where the guest sees it: absolute, normalised, e.g. `/data`.
-    pub guest: String,
-    /// Whether the guest may change it. Default [`DirMode::Ro`].
-    pub mode: DirMode,
-}
-
 /// Access to a preopened directory (`mode = "ro" | "rw"`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -329,4 +262,13 @@ pub enum DirMode {
     Ro,
     /// `"rw"`, read-write: also create, write, rename and remove.
     Rw,
+}
+
+impl From<DirMode> for warden_sandbox::DirMode {
+    fn from(mode: DirMode) -> Self {
+        match mode {
+            DirMode::Ro => Self::ReadOnly,
+            DirMode::Rw => Self::ReadWrite,
+        }
+    }
 }

@@ -184,12 +184,12 @@ enabled = true
             DirGrant {
                 host: f.canonical("data"),
                 guest: "/data".to_owned(),
-                mode: DirMode::Ro,
+                mode: warden_sandbox::DirMode::ReadOnly,
             },
             DirGrant {
                 host: f.canonical("."),
                 guest: "/work".to_owned(),
-                mode: DirMode::Rw,
+                mode: warden_sandbox::DirMode::ReadWrite,
             },
         ]
     );
@@ -727,7 +727,10 @@ fn bundled_example_is_valid() {
     let files = config.component("files").expect("files");
     assert_eq!(files.capabilities.dirs.len(), 1);
     assert_eq!(files.capabilities.dirs[0].guest, "/data");
-    assert_eq!(files.capabilities.dirs[0].mode, DirMode::Ro);
+    assert_eq!(
+        files.capabilities.dirs[0].mode,
+        warden_sandbox::DirMode::ReadOnly
+    );
     assert_eq!(
         files.capabilities.dirs[0].host,
         f.canonical("examples/data")

@@ -27,6 +27,7 @@ pub fn config_text(data_dir: &Path, extra_server: &str) -> String {
 [server]
 listen = "127.0.0.1:0"
 page_size = 3
+cache_dir = "{cache}"
 {extra_server}
 
 [components.text]
@@ -51,6 +52,7 @@ max_concurrency = 64
 [components.misbehave.capabilities]
 dirs = [{{ host = "{data}", guest = "/data", mode = "ro" }}]
 "#,
+        cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/warden-cache"),
         text = warden_tool_artifacts::TEXT,
         json = warden_tool_artifacts::JSON,
         files = warden_tool_artifacts::FILES,

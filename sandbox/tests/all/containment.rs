@@ -4,13 +4,11 @@ use std::sync::Arc;
 
 use warden_sandbox::{CallError, Capabilities, DirMode, NoEvents, Policy};
 
-use super::{call_json, data_dir, limits, load, sandbox, with_dir};
-
-const MISBEHAVE: &str = warden_tool_artifacts::MISBEHAVE;
+use super::{call_json, data_dir, limits, misbehave, sandbox, with_dir};
 
 async fn breach(policy: Policy, fuel: bool, tool: &str, args: &str) -> CallError {
     let sandbox = sandbox(fuel);
-    let misbehave = load(&sandbox, "misbehave", MISBEHAVE, policy).await;
+    let misbehave = misbehave(&sandbox, policy).await;
     let error = misbehave
         .call(tool, args, Arc::new(NoEvents))
         .await
@@ -153,13 +151,7 @@ async fn a_huge_result_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn flooding_stdout_is_truncated_not_fatal() {
     let sandbox = sandbox(false);
-    let misbehave = load(
-        &sandbox,
-        "misbehave",
-        MISBEHAVE,
-        limits(|l| l.max_output_bytes = 4096),
-    )
-    .await;
+    let misbehave = misbehave(&sandbox, limits(|l| l.max_output_bytes = 4096)).await;
     let output = misbehave
         .call(
             "misbehave.stdout",
@@ -185,13 +177,7 @@ async fn files_outside_the_preopen_are_unreachable() {
     )
     .expect("symlink");
     let sandbox = sandbox(false);
-    let misbehave = load(
-        &sandbox,
-        "misbehave",
-        MISBEHAVE,
-        with_dir(data.path(), DirMode::ReadOnly),
-    )
-    .await;
+    let misbehave = misbehave(&sandbox, with_dir(data.path(), DirMode::ReadOnly)).await;
 
     let inside = call_json(
         &misbehave,
@@ -252,13 +238,7 @@ async fn files_outside_the_preopen_are_unreachable() {
 async fn a_read_write_preopen_accepts_writes() {
     let data = data_dir();
     let sandbox = sandbox(false);
-    let misbehave = load(
-        &sandbox,
-        "misbehave",
-        MISBEHAVE,
-        with_dir(data.path(), DirMode::ReadWrite),
-    )
-    .await;
+    let misbehave = misbehave(&sandbox, with_dir(data.path(), DirMode::ReadWrite)).await;
     let output = misbehave
         .call(
             "misbehave.write_file",
@@ -279,7 +259,7 @@ async fn env_vars_are_only_those_granted() {
     let sandbox = sandbox(false);
     let mut policy = Policy::default();
     policy.capabilities.env = vec![("GREETING".to_owned(), "hello".to_owned())];
-    let misbehave = load(&sandbox, "misbehave", MISBEHAVE, policy).await;
+    let misbehave = misbehave(&sandbox, policy).await;
     let granted = call_json(
         &misbehave,
         "misbehave.env",
@@ -308,7 +288,7 @@ async fn network_is_denied_unless_listed() {
     listener.set_nonblocking(true).expect("nonblocking");
 
     let sandbox = sandbox(false);
-    let denied = load(&sandbox, "misbehave", MISBEHAVE, Policy::default()).await;
+    let denied = misbehave(&sandbox, Policy::default()).await;
     let output = denied
         .call(
             "misbehave.connect",
@@ -334,7 +314,7 @@ async fn network_is_denied_unless_listed() {
         },
         ..Policy::default()
     };
-    let allowed = load(&sandbox, "misbehave", MISBEHAVE, allowed_policy).await;
+    let allowed = misbehave(&sandbox, allowed_policy).await;
     let connected = call_json(
         &allowed,
         "misbehave.connect",
@@ -353,7 +333,7 @@ async fn a_full_component_answers_busy_after_the_queue_timeout() {
         l.queue_timeout_ms = 50;
         l.timeout_ms = 2_000;
     });
-    let misbehave = Arc::new(load(&sandbox, "misbehave", MISBEHAVE, policy).await);
+    let misbehave = Arc::new(misbehave(&sandbox, policy).await);
     let running = tokio::spawn({
         let misbehave = Arc::clone(&misbehave);
         async move {

@@ -26,6 +26,26 @@ async fn load(sandbox: &Sandbox, name: &str, path: &str, policy: Policy) -> Tool
         .unwrap_or_else(|error| panic!("loading {name}: {error}"))
 }
 
+async fn text(sandbox: &Sandbox) -> ToolComponent {
+    load(
+        sandbox,
+        "text",
+        warden_tool_artifacts::TEXT,
+        Policy::default(),
+    )
+    .await
+}
+
+async fn misbehave(sandbox: &Sandbox, policy: Policy) -> ToolComponent {
+    load(
+        sandbox,
+        "misbehave",
+        warden_tool_artifacts::MISBEHAVE,
+        policy,
+    )
+    .await
+}
+
 fn limits(adjust: impl FnOnce(&mut Limits)) -> Policy {
     let mut policy = Policy::default();
     adjust(&mut policy.limits);
@@ -55,13 +75,7 @@ async fn call_json(
 #[tokio::test(flavor = "multi_thread")]
 async fn text_tools_list_and_run() {
     let sandbox = sandbox(false);
-    let text = load(
-        &sandbox,
-        "text",
-        warden_tool_artifacts::TEXT,
-        Policy::default(),
-    )
-    .await;
+    let text = text(&sandbox).await;
     let names: Vec<&str> = text.tools().iter().map(|tool| tool.name.as_str()).collect();
     for expected in ["text.count", "text.case", "text.replace", "text.find"] {
         assert!(names.contains(&expected), "{names:?}");
@@ -89,13 +103,7 @@ async fn text_tools_list_and_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn each_call_gets_a_fresh_instance() {
     let sandbox = sandbox(false);
-    let misbehave = load(
-        &sandbox,
-        "misbehave",
-        warden_tool_artifacts::MISBEHAVE,
-        Policy::default(),
-    )
-    .await;
+    let misbehave = misbehave(&sandbox, Policy::default()).await;
     // A call that panics leaves nothing broken behind for the next one.
     let panicked = misbehave
         .call(
@@ -139,13 +147,7 @@ impl CallEvents for Recorded {
 #[tokio::test(flavor = "multi_thread")]
 async fn log_and_progress_reach_the_observer() {
     let sandbox = sandbox(false);
-    let misbehave = load(
-        &sandbox,
-        "misbehave",
-        warden_tool_artifacts::MISBEHAVE,
-        Policy::default(),
-    )
-    .await;
+    let misbehave = misbehave(&sandbox, Policy::default()).await;
     let recorded = Arc::new(Recorded::default());
     let output = misbehave
         .call("misbehave.progress", r#"{"steps":3}"#, recorded.clone())
@@ -167,24 +169,12 @@ async fn compiled_components_are_cached() {
         ..SandboxConfig::default()
     };
     let first = Sandbox::new(config.clone()).expect("engine");
-    let text = load(
-        &first,
-        "text",
-        warden_tool_artifacts::TEXT,
-        Policy::default(),
-    )
-    .await;
-    assert!(!text.loaded_from_cache());
+    let compiled = text(&first).await;
+    assert!(!compiled.loaded_from_cache());
     let second = Sandbox::new(config).expect("engine");
-    let text = load(
-        &second,
-        "text",
-        warden_tool_artifacts::TEXT,
-        Policy::default(),
-    )
-    .await;
-    assert!(text.loaded_from_cache());
-    let counts = call_json(&text, "text.count", serde_json::json!({"text": "a b"}))
+    let cached = text(&second).await;
+    assert!(cached.loaded_from_cache());
+    let counts = call_json(&cached, "text.count", serde_json::json!({"text": "a b"}))
         .await
         .expect("cached component runs");
     assert_eq!(counts["words"], 2);
