@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use warden_gateway::catalog::Catalog;
 use warden_gateway::config::{self, Config, LogFormat};
 use warden_gateway::telemetry;
+use warden_sandbox::DirMode;
 
 #[derive(Parser)]
 #[command(

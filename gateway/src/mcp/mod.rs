@@ -108,9 +108,10 @@ impl Mcp {
         let session_id = self
             .sessions
             .create(revision, capabilities, client_info.clone())
-            .map_err(|error| match error {
-                SessionError::TooMany(_) => RpcError::new(code::INTERNAL_ERROR, error.to_string()),
-                SessionError::Random(_) => RpcError::new(code::INTERNAL_ERROR, error.to_string()),
+            // Both failures are the server's, not the client's: the transport
+            // answers them with 503 so clients retry later.
+            .map_err(|error: SessionError| {
+                RpcError::new(code::INTERNAL_ERROR, error.to_string())
             })?;
         tracing::info!(revision = revision.as_str(), client = %client_info, "session initialized");
         let result = json!({

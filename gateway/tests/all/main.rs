@@ -1,6 +1,7 @@
 //! Warden's gateway driven over real HTTP on loopback.
 
 mod calls;
+mod examples;
 mod protocol;
 mod python_sdk;
 mod support;
