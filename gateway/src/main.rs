@@ -162,12 +162,11 @@ async fn check(config_path: PathBuf) -> anyhow::Result<()> {
             limits.queue_timeout_ms,
         );
         for dir in &caps.dirs {
-            println!(
-                "  dir: {} -> {} ({:?})",
-                dir.host.display(),
-                dir.guest,
-                dir.mode
-            );
+            let mode = match dir.mode {
+                DirMode::ReadOnly => "read-only",
+                DirMode::ReadWrite => "read-write",
+            };
+            println!("  dir: {} -> {} ({mode})", dir.host.display(), dir.guest);
         }
         for (name, _) in &caps.env {
             println!("  env: {name}");
