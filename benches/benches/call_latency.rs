@@ -1,6 +1,8 @@
 //! Prints the latency of (a) instantiating `text` and calling `text.count`
 //! in-process, and (b) a `tools/call` round trip over HTTP on loopback with
-//! one keep-alive client. Run with `cargo bench -p warden-benches`.
+//! one keep-alive client. Run with `cargo bench -p warden-benches`; a name
+//! fragment after `--` runs only the matching benchmarks, and
+//! `WARDEN_BENCH_ITERATIONS` overrides the sample count.
 
 use std::sync::Arc;
 
@@ -12,7 +14,23 @@ use warden_benches::time_async;
 use warden_sandbox::{NoEvents, Policy, Sandbox, SandboxConfig};
 
 const WARMUP: usize = 500;
-const ITERATIONS: usize = 5_000;
+const DEFAULT_ITERATIONS: usize = 5_000;
+
+fn iterations() -> usize {
+    std::env::var("WARDEN_BENCH_ITERATIONS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(DEFAULT_ITERATIONS)
+}
+
+/// Whether the benchmark `name` was selected on the command line.
+fn selected(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
+}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -20,8 +38,12 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        in_process().await;
-        over_http().await;
+        if selected("in-process") {
+            in_process().await;
+        }
+        if selected("http") {
+            over_http().await;
+        }
     });
 }
 
@@ -36,7 +58,7 @@ async fn in_process() {
         .await
         .expect("load text");
     let events = Arc::new(NoEvents);
-    let summary = time_async(WARMUP, ITERATIONS, || {
+    let summary = time_async(WARMUP, iterations(), || {
         let events = events.clone();
         let text = &text;
         async move {
@@ -108,8 +130,9 @@ async fn over_http() {
 
     let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"text.count","arguments":{"text":"the quick brown fox"}}}"#;
     let sender = tokio::sync::Mutex::new(sender);
-    let summary = time_async(WARMUP, ITERATIONS, || async {
+    let summary = time_async(WARMUP, iterations(), || async {
         let mut sender = sender.lock().await;
+        sender.ready().await.expect("connection ready");
         let response = sender
             .send_request(post(call.to_owned(), Some(&session)))
             .await

@@ -50,7 +50,7 @@ impl Tool {
         F: Fn(I) -> Result<O, ToolError> + 'static,
     {
         let mut tool = Self::raw(name, description, move |input: I| match f(input) {
-            Ok(output) => output_result(&output, object_schema::<O>().is_some()),
+            Ok(output) => output_result(&output),
             Err(error) => error.into(),
         });
         tool.output_schema = Some(object_schema::<O>);
@@ -291,7 +291,10 @@ fn parse_arguments<I: DeserializeOwned>(arguments: &str) -> Result<I, ToolError>
 /// Serializes straight to JSON text (not through `serde_json::Value`), so
 /// fields keep their declaration order and maps the order their `Serialize`
 /// impl gives.
-fn output_result<O: Serialize>(output: &O, structured: bool) -> CallResult {
+/// A JSON object output is structured content (it is exactly the case where
+/// `O`'s derived schema is an object schema, decided here from the value so
+/// no schema is derived on the call path); anything else is text.
+fn output_result<O: Serialize>(output: &O) -> CallResult {
     let json = match serde_json::to_string(output) {
         Ok(json) => json,
         Err(error) => {
@@ -300,7 +303,7 @@ fn output_result<O: Serialize>(output: &O, structured: bool) -> CallResult {
             ));
         }
     };
-    if structured {
+    if json.starts_with('{') {
         return CallResult::structured_json(json);
     }
     // A string output is shown as the string itself, not as a JSON literal.
