@@ -267,9 +267,9 @@ fn log_call(tool: &Tool, outcome: &str, reason: Option<&str>, started: Instant, 
         tool = %tool.info.name,
         component = %tool.component.name(),
         outcome,
-        reason = reason.unwrap_or(""),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        fuel = fuel.map_or_else(String::new, |fuel| fuel.to_string()),
+        reason,
+        duration_ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+        fuel,
         "tool call"
     );
 }
