@@ -2,17 +2,21 @@
 //! loads and compiles every component it names.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
+
+fn warden_check(config: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("check")
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run warden check")
+}
 
 #[test]
 fn warden_check_accepts_the_bundled_config() {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/warden.toml");
-    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("check")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("run warden check");
+    let output = warden_check(&config);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -46,12 +50,7 @@ fn warden_check_reports_a_bad_config_with_file_line_and_key() {
         ),
     )
     .expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("check")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("run warden check");
+    let output = warden_check(&config);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -67,12 +66,7 @@ fn warden_check_names_a_component_that_is_not_wasm() {
     std::fs::write(&bogus, b"definitely not wasm").expect("write");
     let config = dir.path().join("warden.toml");
     std::fs::write(&config, "[components.bogus]\npath = \"bogus.wasm\"\n").expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("check")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("run warden check");
+    let output = warden_check(&config);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("component `bogus`"), "{stderr}");
