@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 pub mod http;
 pub mod mcp;
+pub mod stdio;
 pub mod telemetry;
 
 use std::sync::Arc;

@@ -36,6 +36,10 @@ enum Command {
         /// Log format; overrides the configured one.
         #[arg(long, value_enum)]
         log_format: Option<LogFormatArg>,
+        /// Speak newline-delimited JSON-RPC on stdin/stdout instead of HTTP
+        /// (for clients that launch Warden themselves); logs go to stderr.
+        #[arg(long, conflicts_with = "listen")]
+        stdio: bool,
     },
     /// Load and compile every component, print the tools with their limits,
     /// and exit non-zero on any problem.
@@ -69,7 +73,8 @@ fn main() -> ExitCode {
             config,
             listen,
             log_format,
-        } => runtime.block_on(serve(config, listen, log_format)),
+            stdio,
+        } => runtime.block_on(serve(config, listen, log_format, stdio)),
         Command::Check { config } => runtime.block_on(check(config)),
     };
     match outcome {
@@ -85,6 +90,7 @@ async fn serve(
     config_path: PathBuf,
     listen: Option<SocketAddr>,
     log_format: Option<LogFormatArg>,
+    stdio: bool,
 ) -> anyhow::Result<()> {
     let config = config::load(&config_path)?;
     let format = match log_format {
@@ -94,6 +100,16 @@ async fn serve(
     };
     telemetry::init(format);
     let gateway = warden_gateway::build(&config).await?;
+    if stdio {
+        tracing::info!(
+            tools = gateway.mcp.catalog().tools().len(),
+            "serving MCP on stdin/stdout"
+        );
+        let input = tokio::io::BufReader::new(tokio::io::stdin());
+        warden_gateway::stdio::serve(gateway, input, tokio::io::stdout()).await?;
+        tracing::info!("stdin closed; stopped");
+        return Ok(());
+    }
     let address = listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(address)
         .await

@@ -4,4 +4,5 @@ mod calls;
 mod examples;
 mod protocol;
 mod python_sdk;
+mod stdio;
 mod support;

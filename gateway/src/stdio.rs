@@ -1,0 +1,224 @@
+//! The stdio transport: newline-delimited JSON-RPC on stdin and stdout, for
+//! clients that launch Warden as a local subprocess. One connection is one
+//! session; all logging goes to stderr.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::http::Gateway;
+use crate::mcp::jsonrpc::{self, Message, code};
+use crate::mcp::session::Session;
+
+/// Responses waiting for the writer; bounded so a client that stops reading
+/// slows Warden down instead of growing its memory.
+const OUTBOX_CAPACITY: usize = 256;
+
+/// Serves one client on `input`/`output` until `input` ends, then waits for
+/// the calls still running and returns.
+pub async fn serve<R, W>(gateway: Arc<Gateway>, input: R, output: W) -> std::io::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (outbox, inbox) = mpsc::channel::<Value>(OUTBOX_CAPACITY);
+    let writer = tokio::spawn(write_lines(output, inbox));
+    let mut lines = LineReader::new(input, gateway.settings.max_body_bytes);
+    let mut session: Option<(String, Session)> = None;
+    let mut running = JoinSet::new();
+
+    while let Some(line) = lines.next().await? {
+        let body = match line {
+            Line::Complete(body) => body,
+            Line::TooLong => {
+                let message = format!(
+                    "message exceeds the limit of {} bytes",
+                    gateway.settings.max_body_bytes
+                );
+                send(
+                    &outbox,
+                    jsonrpc::error(None, code::INVALID_REQUEST, &message, None),
+                )
+                .await;
+                continue;
+            }
+        };
+        if body.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let message = match jsonrpc::decode(&body, gateway.settings.max_json_depth) {
+            Ok(message) => message,
+            Err(error) => {
+                send(
+                    &outbox,
+                    jsonrpc::error(error.id(), error.code(), &error.to_string(), None),
+                )
+                .await;
+                continue;
+            }
+        };
+        match message {
+            Message::Request { id, method, params } if method == "initialize" => {
+                let reply = match gateway.mcp.initialize(params.as_ref()) {
+                    Ok((result, session_id)) => {
+                        if let Some((previous, _)) = session.take() {
+                            gateway.mcp.sessions().end(&previous);
+                        }
+                        session = gateway
+                            .mcp
+                            .sessions()
+                            .touch(&session_id)
+                            .map(|opened| (session_id, opened));
+                        jsonrpc::result(&id, result)
+                    }
+                    Err(error) => error.response(Some(&id)),
+                };
+                send(&outbox, reply).await;
+            }
+            Message::Request { id, method, params } => {
+                let Some((_, current)) = session.clone() else {
+                    let reply = jsonrpc::error(
+                        Some(&id),
+                        code::INVALID_REQUEST,
+                        "send `initialize` first",
+                        None,
+                    );
+                    send(&outbox, reply).await;
+                    continue;
+                };
+                let gateway = Arc::clone(&gateway);
+                let outbox = outbox.clone();
+                // Calls run concurrently; each answer is written when ready.
+                running.spawn(async move {
+                    let reply = match gateway
+                        .mcp
+                        .request(&current, &method, params.as_ref())
+                        .await
+                    {
+                        Ok(result) => jsonrpc::result(&id, result),
+                        Err(error) => error.response(Some(&id)),
+                    };
+                    send(&outbox, reply).await;
+                });
+            }
+            Message::Notification { method, .. } => gateway.mcp.notification(&method),
+            Message::Response { .. } => {}
+        }
+        // Reap finished calls so the set does not grow with the session.
+        while running.try_join_next().is_some() {}
+    }
+
+    while running.join_next().await.is_some() {}
+    if let Some((id, _)) = session {
+        gateway.mcp.sessions().end(&id);
+    }
+    drop(outbox);
+    writer.await.map_err(std::io::Error::other)?
+}
+
+async fn send(outbox: &mpsc::Sender<Value>, message: Value) {
+    // The writer only stops when stdout is gone; nothing is left to tell.
+    let _ = outbox.send(message).await;
+}
+
+async fn write_lines<W: AsyncWrite + Unpin>(
+    mut output: W,
+    mut inbox: mpsc::Receiver<Value>,
+) -> std::io::Result<()> {
+    while let Some(message) = inbox.recv().await {
+        let mut line = message.to_string().into_bytes();
+        line.push(b'\n');
+        output.write_all(&line).await?;
+        output.flush().await?;
+    }
+    Ok(())
+}
+
+enum Line {
+    Complete(Vec<u8>),
+    TooLong,
+}
+
+/// Reads newline-terminated lines of at most `max_bytes`, skipping the rest
+/// of an over-long line without buffering it.
+struct LineReader<R> {
+    input: R,
+    max_bytes: usize,
+}
+
+impl<R: AsyncBufRead + Unpin> LineReader<R> {
+    fn new(input: R, max_bytes: usize) -> Self {
+        Self { input, max_bytes }
+    }
+
+    async fn next(&mut self) -> std::io::Result<Option<Line>> {
+        let mut line = Vec::new();
+        let mut too_long = false;
+        loop {
+            let available = self.input.fill_buf().await?;
+            if available.is_empty() {
+                return Ok(match (line.is_empty() && !too_long, too_long) {
+                    (true, _) => None,
+                    (false, true) => Some(Line::TooLong),
+                    (false, false) => Some(Line::Complete(line)),
+                });
+            }
+            let (chunk, done) = match available.iter().position(|&byte| byte == b'\n') {
+                Some(end) => (&available[..end], Some(end + 1)),
+                None => (available, None),
+            };
+            if !too_long {
+                if line.len() + chunk.len() > self.max_bytes {
+                    too_long = true;
+                    line = Vec::new();
+                } else {
+                    line.extend_from_slice(chunk);
+                }
+            }
+            let consumed = done.unwrap_or(available.len());
+            self.input.consume(consumed);
+            if done.is_some() {
+                return Ok(Some(if too_long {
+                    Line::TooLong
+                } else {
+                    Line::Complete(line)
+                }));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read_all(input: &[u8], max_bytes: usize) -> Vec<Option<Vec<u8>>> {
+        let mut reader = LineReader::new(input, max_bytes);
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next().await.expect("read") {
+            lines.push(match line {
+                Line::Complete(bytes) => Some(bytes),
+                Line::TooLong => None,
+            });
+        }
+        lines
+    }
+
+    #[tokio::test]
+    async fn splits_lines_and_refuses_long_ones_without_losing_the_next() {
+        let lines = read_all(b"one\n0123456789\ntwo\nlast", 5).await;
+        assert_eq!(
+            lines,
+            vec![
+                Some(b"one".to_vec()),
+                None,
+                Some(b"two".to_vec()),
+                Some(b"last".to_vec())
+            ]
+        );
+        assert!(read_all(b"", 5).await.is_empty());
+    }
+}

@@ -1,0 +1,92 @@
+//! `warden serve --stdio`: newline-delimited JSON-RPC with the real binary.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+use super::support::{config_text, data_dir};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stdio_serves_one_session_per_process() {
+    let data = data_dir();
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let config = config_dir.path().join("warden.toml");
+    std::fs::write(&config, config_text(data.path(), "")).expect("write config");
+    let mut warden = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--stdio", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start warden --stdio");
+    let mut stdin = warden.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(warden.stdout.take().expect("stdout")).lines();
+
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": "early", "method": "tools/list"}).to_string(),
+        "this is not json".to_owned(),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "stdio-test", "version": "0"}}})
+        .to_string(),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string(),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+            "name": "text.count", "arguments": {"text": "over standard input"}}})
+        .to_string(),
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
+            "name": "misbehave.loop", "arguments": {}}})
+        .to_string(),
+    ];
+    for request in &requests {
+        stdin.write_all(request.as_bytes()).await.expect("write");
+        stdin.write_all(b"\n").await.expect("write");
+    }
+    stdin.flush().await.expect("flush");
+
+    let mut replies: HashMap<String, Value> = HashMap::new();
+    let mut anonymous = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while replies.len() + anonymous.len() < 6 {
+            let line = stdout
+                .next_line()
+                .await
+                .expect("read")
+                .expect("a reply line");
+            let reply: Value = serde_json::from_str(&line).expect("every line is JSON");
+            match &reply["id"] {
+                Value::Null => anonymous.push(reply),
+                id => {
+                    replies.insert(id.to_string(), reply);
+                }
+            }
+        }
+    })
+    .await
+    .expect("six replies within a minute");
+
+    assert_eq!(
+        replies["\"early\""]["error"]["code"], -32600,
+        "requests need initialize first"
+    );
+    assert_eq!(anonymous[0]["error"]["code"], -32700);
+    assert_eq!(replies["1"]["result"]["protocolVersion"], "2025-11-25");
+    let tools = replies["2"]["result"]["tools"].as_array().expect("tools");
+    assert_eq!(tools.len(), 3, "the test config pages by 3");
+    assert!(replies["2"]["result"]["nextCursor"].is_string());
+    assert_eq!(replies["3"]["result"]["structuredContent"]["words"], 3);
+    assert_eq!(replies["4"]["result"]["_meta"]["warden/reason"], "timeout");
+
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(30), warden.wait())
+        .await
+        .expect("warden exits when stdin closes")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+}
