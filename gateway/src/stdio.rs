@@ -93,14 +93,10 @@ where
                 let outbox = outbox.clone();
                 // Calls run concurrently; each answer is written when ready.
                 running.spawn(async move {
-                    let reply = match gateway
+                    let reply = gateway
                         .mcp
-                        .request(&current, &method, params.as_ref())
-                        .await
-                    {
-                        Ok(result) => jsonrpc::result(&id, result),
-                        Err(error) => error.response(Some(&id)),
-                    };
+                        .respond(&current, &id, &method, params.as_ref())
+                        .await;
                     send(&outbox, reply).await;
                 });
             }

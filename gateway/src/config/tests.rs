@@ -229,18 +229,7 @@ fn defaults_are_conservative_and_documented() {
         panic!("one component expected");
     };
     assert_eq!(text.name.as_str(), "text");
-    assert_eq!(
-        text.limits,
-        Limits {
-            timeout_ms: 5_000,
-            fuel: None,
-            max_memory_bytes: 64 << 20,
-            max_output_bytes: 1 << 20,
-            max_log_messages: 100,
-            max_concurrency: 16,
-            queue_timeout_ms: 1_000,
-        }
-    );
+    assert_eq!(text.limits, Limits::DEFAULT);
     assert_eq!(
         text.capabilities,
         Capabilities::default(),

@@ -158,14 +158,10 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
 
     match message {
         Message::Request { id, method, params } => {
-            let reply = match gateway
+            let reply = gateway
                 .mcp
-                .request(&session, &method, params.as_ref())
-                .await
-            {
-                Ok(result) => jsonrpc::result(&id, result),
-                Err(error) => error.response(Some(&id)),
-            };
+                .respond(&session, &id, &method, params.as_ref())
+                .await;
             response::json(StatusCode::OK, &reply)
         }
         Message::Notification { method, .. } => {

@@ -151,6 +151,21 @@ impl Mcp {
         }
     }
 
+    /// Answers a request inside a session with the whole JSON-RPC response
+    /// message: the result, or the error, under the request's id.
+    pub async fn respond(
+        &self,
+        session: &Session,
+        id: &RequestId,
+        method: &str,
+        params: Option<&Map<String, Value>>,
+    ) -> Value {
+        match self.request(session, method, params).await {
+            Ok(result) => jsonrpc::result(id, result),
+            Err(error) => error.response(Some(id)),
+        }
+    }
+
     /// Takes a notification inside a session. Nothing is answered.
     pub fn notification(&self, method: &str) {
         match method {
