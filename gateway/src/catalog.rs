@@ -75,6 +75,7 @@ impl Catalog {
             let loaded = sandbox
                 .load(&component.name, &component.path, policy(component))
                 .await?;
+            crate::telemetry::metrics::record_component_load(loaded.loaded_from_cache());
             components.push(Arc::new(loaded));
         }
         Self::from_components(sandbox, components)

@@ -23,6 +23,7 @@ use mcp::session::SessionStore;
 
 /// Loads every component of `config` and builds the request handler.
 pub async fn build(config: &Config) -> Result<Arc<Gateway>, CatalogError> {
+    telemetry::metrics::recorder();
     let catalog = Arc::new(Catalog::load(config).await?);
     let server = &config.server;
     let sessions = SessionStore::new(

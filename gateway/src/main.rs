@@ -110,6 +110,20 @@ async fn serve(
         tracing::info!("stdin closed; stopped");
         return Ok(());
     }
+    if let Some(metrics_address) = config.server.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(metrics_address)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {metrics_address}"))?;
+        tracing::info!(
+            "serving metrics at http://{}/metrics",
+            listener.local_addr()?
+        );
+        tokio::spawn(warden_gateway::http::serve_metrics(
+            std::sync::Arc::clone(&gateway),
+            listener,
+            std::future::pending(),
+        ));
+    }
     let address = listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(address)
         .await

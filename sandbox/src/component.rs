@@ -53,6 +53,8 @@ pub struct CallOutput {
 pub struct CallUsage {
     /// Wall-clock time from instantiation to result.
     pub duration: Duration,
+    /// Of that, the time to create the instance.
+    pub instantiation: Duration,
     /// Fuel consumed, when fuel is metered.
     pub fuel_consumed: Option<u64>,
     /// Largest linear memory the instance reached, in bytes.
@@ -307,10 +309,13 @@ impl ToolComponent {
         });
 
         let pre = self.pre.clone();
+        let mut instantiation = Duration::ZERO;
         let outcome = {
             let store = &mut store;
+            let instantiation = &mut instantiation;
             let running = async move {
                 let instance = pre.instantiate_async(&mut *store).await?;
+                *instantiation = started.elapsed();
                 body(store, instance).await
             };
             // Epochs stop a guest running wasm; this outer timer also stops
@@ -322,6 +327,7 @@ impl ToolComponent {
         let (stderr_text, stderr_dropped) = stderr.contents();
         let usage = CallUsage {
             duration: started.elapsed(),
+            instantiation,
             fuel_consumed: fuel_budget
                 .and_then(|budget| Some(budget.saturating_sub(store.get_fuel().ok()?))),
             peak_memory_bytes: store.data().limiter.peak_memory_bytes(),

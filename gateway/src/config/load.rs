@@ -211,6 +211,7 @@ impl Resolver<'_> {
             pool_instances: raw.pool_instances,
             cache_dir,
             log_format: raw.log_format,
+            metrics_listen: raw.metrics_listen.map(|listen| listen.0),
         })
     }
 

@@ -142,6 +142,9 @@ pub struct ServerConfig {
     pub cache_dir: Option<PathBuf>,
     /// Format of the server's own log lines. Default [`LogFormat::Text`].
     pub log_format: LogFormat,
+    /// Address of a separate listener serving Prometheus metrics at
+    /// `/metrics`; `None` (the default) serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -160,6 +163,7 @@ impl Default for ServerConfig {
             pool_instances: DEFAULT_POOL_INSTANCES,
             cache_dir: None,
             log_format: LogFormat::Text,
+            metrics_listen: None,
         }
     }
 }

@@ -51,6 +51,7 @@ pub(super) struct RawServer {
     pub pool_instances: u32,
     pub cache_dir: Option<Spanned<NonEmptyPath>>,
     pub log_format: LogFormat,
+    pub metrics_listen: Option<Listen>,
 }
 
 impl Default for RawServer {
@@ -68,6 +69,7 @@ impl Default for RawServer {
             pool_instances: d.pool_instances,
             cache_dir: None,
             log_format: d.log_format,
+            metrics_listen: None,
         }
     }
 }

@@ -116,6 +116,7 @@ max_sessions = 500
 pool_instances = 128
 cache_dir = "cache"
 log_format = "json"
+metrics_listen = "127.0.0.1:9090"
 
 [components.text]
 path = "text.wasm"
@@ -161,6 +162,10 @@ enabled = true
     assert_eq!(server.pool_instances, 128);
     assert_eq!(server.cache_dir.as_deref(), Some(&*f.root().join("cache")));
     assert_eq!(server.log_format, LogFormat::Json);
+    assert_eq!(
+        server.metrics_listen,
+        Some("127.0.0.1:9090".parse().expect("addr"))
+    );
 
     let names: Vec<&str> = config.components.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["json", "text"], "components are sorted by name");

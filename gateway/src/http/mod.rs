@@ -23,6 +23,7 @@ use response::Body;
 use crate::config::ServerConfig;
 use crate::mcp::Mcp;
 use crate::mcp::jsonrpc::code;
+use crate::telemetry::metrics;
 
 /// The MCP endpoint's path.
 pub const MCP_PATH: &str = "/mcp";
@@ -58,6 +59,23 @@ pub async fn route(gateway: &Gateway, request: Request<Incoming>) -> Response<Bo
     }
 }
 
+fn metrics_route(gateway: &Gateway, request: &Request<Incoming>) -> Response<Body> {
+    if request.uri().path() != "/metrics" {
+        return response::text(StatusCode::NOT_FOUND, "metrics are served at /metrics\n");
+    }
+    response::prometheus(metrics::render(gateway))
+}
+
+/// Serves Prometheus metrics at `/metrics` (and nothing else) on `listener`
+/// until `shutdown` resolves.
+pub async fn serve_metrics(
+    gateway: Arc<Gateway>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    accept_loop(gateway, listener, shutdown, Router::Metrics).await
+}
+
 /// Serves HTTP on `listener` until `shutdown` resolves, then stops accepting
 /// and lets open connections finish their current request.
 pub async fn serve(
@@ -65,16 +83,35 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    accept_loop(gateway, listener, shutdown, Router::Mcp).await
+}
+
+/// Which endpoints a listener offers.
+#[derive(Clone, Copy)]
+enum Router {
+    /// `/mcp` and the probes.
+    Mcp,
+    /// `/metrics` only.
+    Metrics,
+}
+
+async fn accept_loop(
+    gateway: Arc<Gateway>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    router: Router,
+) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let sweeper = tokio::spawn({
+    // Sessions belong to the MCP listener; it alone sweeps them.
+    let sweeper = matches!(router, Router::Mcp).then(|| {
         let gateway = Arc::clone(&gateway);
-        async move {
+        tokio::spawn(async move {
             let mut interval = tokio::time::interval(SESSION_SWEEP_INTERVAL);
             loop {
                 interval.tick().await;
                 gateway.mcp.sessions().sweep();
             }
-        }
+        })
     });
     tokio::pin!(shutdown);
     loop {
@@ -94,7 +131,10 @@ pub async fn serve(
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service(Arc::clone(&gateway), peer));
+            .serve_connection(
+                TokioIo::new(stream),
+                service(Arc::clone(&gateway), peer, router),
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -102,7 +142,9 @@ pub async fn serve(
             }
         });
     }
-    sweeper.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     graceful.shutdown().await;
     Ok(())
 }
@@ -110,6 +152,7 @@ pub async fn serve(
 fn service(
     gateway: Arc<Gateway>,
     peer: SocketAddr,
+    router: Router,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = Response<Body>,
@@ -120,7 +163,12 @@ fn service(
         let gateway = Arc::clone(&gateway);
         async move {
             let span = tracing::debug_span!("request", %peer, method = %request.method(), path = %request.uri().path());
-            Ok(route(&gateway, request).instrument(span).await)
+            let response = match router {
+                Router::Mcp => route(&gateway, request).instrument(span).await,
+                Router::Metrics => metrics_route(&gateway, &request),
+            };
+            metrics::record_http(response.status().as_u16());
+            Ok(response)
         }
     })
 }

@@ -44,3 +44,13 @@ pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     );
     response
 }
+
+/// The Prometheus text exposition format.
+pub fn prometheus(body: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}

@@ -12,6 +12,7 @@ use super::RpcError;
 use super::jsonrpc::code;
 use super::revision::Revision;
 use crate::catalog::{Catalog, Tool};
+use crate::telemetry::metrics;
 
 /// Key under `_meta` of a failed call's result holding the stable reason.
 pub const REASON_META_KEY: &str = "warden/reason";
@@ -137,6 +138,7 @@ fn finish(tool: &Tool, output: CallOutput, started: Instant) -> Value {
     if !usage.stderr.is_empty() {
         tracing::debug!(tool = %tool.info.name, stderr = %usage.stderr, "tool stderr");
     }
+    metrics::record_usage(&tool.info.name, &usage);
     let fuel = usage.fuel_consumed;
     match build_result(tool, result) {
         Ok(value) => {
@@ -262,13 +264,22 @@ fn schema_violations(validator: &jsonschema::Validator, instance: &Value) -> Vec
         .collect()
 }
 
-fn log_call(tool: &Tool, outcome: &str, reason: Option<&str>, started: Instant, fuel: Option<u64>) {
+/// The per-call log line and metrics.
+fn log_call(
+    tool: &Tool,
+    outcome: &'static str,
+    reason: Option<&'static str>,
+    started: Instant,
+    fuel: Option<u64>,
+) {
+    let duration = started.elapsed();
+    metrics::record_call(&tool.info.name, outcome, reason, duration);
     tracing::info!(
         tool = %tool.info.name,
         component = %tool.component.name(),
         outcome,
         reason,
-        duration_ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+        duration_ms = %format_args!("{:.3}", duration.as_secs_f64() * 1000.0),
         fuel,
         "tool call"
     );

@@ -2,6 +2,7 @@
 
 mod calls;
 mod examples;
+mod metrics;
 mod protocol;
 mod python_sdk;
 mod stdio;

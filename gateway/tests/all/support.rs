@@ -76,7 +76,9 @@ pub fn data_dir() -> tempfile::TempDir {
 /// A server running in this process until dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// The separate Prometheus listener.
+    pub metrics_addr: SocketAddr,
+    shutdown: Option<(oneshot::Sender<()>, oneshot::Sender<()>)>,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
@@ -99,7 +101,19 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let metrics_addr = metrics_listener.local_addr().expect("addr");
         let (shutdown, stopped) = oneshot::channel::<()>();
+        let (metrics_shutdown, metrics_stopped) = oneshot::channel::<()>();
+        tokio::spawn(warden_gateway::http::serve_metrics(
+            std::sync::Arc::clone(&gateway),
+            metrics_listener,
+            async {
+                let _ = metrics_stopped.await;
+            },
+        ));
         tokio::spawn(async move {
             let stop = async {
                 let _ = stopped.await;
@@ -110,7 +124,8 @@ impl TestServer {
         });
         Self {
             addr,
-            shutdown: Some(shutdown),
+            metrics_addr,
+            shutdown: Some((shutdown, metrics_shutdown)),
             _dirs: (data, config_dir),
         }
     }
@@ -176,6 +191,26 @@ impl TestServer {
         session
     }
 
+    /// The Prometheus exposition text.
+    pub async fn metrics(&self) -> String {
+        let reply = send(
+            self.metrics_addr,
+            Method::GET,
+            "/metrics",
+            &[],
+            Bytes::new(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(
+            reply.headers["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/plain")
+        );
+        reply.text()
+    }
+
     pub async fn health(&self) -> Value {
         let reply = self.send(Method::GET, "/healthz", &[], Bytes::new()).await;
         assert_eq!(reply.status, StatusCode::OK);
@@ -185,8 +220,9 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
+        if let Some((server, metrics)) = self.shutdown.take() {
+            let _ = server.send(());
+            let _ = metrics.send(());
         }
     }
 }

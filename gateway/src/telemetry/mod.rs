@@ -1,4 +1,7 @@
-//! Logging set-up: readable lines by default, JSON for log pipelines.
+//! Telemetry: logging set-up (readable lines by default, JSON for log
+//! pipelines) and Prometheus metrics.
+
+pub mod metrics;
 
 use std::io::IsTerminal;
 

@@ -1,0 +1,146 @@
+//! Prometheus metrics: what is recorded, under which names, and rendering.
+//!
+//! Counters and histograms are recorded where things happen; gauges that
+//! mirror live state (sessions, pool, in-flight calls) are set from that
+//! state when `/metrics` is scraped, so they can never drift.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::http::Gateway;
+
+/// `tools/call` outcomes, by tool, outcome and reason.
+pub const TOOL_CALLS: &str = "warden_tool_calls_total";
+/// Wall-clock time of `tools/call`, by tool.
+pub const TOOL_CALL_DURATION: &str = "warden_tool_call_duration_seconds";
+/// Time to instantiate a component for one call, by tool.
+pub const INSTANTIATION_DURATION: &str = "warden_instantiation_duration_seconds";
+/// Fuel one call consumed (only where fuel is metered), by tool.
+pub const TOOL_FUEL: &str = "warden_tool_fuel_consumed";
+/// Largest linear memory one call reached, by tool.
+pub const TOOL_PEAK_MEMORY: &str = "warden_tool_peak_memory_bytes";
+/// Arguments refused by a tool's input schema, by tool.
+pub const SCHEMA_REJECTIONS: &str = "warden_schema_rejections_total";
+/// HTTP responses, by status code.
+pub const HTTP_REQUESTS: &str = "warden_http_requests_total";
+/// Components loaded, by whether the compiled artifact came from the cache.
+pub const COMPONENT_LOADS: &str = "warden_component_loads_total";
+/// Live sessions.
+pub const SESSIONS_ACTIVE: &str = "warden_sessions_active";
+/// Calls running now.
+pub const CALLS_IN_FLIGHT: &str = "warden_calls_in_flight";
+/// Instance-pool slots taken now.
+pub const POOL_SLOTS_IN_USE: &str = "warden_pool_slots_in_use";
+/// Instance-pool slots in all.
+pub const POOL_SLOTS: &str = "warden_pool_slots";
+/// Tools served.
+pub const TOOLS_LOADED: &str = "warden_tools_loaded";
+/// Always 1, labelled with the version.
+pub const BUILD_INFO: &str = "warden_build_info";
+
+const SECONDS_BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0,
+];
+const BYTES_BUCKETS: &[f64] = &[
+    65_536.0,
+    262_144.0,
+    1_048_576.0,
+    4_194_304.0,
+    16_777_216.0,
+    67_108_864.0,
+    268_435_456.0,
+    1_073_741_824.0,
+    4_294_967_296.0,
+];
+const FUEL_BUCKETS: &[f64] = &[1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11];
+
+/// Installs the process-wide recorder once and returns its handle; later
+/// calls (tests build several gateways in one process) share it.
+pub fn recorder() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(Matcher::Suffix("_bytes".into()), BYTES_BUCKETS)
+            })
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(Matcher::Full(TOOL_FUEL.into()), FUEL_BUCKETS)
+            });
+        let recorder = match builder {
+            Ok(builder) => builder.build_recorder(),
+            // Only empty bucket lists are refused, and ours are constants.
+            Err(_) => PrometheusBuilder::new().build_recorder(),
+        };
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!(
+                "a metrics recorder was already installed; /metrics shows only Warden's own"
+            );
+        }
+        metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        handle
+    })
+}
+
+/// Records one finished `tools/call`.
+pub fn record_call(
+    tool: &str,
+    outcome: &'static str,
+    reason: Option<&'static str>,
+    duration: Duration,
+) {
+    let labels = [
+        ("tool", tool.to_owned()),
+        ("outcome", outcome.to_owned()),
+        ("reason", reason.unwrap_or("").to_owned()),
+    ];
+    metrics::counter!(TOOL_CALLS, &labels).increment(1);
+    metrics::histogram!(TOOL_CALL_DURATION, "tool" => tool.to_owned())
+        .record(duration.as_secs_f64());
+    if reason == Some("invalid_arguments") {
+        metrics::counter!(SCHEMA_REJECTIONS, "tool" => tool.to_owned()).increment(1);
+    }
+}
+
+/// Records what a call that ran used.
+pub fn record_usage(tool: &str, usage: &warden_sandbox::CallUsage) {
+    metrics::histogram!(INSTANTIATION_DURATION, "tool" => tool.to_owned())
+        .record(usage.instantiation.as_secs_f64());
+    metrics::histogram!(TOOL_PEAK_MEMORY, "tool" => tool.to_owned())
+        .record(usage.peak_memory_bytes as f64);
+    if let Some(fuel) = usage.fuel_consumed {
+        metrics::histogram!(TOOL_FUEL, "tool" => tool.to_owned()).record(fuel as f64);
+    }
+}
+
+/// Records one HTTP response.
+pub fn record_http(status: u16) {
+    metrics::counter!(HTTP_REQUESTS, "status" => status.to_string()).increment(1);
+}
+
+/// Records one component load.
+pub fn record_component_load(from_cache: bool) {
+    let cache = if from_cache { "hit" } else { "miss" };
+    metrics::counter!(COMPONENT_LOADS, "cache" => cache).increment(1);
+}
+
+/// The exposition text, with the live-state gauges set from `gateway` first.
+pub fn render(gateway: &Gateway) -> String {
+    let catalog = gateway.mcp.catalog();
+    let pool = catalog.sandbox().pool_stats();
+    let in_flight: u32 = catalog
+        .components()
+        .iter()
+        .map(|component| component.in_flight())
+        .sum();
+    metrics::gauge!(SESSIONS_ACTIVE).set(gateway.mcp.sessions().len() as f64);
+    metrics::gauge!(CALLS_IN_FLIGHT).set(f64::from(in_flight));
+    metrics::gauge!(POOL_SLOTS_IN_USE).set(f64::from(pool.in_use));
+    metrics::gauge!(POOL_SLOTS).set(f64::from(pool.capacity));
+    metrics::gauge!(TOOLS_LOADED).set(catalog.tools().len() as f64);
+    recorder().render()
+}
