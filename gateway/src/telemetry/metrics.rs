@@ -81,9 +81,50 @@ pub fn recorder() -> &'static PrometheusHandle {
                 "a metrics recorder was already installed; /metrics shows only Warden's own"
             );
         }
+        describe();
         metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         handle
     })
+}
+
+/// The `# HELP` text and unit of every metric.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        TOOL_CALLS,
+        "tools/call requests by tool, outcome and reason"
+    );
+    describe_histogram!(
+        TOOL_CALL_DURATION,
+        Unit::Seconds,
+        "wall-clock time of tools/call"
+    );
+    describe_histogram!(
+        INSTANTIATION_DURATION,
+        Unit::Seconds,
+        "time to instantiate a component for one call"
+    );
+    describe_histogram!(TOOL_FUEL, "fuel one call consumed, where fuel is metered");
+    describe_histogram!(
+        TOOL_PEAK_MEMORY,
+        Unit::Bytes,
+        "largest linear memory one call reached"
+    );
+    describe_counter!(
+        SCHEMA_REJECTIONS,
+        "arguments refused by a tool's input schema"
+    );
+    describe_counter!(HTTP_REQUESTS, "HTTP responses by status code");
+    describe_counter!(
+        COMPONENT_LOADS,
+        "components loaded, by compiled-artifact cache hit or miss"
+    );
+    describe_gauge!(SESSIONS_ACTIVE, "live MCP sessions");
+    describe_gauge!(CALLS_IN_FLIGHT, "tool calls running now");
+    describe_gauge!(POOL_SLOTS_IN_USE, "instance-pool slots taken now");
+    describe_gauge!(POOL_SLOTS, "instance-pool slots in all");
+    describe_gauge!(TOOLS_LOADED, "tools served");
+    describe_gauge!(BUILD_INFO, "always 1, labelled with the Warden version");
 }
 
 /// Records one finished `tools/call`.
