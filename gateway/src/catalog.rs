@@ -2,6 +2,7 @@
 //! sandbox, its tools checked for clashes, their JSON Schemas compiled once.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -79,6 +80,18 @@ impl Catalog {
             components.push(Arc::new(loaded));
         }
         Self::from_components(sandbox, components)
+    }
+
+    /// Loads the single component at `path`, named `name`, under the
+    /// default (deny-all) policy and without a cache: what `warden inspect`
+    /// shows of a component before any config names it.
+    pub async fn inspect(name: &str, path: &Path) -> Result<Self, CatalogError> {
+        let sandbox = Sandbox::new(SandboxConfig {
+            pool_instances: 1,
+            ..SandboxConfig::default()
+        })?;
+        let component = sandbox.load(name, path, Policy::default()).await?;
+        Self::from_components(sandbox, vec![Arc::new(component)])
     }
 
     fn from_components(

@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod config;
 pub mod http;
+pub mod lifecycle;
 pub mod mcp;
 pub mod stdio;
 pub mod telemetry;

@@ -2,7 +2,9 @@
 //! clients that launch Warden as a local subprocess. One connection is one
 //! session; all logging goes to stderr.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
@@ -10,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::http::Gateway;
+use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
 use crate::mcp::jsonrpc::{self, Message, code};
 use crate::mcp::session::Session;
 
@@ -17,9 +20,16 @@ use crate::mcp::session::Session;
 /// slows Warden down instead of growing its memory.
 const OUTBOX_CAPACITY: usize = 256;
 
-/// Serves one client on `input`/`output` until `input` ends, then waits for
-/// the calls still running and returns.
-pub async fn serve<R, W>(gateway: Arc<Gateway>, input: R, output: W) -> std::io::Result<()>
+/// Serves one client on `input`/`output` until `input` ends or `shutdown`
+/// resolves, then waits for the calls still running. After `shutdown` they
+/// get `server.drain_timeout_secs` before they are cancelled. Returns how the
+/// drain ended.
+pub async fn serve<R, W>(
+    gateway: Arc<Gateway>,
+    input: R,
+    output: W,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<DrainOutcome>
 where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -29,8 +39,18 @@ where
     let mut lines = LineReader::new(input, gateway.settings.max_body_bytes);
     let mut session: Option<(String, Session)> = None;
     let mut running = JoinSet::new();
+    tokio::pin!(shutdown);
+    let mut signalled = false;
 
-    while let Some(line) = lines.next().await? {
+    loop {
+        let line = tokio::select! {
+            line = lines.next() => line?,
+            () = &mut shutdown => {
+                signalled = true;
+                break;
+            }
+        };
+        let Some(line) = line else { break };
         let body = match line {
             Line::Complete(body) => body,
             Line::TooLong => {
@@ -107,12 +127,25 @@ where
         while running.try_join_next().is_some() {}
     }
 
-    while running.join_next().await.is_some() {}
+    // A client that closes stdin still gets its answers; a signal starts the
+    // drain deadline.
+    let lifecycle = gateway.mcp.lifecycle();
+    let finished = async { while running.join_next().await.is_some() {} };
+    let deadline = Duration::from_secs(gateway.settings.drain_timeout_secs);
+    lifecycle
+        .drain(finished, shutdown, signalled, deadline)
+        .await;
+    running.abort_all();
     if let Some((id, _)) = session {
         gateway.mcp.sessions().end(&id);
     }
     drop(outbox);
-    writer.await.map_err(std::io::Error::other)?
+    // The answers already queued are written unless stdout is stuck.
+    match tokio::time::timeout(FLUSH_AFTER_CANCEL, writer).await {
+        Ok(written) => written.map_err(std::io::Error::other)??,
+        Err(_) => lifecycle.record_forced_close(),
+    }
+    Ok(lifecycle.outcome())
 }
 
 async fn send(outbox: &mpsc::Sender<Value>, message: Value) {

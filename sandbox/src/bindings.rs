@@ -7,3 +7,16 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
     exports: { default: async },
 });
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wit_package_constant_matches_the_wit_source() {
+        let wit = include_str!("../../wit/tool.wit");
+        assert!(
+            wit.contains(&format!("package {};", crate::WIT_PACKAGE)),
+            "wit/tool.wit does not declare package {}",
+            crate::WIT_PACKAGE
+        );
+    }
+}

@@ -41,6 +41,9 @@ mod output;
 mod policy;
 mod tool;
 
+/// The WIT package every tool component is built against (`wit/tool.wit`).
+pub const WIT_PACKAGE: &str = "warden:tool@0.1.0";
+
 pub use component::{CallOutput, CallUsage, ToolComponent};
 pub use engine::{PoolStats, Sandbox, SandboxConfig};
 pub use error::{CallError, LoadError, SandboxError};

@@ -207,6 +207,7 @@ impl Resolver<'_> {
             max_json_depth: raw.max_json_depth,
             page_size: raw.page_size,
             session_idle_timeout_secs: raw.session_idle_timeout_secs,
+            drain_timeout_secs: raw.drain_timeout_secs,
             max_sessions: raw.max_sessions,
             pool_instances: raw.pool_instances,
             cache_dir,

@@ -41,6 +41,12 @@ pub const DEFAULT_SESSION_IDLE_TIMEOUT_SECS: u64 = 1800;
 /// Accepted `server.session_idle_timeout_secs`: 1 second ..= 365 days (the
 /// upper bound keeps deadline arithmetic far from overflow).
 pub const SESSION_IDLE_TIMEOUT_SECS_RANGE: RangeInclusive<u64> = 1..=365 * 24 * 3600;
+/// Default `server.drain_timeout_secs`: 25 seconds, inside Kubernetes'
+/// default 30-second termination grace period.
+pub const DEFAULT_DRAIN_TIMEOUT_SECS: u64 = 25;
+/// Accepted `server.drain_timeout_secs`: 0 (cancel calls in flight at once)
+/// ..= 1 hour.
+pub const DRAIN_TIMEOUT_SECS_RANGE: RangeInclusive<u64> = 0..=3600;
 /// Default `server.max_sessions`.
 pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 /// Accepted `server.max_sessions`: 1 or more.
@@ -130,6 +136,10 @@ pub struct ServerConfig {
     /// [`DEFAULT_SESSION_IDLE_TIMEOUT_SECS`] (30 minutes), range
     /// [`SESSION_IDLE_TIMEOUT_SECS_RANGE`].
     pub session_idle_timeout_secs: u64,
+    /// Seconds a shutdown waits for requests in flight before cancelling the
+    /// calls still running. Default [`DEFAULT_DRAIN_TIMEOUT_SECS`] (25),
+    /// range [`DRAIN_TIMEOUT_SECS_RANGE`].
+    pub drain_timeout_secs: u64,
     /// Most sessions alive at once; further `initialize` requests are
     /// refused. Default [`DEFAULT_MAX_SESSIONS`] (10 000).
     pub max_sessions: usize,
@@ -159,6 +169,7 @@ impl Default for ServerConfig {
             max_json_depth: DEFAULT_MAX_JSON_DEPTH,
             page_size: DEFAULT_PAGE_SIZE,
             session_idle_timeout_secs: DEFAULT_SESSION_IDLE_TIMEOUT_SECS,
+            drain_timeout_secs: DEFAULT_DRAIN_TIMEOUT_SECS,
             max_sessions: DEFAULT_MAX_SESSIONS,
             pool_instances: DEFAULT_POOL_INSTANCES,
             cache_dir: None,

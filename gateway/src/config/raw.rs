@@ -45,6 +45,8 @@ pub(super) struct RawServer {
     pub page_size: usize,
     #[serde(deserialize_with = "session_idle_timeout_secs")]
     pub session_idle_timeout_secs: u64,
+    #[serde(deserialize_with = "drain_timeout_secs")]
+    pub drain_timeout_secs: u64,
     #[serde(deserialize_with = "max_sessions")]
     pub max_sessions: usize,
     #[serde(deserialize_with = "pool_instances")]
@@ -65,6 +67,7 @@ impl Default for RawServer {
             max_json_depth: d.max_json_depth,
             page_size: d.page_size,
             session_idle_timeout_secs: d.session_idle_timeout_secs,
+            drain_timeout_secs: d.drain_timeout_secs,
             max_sessions: d.max_sessions,
             pool_instances: d.pool_instances,
             cache_dir: None,
@@ -405,6 +408,10 @@ ranged_field!(max_json_depth: usize = model::MAX_JSON_DEPTH_RANGE, Unit::Of("lev
 ranged_field!(page_size: usize = model::PAGE_SIZE_RANGE, Unit::Of("tools"));
 ranged_field!(
     session_idle_timeout_secs: u64 = model::SESSION_IDLE_TIMEOUT_SECS_RANGE,
+    Unit::Of("seconds")
+);
+ranged_field!(
+    drain_timeout_secs: u64 = model::DRAIN_TIMEOUT_SECS_RANGE,
     Unit::Of("seconds")
 );
 ranged_field!(max_sessions: usize = model::MAX_SESSIONS_RANGE, Unit::Of("sessions"));

@@ -12,8 +12,11 @@ pub fn live() -> hyper::Response<Body> {
 }
 
 /// `/readyz`: every component is loaded (the catalog is built before the
-/// listener accepts anything, so serving means ready).
-pub fn ready() -> hyper::Response<Body> {
+/// listener accepts anything) and no shutdown has begun.
+pub fn ready(gateway: &Gateway) -> hyper::Response<Body> {
+    if gateway.mcp.lifecycle().is_draining() {
+        return response::text(StatusCode::SERVICE_UNAVAILABLE, "draining\n");
+    }
     response::text(StatusCode::OK, "ready\n")
 }
 
@@ -36,7 +39,7 @@ pub fn health(gateway: &Gateway) -> hyper::Response<Body> {
     response::json(
         StatusCode::OK,
         &json!({
-            "status": "ok",
+            "status": if gateway.mcp.lifecycle().is_draining() { "draining" } else { "ok" },
             "version": env!("CARGO_PKG_VERSION"),
             "uptime_seconds": gateway.started.elapsed().as_secs(),
             "tools": catalog.tools().len(),

@@ -15,12 +15,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
 use response::Body;
 
 use crate::config::ServerConfig;
+use crate::lifecycle::{self, DrainOutcome};
 use crate::mcp::Mcp;
 use crate::mcp::jsonrpc::code;
 use crate::telemetry::metrics;
@@ -49,7 +51,7 @@ pub async fn route(gateway: &Gateway, request: Request<Incoming>) -> Response<Bo
     match request.uri().path() {
         MCP_PATH => mcp_endpoint::handle(gateway, request).await,
         "/livez" => health::live(),
-        "/readyz" => health::ready(),
+        "/readyz" => health::ready(gateway),
         "/healthz" => health::health(gateway),
         _ => response::rpc_error(
             StatusCode::NOT_FOUND,
@@ -72,18 +74,46 @@ pub async fn serve_metrics(
     gateway: Arc<Gateway>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    accept_loop(gateway, listener, shutdown, Router::Metrics).await
+) {
+    let connections = accept_loop(&gateway, listener, shutdown, Router::Metrics).await;
+    // A scrape is quick; a scraper that hangs does not hold up the exit.
+    let _ = tokio::time::timeout(lifecycle::FLUSH_AFTER_CANCEL, connections.shutdown()).await;
 }
 
-/// Serves HTTP on `listener` until `shutdown` resolves, then stops accepting
-/// and lets open connections finish their current request.
+/// Serves HTTP on `listener` until `shutdown` resolves, then drains: the
+/// listener closes, `/readyz` fails, and requests in flight get
+/// `server.drain_timeout_secs` to finish before the calls still running are
+/// cancelled. Returns how the drain ended.
 pub async fn serve(
     gateway: Arc<Gateway>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    accept_loop(gateway, listener, shutdown, Router::Mcp).await
+) -> DrainOutcome {
+    // Sessions belong to the MCP listener; it alone sweeps them.
+    let sweeper = {
+        let gateway = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+            loop {
+                interval.tick().await;
+                gateway.mcp.sessions().sweep();
+            }
+        })
+    };
+    let connections = accept_loop(&gateway, listener, shutdown, Router::Mcp).await;
+    sweeper.abort();
+    let lifecycle = gateway.mcp.lifecycle();
+    lifecycle.begin_drain();
+    let deadline = Duration::from_secs(gateway.settings.drain_timeout_secs);
+    tracing::info!(
+        connections = connections.count(),
+        deadline_secs = deadline.as_secs(),
+        "shutting down: waiting for requests in flight"
+    );
+    lifecycle
+        .drain(connections.shutdown(), async {}, true, deadline)
+        .await;
+    lifecycle.outcome()
 }
 
 /// Which endpoints a listener offers.
@@ -95,24 +125,15 @@ enum Router {
     Metrics,
 }
 
+/// Accepts connections until `shutdown` resolves, then closes the listener
+/// and hands back the open connections, told to finish their current request.
 async fn accept_loop(
-    gateway: Arc<Gateway>,
+    gateway: &Arc<Gateway>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     router: Router,
-) -> std::io::Result<()> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    // Sessions belong to the MCP listener; it alone sweeps them.
-    let sweeper = matches!(router, Router::Mcp).then(|| {
-        let gateway = Arc::clone(&gateway);
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(SESSION_SWEEP_INTERVAL);
-            loop {
-                interval.tick().await;
-                gateway.mcp.sessions().sweep();
-            }
-        })
-    });
+) -> GracefulShutdown {
+    let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -133,7 +154,7 @@ async fn accept_loop(
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(
                 TokioIo::new(stream),
-                service(Arc::clone(&gateway), peer, router),
+                service(Arc::clone(gateway), peer, router),
             );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -142,11 +163,7 @@ async fn accept_loop(
             }
         });
     }
-    if let Some(sweeper) = sweeper {
-        sweeper.abort();
-    }
-    graceful.shutdown().await;
-    Ok(())
+    graceful
 }
 
 fn service(

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
+use crate::lifecycle::Lifecycle;
 use jsonrpc::{RequestId, code};
 use revision::Revision;
 use session::{Session, SessionError, SessionStore};
@@ -61,6 +62,7 @@ pub struct Mcp {
     catalog: Arc<Catalog>,
     sessions: SessionStore,
     page_size: usize,
+    lifecycle: Lifecycle,
 }
 
 impl Mcp {
@@ -70,7 +72,13 @@ impl Mcp {
             catalog,
             sessions,
             page_size: page_size.max(1),
+            lifecycle: Lifecycle::default(),
         }
+    }
+
+    /// The shutdown state: readiness and the cancellation of calls.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
     }
 
     /// The catalog being served.
@@ -138,7 +146,7 @@ impl Mcp {
             "tools/list" => tools::list(&self.catalog, params, self.page_size),
             "tools/call" => {
                 let params = tools::CallParams::parse(params)?;
-                tools::call(&self.catalog, session.revision, params).await
+                tools::call(&self.catalog, session.revision, params, &self.lifecycle).await
             }
             "initialize" => Err(RpcError::new(
                 code::INVALID_REQUEST,

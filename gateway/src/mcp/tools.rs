@@ -6,16 +6,22 @@ use std::time::Instant;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
-use warden_sandbox::{CallError, CallOutput, CallResult, Content, NoEvents, ResourceContents};
+use warden_sandbox::{
+    CallError, CallOutput, CallResult, CallUsage, Content, NoEvents, ResourceContents,
+};
 
 use super::RpcError;
 use super::jsonrpc::code;
 use super::revision::Revision;
 use crate::catalog::{Catalog, Tool};
+use crate::lifecycle::Lifecycle;
 use crate::telemetry::metrics;
 
 /// Key under `_meta` of a failed call's result holding the stable reason.
 pub const REASON_META_KEY: &str = "warden/reason";
+
+/// Reason of a call cancelled by a shutdown.
+pub const SHUTDOWN_REASON: &str = "shutdown";
 
 /// Longest schema complaint quoted back to the client, in bytes.
 const MAX_SCHEMA_MESSAGE_BYTES: usize = 300;
@@ -87,12 +93,27 @@ impl CallParams {
     }
 }
 
-/// Runs a `tools/call` to completion and builds its result.
+/// Runs a `tools/call` to completion and builds its result. A shutdown that
+/// cancels calls stops this one too, with a JSON-RPC error: the tool never
+/// produced a result, so none is made up.
 pub async fn call(
     catalog: &Catalog,
     revision: Revision,
     params: CallParams,
+    lifecycle: &Lifecycle,
 ) -> Result<Value, RpcError> {
+    call_with_usage(catalog, revision, params, lifecycle)
+        .await
+        .map(|(result, _)| result)
+}
+
+/// [`call`], also returning what the call consumed when an instance ran.
+pub async fn call_with_usage(
+    catalog: &Catalog,
+    revision: Revision,
+    params: CallParams,
+    lifecycle: &Lifecycle,
+) -> Result<(Value, Option<CallUsage>), RpcError> {
     let Some(tool) = catalog.get(&params.name) else {
         return Err(RpcError::new(
             code::INVALID_PARAMS,
@@ -109,36 +130,51 @@ pub async fn call(
         );
         log_call(tool, "rejected", Some("invalid_arguments"), started, None);
         if revision.schema_errors_are_tool_errors() {
-            return Ok(error_result(&message, "invalid_arguments"));
+            return Ok((error_result(&message, "invalid_arguments"), None));
         }
         return Err(
             RpcError::new(code::INVALID_PARAMS, message).with_data(json!({ "errors": violations }))
         );
     }
     let arguments = params.arguments.to_string();
-    let outcome = tool
+    let running = tool
         .component
-        .call(&tool.info.name, &arguments, Arc::new(NoEvents))
-        .await;
+        .call(&tool.info.name, &arguments, Arc::new(NoEvents));
+    // Dropping the running call drops its Store: the instance stops and its
+    // pool slot and concurrency permit are returned.
+    let outcome = tokio::select! {
+        outcome = running => outcome,
+        () = lifecycle.calls_cancelled() => {
+            lifecycle.record_cancelled_call();
+            log_call(tool, "cancelled", Some(SHUTDOWN_REASON), started, None);
+            return Err(RpcError::new(
+                code::INTERNAL_ERROR,
+                format!(
+                    "Warden is shutting down and cancelled the call to tool `{}` when its drain deadline passed; retry the call",
+                    params.name
+                ),
+            )
+            .with_data(json!({ REASON_META_KEY: SHUTDOWN_REASON })));
+        }
+    };
     Ok(match outcome {
-        Ok(output) => finish(tool, output, started),
+        Ok(CallOutput { result, usage }) => (finish(tool, result, &usage, started), Some(usage)),
         Err(error) => {
             log_call(tool, "failed", Some(error.reason()), started, None);
-            call_error_result(&error)
+            (call_error_result(&error), None)
         }
     })
 }
 
 /// Turns a completed call into a result, holding the tool to its output schema.
-fn finish(tool: &Tool, output: CallOutput, started: Instant) -> Value {
-    let CallOutput { result, usage } = output;
+fn finish(tool: &Tool, result: CallResult, usage: &CallUsage, started: Instant) -> Value {
     if usage.dropped_output_bytes > 0 {
         tracing::warn!(tool = %tool.info.name, dropped_bytes = usage.dropped_output_bytes, "tool output to stdout/stderr truncated");
     }
     if !usage.stderr.is_empty() {
         tracing::debug!(tool = %tool.info.name, stderr = %usage.stderr, "tool stderr");
     }
-    metrics::record_usage(&tool.info.name, &usage);
+    metrics::record_usage(&tool.info.name, usage);
     let fuel = usage.fuel_consumed;
     match build_result(tool, result) {
         Ok(value) => {

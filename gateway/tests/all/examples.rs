@@ -2,15 +2,12 @@
 //! loads and compiles every component it names.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use super::support::warden;
 
 fn warden_check(config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("check")
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("run warden check")
+    warden(&["check".as_ref(), "--config".as_ref(), config.as_os_str()])
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! Warden's gateway driven over real HTTP on loopback.
 
 mod calls;
+mod cli;
 mod examples;
 mod metrics;
 mod protocol;
 mod python_sdk;
+mod shutdown;
 mod stdio;
 mod support;

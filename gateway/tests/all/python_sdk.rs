@@ -6,13 +6,11 @@
 //! `tests/python/e2e_client.py` against it.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::support::{config_text, data_dir};
+use super::support::TestServer;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -71,40 +69,10 @@ async fn run(command: &mut Command, what: &str) {
 async fn the_official_python_client_lists_and_calls_every_example_tool() {
     let python = python_with_sdk().await;
 
-    let data = data_dir();
-    let config_dir = tempfile::tempdir().expect("tempdir");
-    let config = config_dir.path().join("warden.toml");
-    std::fs::write(&config, config_text(data.path(), "")).expect("write config");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .args(["--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start warden");
-    let mut lines = BufReader::new(server.stderr.take().expect("stderr")).lines();
-    let url = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.next_line().await.expect("read stderr") {
-            if let Some(at) = line.find("serving MCP at ") {
-                let url = line[at + "serving MCP at ".len()..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default();
-                return url.to_owned();
-            }
-        }
-        panic!("warden exited before serving");
-    })
-    .await
-    .expect("warden starts within two minutes");
-    // Keep draining the server's log so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-
+    let server = TestServer::spawn_process("").await;
     let client = Command::new(&python)
         .arg(repo_root().join("tests/python/e2e_client.py"))
-        .arg(&url)
+        .arg(server.url())
         .output();
     let output = tokio::time::timeout(Duration::from_secs(180), client)
         .await
@@ -120,5 +88,4 @@ async fn the_official_python_client_lists_and_calls_every_example_tool() {
         stdout.contains("[auto] ok") && stdout.contains("[legacy] ok"),
         "{stdout}"
     );
-    server.kill().await.expect("stop warden");
 }

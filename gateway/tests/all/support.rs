@@ -3,6 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -10,6 +13,8 @@ use hyper::header::HeaderMap;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
 /// Headers every well-behaved MCP POST carries.
@@ -60,6 +65,20 @@ dirs = [{{ host = "{data}", guest = "/data", mode = "ro" }}]
     )
 }
 
+/// Runs the `warden` binary to completion with `args`.
+pub fn warden(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .output()
+        .expect("run warden")
+}
+
+/// Writes the test config (see [`config_text`]) with its data directory;
+/// the config file is `warden.toml` in the second folder.
+pub fn config_on_disk() -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+    write_config("")
+}
+
 /// A data directory with a couple of files for `files` and `misbehave`.
 pub fn data_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -73,13 +92,32 @@ pub fn data_dir() -> tempfile::TempDir {
     dir
 }
 
-/// A server running in this process until dropped.
+/// A Warden server on loopback: in this process, or the real `warden`
+/// binary as a child process. Stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
     /// The separate Prometheus listener.
     pub metrics_addr: SocketAddr,
-    shutdown: Option<(oneshot::Sender<()>, oneshot::Sender<()>)>,
+    running: Running,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+enum Running {
+    InProcess(Option<(oneshot::Sender<()>, oneshot::Sender<()>)>),
+    Process {
+        child: Child,
+        /// Everything the process has logged so far.
+        log: Arc<Mutex<String>>,
+    },
+}
+
+/// Writes the test config with `extra_server` keys into a new folder.
+fn write_config(extra_server: &str) -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+    let data = data_dir();
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let config_path: PathBuf = config_dir.path().join("warden.toml");
+    std::fs::write(&config_path, config_text(data.path(), extra_server)).expect("write config");
+    (data, config_dir, config_path)
 }
 
 impl TestServer {
@@ -89,10 +127,7 @@ impl TestServer {
 
     /// Starts with extra `[server]` keys.
     pub async fn start_with(extra_server: &str) -> Self {
-        let data = data_dir();
-        let config_dir = tempfile::tempdir().expect("tempdir");
-        let config_path: PathBuf = config_dir.path().join("warden.toml");
-        std::fs::write(&config_path, config_text(data.path(), extra_server)).expect("write config");
+        let (data, config_dir, config_path) = write_config(extra_server);
         let config = warden_gateway::config::load(&config_path).expect("config loads");
         let gateway = warden_gateway::build(&config)
             .await
@@ -118,15 +153,107 @@ impl TestServer {
             let stop = async {
                 let _ = stopped.await;
             };
-            warden_gateway::http::serve(gateway, listener, stop)
-                .await
-                .expect("serve");
+            warden_gateway::http::serve(gateway, listener, stop).await;
         });
         Self {
             addr,
             metrics_addr,
-            shutdown: Some((shutdown, metrics_shutdown)),
+            running: Running::InProcess(Some((shutdown, metrics_shutdown))),
             _dirs: (data, config_dir),
+        }
+    }
+
+    /// Starts the real `warden serve` binary with extra `[server]` keys,
+    /// MCP and metrics on ephemeral ports, and waits until it serves.
+    pub async fn spawn_process(extra_server: &str) -> Self {
+        let (data, config_dir, config_path) =
+            write_config(&format!("metrics_listen = \"127.0.0.1:0\"\n{extra_server}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start warden");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (addr, metrics_addr) = tokio::time::timeout(Duration::from_secs(120), async {
+            let mut metrics_addr = None;
+            while let Some(line) = lines.next_line().await.expect("read stderr") {
+                log_line(&log, &line);
+                if let Some(addr) = address_after(&line, "serving metrics at http://") {
+                    metrics_addr = Some(addr);
+                }
+                if let Some(addr) = address_after(&line, "serving MCP at http://") {
+                    return (
+                        addr,
+                        metrics_addr.expect("metrics listener announced first"),
+                    );
+                }
+            }
+            panic!(
+                "warden exited before serving:\n{}",
+                log.lock().expect("log")
+            );
+        })
+        .await
+        .expect("warden starts within two minutes");
+        // Keep reading the log so the server never blocks on a full pipe.
+        let sink = Arc::clone(&log);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                log_line(&sink, &line);
+            }
+        });
+        Self {
+            addr,
+            metrics_addr,
+            running: Running::Process { child, log },
+            _dirs: (data, config_dir),
+        }
+    }
+
+    /// The MCP endpoint's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    /// Sends a signal (e.g. `TERM`) to the server process.
+    pub fn signal(&self, signal: &str) {
+        let Running::Process { child, .. } = &self.running else {
+            panic!("only a server process takes signals");
+        };
+        let pid = child.id().expect("the process is running");
+        let status = std::process::Command::new("kill")
+            .args(["-s", signal, &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {signal} {pid} failed");
+    }
+
+    /// Waits for the server process to exit and returns its exit code.
+    pub async fn exit_code(&mut self, within: Duration) -> Option<i32> {
+        let Running::Process { child, log } = &mut self.running else {
+            panic!("only a server process exits");
+        };
+        let status = tokio::time::timeout(within, child.wait())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "warden still running after {within:?}:\n{}",
+                    log.lock().expect("log")
+                )
+            })
+            .expect("wait for warden");
+        status.code()
+    }
+
+    /// What the server process has logged so far.
+    pub fn log(&self) -> String {
+        match &self.running {
+            Running::Process { log, .. } => log.lock().expect("log").clone(),
+            Running::InProcess(_) => String::new(),
         }
     }
 
@@ -220,11 +347,27 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some((server, metrics)) = self.shutdown.take() {
+        // A child process is killed by `kill_on_drop`.
+        if let Running::InProcess(shutdown) = &mut self.running
+            && let Some((server, metrics)) = shutdown.take()
+        {
             let _ = server.send(());
             let _ = metrics.send(());
         }
     }
+}
+
+fn log_line(log: &Mutex<String>, line: &str) {
+    let mut log = log.lock().expect("log");
+    log.push_str(line);
+    log.push('\n');
+}
+
+/// The `IP:port` that follows `prefix` in a log line.
+fn address_after(line: &str, prefix: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find(prefix)? + prefix.len()..];
+    let end = rest.find(['/', ' ']).unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// One MCP session on a test server.
@@ -303,10 +446,31 @@ async fn send(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> Reply {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    try_send(addr, method, path, headers, body)
         .await
-        .expect("handshake");
+        .unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
+/// POSTs `body` to `/mcp` in session `session_id`; `None` when the server
+/// refused or dropped the connection.
+pub async fn try_post(addr: SocketAddr, session_id: &str, body: String) -> Option<Reply> {
+    let mut headers = MCP_HEADERS.to_vec();
+    headers.push(("mcp-session-id", session_id));
+    try_send(addr, Method::POST, "/mcp", &headers, body.into())
+        .await
+        .ok()
+}
+
+async fn try_send(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Result<Reply, Box<dyn std::error::Error + Send + Sync>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     let mut request = Request::builder()
         .method(method)
@@ -315,19 +479,13 @@ async fn send(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let request = request.body(Full::new(body)).expect("request");
-    let response = sender.send_request(request).await.expect("response");
+    let response = sender.send_request(request.body(Full::new(body))?).await?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Reply {
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(Reply {
         status,
         headers,
         body,
-    }
+    })
 }

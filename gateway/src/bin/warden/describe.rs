@@ -1,0 +1,223 @@
+//! `warden check`, `warden tools` and `warden inspect`: what a config or a
+//! component file offers, for people (text) and programs (`--json`).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use warden_gateway::catalog::Catalog;
+use warden_gateway::config;
+use warden_sandbox::{DirMode, Policy, ToolComponent};
+
+/// `warden check`: loads and compiles everything, then prints each
+/// component's policy and tools.
+pub async fn check(config_path: &Path) -> anyhow::Result<()> {
+    let catalog = load(config_path).await?;
+    let mut out = String::new();
+    let out = &mut out;
+    writeln!(out, "{}: ok", config_path.display())?;
+    for component in catalog.components() {
+        writeln!(
+            out,
+            "component {} ({} tools{})",
+            component.name(),
+            component.tools().len(),
+            if component.loaded_from_cache() {
+                ", cached"
+            } else {
+                ""
+            }
+        )?;
+        print_policy(out, component.policy())?;
+        for tool in component.tools() {
+            writeln!(out, "  tool {}: {}", tool.name, tool.description)?;
+        }
+    }
+    emit(out)
+}
+
+/// `warden tools`: every tool the config serves, with its schemas and the
+/// policy it runs under.
+pub async fn tools(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
+    let catalog = load(config_path).await?;
+    let mut out = String::new();
+    let out = &mut out;
+    if as_json {
+        let tools: Vec<Value> = catalog
+            .tools()
+            .iter()
+            .map(|tool| {
+                let mut entry = tool.listing.clone();
+                entry["component"] = json!(tool.component.name());
+                entry["policy"] = policy_json(tool.component.policy());
+                entry
+            })
+            .collect();
+        writeln!(out, "{}", pretty(&Value::Array(tools))?)?;
+        return emit(out);
+    }
+    for component in catalog.components() {
+        writeln!(out, "component {}", component.name())?;
+        print_policy(out, component.policy())?;
+        print_tools(out, &catalog, component)?;
+    }
+    emit(out)
+}
+
+/// `warden inspect`: the tools one component file declares, as `tools/list`
+/// would show them, without any config.
+pub async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<()> {
+    let name = file
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or("component");
+    let catalog = Catalog::inspect(name, file)
+        .await
+        .with_context(|| format!("cannot inspect {}", file.display()))?;
+    let mut out = String::new();
+    let out = &mut out;
+    if as_json {
+        let tools: Vec<Value> = catalog
+            .tools()
+            .iter()
+            .map(|tool| tool.listing.clone())
+            .collect();
+        writeln!(out, "{}", pretty(&json!({ "tools": tools }))?)?;
+        return emit(out);
+    }
+    writeln!(
+        out,
+        "{}: a valid tool component with {} tools",
+        file.display(),
+        catalog.tools().len()
+    )?;
+    for component in catalog.components() {
+        print_tools(out, &catalog, component)?;
+    }
+    emit(out)
+}
+
+async fn load(config_path: &Path) -> anyhow::Result<Catalog> {
+    let config = config::load(config_path)?;
+    Ok(Catalog::load(&config).await?)
+}
+
+fn print_tools(
+    out: &mut String,
+    catalog: &Catalog,
+    component: &ToolComponent,
+) -> anyhow::Result<()> {
+    for info in component.tools() {
+        let Some(tool) = catalog.get(&info.name) else {
+            continue;
+        };
+        match &info.title {
+            Some(title) => writeln!(out, "  tool {} ({title})", info.name)?,
+            None => writeln!(out, "  tool {}", info.name)?,
+        }
+        writeln!(out, "    {}", info.description)?;
+        if let Some(annotations) = tool.listing.get("annotations") {
+            writeln!(out, "    annotations: {annotations}")?;
+        }
+        writeln!(
+            out,
+            "    input schema: {}",
+            indent(&pretty(&tool.listing["inputSchema"])?)
+        )?;
+        if let Some(output) = tool.listing.get("outputSchema") {
+            writeln!(out, "    output schema: {}", indent(&pretty(output)?))?;
+        }
+    }
+    Ok(())
+}
+
+fn print_policy(out: &mut String, policy: &Policy) -> anyhow::Result<()> {
+    let limits = &policy.limits;
+    writeln!(
+        out,
+        "  limits: timeout {} ms, fuel {}, memory {} bytes, output {} bytes, {} log messages, {} concurrent, queue {} ms",
+        limits.timeout_ms,
+        limits
+            .fuel
+            .map_or_else(|| "unmetered".to_owned(), |fuel| fuel.to_string()),
+        limits.max_memory_bytes,
+        limits.max_output_bytes,
+        limits.max_log_messages,
+        limits.max_concurrency,
+        limits.queue_timeout_ms,
+    )?;
+    let capabilities = &policy.capabilities;
+    for dir in &capabilities.dirs {
+        writeln!(
+            out,
+            "  dir: {} -> {} ({})",
+            dir.host.display(),
+            dir.guest,
+            mode_name(dir.mode)
+        )?;
+    }
+    for (name, _) in &capabilities.env {
+        writeln!(out, "  env: {name}")?;
+    }
+    for target in &capabilities.tcp_connect {
+        writeln!(out, "  tcp: {target}")?;
+    }
+    Ok(())
+}
+
+/// The policy as JSON. Environment values are left out: they may be secrets.
+fn policy_json(policy: &Policy) -> Value {
+    let limits = &policy.limits;
+    let capabilities = &policy.capabilities;
+    json!({
+        "limits": {
+            "timeout_ms": limits.timeout_ms,
+            "fuel": limits.fuel,
+            "max_memory_bytes": limits.max_memory_bytes,
+            "max_output_bytes": limits.max_output_bytes,
+            "max_log_messages": limits.max_log_messages,
+            "max_concurrency": limits.max_concurrency,
+            "queue_timeout_ms": limits.queue_timeout_ms,
+        },
+        "capabilities": {
+            "dirs": capabilities.dirs.iter().map(|dir| json!({
+                "host": dir.host,
+                "guest": dir.guest,
+                "mode": mode_name(dir.mode),
+            })).collect::<Vec<_>>(),
+            "env": capabilities.env.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            "tcp_connect": capabilities.tcp_connect.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        },
+    })
+}
+
+fn mode_name(mode: DirMode) -> &'static str {
+    match mode {
+        DirMode::ReadOnly => "read-only",
+        DirMode::ReadWrite => "read-write",
+    }
+}
+
+/// Writes `text` to stdout. A reader that went away (`warden tools | head`)
+/// is not an error.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
+fn pretty(value: &Value) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(value)?)
+}
+
+/// Indents the continuation lines of a multi-line block under its label.
+fn indent(block: &str) -> String {
+    block.replace('\n', "\n    ")
+}

@@ -1,0 +1,184 @@
+//! The `warden` binary: command-line parsing and process set-up over the
+//! `warden_gateway` library.
+
+mod call;
+mod describe;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use warden_gateway::config::LogFormat;
+use warden_gateway::mcp::revision::Revision;
+
+/// Exit codes besides 0 (success), 1 (error) and 2 (bad command line).
+mod exit {
+    /// `serve`: the drain deadline passed, so calls were cancelled or
+    /// connections closed with requests open.
+    pub const DRAIN_INCOMPLETE: u8 = 3;
+    /// `call`: the tool ran and returned an error result (`isError: true`).
+    pub const TOOL_ERROR: u8 = 4;
+}
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success; for serve, every request in flight finished before exiting
+  1  error: bad config, a component that does not load, an address in use...
+  2  bad command line
+  3  serve: stopped after the drain deadline, cancelling calls still running
+  4  call: the tool returned an error result (isError: true)";
+
+#[derive(Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "An MCP gateway that runs every tool call in a fresh, sandboxed WebAssembly instance",
+    after_help = EXIT_CODES_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve MCP over Streamable HTTP (or stdio) until SIGTERM/SIGINT, then
+    /// drain: stop accepting, let requests in flight finish within
+    /// server.drain_timeout_secs, cancel the rest. A second signal cancels
+    /// at once.
+    Serve {
+        /// The configuration file.
+        #[arg(long, short, env = "WARDEN_CONFIG")]
+        config: PathBuf,
+        /// Listen on this address instead of the configured one.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Log format; overrides the configured one.
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormatArg>,
+        /// Speak newline-delimited JSON-RPC on stdin/stdout instead of HTTP
+        /// (for clients that launch Warden themselves); logs go to stderr.
+        #[arg(long, conflicts_with = "listen")]
+        stdio: bool,
+    },
+    /// Load and compile every component, print the tools with their limits,
+    /// and exit non-zero on any problem.
+    Check {
+        /// The configuration file.
+        #[arg(long, short, env = "WARDEN_CONFIG")]
+        config: PathBuf,
+    },
+    /// List the tools a configuration serves, with their schemas and the
+    /// policy each runs under.
+    Tools {
+        /// The configuration file.
+        #[arg(long, short, env = "WARDEN_CONFIG")]
+        config: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one tool call locally, through the same validation, sandbox and
+    /// policy as a served call; print the result (stdout) and the resources
+    /// it used (stderr).
+    Call {
+        /// The tool's name, e.g. text.count.
+        tool: String,
+        /// The arguments, a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// The configuration file.
+        #[arg(long, short, env = "WARDEN_CONFIG")]
+        config: PathBuf,
+        /// Print one JSON document with the result and the resources used.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the tools a component file declares and their schemas, under
+    /// the default deny-all policy, without a configuration.
+    Inspect {
+        /// The component, a .wasm file.
+        file: PathBuf,
+        /// Print the tools as `tools/list` returns them (JSON).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the version, the MCP revisions and the tool interface served.
+    Version,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+impl From<LogFormatArg> for LogFormat {
+    fn from(format: LogFormatArg) -> Self {
+        match format {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let success = |()| ExitCode::SUCCESS;
+    let outcome = match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            log_format,
+            stdio,
+        } => runtime.block_on(serve::run(
+            config,
+            listen,
+            log_format.map(LogFormat::from),
+            stdio,
+        )),
+        Command::Check { config } => runtime.block_on(describe::check(&config)).map(success),
+        Command::Tools { config, json } => runtime
+            .block_on(describe::tools(&config, json))
+            .map(success),
+        Command::Call {
+            tool,
+            args,
+            config,
+            json,
+        } => runtime.block_on(call::run(&config, tool, &args, json)),
+        Command::Inspect { file, json } => runtime
+            .block_on(describe::inspect(&file, json))
+            .map(success),
+        Command::Version => describe::emit(&version()).map(success),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn version() -> String {
+    let revisions: Vec<&str> = Revision::SUPPORTED.iter().map(|r| r.as_str()).collect();
+    format!(
+        "warden {}\nMCP revisions: {}\ntool interface: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        revisions.join(", "),
+        warden_sandbox::WIT_PACKAGE
+    )
+}

@@ -1,0 +1,111 @@
+//! `warden serve`: HTTP or stdio until a signal, then a graceful drain.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use warden_gateway::config::{self, LogFormat};
+use warden_gateway::http::Gateway;
+use warden_gateway::lifecycle::DrainOutcome;
+use warden_gateway::telemetry;
+
+use crate::exit;
+
+fn drain_exit_code(outcome: DrainOutcome) -> ExitCode {
+    if outcome.is_clean() {
+        tracing::info!("stopped: every request in flight finished");
+        ExitCode::SUCCESS
+    } else {
+        tracing::warn!(
+            cancelled_calls = outcome.cancelled_calls,
+            connections_closed = outcome.forced_close,
+            "stopped: the drain deadline passed"
+        );
+        ExitCode::from(exit::DRAIN_INCOMPLETE)
+    }
+}
+
+pub async fn run(
+    config_path: PathBuf,
+    listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    stdio: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = config::load(&config_path)?;
+    telemetry::init(log_format.unwrap_or(config.server.log_format));
+    let gateway = warden_gateway::build(&config).await?;
+    if stdio {
+        tracing::info!(
+            tools = gateway.mcp.catalog().tools().len(),
+            "serving MCP on stdin/stdout"
+        );
+        let input = tokio::io::BufReader::new(tokio::io::stdin());
+        let shutdown = shutdown_signal(Arc::clone(&gateway));
+        let outcome =
+            warden_gateway::stdio::serve(gateway, input, tokio::io::stdout(), shutdown).await?;
+        return Ok(drain_exit_code(outcome));
+    }
+    if let Some(metrics_address) = config.server.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(metrics_address)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {metrics_address}"))?;
+        tracing::info!(
+            "serving metrics at http://{}/metrics",
+            listener.local_addr()?
+        );
+        tokio::spawn(warden_gateway::http::serve_metrics(
+            Arc::clone(&gateway),
+            listener,
+            std::future::pending(),
+        ));
+    }
+    let address = listen.unwrap_or(config.server.listen);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        tools = gateway.mcp.catalog().tools().len(),
+        "serving MCP at http://{local}{}",
+        warden_gateway::http::MCP_PATH
+    );
+    let shutdown = shutdown_signal(Arc::clone(&gateway));
+    let outcome = warden_gateway::http::serve(gateway, listener, shutdown).await;
+    Ok(drain_exit_code(outcome))
+}
+
+/// Resolves at the first SIGTERM or SIGINT. A second one cancels the calls
+/// still running at once instead of waiting for the drain deadline.
+async fn shutdown_signal(gateway: Arc<Gateway>) {
+    termination_signal().await;
+    tracing::info!("shutdown requested; a second signal cancels the calls in flight at once");
+    tokio::spawn(async move {
+        termination_signal().await;
+        tracing::warn!("second signal: cancelling the calls in flight");
+        gateway.mcp.lifecycle().cancel_calls();
+    });
+}
+
+async fn termination_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(terminate) => terminate,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch SIGTERM; stopping on Ctrl-C only");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

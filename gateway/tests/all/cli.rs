@@ -1,0 +1,203 @@
+//! The `warden` subcommands besides `serve`: `tools`, `call`, `inspect`,
+//! `version` and the documented exit codes.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+use super::support::{config_on_disk, warden};
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not JSON ({error}):\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `warden call TOOL --args ARGS --config <test config>`, plus `extra`.
+fn call(tool: &str, args: &str, extra: &[&str]) -> Output {
+    let (_data, _config_dir, config) = config_on_disk();
+    let mut command: Vec<&OsStr> = vec![
+        "call".as_ref(),
+        tool.as_ref(),
+        "--args".as_ref(),
+        args.as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ];
+    command.extend(extra.iter().map(OsStr::new));
+    warden(&command)
+}
+
+#[test]
+fn call_prints_the_result_and_the_resources_used() {
+    let output = call("text.count", r#"{"text": "one two three"}"#, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let result = stdout_json(&output);
+    assert_eq!(result["isError"], json!(false));
+    assert_eq!(result["structuredContent"]["words"], json!(3));
+    let report = stderr(&output);
+    assert!(
+        report.contains("resources: ") && report.contains("peak memory"),
+        "{report}"
+    );
+
+    let output = call("text.count", r#"{"text": "a b"}"#, &["--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let document = stdout_json(&output);
+    assert_eq!(document["result"]["structuredContent"]["words"], json!(2));
+    assert!(document["usage"]["peak_memory_bytes"].as_u64() > Some(0));
+    assert!(document["usage"]["duration_ms"].as_f64() > Some(0.0));
+}
+
+#[test]
+fn call_enforces_the_configured_policy_and_exits_4_on_a_tool_error() {
+    // The test config gives misbehave a 500 ms limit.
+    let output = call("misbehave.loop", "{}", &[]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let result = stdout_json(&output);
+    assert_eq!(result["_meta"]["warden/reason"], json!("timeout"));
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("500 ms"))
+    );
+
+    let output = call("text.count", r#"{"text": 5}"#, &[]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert_eq!(
+        stdout_json(&output)["_meta"]["warden/reason"],
+        json!("invalid_arguments")
+    );
+}
+
+#[test]
+fn call_refuses_bad_arguments_and_unknown_tools_with_exit_1() {
+    for (tool, args, expected) in [
+        ("text.count", "[1]", "must be a JSON object"),
+        ("text.count", "{not json", "not valid JSON"),
+        ("no.such.tool", "{}", "Unknown tool: no.such.tool"),
+    ] {
+        let output = call(tool, args, &[]);
+        assert_eq!(output.status.code(), Some(1), "{tool} {args}");
+        assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn tools_lists_schemas_and_policies() {
+    let (_data, _config_dir, config) = config_on_disk();
+    let output = warden(&[
+        "tools".as_ref(),
+        "--json".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let tools = stdout_json(&output);
+    let count = tools
+        .as_array()
+        .and_then(|tools| tools.iter().find(|tool| tool["name"] == "text.count"))
+        .expect("text.count listed");
+    assert_eq!(count["component"], json!("text"));
+    assert_eq!(count["inputSchema"]["type"], json!("object"));
+    assert_eq!(count["policy"]["limits"]["timeout_ms"], json!(5000));
+    let misbehave = tools
+        .as_array()
+        .and_then(|tools| tools.iter().find(|tool| tool["name"] == "misbehave.loop"))
+        .expect("misbehave.loop listed");
+    assert_eq!(misbehave["policy"]["limits"]["timeout_ms"], json!(500));
+    assert_eq!(
+        misbehave["policy"]["capabilities"]["dirs"][0]["guest"],
+        json!("/data")
+    );
+
+    let output = warden(&["tools".as_ref(), "--config".as_ref(), config.as_os_str()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "component text",
+        "tool text.count",
+        "input schema: {",
+        "limits: timeout 500 ms",
+    ] {
+        assert!(
+            text.contains(expected),
+            "`{expected}` missing from:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn inspect_shows_a_component_without_a_config() {
+    let output = warden(&[
+        "inspect".as_ref(),
+        warden_tool_artifacts::JSON.as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = stdout_json(&output);
+    let names: Vec<&str> = listing["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|tool| tool["name"].as_str())
+        .collect();
+    assert_eq!(names, ["json.query", "json.format"]);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"\0asm but not really").expect("write");
+    let output = warden(&["inspect".as_ref(), bogus.as_os_str()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("bogus.wasm"),
+        "{}",
+        stderr(&output)
+    );
+    let output = warden(&[
+        "inspect".as_ref(),
+        Path::new("/no/such/file.wasm").as_os_str(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("/no/such/file.wasm"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn version_and_help_say_what_this_build_speaks() {
+    let output = warden(&["version".as_ref()]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with(&format!("warden {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(
+        text.contains("2025-11-25") && text.contains("warden:tool@0.1.0"),
+        "{text}"
+    );
+
+    let output = warden(&["--help".as_ref()]);
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("Exit codes:") && help.contains("inspect"),
+        "{help}"
+    );
+
+    let output = warden(&["serve".as_ref(), "--no-such-flag".as_ref()]);
+    assert_eq!(output.status.code(), Some(2));
+}
