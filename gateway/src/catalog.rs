@@ -61,7 +61,8 @@ pub struct Tool {
 
 /// Every tool, in a stable order (components by name, tools as declared).
 pub struct Catalog {
-    sandbox: Sandbox,
+    sandbox: Arc<Sandbox>,
+    sandbox_config: SandboxConfig,
     tools: Vec<Arc<Tool>>,
     by_name: HashMap<String, Arc<Tool>>,
     components: Vec<Arc<ToolComponent>>,
@@ -70,7 +71,30 @@ pub struct Catalog {
 impl Catalog {
     /// Builds the sandbox engine sized for `config` and loads every component.
     pub async fn load(config: &Config) -> Result<Self, CatalogError> {
-        let sandbox = Sandbox::new(sandbox_config(config))?;
+        let sandbox_config = sandbox_config(config);
+        let sandbox = Arc::new(Sandbox::new(sandbox_config.clone())?);
+        Self::load_into(sandbox, sandbox_config, config).await
+    }
+
+    /// Loads the catalog `config` describes to replace `self`, built aside
+    /// while `self` keeps serving. The engine and its instance pool are
+    /// reused when the settings they are built from did not change, so the
+    /// pool's limit stays one limit across the swap.
+    pub async fn reload(&self, config: &Config) -> Result<Self, CatalogError> {
+        let sandbox_config = sandbox_config(config);
+        let sandbox = if sandbox_config == self.sandbox_config {
+            Arc::clone(&self.sandbox)
+        } else {
+            Arc::new(Sandbox::new(sandbox_config.clone())?)
+        };
+        Self::load_into(sandbox, sandbox_config, config).await
+    }
+
+    async fn load_into(
+        sandbox: Arc<Sandbox>,
+        sandbox_config: SandboxConfig,
+        config: &Config,
+    ) -> Result<Self, CatalogError> {
         let mut components = Vec::with_capacity(config.components.len());
         for component in &config.components {
             let loaded = sandbox
@@ -79,23 +103,25 @@ impl Catalog {
             crate::telemetry::metrics::record_component_load(loaded.loaded_from_cache());
             components.push(Arc::new(loaded));
         }
-        Self::from_components(sandbox, components)
+        Self::from_components(sandbox, sandbox_config, components)
     }
 
     /// Loads the single component at `path`, named `name`, under the
     /// default (deny-all) policy and without a cache: what `warden inspect`
     /// shows of a component before any config names it.
     pub async fn inspect(name: &str, path: &Path) -> Result<Self, CatalogError> {
-        let sandbox = Sandbox::new(SandboxConfig {
+        let sandbox_config = SandboxConfig {
             pool_instances: 1,
             ..SandboxConfig::default()
-        })?;
+        };
+        let sandbox = Arc::new(Sandbox::new(sandbox_config.clone())?);
         let component = sandbox.load(name, path, Policy::default()).await?;
-        Self::from_components(sandbox, vec![Arc::new(component)])
+        Self::from_components(sandbox, sandbox_config, vec![Arc::new(component)])
     }
 
     fn from_components(
-        sandbox: Sandbox,
+        sandbox: Arc<Sandbox>,
+        sandbox_config: SandboxConfig,
         components: Vec<Arc<ToolComponent>>,
     ) -> Result<Self, CatalogError> {
         let mut tools = Vec::new();
@@ -116,6 +142,7 @@ impl Catalog {
         }
         Ok(Self {
             sandbox,
+            sandbox_config,
             tools,
             by_name,
             components,
@@ -140,6 +167,17 @@ impl Catalog {
     /// The sandbox that runs the components.
     pub fn sandbox(&self) -> &Sandbox {
         &self.sandbox
+    }
+
+    /// Whether a client listing tools would see something different in
+    /// `other`: a tool added, removed, or changed in any listed field.
+    pub fn listing_differs(&self, other: &Catalog) -> bool {
+        self.tools.len() != other.tools.len()
+            || self
+                .tools
+                .iter()
+                .zip(&other.tools)
+                .any(|(mine, theirs)| mine.listing != theirs.listing)
     }
 }
 

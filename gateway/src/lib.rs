@@ -10,6 +10,7 @@ pub mod config;
 pub mod http;
 pub mod lifecycle;
 pub mod mcp;
+pub mod reload;
 pub mod stdio;
 pub mod telemetry;
 
@@ -26,6 +27,7 @@ use mcp::session::SessionStore;
 pub async fn build(config: &Config) -> Result<Arc<Gateway>, CatalogError> {
     telemetry::metrics::recorder();
     let catalog = Arc::new(Catalog::load(config).await?);
+    telemetry::metrics::record_catalog_loaded();
     let server = &config.server;
     let sessions = SessionStore::new(
         Duration::from_secs(server.session_idle_timeout_secs),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 
 use crate::http::Gateway;
@@ -41,6 +41,8 @@ where
     let mut running = JoinSet::new();
     tokio::pin!(shutdown);
     let mut signalled = false;
+    let mut tools_changed = gateway.mcp.subscribe_tools_changed();
+    let mut watching_tools = true;
 
     loop {
         let line = tokio::select! {
@@ -48,6 +50,19 @@ where
             () = &mut shutdown => {
                 signalled = true;
                 break;
+            }
+            changed = tools_changed.recv(), if watching_tools => {
+                match changed {
+                    // Missed notifications still mean "changed".
+                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if session.is_some() {
+                            let changed = jsonrpc::notification("notifications/tools/list_changed");
+                            send(&outbox, changed).await;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => watching_tools = false,
+                }
+                continue;
             }
         };
         let Some(line) = line else { break };
@@ -82,7 +97,7 @@ where
         };
         match message {
             Message::Request { id, method, params } if method == "initialize" => {
-                let reply = match gateway.mcp.initialize(params.as_ref()) {
+                let reply = match gateway.mcp.initialize(params.as_ref(), true) {
                     Ok((result, session_id)) => {
                         if let Some((previous, _)) = session.take() {
                             gateway.mcp.sessions().end(&previous);

@@ -14,7 +14,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use crate::bindings::{self, ToolComponentPre};
 use crate::cache::{self, CacheOutcome};
-use crate::engine::{EPOCH_TICK, Sandbox};
+use crate::engine::{EPOCH_TICK, Sandbox, Ticker};
 use crate::error::{CallError, LoadError};
 use crate::events::{CallEvents, NoEvents};
 use crate::host::{CallState, LogLimitExceeded};
@@ -37,6 +37,8 @@ pub struct ToolComponent {
     pool_slots: Arc<Semaphore>,
     concurrency: Arc<Semaphore>,
     cache: CacheOutcome,
+    /// Keeps the epoch ticker running while this component can run calls.
+    _ticker: Arc<Ticker>,
 }
 
 /// A completed call: what the tool returned and what it used.
@@ -121,6 +123,7 @@ impl Sandbox {
             pool_slots: Arc::clone(&self.pool_slots),
             concurrency,
             cache,
+            _ticker: Arc::clone(&self.ticker),
         };
         loaded.tools = loaded.list_tools().await?;
         Ok(loaded)

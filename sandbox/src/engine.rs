@@ -29,7 +29,7 @@ const MAX_WASM_STACK_BYTES: usize = 512 << 10;
 const ASYNC_STACK_BYTES: usize = 2 << 20;
 
 /// How the engine is built. Fixed for the life of a [`Sandbox`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
     /// Instances that may exist at once, across all components. Each takes
     /// a slot of the pooling allocator, including a virtual reservation of
@@ -74,7 +74,10 @@ pub struct Sandbox {
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) pool_slots: Arc<Semaphore>,
     pool_capacity: u32,
-    ticker: Ticker,
+    /// Shared with every loaded component: a component outliving its
+    /// `Sandbox` (a call still running on a catalog that was swapped out)
+    /// keeps the ticker, and with it its deadlines, alive.
+    pub(crate) ticker: Arc<Ticker>,
 }
 
 impl Sandbox {
@@ -115,7 +118,7 @@ impl Sandbox {
             cache_dir: config.cache_dir,
             pool_slots: Arc::new(Semaphore::new(pool_instances as usize)),
             pool_capacity: pool_instances,
-            ticker,
+            ticker: Arc::new(ticker),
         })
     }
 
@@ -134,16 +137,10 @@ impl Sandbox {
     }
 }
 
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        self.ticker.stop();
-    }
-}
-
 /// An OS thread that advances the engine's epoch every [`EPOCH_TICK`]. A
 /// tokio task would stall whenever the runtime's workers are all busy
 /// running guests, which is exactly when the deadline matters.
-struct Ticker {
+pub(crate) struct Ticker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -167,8 +164,10 @@ impl Ticker {
             thread: Some(thread),
         })
     }
+}
 
-    fn stop(&mut self) {
+impl Drop for Ticker {
+    fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             // The thread only sleeps and increments; it cannot panic.

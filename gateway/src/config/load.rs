@@ -208,6 +208,7 @@ impl Resolver<'_> {
             page_size: raw.page_size,
             session_idle_timeout_secs: raw.session_idle_timeout_secs,
             drain_timeout_secs: raw.drain_timeout_secs,
+            watch_interval_ms: raw.watch_interval_ms,
             max_sessions: raw.max_sessions,
             pool_instances: raw.pool_instances,
             cache_dir,

@@ -47,6 +47,11 @@ pub const DEFAULT_DRAIN_TIMEOUT_SECS: u64 = 25;
 /// Accepted `server.drain_timeout_secs`: 0 (cancel calls in flight at once)
 /// ..= 1 hour.
 pub const DRAIN_TIMEOUT_SECS_RANGE: RangeInclusive<u64> = 0..=3600;
+/// Default `server.watch_interval_ms`: the config and component files are
+/// checked for changes every 2 seconds.
+pub const DEFAULT_WATCH_INTERVAL_MS: u64 = 2000;
+/// Accepted `server.watch_interval_ms`: 0 (no watching; SIGHUP only) ..= 1 hour.
+pub const WATCH_INTERVAL_MS_RANGE: RangeInclusive<u64> = 0..=3_600_000;
 /// Default `server.max_sessions`.
 pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 /// Accepted `server.max_sessions`: 1 or more.
@@ -140,6 +145,11 @@ pub struct ServerConfig {
     /// calls still running. Default [`DEFAULT_DRAIN_TIMEOUT_SECS`] (25),
     /// range [`DRAIN_TIMEOUT_SECS_RANGE`].
     pub drain_timeout_secs: u64,
+    /// How often the config file and the component files are checked for
+    /// changes, which reload the catalog; 0 turns watching off (SIGHUP still
+    /// reloads). Default [`DEFAULT_WATCH_INTERVAL_MS`] (2 s), range
+    /// [`WATCH_INTERVAL_MS_RANGE`].
+    pub watch_interval_ms: u64,
     /// Most sessions alive at once; further `initialize` requests are
     /// refused. Default [`DEFAULT_MAX_SESSIONS`] (10 000).
     pub max_sessions: usize,
@@ -170,6 +180,7 @@ impl Default for ServerConfig {
             page_size: DEFAULT_PAGE_SIZE,
             session_idle_timeout_secs: DEFAULT_SESSION_IDLE_TIMEOUT_SECS,
             drain_timeout_secs: DEFAULT_DRAIN_TIMEOUT_SECS,
+            watch_interval_ms: DEFAULT_WATCH_INTERVAL_MS,
             max_sessions: DEFAULT_MAX_SESSIONS,
             pool_instances: DEFAULT_POOL_INSTANCES,
             cache_dir: None,

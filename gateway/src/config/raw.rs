@@ -47,6 +47,8 @@ pub(super) struct RawServer {
     pub session_idle_timeout_secs: u64,
     #[serde(deserialize_with = "drain_timeout_secs")]
     pub drain_timeout_secs: u64,
+    #[serde(deserialize_with = "watch_interval_ms")]
+    pub watch_interval_ms: u64,
     #[serde(deserialize_with = "max_sessions")]
     pub max_sessions: usize,
     #[serde(deserialize_with = "pool_instances")]
@@ -68,6 +70,7 @@ impl Default for RawServer {
             page_size: d.page_size,
             session_idle_timeout_secs: d.session_idle_timeout_secs,
             drain_timeout_secs: d.drain_timeout_secs,
+            watch_interval_ms: d.watch_interval_ms,
             max_sessions: d.max_sessions,
             pool_instances: d.pool_instances,
             cache_dir: None,
@@ -413,6 +416,10 @@ ranged_field!(
 ranged_field!(
     drain_timeout_secs: u64 = model::DRAIN_TIMEOUT_SECS_RANGE,
     Unit::Of("seconds")
+);
+ranged_field!(
+    watch_interval_ms: u64 = model::WATCH_INTERVAL_MS_RANGE,
+    Unit::Of("milliseconds")
 );
 ranged_field!(max_sessions: usize = model::MAX_SESSIONS_RANGE, Unit::Of("sessions"));
 ranged_field!(pool_instances: u32 = model::POOL_INSTANCES_RANGE, Unit::Of("instances"));

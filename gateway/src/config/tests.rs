@@ -113,6 +113,7 @@ max_json_depth = 32
 page_size = 10
 session_idle_timeout_secs = 60
 drain_timeout_secs = 5
+watch_interval_ms = 500
 max_sessions = 500
 pool_instances = 128
 cache_dir = "cache"
@@ -160,6 +161,7 @@ enabled = true
     assert_eq!(server.page_size, 10);
     assert_eq!(server.session_idle_timeout_secs, 60);
     assert_eq!(server.drain_timeout_secs, 5);
+    assert_eq!(server.watch_interval_ms, 500);
     assert_eq!(server.max_sessions, 500);
     assert_eq!(server.pool_instances, 128);
     assert_eq!(server.cache_dir.as_deref(), Some(&*f.root().join("cache")));
@@ -228,6 +230,7 @@ fn defaults_are_conservative_and_documented() {
     assert_eq!(config.server.page_size, 50);
     assert_eq!(config.server.session_idle_timeout_secs, 1800);
     assert_eq!(config.server.drain_timeout_secs, 25);
+    assert_eq!(config.server.watch_interval_ms, 2000);
     assert_eq!(config.server.max_sessions, 10_000);
     assert_eq!(config.server.pool_instances, 64);
     assert_eq!(config.server.cache_dir, None);
@@ -272,6 +275,7 @@ fn every_range_is_enforced_at_both_ends_with_key_and_line() {
             Some(365 * 24 * 3600),
         ),
         ("server", "drain_timeout_secs", 0, Some(3600)),
+        ("server", "watch_interval_ms", 0, Some(3_600_000)),
         ("server", "max_sessions", 1, None),
         ("server", "pool_instances", 1, Some(10_000)),
         ("limits", "timeout_ms", 1, Some(600_000)),

@@ -110,7 +110,8 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     if let Message::Request { id, method, params } = &message
         && method == "initialize"
     {
-        return match gateway.mcp.initialize(params.as_ref()) {
+        return match // `listChanged` stays false until GET /mcp opens a stream to send it on.
+        gateway.mcp.initialize(params.as_ref(), false) {
             Ok((result, session_id)) => {
                 let mut reply = response::json(StatusCode::OK, &jsonrpc::result(id, result));
                 match HeaderValue::from_str(&session_id) {

@@ -198,6 +198,11 @@ fn nesting_depth(body: &[u8]) -> usize {
     deepest
 }
 
+/// A notification without params.
+pub fn notification(method: &str) -> Value {
+    json!({ "jsonrpc": "2.0", "method": method })
+}
+
 /// A success response.
 pub fn result(id: &RequestId, result: Value) -> Value {
     json!({ "jsonrpc": "2.0", "id": id.to_value(), "result": result })

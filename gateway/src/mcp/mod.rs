@@ -8,7 +8,9 @@ pub mod tools;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
 
 use crate::catalog::Catalog;
 use crate::lifecycle::Lifecycle;
@@ -57,9 +59,12 @@ impl RpcError {
 /// Server identity reported by `initialize`.
 const SERVER_NAME: &str = "warden";
 
-/// Answers MCP methods against one catalog.
+/// Answers MCP methods against the current catalog.
 pub struct Mcp {
-    catalog: Arc<Catalog>,
+    /// Swapped whole on reload; a request takes the catalog of the moment
+    /// and keeps it (and the components its calls run) until it is done.
+    catalog: ArcSwap<Catalog>,
+    tools_changed: broadcast::Sender<()>,
     sessions: SessionStore,
     page_size: usize,
     lifecycle: Lifecycle,
@@ -69,7 +74,8 @@ impl Mcp {
     /// A protocol handler serving `catalog`.
     pub fn new(catalog: Arc<Catalog>, sessions: SessionStore, page_size: usize) -> Self {
         Self {
-            catalog,
+            catalog: ArcSwap::new(catalog),
+            tools_changed: broadcast::channel(1).0,
             sessions,
             page_size: page_size.max(1),
             lifecycle: Lifecycle::default(),
@@ -81,9 +87,26 @@ impl Mcp {
         &self.lifecycle
     }
 
-    /// The catalog being served.
-    pub fn catalog(&self) -> &Arc<Catalog> {
-        &self.catalog
+    /// The catalog being served now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
+    }
+
+    /// Serves `catalog` from now on. Requests already running finish on the
+    /// catalog they started with. Subscribers hear of it when the tool
+    /// listing changed.
+    pub fn replace_catalog(&self, catalog: Arc<Catalog>) {
+        let previous = self.catalog.swap(catalog);
+        if previous.listing_differs(&self.catalog.load()) {
+            // No subscriber (no open stream) is not an error.
+            let _ = self.tools_changed.send(());
+        }
+    }
+
+    /// Fires each time a reload changes the tool listing; for the
+    /// transports that can send `notifications/tools/list_changed`.
+    pub fn subscribe_tools_changed(&self) -> broadcast::Receiver<()> {
+        self.tools_changed.subscribe()
     }
 
     /// The live sessions.
@@ -92,10 +115,13 @@ impl Mcp {
     }
 
     /// Handles `initialize`: negotiates the revision and opens a session.
-    /// Returns the result and the new session's id.
+    /// `announces_list_changed` says whether the transport delivers
+    /// `notifications/tools/list_changed`. Returns the result and the new
+    /// session's id.
     pub fn initialize(
         &self,
         params: Option<&Map<String, Value>>,
+        announces_list_changed: bool,
     ) -> Result<(Value, String), RpcError> {
         let params = params.ok_or_else(|| RpcError::invalid_params("`initialize` needs params"))?;
         let requested = params
@@ -124,7 +150,7 @@ impl Mcp {
         tracing::info!(revision = revision.as_str(), client = %client_info, "session initialized");
         let result = json!({
             "protocolVersion": revision.as_str(),
-            "capabilities": { "tools": { "listChanged": false } },
+            "capabilities": { "tools": { "listChanged": announces_list_changed } },
             "serverInfo": {
                 "name": SERVER_NAME,
                 "title": "Warden MCP gateway",
@@ -143,10 +169,11 @@ impl Mcp {
     ) -> Result<Value, RpcError> {
         match method {
             "ping" => Ok(json!({})),
-            "tools/list" => tools::list(&self.catalog, params, self.page_size),
+            "tools/list" => tools::list(&self.catalog.load(), params, self.page_size),
             "tools/call" => {
                 let params = tools::CallParams::parse(params)?;
-                tools::call(&self.catalog, session.revision, params, &self.lifecycle).await
+                let catalog = self.catalog.load_full();
+                tools::call(&catalog, session.revision, params, &self.lifecycle).await
             }
             "initialize" => Err(RpcError::new(
                 code::INVALID_REQUEST,

@@ -27,6 +27,10 @@ pub const SCHEMA_REJECTIONS: &str = "warden_schema_rejections_total";
 pub const HTTP_REQUESTS: &str = "warden_http_requests_total";
 /// Components loaded, by whether the compiled artifact came from the cache.
 pub const COMPONENT_LOADS: &str = "warden_component_loads_total";
+/// Catalog reloads, by outcome (`ok`, `error`).
+pub const CONFIG_RELOADS: &str = "warden_config_reloads_total";
+/// When the catalog last loaded or reloaded successfully, in Unix seconds.
+pub const CONFIG_LAST_RELOAD_SUCCESS: &str = "warden_config_last_reload_success_timestamp_seconds";
 /// Live sessions.
 pub const SESSIONS_ACTIVE: &str = "warden_sessions_active";
 /// Calls running now.
@@ -119,6 +123,12 @@ fn describe() {
         COMPONENT_LOADS,
         "components loaded, by compiled-artifact cache hit or miss"
     );
+    describe_counter!(CONFIG_RELOADS, "catalog reloads by outcome");
+    describe_gauge!(
+        CONFIG_LAST_RELOAD_SUCCESS,
+        Unit::Seconds,
+        "Unix time of the last successful catalog load or reload"
+    );
     describe_gauge!(SESSIONS_ACTIVE, "live MCP sessions");
     describe_gauge!(CALLS_IN_FLIGHT, "tool calls running now");
     describe_gauge!(POOL_SLOTS_IN_USE, "instance-pool slots taken now");
@@ -167,6 +177,23 @@ pub fn record_http(status: u16) {
 pub fn record_component_load(from_cache: bool) {
     let cache = if from_cache { "hit" } else { "miss" };
     metrics::counter!(COMPONENT_LOADS, "cache" => cache).increment(1);
+}
+
+/// Records one reload attempt; a success also stamps the time.
+pub fn record_reload(ok: bool) {
+    let outcome = if ok { "ok" } else { "error" };
+    metrics::counter!(CONFIG_RELOADS, "outcome" => outcome).increment(1);
+    if ok {
+        record_catalog_loaded();
+    }
+}
+
+/// Stamps the time of a successful catalog load.
+pub fn record_catalog_loaded() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    metrics::gauge!(CONFIG_LAST_RELOAD_SUCCESS).set(now.as_secs_f64());
 }
 
 /// The exposition text, with the live-state gauges set from `gateway` first.

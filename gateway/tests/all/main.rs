@@ -6,6 +6,7 @@ mod examples;
 mod metrics;
 mod protocol;
 mod python_sdk;
+mod reload;
 mod shutdown;
 mod stdio;
 mod support;

@@ -90,3 +90,73 @@ async fn stdio_serves_one_session_per_process() {
         .expect("wait");
     assert!(status.success(), "{status}");
 }
+
+/// Writes `message` as one line.
+async fn send_line(stdin: &mut tokio::process::ChildStdin, message: Value) {
+    let mut line = message.to_string().into_bytes();
+    line.push(b'\n');
+    stdin.write_all(&line).await.expect("write");
+    stdin.flush().await.expect("flush");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_that_changes_the_tools_notifies_the_stdio_client() {
+    let data = data_dir();
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let config = config_dir.path().join("warden.toml");
+    let full = config_text(data.path(), "watch_interval_ms = 0");
+    std::fs::write(&config, &full).expect("write config");
+    let mut warden = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--stdio", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start warden --stdio");
+    let mut stdin = warden.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(warden.stdout.take().expect("stdout")).lines();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+            .await
+            .expect("a line within a minute")
+            .expect("read")
+            .expect("a line");
+        serde_json::from_str(&line).expect("JSON")
+    };
+
+    send_line(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "stdio-test", "version": "0"}}}),
+    )
+    .await;
+    let initialized = next().await;
+    assert_eq!(
+        initialized["result"]["capabilities"]["tools"]["listChanged"],
+        json!(true)
+    );
+
+    std::fs::write(&config, super::support::without_component(&full, "json"))
+        .expect("rewrite config");
+    let pid = warden.id().expect("pid").to_string();
+    let hup = std::process::Command::new("kill")
+        .args(["-s", "HUP", &pid])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    assert_eq!(
+        next().await,
+        json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+    );
+    send_line(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "json.query", "arguments": {"document": {}, "filter": "."}}}),
+    )
+    .await;
+    let gone = next().await;
+    assert_eq!(gone["error"]["code"], json!(-32602), "{gone}");
+}

@@ -65,6 +65,44 @@ dirs = [{{ host = "{data}", guest = "/data", mode = "ro" }}]
     )
 }
 
+/// How a [`busy_caller`] fared.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Load {
+    /// Calls answered, each checked to be correct.
+    pub answered: usize,
+    /// Calls whose connection was refused or dropped.
+    pub refused: usize,
+}
+
+/// Calls `text.count` over and over, one connection per call, until `stop`
+/// or the first refused connection; every answer must be a correct result.
+pub async fn busy_caller(
+    addr: SocketAddr,
+    session_id: String,
+    stop: tokio_util::sync::CancellationToken,
+) -> Load {
+    let mut load = Load::default();
+    while !stop.is_cancelled() {
+        let body = json!({
+            "jsonrpc": "2.0", "id": load.answered, "method": "tools/call",
+            "params": {"name": "text.count", "arguments": {"text": "under load"}}
+        });
+        let Some(reply) = try_post(addr, &session_id, body.to_string()).await else {
+            load.refused += 1;
+            break;
+        };
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        assert_eq!(
+            reply.json()["result"]["structuredContent"]["words"],
+            json!(2),
+            "{}",
+            reply.text()
+        );
+        load.answered += 1;
+    }
+    load
+}
+
 /// Runs the `warden` binary to completion with `args`.
 pub fn warden(args: &[&std::ffi::OsStr]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
@@ -99,7 +137,10 @@ pub struct TestServer {
     /// The separate Prometheus listener.
     pub metrics_addr: SocketAddr,
     running: Running,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    /// The data folder and the folder holding `warden.toml`.
+    dirs: (tempfile::TempDir, tempfile::TempDir),
+    /// The config as first written.
+    config: String,
 }
 
 enum Running {
@@ -118,6 +159,23 @@ fn write_config(extra_server: &str) -> (tempfile::TempDir, tempfile::TempDir, Pa
     let config_path: PathBuf = config_dir.path().join("warden.toml");
     std::fs::write(&config_path, config_text(data.path(), extra_server)).expect("write config");
     (data, config_dir, config_path)
+}
+
+/// `config` without the `[components.<name>]` table and its sub-tables.
+pub fn without_component(config: &str, name: &str) -> String {
+    let own = format!("[components.{name}");
+    let mut skipping = false;
+    let mut kept = String::new();
+    for line in config.lines() {
+        if line.starts_with('[') {
+            skipping = line.starts_with(&format!("{own}]")) || line.starts_with(&format!("{own}."));
+        }
+        if !skipping {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    kept
 }
 
 impl TestServer {
@@ -159,7 +217,8 @@ impl TestServer {
             addr,
             metrics_addr,
             running: Running::InProcess(Some((shutdown, metrics_shutdown))),
-            _dirs: (data, config_dir),
+            config: std::fs::read_to_string(&config_path).expect("read config"),
+            dirs: (data, config_dir),
         }
     }
 
@@ -210,8 +269,51 @@ impl TestServer {
             addr,
             metrics_addr,
             running: Running::Process { child, log },
-            _dirs: (data, config_dir),
+            config: std::fs::read_to_string(&config_path).expect("read config"),
+            dirs: (data, config_dir),
         }
+    }
+
+    /// The config as first written.
+    pub fn original_config(&self) -> &str {
+        &self.config
+    }
+
+    /// Replaces the config file (atomically, as deployment tools do).
+    pub fn write_config(&self, text: &str) {
+        let path = self.dirs.1.path().join("warden.toml");
+        let staged = self.dirs.1.path().join("warden.toml.new");
+        std::fs::write(&staged, text).expect("write config");
+        std::fs::rename(&staged, &path).expect("replace config");
+    }
+
+    /// Tool names from every page of `tools/list`.
+    pub async fn tool_names(&self, session: &Session<'_>) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut cursor = Value::Null;
+        loop {
+            let page = session
+                .request("tools/list", json!({ "cursor": cursor }))
+                .await;
+            for tool in page["result"]["tools"].as_array().expect("tools") {
+                names.push(tool["name"].as_str().expect("name").to_owned());
+            }
+            cursor = page["result"]["nextCursor"].clone();
+            if cursor.is_null() {
+                return names;
+            }
+        }
+    }
+
+    /// Waits until the process has logged `needle` at least `count` times.
+    pub async fn wait_for_log(&self, needle: &str, count: usize) {
+        for _ in 0..1200 {
+            if self.log().matches(needle).count() >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("`{needle}` not logged {count} times:\n{}", self.log());
     }
 
     /// The MCP endpoint's URL.

@@ -4,11 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use warden_gateway::config::{self, LogFormat};
 use warden_gateway::http::Gateway;
 use warden_gateway::lifecycle::DrainOutcome;
+use warden_gateway::reload::Reloader;
 use warden_gateway::telemetry;
 
 use crate::exit;
@@ -36,6 +38,8 @@ pub async fn run(
     let config = config::load(&config_path)?;
     telemetry::init(log_format.unwrap_or(config.server.log_format));
     let gateway = warden_gateway::build(&config).await?;
+    let reloader = Arc::new(Reloader::new(Arc::clone(&gateway), &config_path, &config));
+    start_reload_triggers(&reloader, config.server.watch_interval_ms);
     if stdio {
         tracing::info!(
             tools = gateway.mcp.catalog().tools().len(),
@@ -74,6 +78,37 @@ pub async fn run(
     let shutdown = shutdown_signal(Arc::clone(&gateway));
     let outcome = warden_gateway::http::serve(gateway, listener, shutdown).await;
     Ok(drain_exit_code(outcome))
+}
+
+/// Reloads on SIGHUP and, unless `watch_interval_ms` is 0, when the config
+/// or a component file changes.
+fn start_reload_triggers(reloader: &Arc<Reloader>, watch_interval_ms: u64) {
+    if watch_interval_ms > 0 {
+        let reloader = Arc::clone(reloader);
+        tokio::spawn(async move {
+            reloader
+                .watch(Duration::from_millis(watch_interval_ms))
+                .await;
+        });
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(hangup) => hangup,
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGHUP; reload by file change only");
+                return;
+            }
+        };
+        let reloader = Arc::clone(reloader);
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                // The outcome is logged and counted by the reloader.
+                let _ = reloader.reload("SIGHUP").await;
+            }
+        });
+    }
 }
 
 /// Resolves at the first SIGTERM or SIGINT. A second one cancels the calls

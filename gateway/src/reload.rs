@@ -1,0 +1,169 @@
+//! Hot reload: the catalog is rebuilt from the config file aside and swapped
+//! in whole, on SIGHUP or when the config file or a component file changes.
+//! A config or component that fails to load is refused with its reason and
+//! the running catalog keeps serving; calls in flight finish on the catalog
+//! they started with.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::catalog::CatalogError;
+use crate::config::{self, Config, ConfigError, ServerConfig};
+use crate::http::Gateway;
+use crate::telemetry::metrics;
+
+/// Why a reload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The config file is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A component failed to load, or the tools clash.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+}
+
+/// What a successful reload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Tools served now.
+    pub tools: usize,
+    /// Whether the tool listing changed (and sessions were told so).
+    pub listing_changed: bool,
+}
+
+/// Reloads one gateway's catalog from its config file.
+pub struct Reloader {
+    gateway: Arc<Gateway>,
+    config_path: PathBuf,
+    /// One reload at a time.
+    running: tokio::sync::Mutex<()>,
+    /// The config file and the component files of the catalog in service.
+    watched: Mutex<Vec<PathBuf>>,
+}
+
+impl Reloader {
+    /// A reloader for `gateway`, which was built from `config`, read from
+    /// `config_path`.
+    pub fn new(gateway: Arc<Gateway>, config_path: &Path, config: &Config) -> Self {
+        Self {
+            gateway,
+            config_path: config_path.to_owned(),
+            running: tokio::sync::Mutex::new(()),
+            watched: Mutex::new(watched_files(config_path, config)),
+        }
+    }
+
+    /// Rebuilds the catalog and swaps it in; `trigger` names the cause in
+    /// the log. On error the catalog in service is left as it was.
+    pub async fn reload(&self, trigger: &str) -> Result<Reloaded, ReloadError> {
+        let _one_at_a_time = self.running.lock().await;
+        tracing::info!(trigger, config = %self.config_path.display(), "reloading");
+        match self.rebuild().await {
+            Ok(reloaded) => {
+                metrics::record_reload(true);
+                tracing::info!(
+                    trigger,
+                    tools = reloaded.tools,
+                    listing_changed = reloaded.listing_changed,
+                    "catalog reloaded"
+                );
+                Ok(reloaded)
+            }
+            Err(error) => {
+                metrics::record_reload(false);
+                tracing::error!(trigger, %error, "reload refused; the running tools keep serving");
+                Err(error)
+            }
+        }
+    }
+
+    async fn rebuild(&self) -> Result<Reloaded, ReloadError> {
+        let config = config::load(&self.config_path)?;
+        warn_of_restart_only_changes(&self.gateway.settings, &config.server);
+        let current = self.gateway.mcp.catalog();
+        let next = Arc::new(current.reload(&config).await?);
+        let reloaded = Reloaded {
+            tools: next.tools().len(),
+            listing_changed: current.listing_differs(&next),
+        };
+        self.gateway.mcp.replace_catalog(next);
+        *self
+            .watched
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) =
+            watched_files(&self.config_path, &config);
+        Ok(reloaded)
+    }
+
+    /// Checks the watched files every `interval` and reloads once a change
+    /// has settled (the same on two checks in a row), so a file being
+    /// written is not read half-way. Runs until the task is dropped.
+    pub async fn watch(&self, interval: Duration) {
+        let mut applied = self.fingerprint();
+        let mut pending: Option<Fingerprint> = None;
+        loop {
+            tokio::time::sleep(interval).await;
+            let now = self.fingerprint();
+            if now == applied {
+                pending = None;
+                continue;
+            }
+            if pending.as_ref() != Some(&now) {
+                pending = Some(now);
+                continue;
+            }
+            // Refused or not, this version has been tried: the next edit
+            // triggers the next attempt.
+            let _ = self.reload("file change").await;
+            applied = self.fingerprint();
+            pending = None;
+        }
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        let files = self
+            .watched
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone();
+        files
+            .into_iter()
+            .map(|path| {
+                // Metadata follows symlinks, so a Kubernetes ConfigMap's
+                // atomic symlink swap shows up as a change.
+                let stamp = std::fs::metadata(&path)
+                    .ok()
+                    .map(|meta| (meta.modified().ok(), meta.len()));
+                (path, stamp)
+            })
+            .collect()
+    }
+}
+
+/// Each watched file with its modification time and size (`None` when it
+/// cannot be read).
+type Fingerprint = Vec<(PathBuf, Option<(Option<SystemTime>, u64)>)>;
+
+fn watched_files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
+    std::iter::once(config_path.to_owned())
+        .chain(config.components.iter().map(|c| c.path.clone()))
+        .collect()
+}
+
+/// The `[server]` keys that a reload applies: those the engine is built
+/// from. The others (listen address, limits of the HTTP layer, sessions...)
+/// belong to objects that live as long as the process.
+fn warn_of_restart_only_changes(running: &ServerConfig, new: &ServerConfig) {
+    let comparable = ServerConfig {
+        pool_instances: running.pool_instances,
+        cache_dir: running.cache_dir.clone(),
+        ..new.clone()
+    };
+    if &comparable != running {
+        tracing::warn!(
+            "[server] changes other than pool_instances and cache_dir take effect at the next restart"
+        );
+    }
+}

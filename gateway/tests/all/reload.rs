@@ -1,0 +1,120 @@
+//! Hot reload of the real binary: SIGHUP and file changes swap the catalog
+//! under load without a failed call; a bad config or component is refused
+//! and the running tools keep serving.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::support::{TestServer, busy_caller, without_component};
+
+const RELOADED: &str = "catalog reloaded";
+const REFUSED: &str = "reload refused";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_repeatedly_under_load_without_a_failed_call() {
+    let server = TestServer::spawn_process("watch_interval_ms = 0").await;
+    let session = server.session().await;
+    let full = server.original_config().to_owned();
+    let stop_load = CancellationToken::new();
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(busy_caller(
+                server.addr,
+                session.id.clone(),
+                stop_load.clone(),
+            ))
+        })
+        .collect();
+
+    for round in 1..=6 {
+        let serve_json = round % 2 == 0;
+        let config = if serve_json {
+            full.clone()
+        } else {
+            without_component(&full, "json")
+        };
+        server.write_config(&config);
+        // A call that starts before the swap finishes on the old catalog.
+        let in_flight = session.request(
+            "tools/call",
+            json!({"name": "misbehave.sleep", "arguments": {"ms": 300}}),
+        );
+        let reload = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            server.signal("HUP");
+            server.wait_for_log(RELOADED, round).await;
+        };
+        let (answer, ()) = tokio::join!(in_flight, reload);
+        assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
+
+        let names = server.tool_names(&session).await;
+        assert_eq!(
+            names.iter().any(|name| name == "json.query"),
+            serve_json,
+            "round {round}: {names:?}"
+        );
+        assert!(names.iter().any(|name| name == "text.count"));
+    }
+
+    // A config that does not parse is refused, naming file and line; the
+    // tools keep serving.
+    server.write_config(&format!("{full}\n[server\n"));
+    server.signal("HUP");
+    server.wait_for_log(REFUSED, 1).await;
+    let log = server.log();
+    assert!(log.contains("warden.toml:"), "{log}");
+    let names = server.tool_names(&session).await;
+    assert!(names.iter().any(|name| name == "json.query"), "{names:?}");
+
+    stop_load.cancel();
+    let mut answered = 0;
+    for caller in load {
+        let load = caller.await.expect("caller task");
+        assert_eq!(load.refused, 0, "a call failed during a reload");
+        answered += load.answered;
+    }
+    assert!(answered > 0);
+
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("warden_config_reloads_total{outcome=\"ok\"} 6"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("warden_config_reloads_total{outcome=\"error\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_file_reloads_and_a_bad_component_is_refused() {
+    let server = TestServer::spawn_process("watch_interval_ms = 100").await;
+    let session = server.session().await;
+    let full = server.original_config().to_owned();
+
+    server.write_config(&without_component(&full, "json"));
+    server.wait_for_log(RELOADED, 1).await;
+    let names = server.tool_names(&session).await;
+    assert!(!names.iter().any(|name| name == "json.query"), "{names:?}");
+
+    // A component that is not wasm: refused, naming it; text keeps serving.
+    let bogus = tempfile::NamedTempFile::new().expect("tempfile");
+    std::fs::write(bogus.path(), b"not a component").expect("write");
+    let broken = full.replace(
+        warden_tool_artifacts::TEXT,
+        &bogus.path().display().to_string(),
+    );
+    server.write_config(&broken);
+    server.wait_for_log(REFUSED, 1).await;
+    assert!(
+        server.log().contains("component `text`"),
+        "{}",
+        server.log()
+    );
+    let count = session
+        .call("text.count", json!({"text": "still serving"}))
+        .await;
+    assert_eq!(count["structuredContent"]["words"], json!(2));
+}
