@@ -2,6 +2,7 @@
 
 mod calls;
 mod cli;
+mod deploy;
 mod examples;
 mod metrics;
 mod protocol;

@@ -5,64 +5,15 @@
 //! `warden serve` on an ephemeral loopback port, and runs
 //! `tests/python/e2e_client.py` against it.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::support::TestServer;
+use super::support::{TestServer, python_venv, repo_root};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A virtualenv with the pinned requirements, rebuilt when they change.
-async fn python_with_sdk() -> PathBuf {
-    let requirements = repo_root().join("tests/python/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("read requirements.txt");
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-python-venv");
-    let marker = venv.join("installed-requirements.txt");
-    let python = venv.join("bin/python");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) && python.exists()
-    {
-        return python;
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let host_python = std::env::var("WARDEN_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    run(
-        Command::new(&host_python).args(["-m", "venv"]).arg(&venv),
-        "create the virtualenv",
-    )
-    .await;
-    run(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&requirements),
-        "install the MCP Python SDK",
-    )
-    .await;
-    std::fs::write(&marker, wanted).expect("write marker");
-    python
-}
-
-async fn run(command: &mut Command, what: &str) {
-    let output = command
-        .output()
-        .await
-        .unwrap_or_else(|error| panic!("cannot {what}: {error}"));
-    assert!(
-        output.status.success(),
-        "cannot {what}: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+/// A virtualenv with the pinned MCP Python SDK.
+async fn python_with_sdk() -> std::path::PathBuf {
+    python_venv("mcp-python-venv", "tests/python/requirements.txt").await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -591,3 +591,58 @@ async fn try_send(
         body,
     })
 }
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A virtualenv named `name` under Cargo's target directory with the pinned
+/// `requirements` (a path from the repository root) installed; rebuilt when
+/// they change.
+pub async fn python_venv(name: &str, requirements: &str) -> PathBuf {
+    let requirements = repo_root().join(requirements);
+    let wanted = std::fs::read_to_string(&requirements).expect("read requirements");
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let marker = venv.join("installed-requirements.txt");
+    let python = venv.join("bin/python");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) && python.exists()
+    {
+        return python;
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let host_python = std::env::var("WARDEN_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    run(
+        Command::new(&host_python).args(["-m", "venv"]).arg(&venv),
+        "create the virtualenv",
+    )
+    .await;
+    run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&requirements),
+        "install the Python test requirements",
+    )
+    .await;
+    std::fs::write(&marker, wanted).expect("write marker");
+    python
+}
+
+pub async fn run(command: &mut Command, what: &str) {
+    let output = command
+        .output()
+        .await
+        .unwrap_or_else(|error| panic!("cannot {what}: {error}"));
+    assert!(
+        output.status.success(),
+        "cannot {what}: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

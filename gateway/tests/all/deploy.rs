@@ -1,0 +1,58 @@
+//! The deployment examples: `examples/kubernetes` validated offline against a
+//! pinned Kubernetes version (strict, warnings fail) and cross-checked.
+
+use tokio::process::Command;
+
+use super::support::{python_venv, repo_root};
+
+/// The Kubernetes version the manifests are validated against.
+const KUBERNETES_VERSION: &str = "1.34.0";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubernetes_manifests_validate_strictly_and_agree_with_each_other() {
+    let python = python_venv("kubernetes-venv", "tests/kubernetes/requirements.txt").await;
+    let bin = python.parent().expect("venv bin folder");
+    let folder = repo_root().join("examples/kubernetes");
+    let mut manifests: Vec<_> = std::fs::read_dir(&folder)
+        .expect("read examples/kubernetes")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    manifests.sort();
+    assert!(manifests.len() >= 7, "{manifests:?}");
+
+    let output = Command::new(bin.join("kubernetes-validate"))
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(&manifests)
+        .output()
+        .await
+        .expect("run kubernetes-validate");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{report}");
+    assert!(
+        !report.contains("WARN") && !report.contains("ERROR"),
+        "{report}"
+    );
+    assert_eq!(
+        report.matches(" passed for resource ").count(),
+        manifests.len(),
+        "{report}"
+    );
+
+    let output = Command::new(&python)
+        .arg(repo_root().join("tests/kubernetes/check_manifests.py"))
+        .arg(&folder)
+        .output()
+        .await
+        .expect("run check_manifests.py");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,163 @@
+"""Cross-checks of examples/kubernetes that schema validation cannot make.
+
+Selectors must match the pod labels, every port a Service, probe or
+NetworkPolicy names must exist on the container, references must resolve,
+the hardening the operations guide promises must be present, and the
+ConfigMap's warden.toml must agree with the pod (ports, drain deadline).
+Usage: check_manifests.py DIR. Prints each problem; exits 1 if any.
+"""
+
+import pathlib
+import sys
+import tomllib
+
+import yaml
+
+problems = []
+
+
+def check(condition, message):
+    if not condition:
+        problems.append(message)
+
+
+def matches(selector, labels):
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def main(folder):
+    objects = {}
+    for path in sorted(pathlib.Path(folder).glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                objects.setdefault(doc["kind"], []).append(doc)
+
+    [deployment] = objects["Deployment"]
+    template = deployment["spec"]["template"]
+    pod_labels = template["metadata"]["labels"]
+    pod = template["spec"]
+    [container] = pod["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+
+    def port_exists(port, where):
+        known = port in ports or port in ports.values()
+        check(known, f"{where}: port {port!r} is not a container port {ports}")
+
+    check(
+        matches(deployment["spec"]["selector"]["matchLabels"], pod_labels),
+        "Deployment selector does not match its pod labels",
+    )
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        probe = container.get(kind)
+        check(probe is not None, f"container has no {kind}")
+        if probe:
+            port_exists(probe["httpGet"]["port"], kind)
+
+    for service in objects["Service"]:
+        check(
+            matches(service["spec"]["selector"], pod_labels),
+            "Service selector does not match the pod labels",
+        )
+        for port in service["spec"]["ports"]:
+            port_exists(port["targetPort"], f"Service port {port['name']}")
+
+    for pdb in objects["PodDisruptionBudget"]:
+        check(
+            matches(pdb["spec"]["selector"]["matchLabels"], pod_labels),
+            "PodDisruptionBudget selector does not match the pod labels",
+        )
+        check(
+            pdb["spec"]["minAvailable"] < deployment["spec"]["replicas"],
+            "PodDisruptionBudget would block every voluntary eviction",
+        )
+
+    for hpa in objects["HorizontalPodAutoscaler"]:
+        target = hpa["spec"]["scaleTargetRef"]
+        check(
+            (target["kind"], target["name"])
+            == ("Deployment", deployment["metadata"]["name"]),
+            "HorizontalPodAutoscaler does not target the Deployment",
+        )
+
+    for policy in objects["NetworkPolicy"]:
+        check(
+            matches(policy["spec"]["podSelector"]["matchLabels"], pod_labels),
+            "NetworkPolicy does not select the pods",
+        )
+        for rule in policy["spec"].get("ingress", []):
+            for port in rule.get("ports", []):
+                port_exists(port["port"], "NetworkPolicy ingress")
+
+    accounts = {a["metadata"]["name"]: a for a in objects["ServiceAccount"]}
+    account = accounts.get(pod.get("serviceAccountName"))
+    check(account is not None, "the pod's ServiceAccount is not defined")
+    check(
+        pod.get("automountServiceAccountToken") is False
+        and account is not None
+        and account.get("automountServiceAccountToken") is False,
+        "the service account token is mounted",
+    )
+
+    security = pod.get("securityContext", {})
+    check(security.get("runAsNonRoot") is True, "pod may run as root")
+    check(security.get("runAsUser", 0) != 0, "pod runs as UID 0")
+    check(
+        security.get("seccompProfile", {}).get("type") == "RuntimeDefault",
+        "pod lacks the RuntimeDefault seccomp profile",
+    )
+    own = container.get("securityContext", {})
+    check(own.get("readOnlyRootFilesystem") is True, "root filesystem is writable")
+    check(own.get("allowPrivilegeEscalation") is False, "privilege escalation allowed")
+    check(own.get("capabilities", {}).get("drop") == ["ALL"], "capabilities not dropped")
+    for kind in ("requests", "limits"):
+        check(
+            {"cpu", "memory"} <= set(container.get("resources", {}).get(kind, {})),
+            f"container lacks cpu and memory {kind}",
+        )
+
+    maps = {m["metadata"]["name"]: m for m in objects["ConfigMap"]}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    config_path = None
+    for volume in pod["volumes"]:
+        check(volume["name"] in mounts, f"volume {volume['name']} is not mounted")
+        if "configMap" in volume:
+            name = volume["configMap"]["name"]
+            check(name in maps, f"ConfigMap {name} is not defined")
+            if name in maps:
+                config_path = (mounts.get(volume["name"]), maps[name])
+
+    args = container.get("args", [])
+    check("--config" in args, "warden is not given --config")
+    if config_path and "--config" in args:
+        mount, config_map = config_path
+        wanted = args[args.index("--config") + 1]
+        file_name = wanted.removeprefix(mount + "/")
+        check(file_name in config_map["data"], f"{wanted} is not in the ConfigMap")
+        if file_name in config_map["data"]:
+            config = tomllib.loads(config_map["data"][file_name])
+            server = config.get("server", {})
+            for key, port_name in (("listen", "mcp"), ("metrics_listen", "metrics")):
+                port = int(server.get(key, ":0").rsplit(":", 1)[1])
+                check(
+                    ports.get(port_name) == port,
+                    f"server.{key} port {port} is not the {port_name} container port",
+                )
+            drain = server.get("drain_timeout_secs", 25)
+            check(
+                drain < pod.get("terminationGracePeriodSeconds", 30),
+                "drain_timeout_secs is not below terminationGracePeriodSeconds",
+            )
+            cache = server.get("cache_dir")
+            check(
+                cache is not None and cache in mounts.values(),
+                "server.cache_dir is not on a mounted volume (the root is read-only)",
+            )
+
+    for problem in problems:
+        print(f"problem: {problem}")
+    print(f"{len(problems)} problems in {folder}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
