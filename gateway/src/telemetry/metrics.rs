@@ -41,8 +41,32 @@ pub const POOL_SLOTS_IN_USE: &str = "warden_pool_slots_in_use";
 pub const POOL_SLOTS: &str = "warden_pool_slots";
 /// Tools served.
 pub const TOOLS_LOADED: &str = "warden_tools_loaded";
+/// 1 while ready to serve, 0 once a drain has begun.
+pub const READY: &str = "warden_ready";
 /// Always 1, labelled with the version.
 pub const BUILD_INFO: &str = "warden_build_info";
+
+/// Every metric Warden exports; dashboards and alert rules may use only
+/// these (and the `_bucket`, `_sum` and `_count` series of the histograms).
+pub const ALL: &[&str] = &[
+    TOOL_CALLS,
+    TOOL_CALL_DURATION,
+    INSTANTIATION_DURATION,
+    TOOL_FUEL,
+    TOOL_PEAK_MEMORY,
+    SCHEMA_REJECTIONS,
+    HTTP_REQUESTS,
+    COMPONENT_LOADS,
+    CONFIG_RELOADS,
+    CONFIG_LAST_RELOAD_SUCCESS,
+    SESSIONS_ACTIVE,
+    CALLS_IN_FLIGHT,
+    POOL_SLOTS_IN_USE,
+    POOL_SLOTS,
+    TOOLS_LOADED,
+    READY,
+    BUILD_INFO,
+];
 
 const SECONDS_BUCKETS: &[f64] = &[
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -134,6 +158,7 @@ fn describe() {
     describe_gauge!(POOL_SLOTS_IN_USE, "instance-pool slots taken now");
     describe_gauge!(POOL_SLOTS, "instance-pool slots in all");
     describe_gauge!(TOOLS_LOADED, "tools served");
+    describe_gauge!(READY, "1 while ready to serve, 0 once a drain has begun");
     describe_gauge!(BUILD_INFO, "always 1, labelled with the Warden version");
 }
 
@@ -210,5 +235,7 @@ pub fn render(gateway: &Gateway) -> String {
     metrics::gauge!(POOL_SLOTS_IN_USE).set(f64::from(pool.in_use));
     metrics::gauge!(POOL_SLOTS).set(f64::from(pool.capacity));
     metrics::gauge!(TOOLS_LOADED).set(catalog.tools().len() as f64);
+    let ready = !gateway.mcp.lifecycle().is_draining();
+    metrics::gauge!(READY).set(if ready { 1.0 } else { 0.0 });
     recorder().render()
 }

@@ -1,5 +1,7 @@
 //! The deployment examples: `examples/kubernetes` validated offline against a
-//! pinned Kubernetes version (strict, warnings fail) and cross-checked.
+//! pinned Kubernetes version (strict, warnings fail) and cross-checked; the
+//! dashboard and alert rules in `examples/observability` checked against the
+//! metrics Warden exports.
 
 use tokio::process::Command;
 
@@ -55,4 +57,38 @@ async fn kubernetes_manifests_validate_strictly_and_agree_with_each_other() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_and_alerts_use_only_exported_metrics() {
+    let python = python_venv("kubernetes-venv", "tests/kubernetes/requirements.txt").await;
+    let output = Command::new(&python)
+        .arg(repo_root().join("tests/observability/check_observability.py"))
+        .arg(repo_root())
+        .output()
+        .await
+        .expect("run check_observability.py");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let referenced: Vec<&str> = report
+        .lines()
+        .filter_map(|line| line.strip_prefix("metric: "))
+        .collect();
+    assert!(referenced.len() >= 10, "{report}");
+    let exported = warden_gateway::telemetry::metrics::ALL;
+    for name in referenced {
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .filter(|base| exported.contains(base))
+            .unwrap_or(name);
+        assert!(
+            exported.contains(&base),
+            "{name} is not a metric Warden exports"
+        );
+    }
 }

@@ -31,6 +31,7 @@ async fn metrics_count_calls_by_outcome_and_show_live_state() {
         "warden_calls_in_flight 0",
         "warden_pool_slots_in_use 0",
         "warden_pool_slots 64",
+        "warden_ready 1",
         r#"warden_build_info{version=""#,
     ] {
         assert!(

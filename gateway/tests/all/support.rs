@@ -602,6 +602,9 @@ pub fn repo_root() -> PathBuf {
 pub async fn python_venv(name: &str, requirements: &str) -> PathBuf {
     let requirements = repo_root().join(requirements);
     let wanted = std::fs::read_to_string(&requirements).expect("read requirements");
+    // Tests run in parallel: one of them builds a venv, the others wait.
+    static BUILDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _building = BUILDING.lock().await;
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let marker = venv.join("installed-requirements.txt");
     let python = venv.join("bin/python");
