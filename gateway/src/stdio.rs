@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use crate::http::Gateway;
 use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
@@ -127,13 +128,22 @@ where
                 let gateway = Arc::clone(&gateway);
                 let outbox = outbox.clone();
                 // Calls run concurrently; each answer is written when ready.
-                running.spawn(async move {
-                    let reply = gateway
-                        .mcp
-                        .respond(&current, &id, &method, params.as_ref())
-                        .await;
-                    send(&outbox, reply).await;
-                });
+                let span = tracing::info_span!(
+                    "mcp",
+                    rpc_id = %id.to_value(),
+                    method = %method,
+                    session = %current.log_tag,
+                );
+                running.spawn(
+                    async move {
+                        let reply = gateway
+                            .mcp
+                            .respond(&current, &id, &method, params.as_ref())
+                            .await;
+                        send(&outbox, reply).await;
+                    }
+                    .instrument(span),
+                );
             }
             Message::Notification { method, .. } => gateway.mcp.notification(&method),
             Message::Response { .. } => {}

@@ -5,6 +5,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use tracing::Instrument as _;
 
 use super::Gateway;
 use super::response::{self, Body};
@@ -90,6 +91,7 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     let version_header = headers
         .get(PROTOCOL_VERSION_HEADER)
         .map(|value| value.to_str().map(str::to_owned));
+    let trace_id = headers.get("traceparent").and_then(trace_id_of);
 
     let body = match Limited::new(request.into_body(), limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -110,8 +112,8 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     if let Message::Request { id, method, params } = &message
         && method == "initialize"
     {
-        return match // `listChanged` stays false until GET /mcp opens a stream to send it on.
-        gateway.mcp.initialize(params.as_ref(), false) {
+        // `listChanged` stays false until GET /mcp opens a stream to send it on.
+        return match gateway.mcp.initialize(params.as_ref(), false) {
             Ok((result, session_id)) => {
                 let mut reply = response::json(StatusCode::OK, &jsonrpc::result(id, result));
                 match HeaderValue::from_str(&session_id) {
@@ -159,9 +161,20 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
 
     match message {
         Message::Request { id, method, params } => {
+            let span = tracing::info_span!(
+                "mcp",
+                rpc_id = %id.to_value(),
+                method = %method,
+                session = %session.log_tag,
+                trace_id = tracing::field::Empty,
+            );
+            if let Some(trace_id) = &trace_id {
+                span.record("trace_id", trace_id.as_str());
+            }
             let reply = gateway
                 .mcp
                 .respond(&session, &id, &method, params.as_ref())
+                .instrument(span)
                 .await;
             response::json(StatusCode::OK, &reply)
         }
@@ -171,6 +184,28 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
         }
         Message::Response { .. } => response::empty(StatusCode::ACCEPTED),
     }
+}
+
+/// The trace id of a W3C `traceparent` header
+/// (`version-traceid-parentid-flags`), when it is well formed, so a call's
+/// log lines can be found from the caller's trace.
+fn trace_id_of(header: &HeaderValue) -> Option<String> {
+    let mut parts = header.to_str().ok()?.trim().split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |text: &str, len: usize| {
+        text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let all_zero = |text: &str| text.bytes().all(|b| b == b'0');
+    let valid = hex(version, 2)
+        && version != "ff"
+        && hex(trace, 32)
+        && !all_zero(trace)
+        && hex(parent, 16)
+        && !all_zero(parent)
+        && hex(flags, 2)
+        && (version != "00" || parts.next().is_none());
+    valid.then(|| trace.to_owned())
 }
 
 fn delete(gateway: &Gateway, headers: &HeaderMap) -> Response<Body> {
@@ -282,6 +317,26 @@ mod tests {
             map.append(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn trace_ids_come_only_from_well_formed_traceparents() {
+        let trace = |value: &'static str| trace_id_of(&HeaderValue::from_static(value));
+        assert_eq!(
+            trace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f35-00f067aa0ba902b7-01",
+            "garbage",
+        ] {
+            assert_eq!(trace(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub struct Session {
     pub client_capabilities: Value,
     /// The client's `clientInfo`.
     pub client_info: Value,
+    /// A short random name for the session in logs. The id itself is a
+    /// bearer secret and is never logged.
+    pub log_tag: String,
     last_seen: Instant,
 }
 
@@ -43,6 +46,9 @@ pub struct SessionStore {
 
 /// Bytes of randomness in a session id (256 bits).
 const SESSION_ID_BYTES: usize = 32;
+
+/// Bytes of a session's log tag, unrelated to its id.
+const LOG_TAG_BYTES: usize = 4;
 
 impl SessionStore {
     /// An empty store.
@@ -69,9 +75,11 @@ impl SessionStore {
         client_capabilities: Value,
         client_info: Value,
     ) -> Result<String, SessionError> {
-        let mut bytes = [0u8; SESSION_ID_BYTES];
+        let mut bytes = [0u8; SESSION_ID_BYTES + LOG_TAG_BYTES];
         getrandom::fill(&mut bytes).map_err(|error| SessionError::Random(error.to_string()))?;
-        let id = URL_SAFE_NO_PAD.encode(bytes);
+        let (secret, tag) = bytes.split_at(SESSION_ID_BYTES);
+        let id = URL_SAFE_NO_PAD.encode(secret);
+        let log_tag = tag.iter().map(|byte| format!("{byte:02x}")).collect();
         let now = Instant::now();
         let mut sessions = self.lock();
         if sessions.len() >= self.max_sessions {
@@ -87,6 +95,7 @@ impl SessionStore {
                 revision,
                 client_capabilities,
                 client_info,
+                log_tag,
                 last_seen: now,
             },
         );
