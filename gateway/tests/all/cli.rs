@@ -201,3 +201,32 @@ fn version_and_help_say_what_this_build_speaks() {
     let output = warden(&["serve".as_ref(), "--no-such-flag".as_ref()]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_checks_a_running_server() {
+    let server = super::support::TestServer::start().await;
+    let probe = |path: String| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["probe", &path])
+            .output()
+            .await
+            .expect("run warden probe")
+    };
+    let ready = probe(format!("http://{}/readyz", server.addr)).await;
+    assert_eq!(ready.status.code(), Some(0), "{}", stderr(&ready));
+
+    let missing = probe(format!("http://{}/nope", server.addr)).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("404"), "{}", stderr(&missing));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let refused = probe(format!("http://127.0.0.1:{port}/readyz")).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("cannot connect"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -3,6 +3,7 @@
 
 mod call;
 mod describe;
+mod probe;
 mod serve;
 
 use std::net::SocketAddr;
@@ -105,6 +106,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a running Warden over HTTP: exit 0 when the URL answers 2xx
+    /// within 3 seconds, 1 otherwise. For container health checks.
+    Probe {
+        /// What to GET.
+        #[arg(default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// Print the version, the MCP revisions and the tool interface served.
     Version,
 }
@@ -162,6 +170,7 @@ fn main() -> ExitCode {
         Command::Inspect { file, json } => runtime
             .block_on(describe::inspect(&file, json))
             .map(success),
+        Command::Probe { url } => runtime.block_on(probe::run(&url)).map(success),
         Command::Version => describe::emit(&version()).map(success),
     };
     match outcome {
