@@ -147,6 +147,15 @@ def main(folder):
                 drain < pod.get("terminationGracePeriodSeconds", 30),
                 "drain_timeout_secs is not below terminationGracePeriodSeconds",
             )
+            baked = pathlib.Path(folder) / ".." / "container" / "warden.toml"
+            baked_text = "".join(
+                line
+                for line in baked.read_text().splitlines(keepends=True)[2:]
+            )
+            check(
+                baked_text == config_map["data"][file_name],
+                "the ConfigMap's warden.toml differs from examples/container/warden.toml",
+            )
             cache = server.get("cache_dir")
             check(
                 cache is not None and cache in mounts.values(),

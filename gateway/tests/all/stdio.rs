@@ -5,10 +5,26 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::support::{config_text, data_dir};
+
+/// `warden serve --stdio` on `config`, with its stdin and stdout lines.
+fn spawn_stdio(config: &std::path::Path) -> (Child, ChildStdin, Lines<BufReader<ChildStdout>>) {
+    let mut warden = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--stdio", "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start warden --stdio");
+    let stdin = warden.stdin.take().expect("stdin");
+    let stdout = BufReader::new(warden.stdout.take().expect("stdout")).lines();
+    (warden, stdin, stdout)
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stdio_serves_one_session_per_process() {
@@ -16,17 +32,7 @@ async fn stdio_serves_one_session_per_process() {
     let config_dir = tempfile::tempdir().expect("tempdir");
     let config = config_dir.path().join("warden.toml");
     std::fs::write(&config, config_text(data.path(), "")).expect("write config");
-    let mut warden = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["serve", "--stdio", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start warden --stdio");
-    let mut stdin = warden.stdin.take().expect("stdin");
-    let mut stdout = BufReader::new(warden.stdout.take().expect("stdout")).lines();
+    let (mut warden, mut stdin, mut stdout) = spawn_stdio(&config);
 
     let requests = [
         json!({"jsonrpc": "2.0", "id": "early", "method": "tools/list"}).to_string(),
@@ -92,7 +98,7 @@ async fn stdio_serves_one_session_per_process() {
 }
 
 /// Writes `message` as one line.
-async fn send_line(stdin: &mut tokio::process::ChildStdin, message: Value) {
+async fn send_line(stdin: &mut ChildStdin, message: Value) {
     let mut line = message.to_string().into_bytes();
     line.push(b'\n');
     stdin.write_all(&line).await.expect("write");
@@ -106,17 +112,7 @@ async fn a_reload_that_changes_the_tools_notifies_the_stdio_client() {
     let config = config_dir.path().join("warden.toml");
     let full = config_text(data.path(), "watch_interval_ms = 0");
     std::fs::write(&config, &full).expect("write config");
-    let mut warden = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["serve", "--stdio", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start warden --stdio");
-    let mut stdin = warden.stdin.take().expect("stdin");
-    let mut stdout = BufReader::new(warden.stdout.take().expect("stdout")).lines();
+    let (warden, mut stdin, mut stdout) = spawn_stdio(&config);
     let mut next = async || -> Value {
         let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
             .await

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use warden_gateway::catalog::Catalog;
+use warden_gateway::catalog::{Catalog, Tool};
 use warden_gateway::config;
 use warden_sandbox::{DirMode, Policy, ToolComponent};
 
@@ -45,17 +45,11 @@ pub async fn tools(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
     let mut out = String::new();
     let out = &mut out;
     if as_json {
-        let tools: Vec<Value> = catalog
-            .tools()
-            .iter()
-            .map(|tool| {
-                let mut entry = tool.listing.clone();
-                entry["component"] = json!(tool.component.name());
-                entry["policy"] = policy_json(tool.component.policy());
-                entry
-            })
-            .collect();
-        writeln!(out, "{}", pretty(&Value::Array(tools))?)?;
+        let tools = listings(&catalog, |tool, entry| {
+            entry["component"] = json!(tool.component.name());
+            entry["policy"] = policy_json(tool.component.policy());
+        });
+        writeln!(out, "{}", pretty(&tools)?)?;
         return emit(out);
     }
     for component in catalog.components() {
@@ -79,11 +73,7 @@ pub async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<()> {
     let mut out = String::new();
     let out = &mut out;
     if as_json {
-        let tools: Vec<Value> = catalog
-            .tools()
-            .iter()
-            .map(|tool| tool.listing.clone())
-            .collect();
+        let tools = listings(&catalog, |_, _| {});
         writeln!(out, "{}", pretty(&json!({ "tools": tools }))?)?;
         return emit(out);
     }
@@ -97,6 +87,19 @@ pub async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<()> {
         print_tools(out, &catalog, component)?;
     }
     emit(out)
+}
+
+/// Every tool's `tools/list` entry, each extended by `extend`, as an array.
+fn listings(catalog: &Catalog, extend: impl Fn(&Tool, &mut Value)) -> Value {
+    catalog
+        .tools()
+        .iter()
+        .map(|tool| {
+            let mut entry = tool.listing.clone();
+            extend(tool, &mut entry);
+            entry
+        })
+        .collect()
 }
 
 async fn load(config_path: &Path) -> anyhow::Result<Catalog> {
