@@ -230,3 +230,35 @@ async fn probe_checks_a_running_server() {
         stderr(&refused)
     );
 }
+
+#[test]
+fn a_restart_with_an_unchanged_catalog_compiles_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("warden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ncache_dir = \"cache\"\n\n[components.text]\npath = \"{}\"\n\n[components.json]\npath = \"{}\"\n",
+            warden_tool_artifacts::TEXT,
+            warden_tool_artifacts::JSON
+        ),
+    )
+    .expect("write config");
+    let check = || {
+        let output = warden(&["check".as_ref(), "--config".as_ref(), config.as_os_str()]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let first = check();
+    assert!(
+        first.contains("component text (4 tools)") && !first.contains("cached"),
+        "{first}"
+    );
+    let second = check();
+    for component in [
+        "component text (4 tools, cached)",
+        "component json (2 tools, cached)",
+    ] {
+        assert!(second.contains(component), "{second}");
+    }
+}
