@@ -58,8 +58,13 @@ async fn sigterm_under_load_lets_every_call_in_flight_finish() {
     let signal = async {
         wait_for_in_flight(&server, IN_FLIGHT as u64).await;
         server.signal("TERM");
+        // Readiness drops at once; the metrics listener keeps serving
+        // through the drain, so a scrape shows it.
+        server.wait_for_log("draining: not ready", 1).await;
+        server.metrics().await
     };
-    let (answers, ()) = tokio::join!(long_calls, signal);
+    let (answers, metrics) = tokio::join!(long_calls, signal);
+    assert!(metrics.contains("warden_ready 0"), "{metrics}");
 
     for answer in &answers {
         assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
