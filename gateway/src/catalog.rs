@@ -62,7 +62,6 @@ pub struct Tool {
 /// Every tool, in a stable order (components by name, tools as declared).
 pub struct Catalog {
     sandbox: Arc<Sandbox>,
-    sandbox_config: SandboxConfig,
     tools: Vec<Arc<Tool>>,
     by_name: HashMap<String, Arc<Tool>>,
     components: Vec<Arc<ToolComponent>>,
@@ -71,9 +70,8 @@ pub struct Catalog {
 impl Catalog {
     /// Builds the sandbox engine sized for `config` and loads every component.
     pub async fn load(config: &Config) -> Result<Self, CatalogError> {
-        let sandbox_config = sandbox_config(config);
-        let sandbox = Arc::new(Sandbox::new(sandbox_config.clone())?);
-        Self::load_into(sandbox, sandbox_config, config).await
+        let sandbox = Arc::new(Sandbox::new(sandbox_config(config))?);
+        Self::load_into(sandbox, config).await
     }
 
     /// Loads the catalog `config` describes to replace `self`, built aside
@@ -82,19 +80,15 @@ impl Catalog {
     /// pool's limit stays one limit across the swap.
     pub async fn reload(&self, config: &Config) -> Result<Self, CatalogError> {
         let sandbox_config = sandbox_config(config);
-        let sandbox = if sandbox_config == self.sandbox_config {
+        let sandbox = if &sandbox_config == self.sandbox.config() {
             Arc::clone(&self.sandbox)
         } else {
-            Arc::new(Sandbox::new(sandbox_config.clone())?)
+            Arc::new(Sandbox::new(sandbox_config)?)
         };
-        Self::load_into(sandbox, sandbox_config, config).await
+        Self::load_into(sandbox, config).await
     }
 
-    async fn load_into(
-        sandbox: Arc<Sandbox>,
-        sandbox_config: SandboxConfig,
-        config: &Config,
-    ) -> Result<Self, CatalogError> {
+    async fn load_into(sandbox: Arc<Sandbox>, config: &Config) -> Result<Self, CatalogError> {
         let mut components = Vec::with_capacity(config.components.len());
         for component in &config.components {
             let loaded = sandbox
@@ -103,25 +97,23 @@ impl Catalog {
             crate::telemetry::metrics::record_component_load(loaded.loaded_from_cache());
             components.push(Arc::new(loaded));
         }
-        Self::from_components(sandbox, sandbox_config, components)
+        Self::from_components(sandbox, components)
     }
 
     /// Loads the single component at `path`, named `name`, under the
     /// default (deny-all) policy and without a cache: what `warden inspect`
     /// shows of a component before any config names it.
     pub async fn inspect(name: &str, path: &Path) -> Result<Self, CatalogError> {
-        let sandbox_config = SandboxConfig {
+        let sandbox = Arc::new(Sandbox::new(SandboxConfig {
             pool_instances: 1,
             ..SandboxConfig::default()
-        };
-        let sandbox = Arc::new(Sandbox::new(sandbox_config.clone())?);
+        })?);
         let component = sandbox.load(name, path, Policy::default()).await?;
-        Self::from_components(sandbox, sandbox_config, vec![Arc::new(component)])
+        Self::from_components(sandbox, vec![Arc::new(component)])
     }
 
     fn from_components(
         sandbox: Arc<Sandbox>,
-        sandbox_config: SandboxConfig,
         components: Vec<Arc<ToolComponent>>,
     ) -> Result<Self, CatalogError> {
         let mut tools = Vec::new();
@@ -142,7 +134,6 @@ impl Catalog {
         }
         Ok(Self {
             sandbox,
-            sandbox_config,
             tools,
             by_name,
             components,

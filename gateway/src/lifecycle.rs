@@ -62,23 +62,19 @@ impl Lifecycle {
         }
     }
 
-    /// Waits for `work` to finish. Once `signalled` resolves, `work` has
-    /// `deadline` more; when that passes too, the calls still running are
-    /// cancelled and `work` gets [`FLUSH_AFTER_CANCEL`] to send their
-    /// answers. `signalled` may already have resolved (`already_signalled`),
-    /// in which case it is not polled again.
+    /// Waits for `work` to finish. Once `signalled` resolves (at once for
+    /// a drain that is already under way), `work` has `deadline` more; when
+    /// that passes too, the calls still running are cancelled and `work`
+    /// gets [`FLUSH_AFTER_CANCEL`] to send their answers.
     pub async fn drain(
         &self,
         work: impl Future<Output = ()>,
         signalled: impl Future<Output = ()>,
-        already_signalled: bool,
         deadline: Duration,
     ) {
         tokio::pin!(work);
         let deadline_passed = async {
-            if !already_signalled {
-                signalled.await;
-            }
+            signalled.await;
             self.begin_drain();
             tokio::time::sleep(deadline).await;
         };
@@ -126,7 +122,7 @@ mod tests {
         let lifecycle = Lifecycle::default();
         let work = tokio::time::sleep(Duration::from_secs(3));
         lifecycle
-            .drain(work, async {}, false, Duration::from_secs(5))
+            .drain(work, async {}, Duration::from_secs(5))
             .await;
         assert!(lifecycle.is_draining());
         assert!(lifecycle.outcome().is_clean());
@@ -141,9 +137,7 @@ mod tests {
             lifecycle.record_cancelled_call();
         };
         let signal = tokio::time::sleep(Duration::from_secs(10));
-        lifecycle
-            .drain(work, signal, false, Duration::from_secs(5))
-            .await;
+        lifecycle.drain(work, signal, Duration::from_secs(5)).await;
         assert_eq!(started.elapsed(), Duration::from_secs(15));
         let outcome = lifecycle.outcome();
         assert_eq!(outcome.cancelled_calls, 1);
@@ -155,7 +149,7 @@ mod tests {
     async fn work_that_ignores_cancellation_is_abandoned() {
         let lifecycle = Lifecycle::default();
         lifecycle
-            .drain(std::future::pending(), async {}, true, Duration::ZERO)
+            .drain(std::future::pending(), async {}, Duration::ZERO)
             .await;
         assert!(lifecycle.outcome().forced_close);
     }

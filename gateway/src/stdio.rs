@@ -157,9 +157,13 @@ where
     let lifecycle = gateway.mcp.lifecycle();
     let finished = async { while running.join_next().await.is_some() {} };
     let deadline = Duration::from_secs(gateway.settings.drain_timeout_secs);
-    lifecycle
-        .drain(finished, shutdown, signalled, deadline)
-        .await;
+    // A resolved `shutdown` must not be polled again.
+    let signal_or_now = async {
+        if !signalled {
+            shutdown.await;
+        }
+    };
+    lifecycle.drain(finished, signal_or_now, deadline).await;
     running.abort_all();
     if let Some((id, _)) = session {
         gateway.mcp.sessions().end(&id);

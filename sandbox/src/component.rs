@@ -85,7 +85,7 @@ impl Sandbox {
             source,
         })?;
         let engine = self.engine.clone();
-        let cache_dir = self.cache_dir.clone();
+        let cache_dir = self.config.cache_dir.clone();
         let compiled = tokio::task::spawn_blocking(move || {
             cache::compile(&engine, &wasm, cache_dir.as_deref())
         })
@@ -118,7 +118,7 @@ impl Sandbox {
             policy,
             engine: self.engine.clone(),
             pre,
-            fuel_metering: self.fuel_metering,
+            fuel_metering: self.config.fuel_metering,
             tcp_allowed: Arc::new(tcp_allowed),
             pool_slots: Arc::clone(&self.pool_slots),
             concurrency,

@@ -70,8 +70,8 @@ pub struct PoolStats {
 /// Owns the engine and everything shared by all components.
 pub struct Sandbox {
     pub(crate) engine: Engine,
-    pub(crate) fuel_metering: bool,
-    pub(crate) cache_dir: Option<PathBuf>,
+    /// What the engine was built from.
+    pub(crate) config: SandboxConfig,
     pub(crate) pool_slots: Arc<Semaphore>,
     pool_capacity: u32,
     /// Shared with every loaded component: a component outliving its
@@ -114,12 +114,16 @@ impl Sandbox {
         let ticker = Ticker::start(engine.clone()).map_err(SandboxError::Ticker)?;
         Ok(Self {
             engine,
-            fuel_metering: config.fuel_metering,
-            cache_dir: config.cache_dir,
+            config,
             pool_slots: Arc::new(Semaphore::new(pool_instances as usize)),
             pool_capacity: pool_instances,
             ticker: Arc::new(ticker),
         })
+    }
+
+    /// The settings this sandbox was built from.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
     }
 
     /// How many instance slots exist and how many are taken now.
@@ -133,7 +137,7 @@ impl Sandbox {
 
     /// The artifact cache directory, if any.
     pub fn cache_dir(&self) -> Option<&Path> {
-        self.cache_dir.as_deref()
+        self.config.cache_dir.as_deref()
     }
 }
 

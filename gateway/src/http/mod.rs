@@ -111,7 +111,7 @@ pub async fn serve(
         "shutting down: waiting for requests in flight"
     );
     lifecycle
-        .drain(connections.shutdown(), async {}, true, deadline)
+        .drain(connections.shutdown(), async {}, deadline)
         .await;
     lifecycle.outcome()
 }
