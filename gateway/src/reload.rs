@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::catalog::CatalogError;
-use crate::config::{self, Config, ConfigError, ServerConfig};
+use crate::config::{self, Config, ConfigError, ServerConfig, TracingConfig};
 use crate::http::Gateway;
 use crate::telemetry::metrics;
 
@@ -41,6 +41,8 @@ pub struct Reloader {
     running: tokio::sync::Mutex<()>,
     /// The config file and the component files of the catalog in service.
     watched: Mutex<Vec<PathBuf>>,
+    /// The `[tracing]` table the process started with; it is not reloaded.
+    tracing: TracingConfig,
 }
 
 impl Reloader {
@@ -52,6 +54,7 @@ impl Reloader {
             config_path: config_path.to_owned(),
             running: tokio::sync::Mutex::new(()),
             watched: Mutex::new(watched_files(config_path, config)),
+            tracing: config.tracing.clone(),
         }
     }
 
@@ -82,6 +85,9 @@ impl Reloader {
     async fn rebuild(&self) -> Result<Reloaded, ReloadError> {
         let config = config::load(&self.config_path)?;
         warn_of_restart_only_changes(&self.gateway.settings, &config.server);
+        if config.tracing != self.tracing {
+            tracing::warn!("[tracing] changes take effect at the next restart");
+        }
         let current = self.gateway.mcp.catalog();
         let next = Arc::new(current.reload(&config).await?);
         let reloaded = Reloaded {

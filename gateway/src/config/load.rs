@@ -180,6 +180,7 @@ impl Resolver<'_> {
             source: self.origin.to_owned(),
             server,
             components,
+            tracing: raw.tracing.0.into(),
         })
     }
 

@@ -61,6 +61,17 @@ pub const DEFAULT_POOL_INSTANCES: u32 = 64;
 /// Accepted `server.pool_instances`.
 pub const POOL_INSTANCES_RANGE: RangeInclusive<u32> = 1..=10_000;
 
+// ---- [tracing] --------------------------------------------------------------
+
+/// Default `tracing.service_name`: the `service.name` exported spans carry.
+pub const DEFAULT_SERVICE_NAME: &str = "warden";
+/// Default `tracing.sample_ratio`: every new trace is exported.
+pub const DEFAULT_SAMPLE_RATIO: SampleRatio = SampleRatio::ALL;
+/// Default `tracing.otlp_timeout_ms`: 10 seconds per export request.
+pub const DEFAULT_OTLP_TIMEOUT_MS: u64 = 10_000;
+/// Accepted `tracing.otlp_timeout_ms`: 1 ms ..= 1 minute.
+pub const OTLP_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 1..=60_000;
+
 // ---- [components.<name>.limits] -------------------------------------------
 
 /// Default `limits.timeout_ms`: 5 seconds of wall-clock time per call.
@@ -102,6 +113,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// The enabled components, sorted by name. Never empty.
     pub components: Vec<ComponentConfig>,
+    /// The `[tracing]` table.
+    pub tracing: TracingConfig,
 }
 
 impl Config {
@@ -277,6 +290,58 @@ pub struct ComponentConfig {
     pub limits: Limits,
     /// What the component may reach outside its sandbox. Empty by default.
     pub capabilities: Capabilities,
+}
+
+/// The `[tracing]` table: where spans go besides the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TracingConfig {
+    /// Span export over OTLP, when `otlp_endpoint` is set. Default: none.
+    pub otlp: Option<OtlpConfig>,
+}
+
+/// OpenTelemetry span export over OTLP/HTTP (protobuf).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpConfig {
+    /// The collector's traces URL, `http://host:port/path`; a bare
+    /// `http://host:port` gets the standard `/v1/traces` path.
+    pub endpoint: String,
+    /// The `service.name` resource attribute. Default
+    /// [`DEFAULT_SERVICE_NAME`].
+    pub service_name: String,
+    /// The share of new traces exported. A request whose `traceparent`
+    /// carries the caller's sampling decision follows that decision instead.
+    /// Default [`DEFAULT_SAMPLE_RATIO`] (all).
+    pub sample_ratio: SampleRatio,
+    /// Deadline of one export request, in milliseconds. Default
+    /// [`DEFAULT_OTLP_TIMEOUT_MS`], range [`OTLP_TIMEOUT_MS_RANGE`].
+    pub timeout_ms: u64,
+}
+
+/// A sampling probability in parts per million, so the configuration stays
+/// comparable with `==` (a reload compares old and new).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleRatio(u32);
+
+impl SampleRatio {
+    /// No new trace (only those the caller sampled).
+    pub const NONE: Self = Self(0);
+    /// Every trace.
+    pub const ALL: Self = Self(1_000_000);
+
+    /// `ratio` (0.0 ..= 1.0), to the nearest part per million; `None`
+    /// outside that range or for NaN.
+    pub fn new(ratio: f64) -> Option<Self> {
+        // The cast cannot truncate: the value is within 0 ..= 1e6.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        (0.0..=1.0)
+            .contains(&ratio)
+            .then(|| Self((ratio * 1_000_000.0).round() as u32))
+    }
+
+    /// The probability as a float.
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.0) / 1_000_000.0
+    }
 }
 
 /// Access to a preopened directory (`mode = "ro" | "rw"`).

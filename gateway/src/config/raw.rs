@@ -28,6 +28,8 @@ pub(super) struct RawConfig {
     pub server: Table<RawServer>,
     #[serde(default)]
     pub components: Table<BTreeMap<ComponentName, Table<RawComponent>>>,
+    #[serde(default)]
+    pub tracing: Table<RawTracing>,
 }
 
 /// `[server]`; see [`model::ServerConfig`].
@@ -76,6 +78,42 @@ impl Default for RawServer {
             cache_dir: None,
             log_format: d.log_format,
             metrics_listen: None,
+        }
+    }
+}
+
+/// `[tracing]`; see [`model::TracingConfig`] and [`model::OtlpConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawTracing {
+    pub otlp_endpoint: Option<OtlpEndpoint>,
+    pub service_name: ServiceName,
+    #[serde(deserialize_with = "sample_ratio")]
+    pub sample_ratio: model::SampleRatio,
+    #[serde(deserialize_with = "otlp_timeout_ms")]
+    pub otlp_timeout_ms: u64,
+}
+
+impl Default for RawTracing {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: ServiceName(model::DEFAULT_SERVICE_NAME.to_owned()),
+            sample_ratio: model::DEFAULT_SAMPLE_RATIO,
+            otlp_timeout_ms: model::DEFAULT_OTLP_TIMEOUT_MS,
+        }
+    }
+}
+
+impl From<RawTracing> for model::TracingConfig {
+    fn from(raw: RawTracing) -> Self {
+        Self {
+            otlp: raw.otlp_endpoint.map(|endpoint| model::OtlpConfig {
+                endpoint: endpoint.0,
+                service_name: raw.service_name.0,
+                sample_ratio: raw.sample_ratio,
+                timeout_ms: raw.otlp_timeout_ms,
+            }),
         }
     }
 }
@@ -263,6 +301,22 @@ parsed_str!(
     |s| values::parse_tcp_target(s).map(TcpTarget)
 );
 
+/// `tracing.otlp_endpoint`, normalised.
+#[derive(Debug)]
+pub(super) struct OtlpEndpoint(pub String);
+parsed_str!(
+    OtlpEndpoint,
+    "a URL string such as \"http://127.0.0.1:4318/v1/traces\"",
+    |s| values::parse_otlp_endpoint(s).map(OtlpEndpoint)
+);
+
+/// `tracing.service_name`.
+#[derive(Debug)]
+pub(super) struct ServiceName(pub String);
+parsed_str!(ServiceName, "a service name string", |s| {
+    values::check_service_name(s).map(|()| ServiceName(s.to_owned()))
+});
+
 /// `dirs[].guest`, normalised.
 #[derive(Debug)]
 pub(super) struct GuestPath(pub String);
@@ -423,6 +477,7 @@ ranged_field!(
 );
 ranged_field!(max_sessions: usize = model::MAX_SESSIONS_RANGE, Unit::Of("sessions"));
 ranged_field!(pool_instances: u32 = model::POOL_INSTANCES_RANGE, Unit::Of("instances"));
+ranged_field!(otlp_timeout_ms: u64 = model::OTLP_TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
 ranged_field!(timeout_ms: u64 = model::TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
 ranged_field!(max_memory_bytes: u64 = model::MAX_MEMORY_BYTES_RANGE, Unit::Bytes);
 ranged_field!(max_output_bytes: u64 = model::MAX_OUTPUT_BYTES_RANGE, Unit::Bytes);
@@ -433,4 +488,33 @@ ranged_field!(queue_timeout_ms: u64 = model::QUEUE_TIMEOUT_MS_RANGE, Unit::Of("m
 /// `limits.fuel`: optional, so present means `Some`.
 fn fuel<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     ranged(d, model::FUEL_RANGE, Unit::Of("units of fuel")).map(Some)
+}
+
+/// `tracing.sample_ratio`: a number from 0 to 1 (TOML integers 0 and 1
+/// included).
+fn sample_ratio<'de, D: Deserializer<'de>>(d: D) -> Result<model::SampleRatio, D::Error> {
+    struct RatioVisitor;
+
+    impl Visitor<'_> for RatioVisitor {
+        type Value = model::SampleRatio;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a number between 0.0 and 1.0")
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            model::SampleRatio::new(v)
+                .ok_or_else(|| E::custom(format!("must be between 0.0 and 1.0, got {v}")))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            match v {
+                0 => Ok(model::SampleRatio::NONE),
+                1 => Ok(model::SampleRatio::ALL),
+                _ => Err(E::custom(format!("must be between 0.0 and 1.0, got {v}"))),
+            }
+        }
+    }
+
+    d.deserialize_any(RatioVisitor)
 }

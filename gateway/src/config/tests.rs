@@ -742,3 +742,85 @@ fn bundled_example_is_valid() {
         assert_eq!(component.capabilities, Capabilities::default(), "{name}");
     }
 }
+
+#[test]
+fn tracing_export_is_off_unless_an_endpoint_is_set() {
+    let f = Fixture::new();
+    assert_eq!(f.ok(MINIMAL).tracing, TracingConfig::default());
+    assert_eq!(f.ok(MINIMAL).tracing.otlp, None);
+    let config = f.ok(&format!(
+        "{MINIMAL}[tracing]\notlp_endpoint = \"http://Collector.local:4318\"\n"
+    ));
+    let otlp = config.tracing.otlp.expect("otlp export configured");
+    assert_eq!(otlp.endpoint, "http://collector.local:4318/v1/traces");
+    assert_eq!(otlp.service_name, "warden");
+    assert_eq!(otlp.sample_ratio, SampleRatio::ALL);
+    assert_eq!(otlp.timeout_ms, 10_000);
+
+    let config = f.ok(&format!(
+        "{MINIMAL}[tracing]\notlp_endpoint = \"http://[::1]:9000/otlp/traces\"\n\
+         service_name = \"mcp-gateway\"\nsample_ratio = 0.25\notlp_timeout_ms = 500\n"
+    ));
+    let otlp = config.tracing.otlp.expect("otlp export configured");
+    assert_eq!(otlp.endpoint, "http://[::1]:9000/otlp/traces");
+    assert_eq!(otlp.service_name, "mcp-gateway");
+    assert_eq!(otlp.sample_ratio.as_f64(), 0.25);
+    assert_eq!(otlp.timeout_ms, 500);
+    for (written, expected) in [("0", 0.0), ("1", 1.0), ("0.0001", 0.0001)] {
+        let config = f.ok(&format!(
+            "{MINIMAL}[tracing]\notlp_endpoint = \"http://127.0.0.1\"\nsample_ratio = {written}\n"
+        ));
+        let otlp = config.tracing.otlp.expect("otlp export configured");
+        assert_eq!(otlp.sample_ratio.as_f64(), expected, "{written}");
+        assert_eq!(otlp.endpoint, "http://127.0.0.1/v1/traces");
+    }
+}
+
+#[test]
+fn bad_tracing_values_are_refused_with_their_reason() {
+    let f = Fixture::new();
+    let cases = [
+        (
+            "otlp_endpoint = \"https://collector:4318\"",
+            "plain HTTP only",
+        ),
+        (
+            "otlp_endpoint = \"grpc://collector:4317\"",
+            "scheme must be http",
+        ),
+        ("otlp_endpoint = \"collector:4318\"", "not an origin"),
+        (
+            "otlp_endpoint = \"http://user:pw@collector\"",
+            "user information",
+        ),
+        (
+            "otlp_endpoint = \"http://collector/v1/traces?x=1\"",
+            "no query",
+        ),
+        ("otlp_endpoint = \"http://collector:0\"", "not a port"),
+        ("otlp_endpoint = \"http://collector/a b\"", "spaces"),
+        ("otlp_endpoint = 4318", "URL string"),
+        ("sample_ratio = 1.5", "between 0.0 and 1.0, got 1.5"),
+        ("sample_ratio = -0.1", "between 0.0 and 1.0"),
+        ("sample_ratio = 2", "between 0.0 and 1.0, got 2"),
+        ("sample_ratio = nan", "between 0.0 and 1.0"),
+        ("service_name = \"\"", "invalid service name"),
+        ("service_name = \"my gateway\"", "invalid service name"),
+        ("otlp_timeout_ms = 0", "between 1 and 60000 milliseconds"),
+        ("endpoint = \"http://collector\"", "unknown field"),
+    ];
+    for (line, reason) in cases {
+        let error = f.invalid(&format!("{MINIMAL}[tracing]\n{line}\n"));
+        assert!(
+            error.key.starts_with("tracing"),
+            "{line}: key {}",
+            error.key
+        );
+        assert!(
+            error.message.contains(reason),
+            "{line}: expected `{reason}` in `{}`",
+            error.message
+        );
+        assert_eq!(error.line, MINIMAL.lines().count() + 2, "{line}");
+    }
+}

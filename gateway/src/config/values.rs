@@ -52,6 +52,55 @@ pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// An OTLP/HTTP traces URL, `http://host[:port][/path]`. A URL without a
+/// path gets the standard `/v1/traces`. `https` is refused: the exporter
+/// speaks plain HTTP, to a collector beside Warden.
+pub(super) fn parse_otlp_endpoint(text: &str) -> Result<String, String> {
+    if text
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    {
+        return Err(format!(
+            "`{text}`: the OTLP exporter speaks plain HTTP only; send spans to a collector \
+             next to Warden (an agent or sidecar, e.g. http://127.0.0.1:4318) and let it \
+             forward over TLS"
+        ));
+    }
+    let authority_start = text.find("://").map_or(0, |at| at + 3);
+    let (origin, path) = match text[authority_start..].find('/') {
+        Some(at) => text.split_at(authority_start + at),
+        None => (text, ""),
+    };
+    let origin = Origin::parse(origin)?;
+    if path.contains(['?', '#']) {
+        return Err(format!(
+            "`{text}`: the OTLP endpoint takes no query or fragment"
+        ));
+    }
+    if !path.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "`{text}`: the path has spaces or non-ASCII characters"
+        ));
+    }
+    let path = if path.is_empty() || path == "/" {
+        "/v1/traces"
+    } else {
+        path
+    };
+    Ok(format!("{origin}{path}"))
+}
+
+/// `warden` or `mcp-gateway.prod`: 1 to 255 visible ASCII characters.
+pub(super) fn check_service_name(name: &str) -> Result<(), String> {
+    if (1..=255).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid service name `{name}`: use 1 to 255 visible ASCII characters, no spaces"
+        ))
+    }
+}
+
 /// A host as it appears in an origin or a `host:port` target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Host {

@@ -56,7 +56,8 @@ fn check_origin(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>
 }
 
 async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
-    let headers = request.headers();
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     if !accepts_json_and_sse(headers) {
         return response::rpc_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -93,7 +94,7 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
         .map(|value| value.to_str().map(str::to_owned));
     let trace_id = headers.get("traceparent").and_then(trace_id_of);
 
-    let body = match Limited::new(request.into_body(), limit).collect().await {
+    let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(),
         Err(error) => {
@@ -167,10 +168,13 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
                 method = %method,
                 session = %session.log_tag,
                 trace_id = tracing::field::Empty,
+                otel.kind = "server",
             );
             if let Some(trace_id) = &trace_id {
                 span.record("trace_id", trace_id.as_str());
             }
+            #[cfg(feature = "otlp")]
+            crate::telemetry::otlp::continue_remote_trace(&span, headers);
             let reply = gateway
                 .mcp
                 .respond(&session, &id, &method, params.as_ref())

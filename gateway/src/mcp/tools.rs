@@ -6,6 +6,7 @@ use std::time::Instant;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
+use tracing::Instrument as _;
 use warden_sandbox::{
     CallError, CallOutput, CallResult, CallUsage, Content, NoEvents, ResourceContents,
 };
@@ -108,7 +109,26 @@ pub async fn call(
 }
 
 /// [`call`], also returning what the call consumed when an instance ran.
+/// The call runs in a `tool_call` span that ends with its outcome.
 pub async fn call_with_usage(
+    catalog: &Catalog,
+    revision: Revision,
+    params: CallParams,
+    lifecycle: &Lifecycle,
+) -> Result<(Value, Option<CallUsage>), RpcError> {
+    let span = tracing::info_span!(
+        "tool_call",
+        tool = %params.name,
+        outcome = tracing::field::Empty,
+        reason = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    run_call(catalog, revision, params, lifecycle)
+        .instrument(span)
+        .await
+}
+
+async fn run_call(
     catalog: &Catalog,
     revision: Revision,
     params: CallParams,
@@ -310,6 +330,15 @@ fn log_call(
 ) {
     let duration = started.elapsed();
     metrics::record_call(&tool.info.name, outcome, reason, duration);
+    let span = tracing::Span::current();
+    span.record("outcome", outcome);
+    if let Some(reason) = reason {
+        span.record("reason", reason);
+    }
+    if outcome == "failed" {
+        // Trace viewers mark the span as an error.
+        span.record("otel.status_code", "error");
+    }
     tracing::info!(
         tool = %tool.info.name,
         component = %tool.component.name(),

@@ -1,26 +1,88 @@
 //! Telemetry: logging set-up (readable lines by default, JSON for log
-//! pipelines) and Prometheus metrics.
+//! pipelines), optional OpenTelemetry span export, and Prometheus metrics.
 
 pub mod metrics;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, TracingConfig};
 
-/// Installs the global subscriber writing to stderr. `RUST_LOG` overrides
-/// the default filter (`info`). Does nothing if one is already installed.
-pub fn init(format: LogFormat) {
+/// Telemetry could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// `[tracing] otlp_endpoint` is set in a binary built without the
+    /// `otlp` feature.
+    #[error(
+        "tracing.otlp_endpoint is set, but this warden was built without the `otlp` feature; \
+         rebuild with default features or remove the key"
+    )]
+    OtlpNotBuilt,
+    /// The OTLP exporter could not be built.
+    #[cfg(feature = "otlp")]
+    #[error(transparent)]
+    Otlp(#[from] otlp::OtlpError),
+}
+
+/// What must outlive serving: the span exporter, flushed by [`shutdown`].
+///
+/// [`shutdown`]: Telemetry::shutdown
+#[must_use = "dropping it skips the final span export"]
+pub struct Telemetry {
+    #[cfg(feature = "otlp")]
+    otlp: Option<otlp::OtlpExport>,
+}
+
+impl Telemetry {
+    /// Exports the spans still queued. Call it last, on the runtime.
+    pub async fn shutdown(self) {
+        #[cfg(feature = "otlp")]
+        if let Some(export) = self.otlp {
+            // The SDK blocks while its thread posts the last batch, which
+            // needs this runtime's workers free.
+            let _ = tokio::task::spawn_blocking(move || export.shutdown()).await;
+        }
+    }
+}
+
+/// Installs the global subscriber writing to stderr, plus span export when
+/// `tracing` asks for it (which needs a Tokio runtime). `RUST_LOG` overrides
+/// the default filter (`info`). Does nothing if a subscriber is already
+/// installed.
+pub fn init(format: LogFormat, tracing: &TracingConfig) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
-    let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let lines = match format {
+        LogFormat::Text => lines.boxed(),
+        LogFormat::Json => lines.json().flatten_event(true).boxed(),
     };
-    // A second initialisation (tests, embedding) keeps the first subscriber.
-    drop(installed);
+    let registry = tracing_subscriber::registry().with(filter).with(lines);
+
+    #[cfg(feature = "otlp")]
+    {
+        let Some(config) = &tracing.otlp else {
+            // A second initialisation (tests, embedding) keeps the first.
+            let _ = registry.try_init();
+            return Ok(Telemetry { otlp: None });
+        };
+        let (export, spans) = otlp::OtlpExport::start(config)?;
+        let _ = registry.with(spans).try_init();
+        tracing::info!(endpoint = %config.endpoint, "exporting spans over OTLP");
+        Ok(Telemetry { otlp: Some(export) })
+    }
+    #[cfg(not(feature = "otlp"))]
+    {
+        if tracing.otlp.is_some() {
+            return Err(TelemetryError::OtlpNotBuilt);
+        }
+        let _ = registry.try_init();
+        Ok(Telemetry {})
+    }
 }

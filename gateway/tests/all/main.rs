@@ -5,6 +5,8 @@ mod cli;
 mod deploy;
 mod examples;
 mod metrics;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod protocol;
 mod python_sdk;
 mod reload;

@@ -80,8 +80,13 @@ async fn json_logs_carry_the_call_span_and_the_callers_trace_id() {
     let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
     assert_eq!(entry["tool"], "text.count", "{line}");
     assert_eq!(entry["outcome"], "ok", "{line}");
-    let span = &entry["span"];
-    assert_eq!(span["name"], "mcp", "{line}");
+    assert_eq!(entry["span"]["name"], "tool_call", "{line}");
+    assert_eq!(entry["span"]["tool"], "text.count", "{line}");
+    assert_eq!(entry["span"]["outcome"], "ok", "{line}");
+    let span = entry["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|span| span["name"] == "mcp"))
+        .expect("the request's span encloses the call's");
     assert_eq!(span["method"], "tools/call", "{line}");
     assert_eq!(span["trace_id"], trace_id, "{line}");
     assert!(

@@ -36,7 +36,21 @@ pub async fn run(
     stdio: bool,
 ) -> anyhow::Result<ExitCode> {
     let config = config::load(&config_path)?;
-    telemetry::init(log_format.unwrap_or(config.server.log_format));
+    let telemetry = telemetry::init(
+        log_format.unwrap_or(config.server.log_format),
+        &config.tracing,
+    )?;
+    let exit_code = serve(config, config_path, listen, stdio).await;
+    telemetry.shutdown().await;
+    exit_code
+}
+
+async fn serve(
+    config: config::Config,
+    config_path: PathBuf,
+    listen: Option<SocketAddr>,
+    stdio: bool,
+) -> anyhow::Result<ExitCode> {
     let gateway = warden_gateway::build(&config).await?;
     let reloader = Arc::new(Reloader::new(Arc::clone(&gateway), &config_path, &config));
     start_reload_triggers(&reloader, config.server.watch_interval_ms);
