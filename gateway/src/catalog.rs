@@ -22,7 +22,10 @@ pub enum CatalogError {
     #[error(transparent)]
     Load(#[from] LoadError),
     /// Two components declare the same tool name.
-    #[error("tool `{tool}` is declared by both component `{first}` and component `{second}`")]
+    #[error(
+        "tool `{tool}` is declared by both component `{first}` and component `{second}`; \
+         give one of them a `tool_prefix`"
+    )]
     DuplicateTool {
         /// The tool name.
         tool: String,
@@ -30,6 +33,19 @@ pub enum CatalogError {
         first: String,
         /// The component that clashes.
         second: String,
+    },
+    /// A tool's name with its component's prefix breaks MCP's naming rule.
+    #[error(
+        "component `{component}`: tool `{tool}` with prefix `{prefix}` is longer than \
+         {MAX_TOOL_NAME_CHARS} characters"
+    )]
+    NameTooLong {
+        /// The component.
+        component: String,
+        /// The tool as the component declares it.
+        tool: String,
+        /// The configured prefix.
+        prefix: String,
     },
     /// A tool's schema does not compile.
     #[error("component `{component}`: tool `{tool}`: invalid {which} schema: {reason}")]
@@ -45,9 +61,16 @@ pub enum CatalogError {
     },
 }
 
+/// MCP's limit on a tool name's length.
+const MAX_TOOL_NAME_CHARS: usize = 128;
+
 /// One servable tool.
 pub struct Tool {
-    /// What the component declared.
+    /// The name clients call it by: the component's tool prefix and the
+    /// name the component declared.
+    pub name: String,
+    /// What the component declared; `info.name` is what the guest is called
+    /// with.
     pub info: ToolInfo,
     /// The component that runs it.
     pub component: Arc<ToolComponent>,
@@ -95,9 +118,9 @@ impl Catalog {
                 .load(&component.name, &component.path, policy(component))
                 .await?;
             crate::telemetry::metrics::record_component_load(loaded.loaded_from_cache());
-            components.push(Arc::new(loaded));
+            components.push((Arc::new(loaded), component.tool_prefix.as_str()));
         }
-        Self::from_components(sandbox, components)
+        Self::from_components(sandbox, &components)
     }
 
     /// Loads the single component at `path`, named `name`, under the
@@ -109,26 +132,35 @@ impl Catalog {
             ..SandboxConfig::default()
         })?);
         let component = sandbox.load(name, path, Policy::default()).await?;
-        Self::from_components(sandbox, vec![Arc::new(component)])
+        Self::from_components(sandbox, &[(Arc::new(component), "")])
     }
 
+    /// The catalog of `components`, each with its tool prefix.
     fn from_components(
         sandbox: Arc<Sandbox>,
-        components: Vec<Arc<ToolComponent>>,
+        components: &[(Arc<ToolComponent>, &str)],
     ) -> Result<Self, CatalogError> {
         let mut tools = Vec::new();
         let mut by_name: HashMap<String, Arc<Tool>> = HashMap::new();
-        for component in &components {
+        for (component, prefix) in components {
             for info in component.tools() {
-                if let Some(existing) = by_name.get(&info.name) {
-                    return Err(CatalogError::DuplicateTool {
+                let name = format!("{prefix}{}", info.name);
+                if name.len() > MAX_TOOL_NAME_CHARS {
+                    return Err(CatalogError::NameTooLong {
+                        component: component.name().to_owned(),
                         tool: info.name.clone(),
+                        prefix: (*prefix).to_owned(),
+                    });
+                }
+                if let Some(existing) = by_name.get(&name) {
+                    return Err(CatalogError::DuplicateTool {
+                        tool: name,
                         first: existing.component.name().to_owned(),
                         second: component.name().to_owned(),
                     });
                 }
-                let tool = Arc::new(compile_tool(component, info)?);
-                by_name.insert(info.name.clone(), Arc::clone(&tool));
+                let tool = Arc::new(compile_tool(component, name.clone(), info)?);
+                by_name.insert(name, Arc::clone(&tool));
                 tools.push(tool);
             }
         }
@@ -136,7 +168,10 @@ impl Catalog {
             sandbox,
             tools,
             by_name,
-            components,
+            components: components
+                .iter()
+                .map(|(component, _)| Arc::clone(component))
+                .collect(),
         })
     }
 
@@ -194,7 +229,11 @@ pub fn policy(component: &ComponentConfig) -> Policy {
     }
 }
 
-fn compile_tool(component: &Arc<ToolComponent>, info: &ToolInfo) -> Result<Tool, CatalogError> {
+fn compile_tool(
+    component: &Arc<ToolComponent>,
+    name: String,
+    info: &ToolInfo,
+) -> Result<Tool, CatalogError> {
     let invalid = |which: &'static str, reason: String| CatalogError::InvalidSchema {
         component: component.name().to_owned(),
         tool: info.name.clone(),
@@ -216,8 +255,9 @@ fn compile_tool(component: &Arc<ToolComponent>, info: &ToolInfo) -> Result<Tool,
         .map(jsonschema::validator_for)
         .transpose()
         .map_err(|error| invalid("output", error.to_string()))?;
-    let listing = listing(info, input_schema, output_schema);
+    let listing = listing(&name, info, input_schema, output_schema);
     Ok(Tool {
+        name,
         info: info.clone(),
         component: Arc::clone(component),
         input_validator,
@@ -226,10 +266,15 @@ fn compile_tool(component: &Arc<ToolComponent>, info: &ToolInfo) -> Result<Tool,
     })
 }
 
-/// The MCP `Tool` object for `tools/list`.
-fn listing(info: &ToolInfo, input_schema: Value, output_schema: Option<Value>) -> Value {
+/// The MCP `Tool` object for `tools/list`, under the name clients call.
+fn listing(
+    name: &str,
+    info: &ToolInfo,
+    input_schema: Value,
+    output_schema: Option<Value>,
+) -> Value {
     let mut tool = Map::new();
-    tool.insert("name".into(), json!(info.name));
+    tool.insert("name".into(), json!(name));
     if let Some(title) = &info.title {
         tool.insert("title".into(), json!(title));
     }
@@ -273,6 +318,7 @@ mod tests {
             },
         };
         let tool = listing(
+            "text.count",
             &info,
             json!({"type": "object"}),
             Some(json!({"type": "object"})),
@@ -293,7 +339,7 @@ mod tests {
             annotations: Annotations::default(),
             ..info
         };
-        let tool = listing(&bare, json!({"type": "object"}), None);
+        let tool = listing("text.count", &bare, json!({"type": "object"}), None);
         assert!(tool.get("annotations").is_none() && tool.get("title").is_none());
     }
 }

@@ -229,6 +229,7 @@ impl Resolver<'_> {
         Ok(ComponentConfig {
             name,
             path,
+            tool_prefix: raw.tool_prefix.map(|prefix| prefix.0).unwrap_or_default(),
             limits: raw.limits.0.into(),
             capabilities,
         })

@@ -286,6 +286,9 @@ pub struct ComponentConfig {
     /// Canonical absolute path of the component's `.wasm` file, which existed
     /// and was a file when the configuration was loaded.
     pub path: PathBuf,
+    /// Put before the name of each tool the component declares, as clients
+    /// see it (`acme.` serves `count` as `acme.count`). Empty by default.
+    pub tool_prefix: String,
     /// Resource limits applied to every call.
     pub limits: Limits,
     /// What the component may reach outside its sandbox. Empty by default.

@@ -123,6 +123,8 @@ impl From<RawTracing> for model::TracingConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawComponent {
     pub path: Spanned<NonEmptyPath>,
+    #[serde(default)]
+    pub tool_prefix: Option<ToolPrefix>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     #[serde(default)]
@@ -300,6 +302,13 @@ parsed_str!(
     "a host:port string such as \"db.internal:5432\"",
     |s| values::parse_tcp_target(s).map(TcpTarget)
 );
+
+/// `components.<name>.tool_prefix`.
+#[derive(Debug)]
+pub(super) struct ToolPrefix(pub String);
+parsed_str!(ToolPrefix, "a tool name prefix string", |s| {
+    values::check_tool_prefix(s).map(|()| ToolPrefix(s.to_owned()))
+});
 
 /// `tracing.otlp_endpoint`, normalised.
 #[derive(Debug)]

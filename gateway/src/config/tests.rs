@@ -824,3 +824,27 @@ fn bad_tracing_values_are_refused_with_their_reason() {
         assert_eq!(error.line, MINIMAL.lines().count() + 2, "{line}");
     }
 }
+
+#[test]
+fn tool_prefixes_are_checked_and_default_to_none() {
+    let f = Fixture::new();
+    assert_eq!(f.ok(MINIMAL).components[0].tool_prefix, "");
+    let config = f.ok(&format!("{MINIMAL}tool_prefix = \"acme_tools.v2-\"\n"));
+    assert_eq!(config.components[0].tool_prefix, "acme_tools.v2-");
+    for bad in [
+        "\"\"",
+        "\"a b\"",
+        "\"ünï\"",
+        "\"a/b\"",
+        &format!("\"{}\"", "x".repeat(65)),
+    ] {
+        let error = f.invalid(&format!("{MINIMAL}tool_prefix = {bad}\n"));
+        assert_eq!(error.key, "components.text.tool_prefix", "{bad}");
+        assert!(
+            error.message.contains("invalid tool prefix"),
+            "{bad}: {}",
+            error.message
+        );
+        assert_eq!(error.line, 3, "{bad}");
+    }
+}

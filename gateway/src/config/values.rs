@@ -19,6 +19,21 @@ pub(super) fn check_component_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// `[A-Za-z0-9_.-]{1,64}`: a prefix that keeps tool names within MCP's
+/// `[A-Za-z0-9_.-]{1,128}`.
+pub(super) fn check_tool_prefix(prefix: &str) -> Result<(), String> {
+    let valid_chars = prefix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if (1..=64).contains(&prefix.len()) && valid_chars {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid tool prefix `{prefix}`: use 1 to 64 of A-Z, a-z, 0-9, `_`, `.` and `-`"
+        ))
+    }
+}
+
 /// `[A-Za-z_][A-Za-z0-9_]*`: an environment variable name.
 pub(super) fn check_env_name(name: &str) -> Result<(), String> {
     let mut bytes = name.bytes();

@@ -189,12 +189,12 @@ async fn run_call(
 /// Turns a completed call into a result, holding the tool to its output schema.
 fn finish(tool: &Tool, result: CallResult, usage: &CallUsage, started: Instant) -> Value {
     if usage.dropped_output_bytes > 0 {
-        tracing::warn!(tool = %tool.info.name, dropped_bytes = usage.dropped_output_bytes, "tool output to stdout/stderr truncated");
+        tracing::warn!(tool = %tool.name, dropped_bytes = usage.dropped_output_bytes, "tool output to stdout/stderr truncated");
     }
     if !usage.stderr.is_empty() {
-        tracing::debug!(tool = %tool.info.name, stderr = %usage.stderr, "tool stderr");
+        tracing::debug!(tool = %tool.name, stderr = %usage.stderr, "tool stderr");
     }
-    metrics::record_usage(&tool.info.name, usage);
+    metrics::record_usage(&tool.name, usage);
     let fuel = usage.fuel_consumed;
     match build_result(tool, result) {
         Ok(value) => {
@@ -220,7 +220,7 @@ fn finish(tool: &Tool, result: CallResult, usage: &CallUsage, started: Instant) 
 }
 
 fn build_result(tool: &Tool, result: CallResult) -> Result<Value, String> {
-    let name = &tool.info.name;
+    let name = &tool.name;
     let structured = result
         .structured_content
         .as_deref()
@@ -329,7 +329,7 @@ fn log_call(
     fuel: Option<u64>,
 ) {
     let duration = started.elapsed();
-    metrics::record_call(&tool.info.name, outcome, reason, duration);
+    metrics::record_call(&tool.name, outcome, reason, duration);
     let span = tracing::Span::current();
     span.record("outcome", outcome);
     if let Some(reason) = reason {
@@ -340,7 +340,7 @@ fn log_call(
         span.record("otel.status_code", "error");
     }
     tracing::info!(
-        tool = %tool.info.name,
+        tool = %tool.name,
         component = %tool.component.name(),
         outcome,
         reason,

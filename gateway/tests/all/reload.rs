@@ -118,3 +118,56 @@ async fn a_changed_file_reloads_and_a_bad_component_is_refused() {
         .await;
     assert_eq!(count["structuredContent"]["words"], json!(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tool_prefix_serves_a_component_twice_and_a_clash_is_refused() {
+    let server = TestServer::spawn_process("watch_interval_ms = 0").await;
+    let session = server.session().await;
+    let twice = format!(
+        "{}\n[components.text_copy]\npath = \"{}\"\n",
+        server.original_config(),
+        warden_tool_artifacts::TEXT
+    );
+
+    server.write_config(&twice);
+    server.signal("HUP");
+    server.wait_for_log(REFUSED, 1).await;
+    assert!(
+        server
+            .log()
+            .contains("tool `text.count` is declared by both component `text` and component `text_copy`; give one of them a `tool_prefix`"),
+        "{}",
+        server.log()
+    );
+
+    server.write_config(&format!("{twice}tool_prefix = \"copy.\"\n"));
+    server.signal("HUP");
+    server.wait_for_log(RELOADED, 1).await;
+    let names = server.tool_names(&session).await;
+    assert!(names.iter().any(|name| name == "text.count"), "{names:?}");
+    assert!(
+        names.iter().any(|name| name == "copy.text.count"),
+        "{names:?}"
+    );
+    let count = session
+        .call("copy.text.count", json!({"text": "served twice"}))
+        .await;
+    assert_eq!(count["structuredContent"]["words"], json!(2));
+    let refused = session
+        .request(
+            "tools/call",
+            json!({"name": "copy.text.count", "arguments": {}}),
+        )
+        .await;
+    let message = refused.to_string();
+    assert!(
+        message.contains("copy.text.count"),
+        "errors name the tool as clients call it: {message}"
+    );
+    assert!(
+        server.metrics().await.contains(
+            r#"warden_tool_calls_total{tool="copy.text.count",outcome="ok",reason=""} 1"#
+        ),
+        "calls are counted under the served name"
+    );
+}

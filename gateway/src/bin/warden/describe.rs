@@ -112,13 +112,15 @@ fn print_tools(
     catalog: &Catalog,
     component: &ToolComponent,
 ) -> anyhow::Result<()> {
-    for info in component.tools() {
-        let Some(tool) = catalog.get(&info.name) else {
-            continue;
-        };
+    let own_tools = catalog
+        .tools()
+        .iter()
+        .filter(|tool| tool.component.name() == component.name());
+    for tool in own_tools {
+        let info = &tool.info;
         match &info.title {
-            Some(title) => writeln!(out, "  tool {} ({title})", info.name)?,
-            None => writeln!(out, "  tool {}", info.name)?,
+            Some(title) => writeln!(out, "  tool {} ({title})", tool.name)?,
+            None => writeln!(out, "  tool {}", tool.name)?,
         }
         writeln!(out, "    {}", info.description)?;
         if let Some(annotations) = tool.listing.get("annotations") {
