@@ -44,10 +44,16 @@ impl OtlpExport {
     where
         S: tracing::Subscriber + for<'span> LookupSpan<'span>,
     {
+        let failed = |reason: String| OtlpError {
+            endpoint: config.endpoint.clone(),
+            reason,
+        };
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|error| failed(format!("no Tokio runtime to send spans on: {error}")))?;
         let timeout = Duration::from_millis(config.timeout_ms);
         let client = RuntimeClient {
             inner: HyperClient::with_default_connector(timeout, None),
-            runtime: tokio::runtime::Handle::current(),
+            runtime,
         };
         // The standard OTEL_EXPORTER_OTLP_* variables still apply (headers
         // for a collector's API key, a traces endpoint overriding this one).
@@ -58,10 +64,7 @@ impl OtlpExport {
             .with_endpoint(&config.endpoint)
             .with_timeout(timeout)
             .build()
-            .map_err(|error| OtlpError {
-                endpoint: config.endpoint.clone(),
-                reason: error.to_string(),
-            })?;
+            .map_err(|error| failed(error.to_string()))?;
         let resource = opentelemetry_sdk::Resource::builder_empty()
             .with_service_name(config.service_name.clone())
             .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
