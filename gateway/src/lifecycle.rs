@@ -15,6 +15,9 @@ pub const FLUSH_AFTER_CANCEL: Duration = Duration::from_secs(2);
 #[derive(Debug, Default)]
 pub struct Lifecycle {
     draining: AtomicBool,
+    /// Cancelled when the drain begins: long-lived streams end on it, so
+    /// they do not hold the drain open.
+    drain_begun: CancellationToken,
     cancel_calls: CancellationToken,
     cancelled_calls: AtomicUsize,
     forced_close: AtomicBool,
@@ -26,6 +29,12 @@ impl Lifecycle {
         if !self.draining.swap(true, Ordering::SeqCst) {
             tracing::info!("draining: not ready, no new connections");
         }
+        self.drain_begun.cancel();
+    }
+
+    /// A token cancelled when the drain begins.
+    pub fn drain_begun(&self) -> CancellationToken {
+        self.drain_begun.clone()
     }
 
     /// Whether a shutdown has begun.

@@ -7,8 +7,10 @@ use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, Head
 use hyper::{Method, Request, Response, StatusCode};
 use tracing::Instrument as _;
 
-use super::Gateway;
+use std::sync::Arc;
+
 use super::response::{self, Body};
+use super::{Gateway, event_stream};
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
 use crate::mcp::revision::Revision;
 use crate::mcp::session::Session;
@@ -19,22 +21,23 @@ pub const SESSION_HEADER: &str = "mcp-session-id";
 pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 
 /// Routes one request to `/mcp`.
-pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
+pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
     if let Some(refusal) = check_origin(gateway, request.headers()) {
         return refusal;
     }
     match *request.method() {
         Method::POST => post(gateway, request).await,
+        Method::GET => event_stream::open(gateway, request.headers()),
         Method::DELETE => delete(gateway, request.headers()),
         _ => {
             let mut refusal = response::rpc_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 code::INVALID_REQUEST,
-                "this endpoint accepts POST (one JSON-RPC message) and DELETE (end a session); it offers no server-to-client stream on GET",
+                "this endpoint accepts POST (one JSON-RPC message), GET (the session's event stream) and DELETE (end a session)",
             );
             refusal
                 .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST, DELETE"));
+                .insert(ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
             refusal
         }
     }
@@ -86,12 +89,7 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     if declared_length.is_some_and(|length| length > limit as u64) {
         return too_large();
     }
-    let session_id = headers
-        .get(SESSION_HEADER)
-        .map(|value| value.to_str().map(str::to_owned));
-    let version_header = headers
-        .get(PROTOCOL_VERSION_HEADER)
-        .map(|value| value.to_str().map(str::to_owned));
+    let (session_id, version_header) = session_headers(headers);
     let trace_id = headers.get("traceparent").and_then(trace_id_of);
 
     let body = match Limited::new(body, limit).collect().await {
@@ -113,8 +111,8 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     if let Message::Request { id, method, params } = &message
         && method == "initialize"
     {
-        // `listChanged` stays false until GET /mcp opens a stream to send it on.
-        return match gateway.mcp.initialize(params.as_ref(), false) {
+        // GET /mcp opens the stream `notifications/tools/list_changed` goes on.
+        return match gateway.mcp.initialize(params.as_ref(), true) {
             Ok((result, session_id)) => {
                 let mut reply = response::json(StatusCode::OK, &jsonrpc::result(id, result));
                 match HeaderValue::from_str(&session_id) {
@@ -136,29 +134,10 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
         };
     }
 
-    let session = match session_id {
-        None => {
-            return response::rpc_error(
-                StatusCode::BAD_REQUEST,
-                code::INVALID_REQUEST,
-                "the Mcp-Session-Id header is required; send `initialize` first to get one",
-            );
-        }
-        Some(Err(_)) => {
-            return response::rpc_error(
-                StatusCode::BAD_REQUEST,
-                code::INVALID_REQUEST,
-                "the Mcp-Session-Id header is not visible ASCII",
-            );
-        }
-        Some(Ok(id)) => match gateway.mcp.sessions().touch(&id) {
-            Some(session) => session,
-            None => return unknown_session(),
-        },
+    let session = match session_of(gateway, session_id, version_header) {
+        Ok((_, session)) => session,
+        Err(refusal) => return *refusal,
     };
-    if let Some(refusal) = check_protocol_version(version_header, &session) {
-        return refusal;
-    }
 
     match message {
         Message::Request { id, method, params } => {
@@ -231,6 +210,58 @@ fn delete(gateway: &Gateway, headers: &HeaderMap) -> Response<Body> {
     }
 }
 
+/// The live session a request names in its `Mcp-Session-Id` header, with
+/// its id, checked against the request's `MCP-Protocol-Version`; else the
+/// response that refuses the request.
+pub(super) fn session_of(
+    gateway: &Gateway,
+    session_id: Option<Result<String, hyper::header::ToStrError>>,
+    version_header: Option<Result<String, hyper::header::ToStrError>>,
+) -> Result<(String, Session), Box<Response<Body>>> {
+    let session_id = match session_id {
+        None => {
+            return Err(Box::new(response::rpc_error(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                "the Mcp-Session-Id header is required; send `initialize` first to get one",
+            )));
+        }
+        Some(Err(_)) => {
+            return Err(Box::new(response::rpc_error(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                "the Mcp-Session-Id header is not visible ASCII",
+            )));
+        }
+        Some(Ok(id)) => id,
+    };
+    let Some(session) = gateway.mcp.sessions().touch(&session_id) else {
+        return Err(Box::new(unknown_session()));
+    };
+    if let Some(refusal) = check_protocol_version(version_header, &session) {
+        return Err(Box::new(refusal));
+    }
+    Ok((session_id, session))
+}
+
+/// The request's `Mcp-Session-Id` and `MCP-Protocol-Version` headers.
+pub(super) type SessionHeaders = (
+    Option<Result<String, hyper::header::ToStrError>>,
+    Option<Result<String, hyper::header::ToStrError>>,
+);
+
+/// Reads the headers [`session_of`] checks.
+pub(super) fn session_headers(headers: &HeaderMap) -> SessionHeaders {
+    (
+        headers
+            .get(SESSION_HEADER)
+            .map(|value| value.to_str().map(str::to_owned)),
+        headers
+            .get(PROTOCOL_VERSION_HEADER)
+            .map(|value| value.to_str().map(str::to_owned)),
+    )
+}
+
 fn unknown_session() -> Response<Body> {
     response::rpc_error(
         StatusCode::NOT_FOUND,
@@ -282,25 +313,27 @@ fn decode_refusal(error: &DecodeError) -> Response<Body> {
 
 /// Whether `Accept` allows both JSON and SSE (wildcards count).
 fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
-    let media_types: Vec<String> = headers
+    accepts(headers, "application/json", "application/*") && accepts_sse(headers)
+}
+
+/// Whether `Accept` allows SSE (wildcards count).
+pub(super) fn accepts_sse(headers: &HeaderMap) -> bool {
+    accepts(headers, "text/event-stream", "text/*")
+}
+
+/// Whether `Accept` allows the media type `wanted` of `family` (`type/*`).
+fn accepts(headers: &HeaderMap, wanted: &str, family: &str) -> bool {
+    headers
         .get_all(ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .map(|item| {
-            item.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
+        .map(|item| item.split(';').next().unwrap_or_default().trim())
+        .any(|media| {
+            media.eq_ignore_ascii_case(wanted)
+                || media.eq_ignore_ascii_case(family)
+                || media == "*/*"
         })
-        .collect();
-    let allows = |wanted: &str, family: &str| {
-        media_types
-            .iter()
-            .any(|media| media == wanted || media == family || media == "*/*")
-    };
-    allows("application/json", "application/*") && allows("text/event-stream", "text/*")
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -1,5 +1,6 @@
 //! The HTTP transport: a hyper server routing `/mcp` and the probes.
 
+mod event_stream;
 mod health;
 pub mod mcp_endpoint;
 pub mod response;
@@ -47,7 +48,7 @@ pub struct Gateway {
 }
 
 /// Routes one HTTP request.
-pub async fn route(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
+pub async fn route(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
     match request.uri().path() {
         MCP_PATH => mcp_endpoint::handle(gateway, request).await,
         "/livez" => health::live(),

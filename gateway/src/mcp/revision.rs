@@ -45,6 +45,12 @@ impl Revision {
         self >= Self::V2025_11_25
     }
 
+    /// Whether an event stream opens with a priming event (an id and a
+    /// `retry:` delay, no data) that a client can resume from.
+    pub fn primes_event_streams(self) -> bool {
+        self >= Self::V2025_11_25
+    }
+
     /// The supported revisions, comma-separated, for error messages.
     pub fn supported_list() -> String {
         Self::SUPPORTED

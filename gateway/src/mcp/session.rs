@@ -2,12 +2,14 @@
 //! every later request, ended by `DELETE` or by idling too long.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use super::revision::Revision;
 
@@ -23,7 +25,39 @@ pub struct Session {
     /// A short random name for the session in logs. The id itself is a
     /// bearer secret and is never logged.
     pub log_tag: String,
+    /// The session's server-to-client stream, shared by every copy.
+    pub stream: Arc<StreamState>,
     last_seen: Instant,
+}
+
+/// The state of a session's `GET` event stream in this process.
+#[derive(Debug, Default)]
+pub struct StreamState {
+    open: AtomicBool,
+    next_event_id: AtomicU64,
+    ended: CancellationToken,
+}
+
+impl StreamState {
+    /// Claims the session's one stream; false when one is already open.
+    pub fn claim(&self) -> bool {
+        !self.open.swap(true, Ordering::SeqCst)
+    }
+
+    /// Gives the stream back once it has closed.
+    pub fn release(&self) {
+        self.open.store(false, Ordering::SeqCst);
+    }
+
+    /// The next event id, unique within the session.
+    pub fn next_event_id(&self) -> u64 {
+        self.next_event_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Cancelled when the session ends (DELETE, expiry).
+    pub fn ended(&self) -> CancellationToken {
+        self.ended.clone()
+    }
 }
 
 /// Why a session could not be created.
@@ -84,7 +118,7 @@ impl SessionStore {
         let mut sessions = self.lock();
         if sessions.len() >= self.max_sessions {
             let idle_timeout = self.idle_timeout;
-            sessions.retain(|_, session| now.duration_since(session.last_seen) < idle_timeout);
+            sessions.retain(|_, session| keep_unless_idle(session, now, idle_timeout));
             if sessions.len() >= self.max_sessions {
                 return Err(SessionError::TooMany(self.max_sessions));
             }
@@ -96,6 +130,7 @@ impl SessionStore {
                 client_capabilities,
                 client_info,
                 log_tag,
+                stream: Arc::default(),
                 last_seen: now,
             },
         );
@@ -109,7 +144,9 @@ impl SessionStore {
         let mut sessions = self.lock();
         let session = sessions.get_mut(id)?;
         if now.duration_since(session.last_seen) >= self.idle_timeout {
-            sessions.remove(id);
+            if let Some(expired) = sessions.remove(id) {
+                expired.stream.ended.cancel();
+            }
             return None;
         }
         session.last_seen = now;
@@ -118,14 +155,20 @@ impl SessionStore {
 
     /// Ends session `id`; false if it was not live.
     pub fn end(&self, id: &str) -> bool {
-        self.lock().remove(id).is_some()
+        match self.lock().remove(id) {
+            Some(ended) => {
+                ended.stream.ended.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Removes sessions idle past the timeout; returns how many remain.
     pub fn sweep(&self) -> usize {
         let now = Instant::now();
         let mut sessions = self.lock();
-        sessions.retain(|_, session| now.duration_since(session.last_seen) < self.idle_timeout);
+        sessions.retain(|_, session| keep_unless_idle(session, now, self.idle_timeout));
         sessions.len()
     }
 
@@ -138,6 +181,16 @@ impl SessionStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Whether `session` is still live at `now`; one idle too long is told
+/// that it ended.
+fn keep_unless_idle(session: &Session, now: Instant, idle_timeout: Duration) -> bool {
+    let live = now.duration_since(session.last_seen) < idle_timeout;
+    if !live {
+        session.stream.ended.cancel();
+    }
+    live
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod calls;
 mod cli;
 mod deploy;
+mod event_stream;
 mod examples;
 mod metrics;
 #[cfg(feature = "otlp")]

@@ -279,10 +279,14 @@ async fn transport_refusals_have_their_own_status() {
     assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(too_large.text().contains("2048"), "{}", too_large.text());
 
-    let get = server
-        .send(Method::GET, "/mcp", MCP_HEADERS, Bytes::new())
+    let put = server
+        .send(Method::PUT, "/mcp", MCP_HEADERS, Bytes::new())
         .await;
-    assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        put.headers.get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET, POST, DELETE")
+    );
     let elsewhere = server
         .send(Method::GET, "/nowhere", &[], Bytes::new())
         .await;

@@ -649,3 +649,67 @@ pub async fn run(command: &mut Command, what: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// An open `GET /mcp` event stream, read event by event.
+pub struct EventStream {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    body: hyper::body::Incoming,
+    buffered: String,
+}
+
+impl EventStream {
+    /// Sends `GET /mcp` with `headers` and keeps the response body open.
+    pub async fn open(addr: SocketAddr, headers: &[(&str, &str)]) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(connection);
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri("/mcp")
+            .header("host", addr.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = sender
+            .send_request(request.body(Full::new(Bytes::new())).expect("request"))
+            .await
+            .expect("GET /mcp");
+        let (parts, body) = response.into_parts();
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            buffered: String::new(),
+        }
+    }
+
+    /// The next event that is not a comment, as its lines; `None` when the
+    /// server ended the stream. Panics when nothing comes `within`.
+    pub async fn next_event(&mut self, within: Duration) -> Option<String> {
+        tokio::time::timeout(within, async {
+            loop {
+                while let Some(end) = self.buffered.find("\n\n") {
+                    let event: String = self.buffered.drain(..end + 2).collect();
+                    let event = event.trim_end().to_owned();
+                    if !event.lines().all(|line| line.starts_with(':')) {
+                        return Some(event);
+                    }
+                }
+                match self.body.frame().await {
+                    None => return None,
+                    Some(Err(error)) => panic!("event stream broke: {error}"),
+                    Some(Ok(frame)) => {
+                        if let Some(data) = frame.data_ref() {
+                            self.buffered.push_str(&String::from_utf8_lossy(data));
+                        }
+                    }
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no event within {within:?}; buffered: {:?}", self.buffered))
+    }
+}
