@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use warden_sandbox::{
-    LoadError, Policy, Sandbox, SandboxConfig, SandboxError, ToolComponent, ToolInfo,
+    LoadError, MAX_TOOL_NAME_CHARS, Policy, Sandbox, SandboxConfig, SandboxError, ToolComponent,
+    ToolInfo,
 };
 
 use crate::config::{self, ComponentConfig, Config};
@@ -60,9 +61,6 @@ pub enum CatalogError {
         reason: String,
     },
 }
-
-/// MCP's limit on a tool name's length.
-const MAX_TOOL_NAME_CHARS: usize = 128;
 
 /// One servable tool.
 pub struct Tool {

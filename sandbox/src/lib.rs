@@ -49,4 +49,4 @@ pub use engine::{PoolStats, Sandbox, SandboxConfig};
 pub use error::{CallError, LoadError, SandboxError};
 pub use events::{CallEvents, LogLevel, NoEvents};
 pub use policy::{Capabilities, DirGrant, DirMode, Limits, Policy};
-pub use tool::{Annotations, CallResult, Content, ResourceContents, ToolInfo};
+pub use tool::{Annotations, CallResult, Content, MAX_TOOL_NAME_CHARS, ResourceContents, ToolInfo};

@@ -117,7 +117,7 @@ use crate::bindings::warden::tool::types as wit;
 use crate::error::LoadError;
 
 /// Longest tool name MCP allows.
-const MAX_TOOL_NAME_CHARS: usize = 128;
+pub const MAX_TOOL_NAME_CHARS: usize = 128;
 
 /// Whether `name` follows the MCP rule `[A-Za-z0-9_.-]{1,128}`.
 pub(crate) fn is_valid_tool_name(name: &str) -> bool {

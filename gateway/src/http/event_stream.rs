@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::Gateway;
-use super::mcp_endpoint::{accepts_sse, session_headers, session_of};
+use super::mcp_endpoint::{accepts_sse, session_of};
 use super::response::{self, Body};
 use crate::mcp::jsonrpc::code;
 use crate::mcp::session::{Session, StreamState};
@@ -44,8 +44,7 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap) -> Response<Body> {
             "GET opens an event stream: the Accept header must allow text/event-stream",
         );
     }
-    let (session_id, version_header) = session_headers(headers);
-    let (id, session) = match session_of(gateway, session_id, version_header) {
+    let (id, session) = match session_of(gateway, headers) {
         Ok(found) => found,
         Err(refusal) => return *refusal,
     };

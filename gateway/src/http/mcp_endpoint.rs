@@ -89,7 +89,6 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     if declared_length.is_some_and(|length| length > limit as u64) {
         return too_large();
     }
-    let (session_id, version_header) = session_headers(headers);
     let trace_id = headers.get("traceparent").and_then(trace_id_of);
 
     let body = match Limited::new(body, limit).collect().await {
@@ -134,7 +133,7 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
         };
     }
 
-    let session = match session_of(gateway, session_id, version_header) {
+    let session = match session_of(gateway, headers) {
         Ok((_, session)) => session,
         Err(refusal) => return *refusal,
     };
@@ -215,10 +214,9 @@ fn delete(gateway: &Gateway, headers: &HeaderMap) -> Response<Body> {
 /// response that refuses the request.
 pub(super) fn session_of(
     gateway: &Gateway,
-    session_id: Option<Result<String, hyper::header::ToStrError>>,
-    version_header: Option<Result<String, hyper::header::ToStrError>>,
+    headers: &HeaderMap,
 ) -> Result<(String, Session), Box<Response<Body>>> {
-    let session_id = match session_id {
+    let session_id = match headers.get(SESSION_HEADER).map(HeaderValue::to_str) {
         None => {
             return Err(Box::new(response::rpc_error(
                 StatusCode::BAD_REQUEST,
@@ -233,33 +231,18 @@ pub(super) fn session_of(
                 "the Mcp-Session-Id header is not visible ASCII",
             )));
         }
-        Some(Ok(id)) => id,
+        Some(Ok(id)) => id.to_owned(),
     };
     let Some(session) = gateway.mcp.sessions().touch(&session_id) else {
         return Err(Box::new(unknown_session()));
     };
+    let version_header = headers
+        .get(PROTOCOL_VERSION_HEADER)
+        .map(|value| value.to_str().map(str::to_owned));
     if let Some(refusal) = check_protocol_version(version_header, &session) {
         return Err(Box::new(refusal));
     }
     Ok((session_id, session))
-}
-
-/// The request's `Mcp-Session-Id` and `MCP-Protocol-Version` headers.
-pub(super) type SessionHeaders = (
-    Option<Result<String, hyper::header::ToStrError>>,
-    Option<Result<String, hyper::header::ToStrError>>,
-);
-
-/// Reads the headers [`session_of`] checks.
-pub(super) fn session_headers(headers: &HeaderMap) -> SessionHeaders {
-    (
-        headers
-            .get(SESSION_HEADER)
-            .map(|value| value.to_str().map(str::to_owned)),
-        headers
-            .get(PROTOCOL_VERSION_HEADER)
-            .map(|value| value.to_str().map(str::to_owned)),
-    )
 }
 
 fn unknown_session() -> Response<Body> {
