@@ -18,21 +18,47 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use catalog::{Catalog, CatalogError};
-use config::Config;
+use config::{Config, SessionKey};
 use http::Gateway;
 use mcp::Mcp;
-use mcp::session::SessionStore;
+use mcp::session::{SessionSettings, SessionStore};
+
+/// Why the gateway could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A component failed to load.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// No session key is configured and the OS random source failed to
+    /// make one.
+    #[error("cannot generate a session key: {0}")]
+    SessionKey(#[from] getrandom::Error),
+}
 
 /// Loads every component of `config` and builds the request handler.
-pub async fn build(config: &Config) -> Result<Arc<Gateway>, CatalogError> {
+pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
     telemetry::metrics::recorder();
     let catalog = Arc::new(Catalog::load(config).await?);
     telemetry::metrics::record_catalog_loaded();
     let server = &config.server;
-    let sessions = SessionStore::new(
-        Duration::from_secs(server.session_idle_timeout_secs),
-        server.max_sessions,
-    );
+    let key = match &server.session_key {
+        Some(key) => key.clone(),
+        None => {
+            tracing::info!(
+                "no session key configured: sessions are sealed with a key of this process \
+                 and end with it; set {} to share them across replicas",
+                config::SESSION_KEY_VAR
+            );
+            SessionKey::generate()?
+        }
+    };
+    let sessions = SessionStore::new(&SessionSettings {
+        key,
+        former_keys: server.session_old_keys.clone(),
+        lifetime: Duration::from_secs(server.session_lifetime_secs),
+        idle_timeout: Duration::from_secs(server.session_idle_timeout_secs),
+        max_sessions: server.max_sessions,
+    });
     Ok(Arc::new(Gateway {
         mcp: Mcp::new(catalog, sessions, server.page_size),
         settings: server.clone(),

@@ -99,16 +99,12 @@ where
         match message {
             Message::Request { id, method, params } if method == "initialize" => {
                 let reply = match gateway.mcp.initialize(params.as_ref(), true) {
-                    Ok((result, session_id)) => {
+                    Ok(initialized) => {
                         if let Some((previous, _)) = session.take() {
                             gateway.mcp.sessions().end(&previous);
                         }
-                        session = gateway
-                            .mcp
-                            .sessions()
-                            .touch(&session_id)
-                            .map(|opened| (session_id, opened));
-                        jsonrpc::result(&id, result)
+                        session = Some((initialized.session_id, initialized.session));
+                        jsonrpc::result(&id, initialized.result)
                     }
                     Err(error) => error.response(Some(&id)),
                 };

@@ -2,7 +2,8 @@
 
 Selectors must match the pod labels, every port a Service, probe or
 NetworkPolicy names must exist on the container, references must resolve,
-the hardening the operations guide promises must be present, and the
+the hardening the operations guide promises must be present, the session
+key must come from a Secret that holds it, and the
 ConfigMap's warden.toml must agree with the pod (ports, drain deadline).
 Usage: check_manifests.py DIR. Prints each problem; exits 1 if any.
 """
@@ -113,6 +114,28 @@ def main(folder):
         check(
             {"cpu", "memory"} <= set(container.get("resources", {}).get(kind, {})),
             f"container lacks cpu and memory {kind}",
+        )
+
+    secrets = {s["metadata"]["name"]: s for s in objects.get("Secret", [])}
+    env = {e["name"]: e for e in container.get("env", [])}
+    for name, entry in env.items():
+        ref = entry.get("valueFrom", {}).get("secretKeyRef")
+        if ref is None:
+            continue
+        secret = secrets.get(ref["name"])
+        check(secret is not None, f"env {name}: Secret {ref['name']} is not defined")
+        if secret is not None:
+            keys = set(secret.get("stringData", {})) | set(secret.get("data", {}))
+            check(ref["key"] in keys, f"env {name}: Secret {ref['name']} has no key {ref['key']}")
+    check(
+        "secretKeyRef" in env.get("WARDEN_SESSION_KEY", {}).get("valueFrom", {}),
+        "replicas do not share a session key from a Secret (WARDEN_SESSION_KEY)",
+    )
+    for service in objects["Service"]:
+        check(
+            "sessionAffinity" not in service["spec"]
+            or service["spec"]["sessionAffinity"] == "None",
+            "Service pins clients to pods, which sealed sessions make needless",
         )
 
     maps = {m["metadata"]["name"]: m for m in objects["ConfigMap"]}

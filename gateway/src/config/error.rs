@@ -55,6 +55,16 @@ pub enum ConfigError {
         message: String,
     },
 
+    /// An environment variable that overrides a setting holds a bad value.
+    /// The message never repeats the value: these variables carry secrets.
+    #[error("environment variable {variable}: {message}")]
+    Environment {
+        /// The variable, e.g. `WARDEN_SESSION_KEY`.
+        variable: &'static str,
+        /// What is wrong with its value.
+        message: String,
+    },
+
     /// The file configures no enabled component, so there is nothing to serve.
     #[error(
         "{}: no enabled components: add a [components.<name>] table with a `path` to a .wasm file",

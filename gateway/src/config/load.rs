@@ -13,7 +13,10 @@ use super::error::ConfigError;
 use super::model::{Capabilities, ComponentConfig, ComponentName, Config, DirGrant, ServerConfig};
 use super::raw::{NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer};
 
-/// Reads, parses and validates the configuration file at `path`.
+/// Reads, parses and validates the configuration file at `path`, then
+/// applies the environment variables that override settings
+/// ([`SESSION_KEY_VAR`](super::SESSION_KEY_VAR) and
+/// [`SESSION_OLD_KEYS_VAR`](super::SESSION_OLD_KEYS_VAR)).
 ///
 /// Relative paths in the file are resolved against the folder that holds it.
 /// Component files and granted directories must exist when this is called.
@@ -34,7 +37,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         path: path.to_owned(),
         source,
     })?;
-    parse(&text, path)
+    let mut config = parse(&text, path)?;
+    super::environment::apply(&mut config, |name| std::env::var_os(name))?;
+    Ok(config)
 }
 
 /// Parses and validates configuration `text` as if read from `origin`.
@@ -208,6 +213,9 @@ impl Resolver<'_> {
             max_json_depth: raw.max_json_depth,
             page_size: raw.page_size,
             session_idle_timeout_secs: raw.session_idle_timeout_secs,
+            session_lifetime_secs: raw.session_lifetime_secs,
+            session_key: raw.session_key.map(|key| key.0),
+            session_old_keys: raw.session_old_keys.into_iter().map(|key| key.0).collect(),
             drain_timeout_secs: raw.drain_timeout_secs,
             watch_interval_ms: raw.watch_interval_ms,
             max_sessions: raw.max_sessions,

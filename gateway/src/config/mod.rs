@@ -21,9 +21,13 @@
 //! - at least one component must be enabled; disabled ones are dropped
 //!   (their values are still checked, their paths are not).
 //!
+//! - [`load`](fn@load) then applies the environment variables that override
+//!   secrets ([`SESSION_KEY_VAR`], [`SESSION_OLD_KEYS_VAR`]).
+//!
 //! The reference for every key is `docs/configuration.md`; the bundled
 //! example is `examples/warden.toml`.
 
+mod environment;
 mod error;
 mod load;
 mod model;
@@ -33,6 +37,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use environment::{SESSION_KEY_VAR, SESSION_OLD_KEYS_VAR};
 pub use error::ConfigError;
 pub use load::{load, parse};
 pub use model::*;

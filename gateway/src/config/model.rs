@@ -41,6 +41,10 @@ pub const DEFAULT_SESSION_IDLE_TIMEOUT_SECS: u64 = 1800;
 /// Accepted `server.session_idle_timeout_secs`: 1 second ..= 365 days (the
 /// upper bound keeps deadline arithmetic far from overflow).
 pub const SESSION_IDLE_TIMEOUT_SECS_RANGE: RangeInclusive<u64> = 1..=365 * 24 * 3600;
+/// Default `server.session_lifetime_secs`: 24 hours.
+pub const DEFAULT_SESSION_LIFETIME_SECS: u64 = 24 * 3600;
+/// Accepted `server.session_lifetime_secs`: 1 second ..= 365 days.
+pub const SESSION_LIFETIME_SECS_RANGE: RangeInclusive<u64> = 1..=365 * 24 * 3600;
 /// Default `server.drain_timeout_secs`: 25 seconds, inside Kubernetes'
 /// default 30-second termination grace period.
 pub const DEFAULT_DRAIN_TIMEOUT_SECS: u64 = 25;
@@ -103,6 +107,46 @@ pub const QUEUE_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 0..=60_000;
 
 // ---- Types ------------------------------------------------------------------
 
+/// A 256-bit key that seals session ids. Its `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionKey([u8; SessionKey::LEN]);
+
+impl SessionKey {
+    /// Bytes in a key.
+    pub const LEN: usize = 32;
+
+    /// A key from its base64 text (standard or URL-safe alphabet, padding
+    /// optional), which must decode to exactly [`LEN`](Self::LEN) bytes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        super::values::parse_session_key(text).map(Self)
+    }
+
+    /// A new random key, from the operating system's random source.
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; Self::LEN];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(bytes))
+    }
+
+    /// The key's bytes.
+    pub fn bytes(&self) -> &[u8; Self::LEN] {
+        &self.0
+    }
+
+    /// The key as base64 text (standard alphabet, padded), as
+    /// [`parse`](Self::parse) reads it.
+    pub fn to_base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(<redacted>)")
+    }
+}
+
 /// A loaded, validated configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -150,10 +194,26 @@ pub struct ServerConfig {
     /// Tools per `tools/list` page. Default [`DEFAULT_PAGE_SIZE`] (50), range
     /// [`PAGE_SIZE_RANGE`].
     pub page_size: usize,
-    /// Seconds without a request after which a session ends. Default
+    /// Seconds without a request after which this process forgets a
+    /// session's local state (its event stream) and stops counting it
+    /// against [`max_sessions`](Self::max_sessions). The session itself stays
+    /// valid until its lifetime ends. Default
     /// [`DEFAULT_SESSION_IDLE_TIMEOUT_SECS`] (30 minutes), range
     /// [`SESSION_IDLE_TIMEOUT_SECS_RANGE`].
     pub session_idle_timeout_secs: u64,
+    /// Seconds from `initialize` after which a session id is refused by
+    /// every replica: the expiry sealed into the id. Default
+    /// [`DEFAULT_SESSION_LIFETIME_SECS`] (24 hours), range
+    /// [`SESSION_LIFETIME_SECS_RANGE`].
+    pub session_lifetime_secs: u64,
+    /// The key that seals new session ids (and opens them). Replicas that
+    /// share it accept each other's sessions. `None` (the default): a random
+    /// key made at start, so sessions live and die with this process.
+    /// `WARDEN_SESSION_KEY` overrides it.
+    pub session_key: Option<SessionKey>,
+    /// Former keys, accepted for opening session ids only, while a rotation
+    /// rolls out. `WARDEN_SESSION_OLD_KEYS` overrides them.
+    pub session_old_keys: Vec<SessionKey>,
     /// Seconds a shutdown waits for requests in flight before cancelling the
     /// calls still running. Default [`DEFAULT_DRAIN_TIMEOUT_SECS`] (25),
     /// range [`DRAIN_TIMEOUT_SECS_RANGE`].
@@ -163,8 +223,10 @@ pub struct ServerConfig {
     /// reloads). Default [`DEFAULT_WATCH_INTERVAL_MS`] (2 s), range
     /// [`WATCH_INTERVAL_MS_RANGE`].
     pub watch_interval_ms: u64,
-    /// Most sessions alive at once; further `initialize` requests are
-    /// refused. Default [`DEFAULT_MAX_SESSIONS`] (10 000).
+    /// Most sessions this process keeps local state for at once; beyond it
+    /// (after forgetting idle ones) `initialize`, and a session new to this
+    /// process, are refused with 503. Default [`DEFAULT_MAX_SESSIONS`]
+    /// (10 000).
     pub max_sessions: usize,
     /// Most wasm instances alive at once across all components: the size of
     /// the pooling allocator. Default [`DEFAULT_POOL_INSTANCES`] (64), range
@@ -192,6 +254,9 @@ impl Default for ServerConfig {
             max_json_depth: DEFAULT_MAX_JSON_DEPTH,
             page_size: DEFAULT_PAGE_SIZE,
             session_idle_timeout_secs: DEFAULT_SESSION_IDLE_TIMEOUT_SECS,
+            session_lifetime_secs: DEFAULT_SESSION_LIFETIME_SECS,
+            session_key: None,
+            session_old_keys: Vec::new(),
             drain_timeout_secs: DEFAULT_DRAIN_TIMEOUT_SECS,
             watch_interval_ms: DEFAULT_WATCH_INTERVAL_MS,
             max_sessions: DEFAULT_MAX_SESSIONS,

@@ -47,6 +47,10 @@ pub(super) struct RawServer {
     pub page_size: usize,
     #[serde(deserialize_with = "session_idle_timeout_secs")]
     pub session_idle_timeout_secs: u64,
+    #[serde(deserialize_with = "session_lifetime_secs")]
+    pub session_lifetime_secs: u64,
+    pub session_key: Option<SessionKeyText>,
+    pub session_old_keys: Vec<SessionKeyText>,
     #[serde(deserialize_with = "drain_timeout_secs")]
     pub drain_timeout_secs: u64,
     #[serde(deserialize_with = "watch_interval_ms")]
@@ -71,6 +75,9 @@ impl Default for RawServer {
             max_json_depth: d.max_json_depth,
             page_size: d.page_size,
             session_idle_timeout_secs: d.session_idle_timeout_secs,
+            session_lifetime_secs: d.session_lifetime_secs,
+            session_key: None,
+            session_old_keys: Vec::new(),
             drain_timeout_secs: d.drain_timeout_secs,
             watch_interval_ms: d.watch_interval_ms,
             max_sessions: d.max_sessions,
@@ -303,6 +310,20 @@ parsed_str!(
     |s| values::parse_tcp_target(s).map(TcpTarget)
 );
 
+/// `server.session_key` and each of `server.session_old_keys`.
+pub(super) struct SessionKeyText(pub model::SessionKey);
+parsed_str!(
+    SessionKeyText,
+    "a base64 session key string (`warden new-session-key` makes one)",
+    |s| model::SessionKey::parse(s).map(SessionKeyText)
+);
+
+impl fmt::Debug for SessionKeyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// `components.<name>.tool_prefix`.
 #[derive(Debug)]
 pub(super) struct ToolPrefix(pub String);
@@ -474,6 +495,10 @@ ranged_field!(max_json_depth: usize = model::MAX_JSON_DEPTH_RANGE, Unit::Of("lev
 ranged_field!(page_size: usize = model::PAGE_SIZE_RANGE, Unit::Of("tools"));
 ranged_field!(
     session_idle_timeout_secs: u64 = model::SESSION_IDLE_TIMEOUT_SECS_RANGE,
+    Unit::Of("seconds")
+);
+ranged_field!(
+    session_lifetime_secs: u64 = model::SESSION_LIFETIME_SECS_RANGE,
     Unit::Of("seconds")
 );
 ranged_field!(

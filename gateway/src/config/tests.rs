@@ -274,6 +274,7 @@ fn every_range_is_enforced_at_both_ends_with_key_and_line() {
             1,
             Some(365 * 24 * 3600),
         ),
+        ("server", "session_lifetime_secs", 1, Some(365 * 24 * 3600)),
         ("server", "drain_timeout_secs", 0, Some(3600)),
         ("server", "watch_interval_ms", 0, Some(3_600_000)),
         ("server", "max_sessions", 1, None),
@@ -307,6 +308,38 @@ fn every_range_is_enforced_at_both_ends_with_key_and_line() {
         let e = f.invalid(&text(min - 1));
         e.assert(&dotted, 5, &[&(min - 1).to_string(), &min.to_string()]);
     }
+}
+
+#[test]
+fn session_keys_are_32_bytes_of_base64_and_never_echoed() {
+    let f = Fixture::new();
+    let current = SessionKey::generate().expect("random");
+    let old = SessionKey::generate().expect("random");
+    // URL-safe alphabet and missing padding are accepted too.
+    let url_safe = old.to_base64().replace('+', "-").replace('/', "_");
+    let config = f.ok(&format!(
+        "[server]\nsession_key = \"{}\"\nsession_old_keys = [\"{}\"]\nsession_lifetime_secs = 600\n{MINIMAL}",
+        current.to_base64(),
+        url_safe.trim_end_matches('='),
+    ));
+    assert_eq!(config.server.session_key, Some(current));
+    assert_eq!(config.server.session_old_keys, vec![old]);
+    assert_eq!(config.server.session_lifetime_secs, 600);
+    assert!(!format!("{:?}", config.server).contains(&url_safe[..20]));
+
+    let short = "c2VjcmV0LXRvby1zaG9ydA==";
+    let e = f.invalid(&format!("[server]\nsession_key = \"{short}\"\n{MINIMAL}"));
+    e.assert(
+        "server.session_key",
+        2,
+        &["decodes to 16 bytes, expected 32", "warden new-session-key"],
+    );
+    assert!(!e.message.contains(short), "{e:?}");
+    let e = f.invalid(&format!(
+        "[server]\nsession_old_keys = [\n  \"{}\",\n  \"%%%\",\n]\n{MINIMAL}",
+        SessionKey::generate().expect("random").to_base64()
+    ));
+    e.assert("server.session_old_keys[1]", 4, &["not base64"]);
 }
 
 #[test]

@@ -67,6 +67,26 @@ pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// A session key: base64 (standard or URL-safe, padding optional) of exactly
+/// 32 bytes. The message never repeats the text, which is a secret.
+pub(super) fn parse_session_key(text: &str) -> Result<[u8; 32], String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let trimmed = text.trim().trim_end_matches('=');
+    let decoded = STANDARD_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
+        .map_err(|_| {
+            "invalid session key: not base64; make one with `warden new-session-key`".to_owned()
+        })?;
+    <[u8; 32]>::try_from(decoded.as_slice()).map_err(|_| {
+        format!(
+            "invalid session key: decodes to {} bytes, expected 32; make one with `warden new-session-key`",
+            decoded.len()
+        )
+    })
+}
+
 /// An OTLP/HTTP traces URL, `http://host[:port][/path]`. A URL without a
 /// path gets the standard `/v1/traces`. `https` is refused: the exporter
 /// speaks plain HTTP, to a collector beside Warden.

@@ -116,7 +116,7 @@ async fn feed(gateway: Arc<Gateway>, id: String, session: Session, events: mpsc:
                 Err(RecvError::Closed) => break "the server stopped",
             },
             _ = keepalive.tick() => {
-                if gateway.mcp.sessions().touch(&id).is_none() {
+                if gateway.mcp.sessions().touch(&id).is_err() {
                     break "the session ended";
                 }
                 Some(Bytes::from_static(b": keep-alive\n\n"))

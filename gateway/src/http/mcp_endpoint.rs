@@ -13,7 +13,7 @@ use super::response::{self, Body};
 use super::{Gateway, event_stream};
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
 use crate::mcp::revision::Revision;
-use crate::mcp::session::Session;
+use crate::mcp::session::{LookupError, Session};
 
 /// The session header of the Streamable HTTP transport.
 pub const SESSION_HEADER: &str = "mcp-session-id";
@@ -112,9 +112,10 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
     {
         // GET /mcp opens the stream `notifications/tools/list_changed` goes on.
         return match gateway.mcp.initialize(params.as_ref(), true) {
-            Ok((result, session_id)) => {
-                let mut reply = response::json(StatusCode::OK, &jsonrpc::result(id, result));
-                match HeaderValue::from_str(&session_id) {
+            Ok(initialized) => {
+                let mut reply =
+                    response::json(StatusCode::OK, &jsonrpc::result(id, initialized.result));
+                match HeaderValue::from_str(&initialized.session_id) {
                     Ok(value) => {
                         reply.headers_mut().insert(SESSION_HEADER, value);
                         reply
@@ -201,11 +202,12 @@ fn delete(gateway: &Gateway, headers: &HeaderMap) -> Response<Body> {
             "DELETE needs the Mcp-Session-Id header of the session to end",
         );
     };
-    if gateway.mcp.sessions().end(id) {
-        tracing::info!("session ended by the client");
-        response::empty(StatusCode::NO_CONTENT)
-    } else {
-        unknown_session()
+    match gateway.mcp.sessions().end(id) {
+        Some(log_tag) => {
+            tracing::info!(session = %log_tag, "session ended by the client");
+            response::empty(StatusCode::NO_CONTENT)
+        }
+        None => unknown_session(),
     }
 }
 
@@ -233,9 +235,11 @@ pub(super) fn session_of(
         }
         Some(Ok(id)) => id.to_owned(),
     };
-    let Some(session) = gateway.mcp.sessions().touch(&session_id) else {
-        return Err(Box::new(unknown_session()));
-    };
+    let session = gateway
+        .mcp
+        .sessions()
+        .touch(&session_id)
+        .map_err(|error| Box::new(refuse_session(error)))?;
     let version_header = headers
         .get(PROTOCOL_VERSION_HEADER)
         .map(|value| value.to_str().map(str::to_owned));
@@ -243,6 +247,20 @@ pub(super) fn session_of(
         return Err(Box::new(refusal));
     }
     Ok((session_id, session))
+}
+
+/// The answer to a request whose session id was not accepted.
+fn refuse_session(error: LookupError) -> Response<Body> {
+    if let LookupError::TooMany(_) = error {
+        tracing::warn!(%error, "session refused");
+        return response::rpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::INTERNAL_ERROR,
+            &error.to_string(),
+        );
+    }
+    tracing::debug!(%error, "session refused");
+    unknown_session()
 }
 
 fn unknown_session() -> Response<Body> {

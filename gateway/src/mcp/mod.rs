@@ -70,6 +70,16 @@ pub struct Mcp {
     lifecycle: Lifecycle,
 }
 
+/// A session `initialize` opened.
+pub struct Initialized {
+    /// The `initialize` result.
+    pub result: Value,
+    /// The new session's id, for the client.
+    pub session_id: String,
+    /// The new session.
+    pub session: Session,
+}
+
 impl Mcp {
     /// A protocol handler serving `catalog`.
     pub fn new(catalog: Arc<Catalog>, sessions: SessionStore, page_size: usize) -> Self {
@@ -116,13 +126,12 @@ impl Mcp {
 
     /// Handles `initialize`: negotiates the revision and opens a session.
     /// `announces_list_changed` says whether the transport delivers
-    /// `notifications/tools/list_changed`. Returns the result and the new
-    /// session's id.
+    /// `notifications/tools/list_changed`.
     pub fn initialize(
         &self,
         params: Option<&Map<String, Value>>,
         announces_list_changed: bool,
-    ) -> Result<(Value, String), RpcError> {
+    ) -> Result<Initialized, RpcError> {
         let params = params.ok_or_else(|| RpcError::invalid_params("`initialize` needs params"))?;
         let requested = params
             .get("protocolVersion")
@@ -139,15 +148,23 @@ impl Mcp {
             Some(_) => return Err(RpcError::invalid_params("`clientInfo` must be an object")),
         };
         let revision = Revision::negotiate(requested);
-        let session_id = self
+        let (session_id, session) = self
             .sessions
             .create(revision, capabilities, client_info.clone())
-            // Both failures are the server's, not the client's: the transport
-            // answers them with 503 so clients retry later.
-            .map_err(|error: SessionError| {
-                RpcError::new(code::INTERNAL_ERROR, error.to_string())
+            .map_err(|error| match error {
+                SessionError::TooLarge(_) => RpcError::invalid_params(error.to_string()),
+                // The server's failures, not the client's: the transport
+                // answers them with 503 so clients retry later.
+                SessionError::TooMany(_) | SessionError::Random(_) => {
+                    RpcError::new(code::INTERNAL_ERROR, error.to_string())
+                }
             })?;
-        tracing::info!(revision = revision.as_str(), client = %client_info, "session initialized");
+        tracing::info!(
+            revision = revision.as_str(),
+            client = %client_info,
+            session = %session.log_tag,
+            "session initialized"
+        );
         let result = json!({
             "protocolVersion": revision.as_str(),
             "capabilities": { "tools": { "listChanged": announces_list_changed } },
@@ -157,7 +174,11 @@ impl Mcp {
                 "version": env!("CARGO_PKG_VERSION"),
             },
         });
-        Ok((result, session_id))
+        Ok(Initialized {
+            result,
+            session_id,
+            session,
+        })
     }
 
     /// Answers a request inside a session.

@@ -262,3 +262,38 @@ fn a_restart_with_an_unchanged_catalog_compiles_nothing() {
         assert!(second.contains(component), "{second}");
     }
 }
+
+#[test]
+fn new_session_key_prints_keys_that_check_accepts() {
+    let key = || {
+        let output = warden(&["new-session-key".as_ref()]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8(output.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    };
+    let (first, second) = (key(), key());
+    assert_ne!(first, second);
+    let parsed = warden_gateway::config::SessionKey::parse(&first).expect("a valid key");
+    assert_eq!(parsed.to_base64(), first);
+
+    let (_data, _config_dir, config) = config_on_disk();
+    let check_with = |value: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["check".as_ref(), "--config".as_ref(), config.as_os_str()])
+            .env(warden_gateway::config::SESSION_KEY_VAR, value)
+            .output()
+            .expect("run warden")
+    };
+    assert!(check_with(&first).status.success());
+    let secret_but_short = "dG9vLXNob3J0LWEtc2VjcmV0";
+    let refused = check_with(secret_but_short);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("environment variable WARDEN_SESSION_KEY: invalid session key"),
+        "{message}"
+    );
+    assert!(!message.contains(secret_but_short), "{message}");
+}

@@ -11,6 +11,7 @@ mod otlp;
 mod protocol;
 mod python_sdk;
 mod reload;
+mod replicas;
 mod shutdown;
 mod stdio;
 mod support;

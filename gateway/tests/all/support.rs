@@ -225,9 +225,16 @@ impl TestServer {
     /// Starts the real `warden serve` binary with extra `[server]` keys,
     /// MCP and metrics on ephemeral ports, and waits until it serves.
     pub async fn spawn_process(extra_server: &str) -> Self {
+        Self::spawn_process_with_env(extra_server, &[]).await
+    }
+
+    /// As [`spawn_process`](Self::spawn_process), with `env` added to the
+    /// process's environment.
+    pub async fn spawn_process_with_env(extra_server: &str, env: &[(&str, &str)]) -> Self {
         let (data, config_dir, config_path) =
             write_config(&format!("metrics_listen = \"127.0.0.1:0\"\n{extra_server}"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .envs(env.iter().copied())
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
@@ -481,6 +488,29 @@ pub struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// The same session, addressed to another server (a replica).
+    pub fn on<'b>(&self, server: &'b TestServer) -> Session<'b> {
+        Session {
+            server,
+            id: self.id.clone(),
+            revision: self.revision.clone(),
+            next_id: std::sync::atomic::AtomicU64::new(1000),
+        }
+    }
+
+    /// `DELETE /mcp` for this session; returns the status.
+    pub async fn delete(&self) -> StatusCode {
+        self.server
+            .send(
+                Method::DELETE,
+                "/mcp",
+                &[("mcp-session-id", self.id.as_str())],
+                Bytes::new(),
+            )
+            .await
+            .status
+    }
+
     /// POSTs a raw body inside the session.
     pub async fn post_raw(&self, body: impl Into<Bytes>) -> Reply {
         let headers = [

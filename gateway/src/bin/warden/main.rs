@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use warden_gateway::config::LogFormat;
+use warden_gateway::config::{LogFormat, SessionKey};
 use warden_gateway::mcp::revision::Revision;
 
 /// Exit codes besides 0 (success), 1 (error) and 2 (bad command line).
@@ -113,6 +113,10 @@ enum Command {
         #[arg(default_value = "http://127.0.0.1:8080/readyz")]
         url: String,
     },
+    /// Print a new random session key (base64, 32 bytes) for
+    /// WARDEN_SESSION_KEY or server.session_key. Replicas that share a key
+    /// accept each other's sessions.
+    NewSessionKey,
     /// Print the version, the MCP revisions and the tool interface served.
     Version,
 }
@@ -171,6 +175,7 @@ fn main() -> ExitCode {
             .block_on(describe::inspect(&file, json))
             .map(success),
         Command::Probe { url } => runtime.block_on(probe::run(&url)).map(success),
+        Command::NewSessionKey => new_session_key().map(success),
         Command::Version => describe::emit(&version()).map(success),
     };
     match outcome {
@@ -180,6 +185,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn new_session_key() -> anyhow::Result<()> {
+    let key = SessionKey::generate()
+        .map_err(|error| anyhow::anyhow!("cannot generate a session key: {error}"))?;
+    describe::emit(&format!("{}\n", key.to_base64()))
 }
 
 fn version() -> String {

@@ -1,0 +1,479 @@
+//! Sessions of the handshake revisions: issued on `initialize`, opened on
+//! every later request, ended by `DELETE` or by their lifetime.
+//!
+//! A session id is a sealed token ([`token`]) carrying everything a replica
+//! needs to serve the session, so any process holding the key accepts it.
+//! Each process also keeps local state for the sessions it serves (the event
+//! stream, the last request's time) and a list of the sessions a `DELETE`
+//! ended here, kept until their ids expire.
+
+pub mod token;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::revision::Revision;
+use crate::config::SessionKey;
+use token::{OpenError, SESSION_ID_BYTES, SealError, SessionClaims, SessionSealer};
+
+/// What the server knows about one session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The negotiated revision.
+    pub revision: Revision,
+    /// The client's declared capabilities.
+    pub client_capabilities: Value,
+    /// The client's `clientInfo`.
+    pub client_info: Value,
+    /// A short name for the session in logs, the same on every replica. The
+    /// id itself is a bearer secret and is never logged.
+    pub log_tag: String,
+    /// The session's server-to-client stream in this process, shared by
+    /// every copy.
+    pub stream: Arc<StreamState>,
+}
+
+/// The state of a session's `GET` event stream in this process.
+#[derive(Debug, Default)]
+pub struct StreamState {
+    open: AtomicBool,
+    next_event_id: AtomicU64,
+    ended: CancellationToken,
+}
+
+impl StreamState {
+    /// Claims the session's one stream; false when one is already open.
+    pub fn claim(&self) -> bool {
+        !self.open.swap(true, Ordering::SeqCst)
+    }
+
+    /// Gives the stream back once it has closed.
+    pub fn release(&self) {
+        self.open.store(false, Ordering::SeqCst);
+    }
+
+    /// The next event id, unique within the session.
+    pub fn next_event_id(&self) -> u64 {
+        self.next_event_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Cancelled when the session ends here (DELETE, expiry) or this process
+    /// forgets it.
+    pub fn ended(&self) -> CancellationToken {
+        self.ended.clone()
+    }
+}
+
+/// Why a session could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// The live-session cap is reached.
+    #[error("too many live sessions (limit {0}); retry later")]
+    TooMany(usize),
+    /// The client's capabilities and info do not fit in a session id.
+    #[error(transparent)]
+    TooLarge(SealError),
+    /// The OS random source failed.
+    #[error("cannot generate a session id: {0}")]
+    Random(String),
+}
+
+/// Why a request's session id was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// The id was not sealed here, is altered, or is unreadable.
+    #[error("session id {0}")]
+    Unopenable(OpenError),
+    /// The id's lifetime is over.
+    #[error("session expired")]
+    Expired,
+    /// A `DELETE` ended the session in this process.
+    #[error("session ended")]
+    Ended,
+    /// The session is new to this process, which keeps as many as it may.
+    #[error("too many live sessions (limit {0}); retry later")]
+    TooMany(usize),
+}
+
+/// A session this process keeps local state for.
+struct Local {
+    session: Session,
+    id: [u8; SESSION_ID_BYTES],
+    expires_at: u64,
+    last_seen: Instant,
+}
+
+#[derive(Default)]
+struct LocalState {
+    /// Keyed by the token, so a known session costs a lookup, not an opening.
+    live: HashMap<String, Local>,
+    /// Sessions a `DELETE` ended here, with their expiry.
+    ended: HashMap<[u8; SESSION_ID_BYTES], u64>,
+}
+
+/// The sessions of this process: seals new ones, opens and tracks the ones
+/// requests name.
+pub struct SessionStore {
+    sealer: SessionSealer,
+    state: Mutex<LocalState>,
+    idle_timeout: Duration,
+    lifetime: Duration,
+    max_sessions: usize,
+}
+
+/// Bytes of the session id shown in logs.
+const LOG_TAG_BYTES: usize = 4;
+
+/// Settings of a [`SessionStore`].
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// Seals new ids, opens them too.
+    pub key: SessionKey,
+    /// Opens ids only (a rotation in progress).
+    pub former_keys: Vec<SessionKey>,
+    /// How long a session id is valid after `initialize`.
+    pub lifetime: Duration,
+    /// How long without a request before this process forgets a session's
+    /// local state.
+    pub idle_timeout: Duration,
+    /// Most sessions with local state at once.
+    pub max_sessions: usize,
+}
+
+impl SessionStore {
+    /// An empty store.
+    pub fn new(settings: &SessionSettings) -> Self {
+        Self {
+            sealer: SessionSealer::new(&settings.key, &settings.former_keys),
+            state: Mutex::default(),
+            idle_timeout: settings.idle_timeout,
+            lifetime: settings.lifetime,
+            max_sessions: settings.max_sessions,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LocalState> {
+        // Every update leaves the maps consistent, so a poisoned lock is safe to reuse.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Creates a session and returns its id, a sealed token in base64url
+    /// (visible ASCII, as the transport requires), and the session.
+    pub fn create(
+        &self,
+        revision: Revision,
+        client_capabilities: Value,
+        client_info: Value,
+    ) -> Result<(String, Session), SessionError> {
+        let mut id = [0u8; SESSION_ID_BYTES];
+        getrandom::fill(&mut id).map_err(|error| SessionError::Random(error.to_string()))?;
+        let claims = SessionClaims {
+            id,
+            revision,
+            client_capabilities,
+            client_info,
+            expires_at: unix_now().saturating_add(self.lifetime.as_secs()),
+        };
+        let token = self.sealer.seal(&claims).map_err(|error| match error {
+            SealError::Random(message) => SessionError::Random(message),
+            too_large @ SealError::TooLarge(_) => SessionError::TooLarge(too_large),
+        })?;
+        let session = self
+            .register(token.clone(), claims, Instant::now())
+            .map_err(|_| SessionError::TooMany(self.max_sessions))?;
+        Ok((token, session))
+    }
+
+    /// The session `token` names, touched as used now.
+    pub fn touch(&self, token: &str) -> Result<Session, LookupError> {
+        let now = Instant::now();
+        {
+            let mut state = self.lock();
+            if let Some(local) = state.live.get_mut(token) {
+                if local.expires_at <= unix_now() {
+                    if let Some(expired) = state.live.remove(token) {
+                        expired.session.stream.ended.cancel();
+                    }
+                    return Err(LookupError::Expired);
+                }
+                local.last_seen = now;
+                return Ok(local.session.clone());
+            }
+        }
+        // New to this process: open it outside the lock.
+        let claims = self.open(token)?;
+        self.register(token.to_owned(), claims, now)
+    }
+
+    /// Ends the session `token` names in this process and returns its log
+    /// tag; `None` if it was not a live session.
+    pub fn end(&self, token: &str) -> Option<String> {
+        let known = self.lock().live.remove(token);
+        let (id, expires_at) = match known {
+            Some(local) => {
+                local.session.stream.ended.cancel();
+                (local.id, local.expires_at)
+            }
+            None => {
+                let claims = self.open(token).ok()?;
+                (claims.id, claims.expires_at)
+            }
+        };
+        let mut state = self.lock();
+        if state.ended.contains_key(&id) {
+            return None;
+        }
+        if state.ended.len() >= self.max_sessions {
+            let now = unix_now();
+            state.ended.retain(|_, expires_at| *expires_at > now);
+        }
+        if state.ended.len() >= self.max_sessions {
+            // Still full: forget the one that expires soonest. Worst case it
+            // is accepted again here, as on a replica that never saw the DELETE.
+            let soonest = state
+                .ended
+                .iter()
+                .min_by_key(|(_, expires_at)| **expires_at)
+                .map(|(id, _)| *id);
+            if let Some(soonest) = soonest {
+                state.ended.remove(&soonest);
+            }
+        }
+        state.ended.insert(id, expires_at);
+        Some(log_tag(&id))
+    }
+
+    /// Forgets sessions idle past the timeout or expired, and ended ones
+    /// whose ids have expired; returns how many sessions remain.
+    pub fn sweep(&self) -> usize {
+        let now = Instant::now();
+        let unix = unix_now();
+        let mut state = self.lock();
+        state.live.retain(|_, local| self.keep(local, now, unix));
+        state.ended.retain(|_, expires_at| *expires_at > unix);
+        state.live.len()
+    }
+
+    /// Sessions with local state in this process now.
+    pub fn len(&self) -> usize {
+        self.lock().live.len()
+    }
+
+    /// Whether this process has no session.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The unexpired claims `token` carries.
+    fn open(&self, token: &str) -> Result<SessionClaims, LookupError> {
+        let claims = self.sealer.open(token).map_err(LookupError::Unopenable)?;
+        if claims.expires_at <= unix_now() {
+            return Err(LookupError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// Starts local state for a session, unless a `DELETE` ended it here or
+    /// the cap is reached even after forgetting idle sessions.
+    fn register(
+        &self,
+        token: String,
+        claims: SessionClaims,
+        now: Instant,
+    ) -> Result<Session, LookupError> {
+        let mut state = self.lock();
+        if state.ended.contains_key(&claims.id) {
+            return Err(LookupError::Ended);
+        }
+        if state.live.len() >= self.max_sessions {
+            let unix = unix_now();
+            state.live.retain(|_, local| self.keep(local, now, unix));
+            if state.live.len() >= self.max_sessions {
+                return Err(LookupError::TooMany(self.max_sessions));
+            }
+        }
+        let session = Session {
+            revision: claims.revision,
+            log_tag: log_tag(&claims.id),
+            client_capabilities: claims.client_capabilities,
+            client_info: claims.client_info,
+            stream: Arc::default(),
+        };
+        let local = state.live.entry(token).or_insert(Local {
+            session,
+            id: claims.id,
+            expires_at: claims.expires_at,
+            last_seen: now,
+        });
+        Ok(local.session.clone())
+    }
+
+    /// Whether `local` keeps its state at `now`; one forgotten has its event
+    /// stream ended.
+    fn keep(&self, local: &Local, now: Instant, unix: u64) -> bool {
+        let keep =
+            now.duration_since(local.last_seen) < self.idle_timeout && local.expires_at > unix;
+        if !keep {
+            local.session.stream.ended.cancel();
+        }
+        keep
+    }
+}
+
+/// The start of a session's id, in hex: names it in logs alike on every
+/// replica.
+fn log_tag(id: &[u8; SESSION_ID_BYTES]) -> String {
+    hex::encode(&id[..LOG_TAG_BYTES])
+}
+
+/// Seconds since the Unix epoch: session ids carry wall-clock expiry so
+/// that every replica reads it alike.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(key: &SessionKey) -> SessionSettings {
+        SessionSettings {
+            key: key.clone(),
+            former_keys: Vec::new(),
+            lifetime: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(60),
+            max_sessions: 10,
+        }
+    }
+
+    fn key() -> SessionKey {
+        SessionKey::generate().expect("random")
+    }
+
+    fn create(store: &SessionStore) -> String {
+        store
+            .create(Revision::LATEST, Value::Null, Value::Null)
+            .expect("create")
+            .0
+    }
+
+    #[test]
+    fn ids_are_unique_visible_ascii_and_end_once() {
+        let store = SessionStore::new(&settings(&key()));
+        let a = create(&store);
+        let b = create(&store);
+        assert_ne!(a, b);
+        assert!(a.bytes().all(|byte| (0x21..=0x7e).contains(&byte)));
+        assert!(store.touch(&a).is_ok());
+        assert!(store.end(&a).is_some());
+        assert!(store.end(&a).is_none());
+        assert_eq!(store.touch(&a).err(), Some(LookupError::Ended));
+        assert!(matches!(
+            store.touch("unknown"),
+            Err(LookupError::Unopenable(_))
+        ));
+        assert!(store.end("unknown").is_none());
+    }
+
+    #[test]
+    fn another_process_with_the_key_serves_the_session_until_it_ends_there() {
+        let key = key();
+        let (first, second) = (
+            SessionStore::new(&settings(&key)),
+            SessionStore::new(&settings(&key)),
+        );
+        let (id, _) = first
+            .create(
+                Revision::V2025_06_18,
+                serde_json::json!({"sampling": {}}),
+                serde_json::json!({"name": "c"}),
+            )
+            .expect("create");
+        let here = first.touch(&id).expect("first");
+        let there = second.touch(&id).expect("second");
+        assert_eq!(there.revision, Revision::V2025_06_18);
+        assert_eq!(
+            there.client_capabilities,
+            serde_json::json!({"sampling": {}})
+        );
+        assert_eq!(there.log_tag, here.log_tag);
+        assert_eq!(second.len(), 1);
+
+        assert_eq!(second.end(&id), Some(here.log_tag.clone()));
+        assert_eq!(second.touch(&id).err(), Some(LookupError::Ended));
+        assert!(
+            first.touch(&id).is_ok(),
+            "DELETE ends it in its own process only"
+        );
+
+        let stranger = SessionStore::new(&settings(&self::key()));
+        assert_eq!(
+            stranger.touch(&id).err(),
+            Some(LookupError::Unopenable(OpenError::UnknownKey))
+        );
+    }
+
+    #[test]
+    fn caps_live_sessions_and_forgets_idle_ones_without_ending_them() {
+        let key = key();
+        let mut capped = settings(&key);
+        capped.max_sessions = 1;
+        let store = SessionStore::new(&capped);
+        let first = create(&store);
+        assert_eq!(
+            store
+                .create(Revision::LATEST, Value::Null, Value::Null)
+                .err(),
+            Some(SessionError::TooMany(1))
+        );
+        let other = SessionStore::new(&settings(&key));
+        let foreign = create(&other);
+        assert_eq!(store.touch(&foreign).err(), Some(LookupError::TooMany(1)));
+        assert!(store.touch(&first).is_ok());
+
+        let mut forgetful = settings(&key);
+        forgetful.idle_timeout = Duration::ZERO;
+        let store = SessionStore::new(&forgetful);
+        let id = create(&store);
+        let stream = store.touch(&id).expect("live").stream.ended();
+        assert_eq!(store.sweep(), 0);
+        assert!(stream.is_cancelled(), "a forgotten session's stream ends");
+        assert!(store.touch(&id).is_ok(), "forgotten is not ended");
+    }
+
+    #[test]
+    fn expired_ids_are_refused() {
+        let key = key();
+        let mut short = settings(&key);
+        short.lifetime = Duration::ZERO;
+        let store = SessionStore::new(&short);
+        let id = create(&store);
+        assert_eq!(store.touch(&id).err(), Some(LookupError::Expired));
+        let other = SessionStore::new(&settings(&key));
+        assert_eq!(other.touch(&id).err(), Some(LookupError::Expired));
+        assert!(other.end(&id).is_none());
+    }
+
+    #[test]
+    fn the_ended_list_stays_bounded() {
+        let key = key();
+        let mut small = settings(&key);
+        small.max_sessions = 2;
+        let issuer = SessionStore::new(&settings(&key));
+        let store = SessionStore::new(&small);
+        let ids: Vec<String> = (0..3).map(|_| create(&issuer)).collect();
+        for id in &ids {
+            assert!(store.end(id).is_some());
+        }
+        assert_eq!(store.lock().ended.len(), 2);
+    }
+}
