@@ -11,7 +11,8 @@ use warden_sandbox::{
     ToolInfo,
 };
 
-use crate::config::{self, ComponentConfig, Config};
+use crate::auth::access::ToolAccess;
+use crate::config::{self, AccessPolicy, ComponentConfig, Config};
 
 /// Why the catalog could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,19 @@ pub enum CatalogError {
         /// The configured prefix.
         prefix: String,
     },
+    /// An access rule names a tool the component does not declare.
+    #[error(
+        "components.{component}.access.tools.{tool}: component `{component}` declares no tool \
+         `{tool}` (it declares: {declared})"
+    )]
+    UnknownAccessTool {
+        /// The component.
+        component: String,
+        /// The name in the access table.
+        tool: String,
+        /// The tools the component declares, comma-separated.
+        declared: String,
+    },
     /// A tool's schema does not compile.
     #[error("component `{component}`: tool `{tool}`: invalid {which} schema: {reason}")]
     InvalidSchema {
@@ -78,6 +92,15 @@ pub struct Tool {
     pub output_validator: Option<jsonschema::Validator>,
     /// The tool as `tools/list` shows it, built once.
     pub listing: Value,
+    /// Who may see and call it; `None`: every caller.
+    pub access: Option<ToolAccess>,
+}
+
+/// A loaded component and how the config serves it.
+struct Served<'a> {
+    component: Arc<ToolComponent>,
+    tool_prefix: &'a str,
+    access: Option<&'a AccessPolicy>,
 }
 
 /// Every tool, in a stable order (components by name, tools as declared).
@@ -116,7 +139,11 @@ impl Catalog {
                 .load(&component.name, &component.path, policy(component))
                 .await?;
             crate::telemetry::metrics::record_component_load(loaded.loaded_from_cache());
-            components.push((Arc::new(loaded), component.tool_prefix.as_str()));
+            components.push(Served {
+                component: Arc::new(loaded),
+                tool_prefix: &component.tool_prefix,
+                access: component.access.as_ref(),
+            });
         }
         Self::from_components(sandbox, &components)
     }
@@ -130,17 +157,26 @@ impl Catalog {
             ..SandboxConfig::default()
         })?);
         let component = sandbox.load(name, path, Policy::default()).await?;
-        Self::from_components(sandbox, &[(Arc::new(component), "")])
+        let served = Served {
+            component: Arc::new(component),
+            tool_prefix: "",
+            access: None,
+        };
+        Self::from_components(sandbox, &[served])
     }
 
-    /// The catalog of `components`, each with its tool prefix.
+    /// The catalog of `components`.
     fn from_components(
         sandbox: Arc<Sandbox>,
-        components: &[(Arc<ToolComponent>, &str)],
+        components: &[Served<'_>],
     ) -> Result<Self, CatalogError> {
         let mut tools = Vec::new();
         let mut by_name: HashMap<String, Arc<Tool>> = HashMap::new();
-        for (component, prefix) in components {
+        for served in components {
+            let (component, prefix) = (&served.component, served.tool_prefix);
+            if let Some(access) = served.access {
+                check_access_tools(component, access)?;
+            }
             for info in component.tools() {
                 let name = format!("{prefix}{}", info.name);
                 if name.len() > MAX_TOOL_NAME_CHARS {
@@ -157,7 +193,11 @@ impl Catalog {
                         second: component.name().to_owned(),
                     });
                 }
-                let tool = Arc::new(compile_tool(component, name.clone(), info)?);
+                let mut tool = compile_tool(component, name.clone(), info)?;
+                tool.access = served
+                    .access
+                    .and_then(|access| tool_access(component, access, info));
+                let tool = Arc::new(tool);
                 by_name.insert(name, Arc::clone(&tool));
                 tools.push(tool);
             }
@@ -168,7 +208,7 @@ impl Catalog {
             by_name,
             components: components
                 .iter()
-                .map(|(component, _)| Arc::clone(component))
+                .map(|served| Arc::clone(&served.component))
                 .collect(),
         })
     }
@@ -197,11 +237,51 @@ impl Catalog {
     /// `other`: a tool added, removed, or changed in any listed field.
     pub fn listing_differs(&self, other: &Catalog) -> bool {
         self.tools.len() != other.tools.len()
-            || self
-                .tools
-                .iter()
-                .zip(&other.tools)
-                .any(|(mine, theirs)| mine.listing != theirs.listing)
+            || self.tools.iter().zip(&other.tools).any(|(mine, theirs)| {
+                mine.listing != theirs.listing || mine.access != theirs.access
+            })
+    }
+}
+
+/// Refuses an access table that names a tool the component does not
+/// declare: a typo there would silently leave the tool under the
+/// component's rule.
+fn check_access_tools(
+    component: &ToolComponent,
+    access: &AccessPolicy,
+) -> Result<(), CatalogError> {
+    let declared = || component.tools().iter().map(|info| info.name.as_str());
+    match access
+        .tools
+        .keys()
+        .find(|tool| !declared().any(|name| name == tool.as_str()))
+    {
+        Some(unknown) => Err(CatalogError::UnknownAccessTool {
+            component: component.name().to_owned(),
+            tool: unknown.clone(),
+            declared: declared().collect::<Vec<_>>().join(", "),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The rule for one tool and the table that states it; `None` when no rule
+/// applies (every caller).
+fn tool_access(
+    component: &ToolComponent,
+    access: &AccessPolicy,
+    info: &ToolInfo,
+) -> Option<ToolAccess> {
+    let table = format!("components.{}.access", component.name());
+    match access.tools.get(&info.name) {
+        Some(rule) => Some(ToolAccess {
+            rule: rule.clone(),
+            source: format!("{table}.tools.{:?}", info.name),
+        }),
+        None => access.rule.as_ref().map(|rule| ToolAccess {
+            rule: rule.clone(),
+            source: table,
+        }),
     }
 }
 
@@ -261,6 +341,7 @@ fn compile_tool(
         input_validator,
         output_validator,
         listing,
+        access: None,
     })
 }
 

@@ -5,6 +5,7 @@
 //! → [`catalog`] finds the tool and validates its arguments → the sandbox
 //! runs it in a fresh instance → [`mcp`] maps the outcome onto the wire.
 
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod http;
@@ -17,6 +18,8 @@ pub mod telemetry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
+use auth::Authenticator;
 use catalog::{Catalog, CatalogError};
 use config::{Config, SessionKey};
 use http::Gateway;
@@ -61,6 +64,7 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
     });
     Ok(Arc::new(Gateway {
         mcp: Mcp::new(catalog, sessions, server.page_size),
+        auth: ArcSwap::from_pointee(Authenticator::new(&config.auth)),
         settings: server.clone(),
         started: Instant::now(),
     }))

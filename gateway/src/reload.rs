@@ -4,10 +4,12 @@
 //! the running catalog keeps serving; calls in flight finish on the catalog
 //! they started with.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::auth::Authenticator;
 use crate::catalog::CatalogError;
 use crate::config::{self, Config, ConfigError, ServerConfig, TracingConfig};
 use crate::http::Gateway;
@@ -22,6 +24,10 @@ pub enum ReloadError {
     /// A component failed to load, or the tools clash.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// The new config would leave the listening address without
+    /// authentication.
+    #[error("{0}")]
+    Exposure(String),
 }
 
 /// What a successful reload did.
@@ -43,18 +49,27 @@ pub struct Reloader {
     watched: Mutex<Vec<PathBuf>>,
     /// The `[tracing]` table the process started with; it is not reloaded.
     tracing: TracingConfig,
+    /// The HTTP address served, if any: a reload may not drop `[auth]`
+    /// while it is reachable from other machines.
+    exposed_on: Option<SocketAddr>,
 }
 
 impl Reloader {
     /// A reloader for `gateway`, which was built from `config`, read from
-    /// `config_path`.
-    pub fn new(gateway: Arc<Gateway>, config_path: &Path, config: &Config) -> Self {
+    /// `config_path`, and serves HTTP on `exposed_on` (`None`: stdio).
+    pub fn new(
+        gateway: Arc<Gateway>,
+        config_path: &Path,
+        config: &Config,
+        exposed_on: Option<SocketAddr>,
+    ) -> Self {
         Self {
             gateway,
             config_path: config_path.to_owned(),
             running: tokio::sync::Mutex::new(()),
             watched: Mutex::new(watched_files(config_path, config)),
             tracing: config.tracing.clone(),
+            exposed_on,
         }
     }
 
@@ -84,6 +99,9 @@ impl Reloader {
 
     async fn rebuild(&self) -> Result<Reloaded, ReloadError> {
         let config = config::load(&self.config_path)?;
+        if let Some(address) = self.exposed_on {
+            config::check_exposure(address, &config.auth).map_err(ReloadError::Exposure)?;
+        }
         warn_of_restart_only_changes(&self.gateway.settings, &config.server);
         if config.tracing != self.tracing {
             tracing::warn!("[tracing] changes take effect at the next restart");
@@ -94,6 +112,11 @@ impl Reloader {
             tools: next.tools().len(),
             listing_changed: current.listing_differs(&next),
         };
+        // Keys first, so a removed key stops working no later than the
+        // catalog changes.
+        self.gateway
+            .auth
+            .store(Arc::new(Authenticator::new(&config.auth)));
         self.gateway.mcp.replace_catalog(next);
         *self
             .watched
@@ -154,6 +177,7 @@ type Fingerprint = Vec<(PathBuf, Option<(Option<SystemTime>, u64)>)>;
 
 fn watched_files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
     std::iter::once(config_path.to_owned())
+        .chain(config.auth.api_keys_file.clone())
         .chain(config.components.iter().map(|c| c.path.clone()))
         .collect()
 }

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
+use crate::auth::Caller;
 use crate::http::Gateway;
 use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
 use crate::mcp::jsonrpc::{self, Message, code};
@@ -98,7 +99,10 @@ where
         };
         match message {
             Message::Request { id, method, params } if method == "initialize" => {
-                let reply = match gateway.mcp.initialize(params.as_ref(), true) {
+                let reply = match gateway
+                    .mcp
+                    .initialize(params.as_ref(), &Caller::local(), true)
+                {
                     Ok(initialized) => {
                         if let Some((previous, _)) = session.take() {
                             gateway.mcp.sessions().end(&previous);
@@ -134,7 +138,7 @@ where
                     async move {
                         let reply = gateway
                             .mcp
-                            .respond(&current, &id, &method, params.as_ref())
+                            .respond(&current, &Caller::local(), &id, &method, params.as_ref())
                             .await;
                         send(&outbox, reply).await;
                     }

@@ -179,6 +179,24 @@ def main(folder):
                 baked_text == config_map["data"][file_name],
                 "the ConfigMap's warden.toml differs from examples/container/warden.toml",
             )
+            keys_file = config.get("auth", {}).get("api_keys_file")
+            check(keys_file is not None, "the pods serve without [auth] api_keys_file")
+            if keys_file is not None:
+                folder_of_keys, _, file = keys_file.rpartition("/")
+                volume = next(
+                    (v for v in pod["volumes"] if mounts.get(v["name"]) == folder_of_keys),
+                    None,
+                )
+                source = (volume or {}).get("secret")
+                check(source is not None, f"{keys_file} is not on a mounted Secret volume")
+                if source is not None:
+                    paths = {item["path"]: item["key"] for item in source.get("items", [])}
+                    secret = secrets.get(source["secretName"], {})
+                    keys = set(secret.get("stringData", {})) | set(secret.get("data", {}))
+                    check(
+                        paths.get(file) in keys,
+                        f"{keys_file} is not a key of Secret {source['secretName']}",
+                    )
             cache = server.get("cache_dir")
             check(
                 cache is not None and cache in mounts.values(),

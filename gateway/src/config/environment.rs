@@ -68,6 +68,7 @@ mod tests {
             server: Default::default(),
             components: Vec::new(),
             tracing: Default::default(),
+            auth: Default::default(),
         }
     }
 

@@ -10,7 +10,9 @@ use serde_path_to_error::{Path as KeyPath, Segment};
 use toml::Spanned;
 
 use super::error::ConfigError;
-use super::model::{Capabilities, ComponentConfig, ComponentName, Config, DirGrant, ServerConfig};
+use super::model::{
+    AuthConfig, Capabilities, ComponentConfig, ComponentName, Config, DirGrant, ServerConfig,
+};
 use super::raw::{NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer};
 
 /// Reads, parses and validates the configuration file at `path`, then
@@ -53,8 +55,12 @@ pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
     Resolver { text, origin, base }.config(raw)
 }
 
-/// TOML text to [`RawConfig`], with errors located by line, column and key.
-fn deserialize(text: &str, origin: &Path) -> Result<RawConfig, ConfigError> {
+/// TOML text to `T` (a [`RawConfig`], an API keys file), with errors
+/// located by line, column and key.
+pub(super) fn deserialize<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &Path,
+) -> Result<T, ConfigError> {
     let document = toml::Deserializer::parse(text).map_err(|error| {
         let span = error.span().unwrap_or(0..0);
         let (line, column) = line_column(text, span.start);
@@ -148,14 +154,14 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Turns a [`RawConfig`] into a [`Config`]: resolves relative paths and runs
 /// the checks that need the file system or the whole table.
-struct Resolver<'a> {
-    text: &'a str,
-    origin: &'a Path,
-    base: PathBuf,
+pub(super) struct Resolver<'a> {
+    pub(super) text: &'a str,
+    pub(super) origin: &'a Path,
+    pub(super) base: PathBuf,
 }
 
 impl Resolver<'_> {
-    fn invalid(&self, span: Range<usize>, key: String, message: String) -> ConfigError {
+    pub(super) fn invalid(&self, span: Range<usize>, key: String, message: String) -> ConfigError {
         let (line, column) = line_column(self.text, span.start);
         ConfigError::Invalid {
             path: self.origin.to_owned(),
@@ -167,13 +173,24 @@ impl Resolver<'_> {
     }
 
     fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let listen_span = raw.server.0.listen.as_ref().map(Spanned::span);
         let server = self.server(raw.server.0)?;
+        let auth = self.auth(raw.auth.0)?;
+        if !auth.is_enabled()
+            && let Err(message) = super::check_exposure(server.listen, &auth)
+        {
+            return Err(self.invalid(
+                listen_span.unwrap_or(0..0),
+                "server.listen".to_owned(),
+                message,
+            ));
+        }
         let raw_components = raw.components.0;
         let mut components = Vec::with_capacity(raw_components.len());
         // A BTreeMap: components come out sorted by name.
         for (name, component) in raw_components {
             if component.0.enabled {
-                components.push(self.component(name, component.0)?);
+                components.push(self.component(name, component.0, &auth)?);
             }
         }
         if components.is_empty() {
@@ -186,6 +203,7 @@ impl Resolver<'_> {
             server,
             components,
             tracing: raw.tracing.0.into(),
+            auth,
         })
     }
 
@@ -206,7 +224,9 @@ impl Resolver<'_> {
             }
         };
         Ok(ServerConfig {
-            listen: raw.listen.0,
+            listen: raw.listen.map_or(ServerConfig::default().listen, |listen| {
+                listen.into_inner().0
+            }),
             allowed_origins: dedup(raw.allowed_origins.into_iter().map(|o| o.0)),
             allow_localhost_origins: raw.allow_localhost_origins,
             max_body_bytes: raw.max_body_bytes,
@@ -230,16 +250,22 @@ impl Resolver<'_> {
         &self,
         name: ComponentName,
         raw: RawComponent,
+        auth: &AuthConfig,
     ) -> Result<ComponentConfig, ConfigError> {
         let prefix = format!("components.{name}");
         let path = self.existing(&raw.path, format!("{prefix}.path"), Kind::File)?;
         let capabilities = self.capabilities(&prefix, raw.capabilities.0)?;
+        let access = match raw.access {
+            None => None,
+            Some(access) => Some(self.access(&prefix, access, auth)?),
+        };
         Ok(ComponentConfig {
             name,
             path,
             tool_prefix: raw.tool_prefix.map(|prefix| prefix.0).unwrap_or_default(),
             limits: raw.limits.0.into(),
             capabilities,
+            access,
         })
     }
 
@@ -277,7 +303,7 @@ impl Resolver<'_> {
 
     /// Resolves `written` against the config folder and checks that it is an
     /// existing file or directory; returns its canonical path.
-    fn existing(
+    pub(super) fn existing(
         &self,
         written: &Spanned<NonEmptyPath>,
         key: String,
@@ -316,7 +342,7 @@ impl Resolver<'_> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     File,
     Dir,
 }

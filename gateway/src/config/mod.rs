@@ -27,6 +27,7 @@
 //! The reference for every key is `docs/configuration.md`; the bundled
 //! example is `examples/warden.toml`.
 
+mod auth;
 mod environment;
 mod error;
 mod load;
@@ -36,7 +37,10 @@ mod values;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_auth;
 
+pub use auth::check_exposure;
 pub use environment::{SESSION_KEY_VAR, SESSION_OLD_KEYS_VAR};
 pub use error::ConfigError;
 pub use load::{load, parse};

@@ -3,6 +3,7 @@
 //! Every default and every accepted range is a named constant here, so the
 //! code that enforces a limit, the documentation and the tests agree.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -159,6 +160,8 @@ pub struct Config {
     pub components: Vec<ComponentConfig>,
     /// The `[tracing]` table.
     pub tracing: TracingConfig,
+    /// The `[auth]` table.
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -358,6 +361,93 @@ pub struct ComponentConfig {
     pub limits: Limits,
     /// What the component may reach outside its sandbox. Empty by default.
     pub capabilities: Capabilities,
+    /// Which callers may see and call the component's tools; `None` (no
+    /// `access` table): every authenticated caller.
+    pub access: Option<AccessPolicy>,
+}
+
+/// `[components.<name>.access]`: who may see and call a component's tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessPolicy {
+    /// The rule for the component's tools, when the table sets `callers` or
+    /// `roles`; `None`: every caller.
+    pub rule: Option<AccessRule>,
+    /// Rules that replace `rule` for single tools, by the name the
+    /// component declares (without `tool_prefix`).
+    pub tools: BTreeMap<String, AccessRule>,
+}
+
+/// Callers allowed by name or by role: a caller that matches either may
+/// use the tool. Both empty: nobody may.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessRule {
+    /// Caller names (an API key's `name`).
+    pub callers: BTreeSet<String>,
+    /// Roles (an API key's `roles`).
+    pub roles: BTreeSet<String>,
+}
+
+/// The `[auth]` table: how HTTP callers prove who they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// The API keys, from the config file and `api_keys_file` together.
+    pub api_keys: Vec<ApiKey>,
+    /// A separate file of `[[api_keys]]` (a mounted Secret), watched for
+    /// changes like the config file.
+    pub api_keys_file: Option<PathBuf>,
+}
+
+impl AuthConfig {
+    /// Whether HTTP callers must authenticate: some source of credentials
+    /// is configured (even one that lists no key yet, which lets nobody in).
+    pub fn is_enabled(&self) -> bool {
+        !self.api_keys.is_empty() || self.api_keys_file.is_some()
+    }
+}
+
+/// One API key: who presents it, and only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The caller's name, in logs and in access rules.
+    pub name: String,
+    /// SHA-256 of the key.
+    pub hash: ApiKeyHash,
+    /// The caller's roles, for access rules.
+    pub roles: BTreeSet<String>,
+}
+
+/// The SHA-256 digest of an API key. API keys are long random strings, so a
+/// fast hash is enough to make a leaked config useless to an attacker, and
+/// keeps checking a key cheap on every request.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ApiKeyHash(pub [u8; 32]);
+
+impl ApiKeyHash {
+    /// Shortest API key `warden hash-key` accepts, in characters.
+    pub const MIN_KEY_CHARS: usize = 32;
+
+    /// The hash of `key`.
+    pub fn of(key: &str) -> Self {
+        use sha2::Digest as _;
+        Self(sha2::Sha256::digest(key.as_bytes()).into())
+    }
+
+    /// Reads `sha256:<64 hex digits>`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        super::values::parse_key_hash(text).map(Self)
+    }
+}
+
+impl std::fmt::Display for ApiKeyHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sha256:{}", hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Debug for ApiKeyHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// The `[tracing]` table: where spans go besides the log.

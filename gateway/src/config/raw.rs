@@ -30,13 +30,68 @@ pub(super) struct RawConfig {
     pub components: Table<BTreeMap<ComponentName, Table<RawComponent>>>,
     #[serde(default)]
     pub tracing: Table<RawTracing>,
+    #[serde(default)]
+    pub auth: Table<RawAuth>,
+}
+
+/// `[auth]`; see [`model::AuthConfig`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawAuth {
+    pub api_keys: Vec<Table<RawApiKey>>,
+    pub api_keys_file: Option<Spanned<NonEmptyPath>>,
+}
+
+/// The file `auth.api_keys_file` names: `[[api_keys]]` entries only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawApiKeysFile {
+    pub api_keys: Vec<Table<RawApiKey>>,
+}
+
+/// One `[[api_keys]]` entry; see [`model::ApiKey`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApiKey {
+    pub name: Spanned<Identity>,
+    pub hash: Spanned<KeyHash>,
+    #[serde(default)]
+    pub roles: Vec<Identity>,
+}
+
+/// `[components.<name>.access]`; see [`model::AccessPolicy`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawAccess {
+    /// `None` when the key is absent, so that an access table holding only
+    /// per-tool rules leaves the other tools open.
+    pub callers: Option<Vec<Identity>>,
+    pub roles: Option<Vec<Identity>>,
+    pub tools: Table<BTreeMap<String, Spanned<Table<RawAccessRule>>>>,
+}
+
+/// `[components.<name>.access.tools.<tool>]`; see [`model::AccessRule`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawAccessRule {
+    pub callers: Vec<Identity>,
+    pub roles: Vec<Identity>,
+}
+
+impl From<RawAccessRule> for model::AccessRule {
+    fn from(raw: RawAccessRule) -> Self {
+        Self {
+            callers: raw.callers.into_iter().map(|c| c.0).collect(),
+            roles: raw.roles.into_iter().map(|r| r.0).collect(),
+        }
+    }
 }
 
 /// `[server]`; see [`model::ServerConfig`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawServer {
-    pub listen: Listen,
+    pub listen: Option<Spanned<Listen>>,
     pub allowed_origins: Vec<AllowedOrigin>,
     pub allow_localhost_origins: bool,
     #[serde(deserialize_with = "max_body_bytes")]
@@ -68,7 +123,7 @@ impl Default for RawServer {
     fn default() -> Self {
         let d = model::ServerConfig::default();
         Self {
-            listen: Listen(d.listen),
+            listen: None,
             allowed_origins: Vec::new(),
             allow_localhost_origins: d.allow_localhost_origins,
             max_body_bytes: d.max_body_bytes,
@@ -138,6 +193,8 @@ pub(super) struct RawComponent {
     pub limits: Table<RawLimits>,
     #[serde(default)]
     pub capabilities: Table<RawCapabilities>,
+    #[serde(default)]
+    pub access: Option<Spanned<Table<RawAccess>>>,
 }
 
 fn enabled_by_default() -> bool {
@@ -323,6 +380,22 @@ impl fmt::Debug for SessionKeyText {
         self.0.fmt(f)
     }
 }
+
+/// A caller name or a role.
+#[derive(Debug)]
+pub(super) struct Identity(pub String);
+parsed_str!(Identity, "a name string such as \"ci-bot\"", |s| {
+    values::check_identity(s).map(|()| Identity(s.to_owned()))
+});
+
+/// An API key's hash.
+#[derive(Debug)]
+pub(super) struct KeyHash(pub model::ApiKeyHash);
+parsed_str!(
+    KeyHash,
+    "a hash string such as \"sha256:<64 hex digits>\"",
+    |s| model::ApiKeyHash::parse(s).map(KeyHash)
+);
 
 /// `components.<name>.tool_prefix`.
 #[derive(Debug)]

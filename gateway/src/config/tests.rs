@@ -11,12 +11,12 @@ use super::*;
 
 /// A folder holding `warden.toml`'s neighbours: two component files and a
 /// `data/` directory with one file.
-struct Fixture {
+pub(super) struct Fixture {
     dir: TempDir,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         fs::write(dir.path().join("text.wasm"), b"\0asm").expect("write text.wasm");
         fs::write(dir.path().join("json.wasm"), b"\0asm").expect("write json.wasm");
@@ -25,23 +25,23 @@ impl Fixture {
         Self { dir }
     }
 
-    fn root(&self) -> &Path {
+    pub(super) fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    fn canonical(&self, relative: &str) -> PathBuf {
+    pub(super) fn canonical(&self, relative: &str) -> PathBuf {
         fs::canonicalize(self.root().join(relative)).expect("canonical path")
     }
 
-    fn origin(&self) -> PathBuf {
+    pub(super) fn origin(&self) -> PathBuf {
         self.root().join("warden.toml")
     }
 
-    fn parse(&self, text: &str) -> Result<Config, ConfigError> {
+    pub(super) fn parse(&self, text: &str) -> Result<Config, ConfigError> {
         parse(text, &self.origin())
     }
 
-    fn ok(&self, text: &str) -> Config {
+    pub(super) fn ok(&self, text: &str) -> Config {
         match self.parse(text) {
             Ok(config) => config,
             Err(e) => panic!("expected a valid config, got: {e}"),
@@ -49,7 +49,7 @@ impl Fixture {
     }
 
     /// The error for `text`, which must be `ConfigError::Invalid`.
-    fn invalid(&self, text: &str) -> Invalid {
+    pub(super) fn invalid(&self, text: &str) -> Invalid {
         match self.parse(text) {
             Err(ConfigError::Invalid {
                 path,
@@ -72,16 +72,16 @@ impl Fixture {
 }
 
 #[derive(Debug)]
-struct Invalid {
-    line: usize,
-    column: usize,
-    key: String,
-    message: String,
+pub(super) struct Invalid {
+    pub(super) line: usize,
+    pub(super) column: usize,
+    pub(super) key: String,
+    pub(super) message: String,
 }
 
 impl Invalid {
     /// Asserts the key and line, and that the message mentions each of `words`.
-    fn assert(&self, key: &str, line: usize, words: &[&str]) {
+    pub(super) fn assert(&self, key: &str, line: usize, words: &[&str]) {
         assert_eq!(self.key, key, "key of {self:?}");
         assert_eq!(self.line, line, "line of {self:?}");
         for word in words {
@@ -93,7 +93,7 @@ impl Invalid {
     }
 }
 
-const MINIMAL: &str = "[components.text]\npath = \"text.wasm\"\n";
+pub(super) const MINIMAL: &str = "[components.text]\npath = \"text.wasm\"\n";
 
 /// `MINIMAL` plus `extra`; `extra` starts on line 3.
 fn minimal_with(extra: &str) -> String {
@@ -105,7 +105,7 @@ fn full_config_is_read_into_plain_data() {
     let f = Fixture::new();
     let config = f.ok(r#"
 [server]
-listen = "0.0.0.0:9090"
+listen = "127.0.0.1:9090"
 allowed_origins = ["https://App.Example.com", "http://tools.internal:8443", "https://app.example.com:443"]
 allow_localhost_origins = false
 max_body_bytes = 1048576
@@ -148,7 +148,7 @@ enabled = true
     let server = &config.server;
     assert_eq!(
         server.listen,
-        "0.0.0.0:9090".parse::<SocketAddr>().expect("addr")
+        "127.0.0.1:9090".parse::<SocketAddr>().expect("addr")
     );
     assert_eq!(
         server.allowed_origins,

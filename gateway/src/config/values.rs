@@ -34,6 +34,36 @@ pub(super) fn check_tool_prefix(prefix: &str) -> Result<(), String> {
     }
 }
 
+/// `[A-Za-z0-9_.@:-]{1,128}`: a caller name or a role, as API keys and
+/// access rules name them.
+pub(super) fn check_identity(name: &str) -> Result<(), String> {
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b':' | b'-'));
+    if (1..=128).contains(&name.len()) && valid_chars {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid name `{name}`: use 1 to 128 of A-Z, a-z, 0-9, `_`, `.`, `@`, `:` and `-`"
+        ))
+    }
+}
+
+/// `sha256:` and 64 hex digits: an API key's hash as `warden hash-key`
+/// prints it.
+pub(super) fn parse_key_hash(text: &str) -> Result<[u8; 32], String> {
+    let mut hash = [0u8; 32];
+    text.strip_prefix("sha256:")
+        .filter(|hex| hex.len() == 64)
+        .and_then(|hex| hex::decode_to_slice(hex, &mut hash).ok())
+        .map(|()| hash)
+        .ok_or_else(|| {
+            "invalid API key hash: expected `sha256:` and 64 hex digits, as `warden hash-key` prints; \
+             the key itself never goes in the config"
+                .to_owned()
+        })
+}
+
 /// `[A-Za-z_][A-Za-z0-9_]*`: an environment variable name.
 pub(super) fn check_env_name(name: &str) -> Result<(), String> {
     let mut bytes = name.bytes();
@@ -375,6 +405,21 @@ mod tests {
         assert!(check_component_name("").is_err());
         assert!(check_component_name("a.b").is_err());
         assert!(check_component_name("é").is_err());
+    }
+
+    #[test]
+    fn identities_and_key_hashes() {
+        assert!(check_identity("ci-bot").is_ok());
+        assert!(check_identity("svc:deploy@team.example").is_ok());
+        assert!(check_identity(&"r".repeat(128)).is_ok());
+        assert!(check_identity(&"r".repeat(129)).is_err());
+        assert!(check_identity("").is_err());
+        assert!(check_identity("a b").is_err());
+        let hex = "ab".repeat(32);
+        assert_eq!(parse_key_hash(&format!("sha256:{hex}")), Ok([0xab; 32]));
+        assert!(parse_key_hash(&hex).is_err());
+        assert!(parse_key_hash(&format!("sha256:{}", &hex[2..])).is_err());
+        assert!(parse_key_hash(&format!("sha256:{}zz", &hex[2..])).is_err());
     }
 
     #[test]

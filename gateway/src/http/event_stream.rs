@@ -21,6 +21,7 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use super::Gateway;
 use super::mcp_endpoint::{accepts_sse, session_of};
 use super::response::{self, Body};
+use crate::auth::Caller;
 use crate::mcp::jsonrpc::code;
 use crate::mcp::session::{Session, StreamState};
 
@@ -36,7 +37,7 @@ const RETRY_AFTER_MS: u64 = 1000;
 const QUEUED_EVENTS: usize = 32;
 
 /// Answers `GET /mcp`: opens the session's event stream or says why not.
-pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap) -> Response<Body> {
+pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Response<Body> {
     if !accepts_sse(headers) {
         return response::rpc_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -44,7 +45,7 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap) -> Response<Body> {
             "GET opens an event stream: the Accept header must allow text/event-stream",
         );
     }
-    let (id, session) = match session_of(gateway, headers) {
+    let (id, session) = match session_of(gateway, headers, caller) {
         Ok(found) => found,
         Err(refusal) => return *refusal,
     };

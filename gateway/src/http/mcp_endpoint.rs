@@ -3,7 +3,10 @@
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::header::{
+    ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue,
+    WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use tracing::Instrument as _;
 
@@ -11,6 +14,7 @@ use std::sync::Arc;
 
 use super::response::{self, Body};
 use super::{Gateway, event_stream};
+use crate::auth::{AuthError, Caller};
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
 use crate::mcp::revision::Revision;
 use crate::mcp::session::{LookupError, Session};
@@ -25,10 +29,18 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respo
     if let Some(refusal) = check_origin(gateway, request.headers()) {
         return refusal;
     }
+    let caller = match gateway
+        .auth
+        .load()
+        .authenticate(request.headers().get(AUTHORIZATION))
+    {
+        Ok(caller) => caller,
+        Err(error) => return unauthorized(error),
+    };
     match *request.method() {
-        Method::POST => post(gateway, request).await,
-        Method::GET => event_stream::open(gateway, request.headers()),
-        Method::DELETE => delete(gateway, request.headers()),
+        Method::POST => post(gateway, request, &caller).await,
+        Method::GET => event_stream::open(gateway, request.headers(), &caller),
+        Method::DELETE => delete(gateway, request.headers(), &caller),
         _ => {
             let mut refusal = response::rpc_error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -41,6 +53,25 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respo
             refusal
         }
     }
+}
+
+/// 401 with the `WWW-Authenticate` challenge of RFC 6750.
+fn unauthorized(error: AuthError) -> Response<Body> {
+    tracing::info!(%error, "refused an unauthenticated request");
+    let challenge = match error {
+        AuthError::Missing => r#"Bearer realm="warden""#,
+        AuthError::Malformed => r#"Bearer realm="warden", error="invalid_request""#,
+        AuthError::UnknownKey => r#"Bearer realm="warden", error="invalid_token""#,
+    };
+    let mut refusal = response::rpc_error(
+        StatusCode::UNAUTHORIZED,
+        code::INVALID_REQUEST,
+        &error.to_string(),
+    );
+    refusal
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    refusal
 }
 
 fn check_origin(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>> {
@@ -58,7 +89,7 @@ fn check_origin(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>
     })
 }
 
-async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
+async fn post(gateway: &Gateway, request: Request<Incoming>, caller: &Caller) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     if !accepts_json_and_sse(headers) {
@@ -111,7 +142,7 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
         && method == "initialize"
     {
         // GET /mcp opens the stream `notifications/tools/list_changed` goes on.
-        return match gateway.mcp.initialize(params.as_ref(), true) {
+        return match gateway.mcp.initialize(params.as_ref(), caller, true) {
             Ok(initialized) => {
                 let mut reply =
                     response::json(StatusCode::OK, &jsonrpc::result(id, initialized.result));
@@ -134,7 +165,7 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
         };
     }
 
-    let session = match session_of(gateway, headers) {
+    let session = match session_of(gateway, headers, caller) {
         Ok((_, session)) => session,
         Err(refusal) => return *refusal,
     };
@@ -156,7 +187,7 @@ async fn post(gateway: &Gateway, request: Request<Incoming>) -> Response<Body> {
             crate::telemetry::otlp::continue_remote_trace(&span, headers);
             let reply = gateway
                 .mcp
-                .respond(&session, &id, &method, params.as_ref())
+                .respond(&session, caller, &id, &method, params.as_ref())
                 .instrument(span)
                 .await;
             response::json(StatusCode::OK, &reply)
@@ -191,18 +222,20 @@ fn trace_id_of(header: &HeaderValue) -> Option<String> {
     valid.then(|| trace.to_owned())
 }
 
-fn delete(gateway: &Gateway, headers: &HeaderMap) -> Response<Body> {
-    let Some(id) = headers
-        .get(SESSION_HEADER)
-        .and_then(|value| value.to_str().ok())
-    else {
+fn delete(gateway: &Gateway, headers: &HeaderMap, caller: &Caller) -> Response<Body> {
+    if !headers.contains_key(SESSION_HEADER) {
         return response::rpc_error(
             StatusCode::BAD_REQUEST,
             code::INVALID_REQUEST,
             "DELETE needs the Mcp-Session-Id header of the session to end",
         );
+    }
+    // Only the session's owner may end it.
+    let id = match session_of(gateway, headers, caller) {
+        Ok((id, _)) => id,
+        Err(refusal) => return *refusal,
     };
-    match gateway.mcp.sessions().end(id) {
+    match gateway.mcp.sessions().end(&id) {
         Some(log_tag) => {
             tracing::info!(session = %log_tag, "session ended by the client");
             response::empty(StatusCode::NO_CONTENT)
@@ -212,11 +245,12 @@ fn delete(gateway: &Gateway, headers: &HeaderMap) -> Response<Body> {
 }
 
 /// The live session a request names in its `Mcp-Session-Id` header, with
-/// its id, checked against the request's `MCP-Protocol-Version`; else the
-/// response that refuses the request.
+/// its id, checked against the request's `MCP-Protocol-Version` and
+/// belonging to `caller`; else the response that refuses the request.
 pub(super) fn session_of(
     gateway: &Gateway,
     headers: &HeaderMap,
+    caller: &Caller,
 ) -> Result<(String, Session), Box<Response<Body>>> {
     let session_id = match headers.get(SESSION_HEADER).map(HeaderValue::to_str) {
         None => {
@@ -240,6 +274,15 @@ pub(super) fn session_of(
         .sessions()
         .touch(&session_id)
         .map_err(|error| Box::new(refuse_session(error)))?;
+    if session.owner.as_deref() != caller.session_owner() {
+        // Answered as unknown: another caller learns nothing of it.
+        tracing::warn!(
+            session = %session.log_tag,
+            caller = caller.name(),
+            "refused a session id presented by a caller it does not belong to"
+        );
+        return Err(Box::new(unknown_session()));
+    }
     let version_header = headers
         .get(PROTOCOL_VERSION_HEADER)
         .map(|value| value.to_str().map(str::to_owned));

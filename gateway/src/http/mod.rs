@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -22,6 +23,7 @@ use tracing::Instrument;
 
 use response::Body;
 
+use crate::auth::Authenticator;
 use crate::config::ServerConfig;
 use crate::lifecycle::{self, DrainOutcome};
 use crate::mcp::Mcp;
@@ -41,6 +43,8 @@ const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 pub struct Gateway {
     /// The protocol handler.
     pub mcp: Mcp,
+    /// Checks HTTP callers' credentials; replaced whole on reload.
+    pub auth: ArcSwap<Authenticator>,
     /// The `[server]` settings (origins, body and nesting limits).
     pub settings: ServerConfig,
     /// When the gateway started.

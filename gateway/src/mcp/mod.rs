@@ -12,10 +12,12 @@ use arc_swap::ArcSwap;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+use crate::auth::Caller;
 use crate::catalog::Catalog;
 use crate::lifecycle::Lifecycle;
 use jsonrpc::{RequestId, code};
 use revision::Revision;
+use session::token::SessionClaims;
 use session::{Session, SessionError, SessionStore};
 
 /// A JSON-RPC error to send back for one request.
@@ -127,9 +129,11 @@ impl Mcp {
     /// Handles `initialize`: negotiates the revision and opens a session.
     /// `announces_list_changed` says whether the transport delivers
     /// `notifications/tools/list_changed`.
+    /// The session belongs to `caller`: no other caller can use it.
     pub fn initialize(
         &self,
         params: Option<&Map<String, Value>>,
+        caller: &Caller,
         announces_list_changed: bool,
     ) -> Result<Initialized, RpcError> {
         let params = params.ok_or_else(|| RpcError::invalid_params("`initialize` needs params"))?;
@@ -150,7 +154,12 @@ impl Mcp {
         let revision = Revision::negotiate(requested);
         let (session_id, session) = self
             .sessions
-            .create(revision, capabilities, client_info.clone())
+            .create(SessionClaims::new(
+                revision,
+                capabilities,
+                client_info.clone(),
+                caller.session_owner(),
+            ))
             .map_err(|error| match error {
                 SessionError::TooLarge(_) => RpcError::invalid_params(error.to_string()),
                 // The server's failures, not the client's: the transport
@@ -185,16 +194,17 @@ impl Mcp {
     pub async fn request(
         &self,
         session: &Session,
+        caller: &Caller,
         method: &str,
         params: Option<&Map<String, Value>>,
     ) -> Result<Value, RpcError> {
         match method {
             "ping" => Ok(json!({})),
-            "tools/list" => tools::list(&self.catalog.load(), params, self.page_size),
+            "tools/list" => tools::list(&self.catalog.load(), caller, params, self.page_size),
             "tools/call" => {
                 let params = tools::CallParams::parse(params)?;
                 let catalog = self.catalog.load_full();
-                tools::call(&catalog, session.revision, params, &self.lifecycle).await
+                tools::call(&catalog, caller, session.revision, params, &self.lifecycle).await
             }
             "initialize" => Err(RpcError::new(
                 code::INVALID_REQUEST,
@@ -212,11 +222,12 @@ impl Mcp {
     pub async fn respond(
         &self,
         session: &Session,
+        caller: &Caller,
         id: &RequestId,
         method: &str,
         params: Option<&Map<String, Value>>,
     ) -> Value {
-        match self.request(session, method, params).await {
+        match self.request(session, caller, method, params).await {
             Ok(result) => jsonrpc::result(id, result),
             Err(error) => error.response(Some(id)),
         }

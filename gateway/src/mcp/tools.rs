@@ -14,6 +14,7 @@ use warden_sandbox::{
 use super::RpcError;
 use super::jsonrpc::code;
 use super::revision::Revision;
+use crate::auth::{Caller, access};
 use crate::catalog::{Catalog, Tool};
 use crate::lifecycle::Lifecycle;
 use crate::telemetry::metrics;
@@ -33,23 +34,29 @@ const MAX_SCHEMA_ERRORS: usize = 20;
 /// One page of `tools/list`.
 pub fn list(
     catalog: &Catalog,
+    caller: &Caller,
     params: Option<&Map<String, Value>>,
     page_size: usize,
 ) -> Result<Value, RpcError> {
+    let visible: Vec<&Arc<Tool>> = catalog
+        .tools()
+        .iter()
+        .filter(|tool| access::allows(tool, caller))
+        .collect();
     let start = match params.and_then(|params| params.get("cursor")) {
         None | Some(Value::Null) => 0,
         Some(Value::String(cursor)) => decode_cursor(cursor)
-            .filter(|offset| *offset <= catalog.tools().len())
+            .filter(|offset| *offset <= visible.len())
             .ok_or_else(|| RpcError::invalid_params("`cursor` is not one this server issued"))?,
         Some(_) => return Err(RpcError::invalid_params("`cursor` must be a string")),
     };
-    let end = (start + page_size).min(catalog.tools().len());
-    let tools: Vec<Value> = catalog.tools()[start..end]
+    let end = (start + page_size).min(visible.len());
+    let tools: Vec<Value> = visible[start..end]
         .iter()
         .map(|tool| tool.listing.clone())
         .collect();
     let mut result = json!({ "tools": tools });
-    if end < catalog.tools().len() {
+    if end < visible.len() {
         result["nextCursor"] = json!(encode_cursor(end));
     }
     Ok(result)
@@ -99,11 +106,12 @@ impl CallParams {
 /// produced a result, so none is made up.
 pub async fn call(
     catalog: &Catalog,
+    caller: &Caller,
     revision: Revision,
     params: CallParams,
     lifecycle: &Lifecycle,
 ) -> Result<Value, RpcError> {
-    call_with_usage(catalog, revision, params, lifecycle)
+    call_with_usage(catalog, caller, revision, params, lifecycle)
         .await
         .map(|(result, _)| result)
 }
@@ -112,6 +120,7 @@ pub async fn call(
 /// The call runs in a `tool_call` span that ends with its outcome.
 pub async fn call_with_usage(
     catalog: &Catalog,
+    caller: &Caller,
     revision: Revision,
     params: CallParams,
     lifecycle: &Lifecycle,
@@ -123,18 +132,23 @@ pub async fn call_with_usage(
         reason = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     );
-    run_call(catalog, revision, params, lifecycle)
+    run_call(catalog, caller, revision, params, lifecycle)
         .instrument(span)
         .await
 }
 
 async fn run_call(
     catalog: &Catalog,
+    caller: &Caller,
     revision: Revision,
     params: CallParams,
     lifecycle: &Lifecycle,
 ) -> Result<(Value, Option<CallUsage>), RpcError> {
-    let Some(tool) = catalog.get(&params.name) else {
+    // A tool the caller may not use is answered exactly as a missing one.
+    let Some(tool) = catalog
+        .get(&params.name)
+        .filter(|tool| access::allows(tool, caller))
+    else {
         return Err(RpcError::new(
             code::INVALID_PARAMS,
             format!("Unknown tool: {}", params.name),

@@ -26,9 +26,9 @@ async fn three_replicas_with_one_key_serve_one_session() {
     // The key reaches the first replica through its config file and the
     // others through the environment, as a Kubernetes Secret would.
     let first = TestServer::spawn_process(&format!("session_key = \"{key}\"")).await;
-    let second = TestServer::spawn_process_with_env("", &[(SESSION_KEY_VAR, &key)]).await;
-    let third = TestServer::spawn_process_with_env("", &[(SESSION_KEY_VAR, &key)]).await;
-    let stranger = TestServer::spawn_process_with_env("", &[(SESSION_KEY_VAR, &new_key())]).await;
+    let second = TestServer::spawn_process_with("", &[(SESSION_KEY_VAR, &key)], &[]).await;
+    let third = TestServer::spawn_process_with("", &[(SESSION_KEY_VAR, &key)], &[]).await;
+    let stranger = TestServer::spawn_process_with("", &[(SESSION_KEY_VAR, &new_key())], &[]).await;
 
     let session = first.session_with_revision("2025-06-18").await;
     let on_second = session.on(&second);
@@ -96,11 +96,12 @@ async fn expired_ids_are_refused_everywhere_and_rotation_keeps_sessions() {
         "session_key = \"{old}\"\nsession_lifetime_secs = 1"
     ))
     .await;
-    let replica = TestServer::spawn_process_with_env("", &[(SESSION_KEY_VAR, &old)]).await;
+    let replica = TestServer::spawn_process_with("", &[(SESSION_KEY_VAR, &old)], &[]).await;
     // Mid-rotation: seals with the new key, still opens the old one's ids.
-    let rotated = TestServer::spawn_process_with_env(
+    let rotated = TestServer::spawn_process_with(
         "",
         &[(SESSION_KEY_VAR, &new), (SESSION_OLD_KEYS_VAR, &old)],
+        &[],
     )
     .await;
 

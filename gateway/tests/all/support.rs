@@ -225,12 +225,16 @@ impl TestServer {
     /// Starts the real `warden serve` binary with extra `[server]` keys,
     /// MCP and metrics on ephemeral ports, and waits until it serves.
     pub async fn spawn_process(extra_server: &str) -> Self {
-        Self::spawn_process_with_env(extra_server, &[]).await
+        Self::spawn_process_with(extra_server, &[], &[]).await
     }
 
     /// As [`spawn_process`](Self::spawn_process), with `env` added to the
-    /// process's environment.
-    pub async fn spawn_process_with_env(extra_server: &str, env: &[(&str, &str)]) -> Self {
+    /// process's environment and `args` to `warden serve`'s arguments.
+    pub async fn spawn_process_with(
+        extra_server: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
         let (data, config_dir, config_path) =
             write_config(&format!("metrics_listen = \"127.0.0.1:0\"\n{extra_server}"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
@@ -238,6 +242,7 @@ impl TestServer {
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
+            .args(args)
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -390,9 +395,19 @@ impl TestServer {
     }
 
     pub async fn session_with_revision(&self, revision: &str) -> Session<'_> {
+        self.session_with_headers(revision, &[]).await
+    }
+
+    /// An initialized session whose every request carries `headers` (such
+    /// as an `authorization`).
+    pub async fn session_with_headers(
+        &self,
+        revision: &str,
+        headers: &[(&str, &str)],
+    ) -> Session<'_> {
         let reply = self
             .post(
-                &[],
+                headers,
                 json!({
                     "jsonrpc": "2.0", "id": 0, "method": "initialize",
                     "params": {
@@ -419,6 +434,10 @@ impl TestServer {
                 .expect("protocolVersion")
                 .to_owned(),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            headers: headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
         };
         let initialized = session
             .post_raw(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string())
@@ -472,11 +491,16 @@ fn log_line(log: &Mutex<String>, line: &str) {
     log.push('\n');
 }
 
-/// The `IP:port` that follows `prefix` in a log line.
+/// The `IP:port` that follows `prefix` in a log line; a server listening on
+/// every interface is reached on loopback.
 fn address_after(line: &str, prefix: &str) -> Option<SocketAddr> {
     let rest = &line[line.find(prefix)? + prefix.len()..];
     let end = rest.find(['/', ' ']).unwrap_or(rest.len());
-    rest[..end].parse().ok()
+    let mut addr: SocketAddr = rest[..end].parse().ok()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Some(addr)
 }
 
 /// One MCP session on a test server.
@@ -485,6 +509,8 @@ pub struct Session<'a> {
     pub id: String,
     pub revision: String,
     next_id: std::sync::atomic::AtomicU64,
+    /// Sent with every request of the session.
+    headers: Vec<(String, String)>,
 }
 
 impl Session<'_> {
@@ -495,7 +521,20 @@ impl Session<'_> {
             id: self.id.clone(),
             revision: self.revision.clone(),
             next_id: std::sync::atomic::AtomicU64::new(1000),
+            headers: self.headers.clone(),
         }
+    }
+
+    /// The session's headers, with `extra`.
+    fn headers_with<'h>(&'h self, extra: &[(&'h str, &'h str)]) -> Vec<(&'h str, &'h str)> {
+        let mut headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        headers.push(("mcp-session-id", self.id.as_str()));
+        headers.extend_from_slice(extra);
+        headers
     }
 
     /// `DELETE /mcp` for this session; returns the status.
@@ -504,7 +543,7 @@ impl Session<'_> {
             .send(
                 Method::DELETE,
                 "/mcp",
-                &[("mcp-session-id", self.id.as_str())],
+                &self.headers_with(&[]),
                 Bytes::new(),
             )
             .await
@@ -513,10 +552,7 @@ impl Session<'_> {
 
     /// POSTs a raw body inside the session.
     pub async fn post_raw(&self, body: impl Into<Bytes>) -> Reply {
-        let headers = [
-            ("mcp-session-id", self.id.as_str()),
-            ("mcp-protocol-version", self.revision.as_str()),
-        ];
+        let headers = self.headers_with(&[("mcp-protocol-version", self.revision.as_str())]);
         self.server.post(&headers, body).await
     }
 

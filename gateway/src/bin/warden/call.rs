@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
+use warden_gateway::auth::Caller;
 use warden_gateway::catalog::Catalog;
 use warden_gateway::config;
 use warden_gateway::lifecycle::Lifecycle;
@@ -35,12 +36,15 @@ pub async fn run(
         name: tool,
         arguments,
     };
-    let (result, usage) =
-        tools::call_with_usage(&catalog, Revision::LATEST, params, &Lifecycle::default())
-            .await
-            .map_err(|error| {
-                anyhow::anyhow!("{} (JSON-RPC error {})", error.message, error.code)
-            })?;
+    let (result, usage) = tools::call_with_usage(
+        &catalog,
+        &Caller::local(),
+        Revision::LATEST,
+        params,
+        &Lifecycle::default(),
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("{} (JSON-RPC error {})", error.message, error.code))?;
     if as_json {
         let document = json!({ "result": result, "usage": usage.as_ref().map(usage_json) });
         emit(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;

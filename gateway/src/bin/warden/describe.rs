@@ -48,6 +48,7 @@ pub async fn tools(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
         let tools = listings(&catalog, |tool, entry| {
             entry["component"] = json!(tool.component.name());
             entry["policy"] = policy_json(tool.component.policy());
+            entry["access"] = access_json(tool);
         });
         writeln!(out, "{}", pretty(&tools)?)?;
         return emit(out);
@@ -123,6 +124,7 @@ fn print_tools(
             None => writeln!(out, "  tool {}", tool.name)?,
         }
         writeln!(out, "    {}", info.description)?;
+        writeln!(out, "    access: {}", access_text(tool))?;
         if let Some(annotations) = tool.listing.get("annotations") {
             writeln!(out, "    annotations: {annotations}")?;
         }
@@ -170,6 +172,38 @@ fn print_policy(out: &mut String, policy: &Policy) -> anyhow::Result<()> {
         writeln!(out, "  tcp: {target}")?;
     }
     Ok(())
+}
+
+/// Who may call `tool`, for people.
+fn access_text(tool: &Tool) -> String {
+    match &tool.access {
+        None => "every caller".to_owned(),
+        Some(access) if access.rule.callers.is_empty() && access.rule.roles.is_empty() => {
+            format!("nobody over HTTP ({})", access.source)
+        }
+        Some(access) => {
+            let list = |items: &std::collections::BTreeSet<String>| {
+                items.iter().cloned().collect::<Vec<_>>().join(", ")
+            };
+            format!(
+                "callers [{}], roles [{}] ({})",
+                list(&access.rule.callers),
+                list(&access.rule.roles),
+                access.source
+            )
+        }
+    }
+}
+
+/// Who may call `tool`, as JSON: `null` for every caller.
+fn access_json(tool: &Tool) -> Value {
+    tool.access.as_ref().map_or(Value::Null, |access| {
+        json!({
+            "callers": access.rule.callers,
+            "roles": access.rule.roles,
+            "source": access.source,
+        })
+    })
 }
 
 /// The policy as JSON. Environment values are left out: they may be secrets.

@@ -3,6 +3,7 @@
 
 mod call;
 mod describe;
+mod keys;
 mod probe;
 mod serve;
 
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use warden_gateway::config::{LogFormat, SessionKey};
+use warden_gateway::config::LogFormat;
 use warden_gateway::mcp::revision::Revision;
 
 /// Exit codes besides 0 (success), 1 (error) and 2 (bad command line).
@@ -113,6 +114,14 @@ enum Command {
         #[arg(default_value = "http://127.0.0.1:8080/readyz")]
         url: String,
     },
+    /// Print the hash of an API key, read from stdin, for a
+    /// [[auth.api_keys]] entry's `hash`. With --generate, make a new random
+    /// key and print it (line 1, for the client) and its hash (line 2).
+    HashKey {
+        /// Make a new key instead of reading one.
+        #[arg(long)]
+        generate: bool,
+    },
     /// Print a new random session key (base64, 32 bytes) for
     /// WARDEN_SESSION_KEY or server.session_key. Replicas that share a key
     /// accept each other's sessions.
@@ -175,7 +184,8 @@ fn main() -> ExitCode {
             .block_on(describe::inspect(&file, json))
             .map(success),
         Command::Probe { url } => runtime.block_on(probe::run(&url)).map(success),
-        Command::NewSessionKey => new_session_key().map(success),
+        Command::HashKey { generate } => keys::hash_key(generate).map(success),
+        Command::NewSessionKey => keys::new_session_key().map(success),
         Command::Version => describe::emit(&version()).map(success),
     };
     match outcome {
@@ -185,12 +195,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn new_session_key() -> anyhow::Result<()> {
-    let key = SessionKey::generate()
-        .map_err(|error| anyhow::anyhow!("cannot generate a session key: {error}"))?;
-    describe::emit(&format!("{}\n", key.to_base64()))
 }
 
 fn version() -> String {

@@ -51,8 +51,19 @@ async fn serve(
     listen: Option<SocketAddr>,
     stdio: bool,
 ) -> anyhow::Result<ExitCode> {
+    // Stdio is reached by no one but the process that started Warden.
+    let exposed_on = (!stdio).then(|| listen.unwrap_or(config.server.listen));
+    if let Some(address) = exposed_on {
+        config::check_exposure(address, &config.auth)
+            .map_err(|message| anyhow::anyhow!("cannot serve on {address}: {message}"))?;
+    }
     let gateway = warden_gateway::build(&config).await?;
-    let reloader = Arc::new(Reloader::new(Arc::clone(&gateway), &config_path, &config));
+    let reloader = Arc::new(Reloader::new(
+        Arc::clone(&gateway),
+        &config_path,
+        &config,
+        exposed_on,
+    ));
     start_reload_triggers(&reloader, config.server.watch_interval_ms);
     if stdio {
         tracing::info!(

@@ -30,6 +30,8 @@ pub struct Session {
     pub client_capabilities: Value,
     /// The client's `clientInfo`.
     pub client_info: Value,
+    /// The authenticated caller the session belongs to, if any.
+    pub owner: Option<String>,
     /// A short name for the session in logs, the same on every replica. The
     /// id itself is a bearer secret and is never logged.
     pub log_tag: String,
@@ -164,23 +166,12 @@ impl SessionStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Creates a session and returns its id, a sealed token in base64url
+    /// Creates a session from `claims` (with a new random id and this
+    /// store's lifetime) and returns its id, a sealed token in base64url
     /// (visible ASCII, as the transport requires), and the session.
-    pub fn create(
-        &self,
-        revision: Revision,
-        client_capabilities: Value,
-        client_info: Value,
-    ) -> Result<(String, Session), SessionError> {
-        let mut id = [0u8; SESSION_ID_BYTES];
-        getrandom::fill(&mut id).map_err(|error| SessionError::Random(error.to_string()))?;
-        let claims = SessionClaims {
-            id,
-            revision,
-            client_capabilities,
-            client_info,
-            expires_at: unix_now().saturating_add(self.lifetime.as_secs()),
-        };
+    pub fn create(&self, mut claims: SessionClaims) -> Result<(String, Session), SessionError> {
+        getrandom::fill(&mut claims.id).map_err(|error| SessionError::Random(error.to_string()))?;
+        claims.expires_at = unix_now().saturating_add(self.lifetime.as_secs());
         let token = self.sealer.seal(&claims).map_err(|error| match error {
             SealError::Random(message) => SessionError::Random(message),
             too_large @ SealError::TooLarge(_) => SessionError::TooLarge(too_large),
@@ -304,6 +295,7 @@ impl SessionStore {
             log_tag: log_tag(&claims.id),
             client_capabilities: claims.client_capabilities,
             client_info: claims.client_info,
+            owner: claims.owner,
             stream: Arc::default(),
         };
         let local = state.live.entry(token).or_insert(Local {
@@ -359,9 +351,13 @@ mod tests {
         SessionKey::generate().expect("random")
     }
 
+    fn claims(revision: Revision, capabilities: Value) -> SessionClaims {
+        SessionClaims::new(revision, capabilities, Value::Null, None)
+    }
+
     fn create(store: &SessionStore) -> String {
         store
-            .create(Revision::LATEST, Value::Null, Value::Null)
+            .create(claims(Revision::LATEST, Value::Null))
             .expect("create")
             .0
     }
@@ -392,11 +388,12 @@ mod tests {
             SessionStore::new(&settings(&key)),
         );
         let (id, _) = first
-            .create(
+            .create(SessionClaims::new(
                 Revision::V2025_06_18,
                 serde_json::json!({"sampling": {}}),
                 serde_json::json!({"name": "c"}),
-            )
+                Some("ci-bot"),
+            ))
             .expect("create");
         let here = first.touch(&id).expect("first");
         let there = second.touch(&id).expect("second");
@@ -406,6 +403,7 @@ mod tests {
             serde_json::json!({"sampling": {}})
         );
         assert_eq!(there.log_tag, here.log_tag);
+        assert_eq!(there.owner.as_deref(), Some("ci-bot"));
         assert_eq!(second.len(), 1);
 
         assert_eq!(second.end(&id), Some(here.log_tag.clone()));
@@ -430,9 +428,7 @@ mod tests {
         let store = SessionStore::new(&capped);
         let first = create(&store);
         assert_eq!(
-            store
-                .create(Revision::LATEST, Value::Null, Value::Null)
-                .err(),
+            store.create(claims(Revision::LATEST, Value::Null)).err(),
             Some(SessionError::TooMany(1))
         );
         let other = SessionStore::new(&settings(&key));

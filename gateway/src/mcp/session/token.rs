@@ -50,8 +50,30 @@ pub struct SessionClaims {
     pub client_capabilities: Value,
     /// The client's `clientInfo`.
     pub client_info: Value,
+    /// The authenticated caller the session belongs to; `None` when
+    /// callers are not authenticated.
+    pub owner: Option<String>,
     /// Unix time (seconds) after which every replica refuses the id.
     pub expires_at: u64,
+}
+
+impl SessionClaims {
+    /// Claims for a new session; the store fills in its id and expiry.
+    pub fn new(
+        revision: Revision,
+        client_capabilities: Value,
+        client_info: Value,
+        owner: Option<&str>,
+    ) -> Self {
+        Self {
+            id: [0; SESSION_ID_BYTES],
+            revision,
+            client_capabilities,
+            client_info,
+            owner: owner.map(str::to_owned),
+            expires_at: 0,
+        }
+    }
 }
 
 /// The claims as sealed: short keys, the revision as its date.
@@ -61,6 +83,8 @@ struct WireClaims {
     rev: String,
     caps: Value,
     info: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
     exp: u64,
 }
 
@@ -143,6 +167,7 @@ impl SessionSealer {
             rev: claims.revision.as_str().to_owned(),
             caps: claims.client_capabilities.clone(),
             info: claims.client_info.clone(),
+            owner: claims.owner.clone(),
             exp: claims.expires_at,
         };
         // Serialising a tree of JSON values cannot fail.
@@ -215,6 +240,7 @@ impl SessionSealer {
             revision: Revision::parse(&wire.rev).ok_or(OpenError::BadClaims)?,
             client_capabilities: wire.caps,
             client_info: wire.info,
+            owner: wire.owner,
             expires_at: wire.exp,
         })
     }
@@ -236,6 +262,7 @@ mod tests {
             revision: Revision::V2025_06_18,
             client_capabilities: json!({ "sampling": {} }),
             client_info: json!({ "name": "client", "version": "1" }),
+            owner: Some("ci-bot".to_owned()),
             expires_at: 1_900_000_000,
         }
     }
@@ -314,6 +341,7 @@ mod tests {
             rev: fitting.revision.as_str().to_owned(),
             caps: fitting.client_capabilities.clone(),
             info: fitting.client_info.clone(),
+            owner: fitting.owner.clone(),
             exp: fitting.expires_at,
         })
         .expect("json")

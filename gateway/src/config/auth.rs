@@ -1,0 +1,131 @@
+//! The `[auth]` table, the API keys file it may name, and the access rules
+//! of components: who may call what.
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::SocketAddr;
+
+use toml::Spanned;
+
+use super::error::ConfigError;
+use super::load::{Kind, Resolver, deserialize};
+use super::model::{AccessPolicy, ApiKey, ApiKeyHash, AuthConfig};
+use super::raw::{RawAccess, RawApiKey, RawApiKeysFile, RawAuth, Table};
+
+/// Refuses to serve without authentication on an address other machines can
+/// reach: with no `[auth]`, anyone who reaches it could call every tool.
+pub fn check_exposure(listen: SocketAddr, auth: &AuthConfig) -> Result<(), String> {
+    if auth.is_enabled() || listen.ip().is_loopback() {
+        return Ok(());
+    }
+    Err(format!(
+        "`{listen}` is reachable from other machines and no [auth] is configured, so anyone \
+         reaching it could call every tool; configure [auth] api_keys (`warden hash-key \
+         --generate` makes a key) or listen on 127.0.0.1"
+    ))
+}
+
+impl Resolver<'_> {
+    pub(super) fn auth(&self, raw: RawAuth) -> Result<AuthConfig, ConfigError> {
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut hashes: HashMap<ApiKeyHash, String> = HashMap::new();
+        let mut api_keys = Vec::new();
+        for (index, key) in raw.api_keys.into_iter().enumerate() {
+            let at = format!("auth.api_keys[{index}]");
+            api_keys.push(self.api_key(key.0, &at, &mut names, &mut hashes)?);
+        }
+        let api_keys_file = match raw.api_keys_file {
+            None => None,
+            Some(written) => {
+                let path = self.existing(&written, "auth.api_keys_file".to_owned(), Kind::File)?;
+                let text = fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let file: RawApiKeysFile = deserialize(&text, &path)?;
+                let in_file = Resolver {
+                    text: &text,
+                    origin: &path,
+                    base: self.base.clone(),
+                };
+                for (index, key) in file.api_keys.into_iter().enumerate() {
+                    let at = format!("api_keys[{index}]");
+                    api_keys.push(in_file.api_key(key.0, &at, &mut names, &mut hashes)?);
+                }
+                Some(path)
+            }
+        };
+        Ok(AuthConfig {
+            api_keys,
+            api_keys_file,
+        })
+    }
+
+    /// One key, refused when its name or hash was already seen (`names` and
+    /// `hashes` say where).
+    fn api_key(
+        &self,
+        raw: RawApiKey,
+        at: &str,
+        names: &mut HashMap<String, String>,
+        hashes: &mut HashMap<ApiKeyHash, String>,
+    ) -> Result<ApiKey, ConfigError> {
+        let here = format!("{}: {at}", self.origin.display());
+        let name_span = raw.name.span();
+        let name = raw.name.into_inner().0;
+        if let Some(first) = names.insert(name.clone(), here.clone()) {
+            return Err(self.invalid(
+                name_span,
+                format!("{at}.name"),
+                format!("API key name `{name}` is already used by {first}"),
+            ));
+        }
+        let hash_span = raw.hash.span();
+        let hash = raw.hash.into_inner().0;
+        if let Some(first) = hashes.insert(hash, here) {
+            return Err(self.invalid(
+                hash_span,
+                format!("{at}.hash"),
+                format!("the same key hash is already listed by {first}"),
+            ));
+        }
+        Ok(ApiKey {
+            name,
+            hash,
+            roles: raw.roles.into_iter().map(|role| role.0).collect(),
+        })
+    }
+
+    pub(super) fn access(
+        &self,
+        prefix: &str,
+        raw: Spanned<Table<RawAccess>>,
+        auth: &AuthConfig,
+    ) -> Result<AccessPolicy, ConfigError> {
+        if !auth.is_enabled() {
+            return Err(self.invalid(
+                raw.span(),
+                format!("{prefix}.access"),
+                "access rules name callers, but no [auth] is configured to identify them"
+                    .to_owned(),
+            ));
+        }
+        let raw = raw.into_inner().0;
+        let restricts = raw.callers.is_some() || raw.roles.is_some();
+        Ok(AccessPolicy {
+            rule: restricts.then(|| {
+                super::raw::RawAccessRule {
+                    callers: raw.callers.unwrap_or_default(),
+                    roles: raw.roles.unwrap_or_default(),
+                }
+                .into()
+            }),
+            tools: raw
+                .tools
+                .0
+                .into_iter()
+                .map(|(tool, rule)| (tool, rule.into_inner().0.into()))
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,177 @@
+//! Tests of `[auth]`, the API keys file and component access tables.
+
+use std::fs;
+
+use super::tests::{Fixture, MINIMAL};
+use super::*;
+
+fn hash(key: &str) -> String {
+    ApiKeyHash::of(key).to_string()
+}
+
+#[test]
+fn api_keys_and_access_rules_are_read() {
+    let f = Fixture::new();
+    fs::write(
+        f.root().join("keys.toml"),
+        format!(
+            "[[api_keys]]\nname = \"deployer\"\nhash = \"{}\"\nroles = [\"admin\"]\n",
+            hash("deployer-key-0123456789abcdef0123")
+        ),
+    )
+    .expect("write keys");
+    let config = f.ok(&format!(
+        r#"
+[server]
+listen = "0.0.0.0:8080"
+
+[auth]
+api_keys_file = "keys.toml"
+[[auth.api_keys]]
+name = "ci-bot"
+hash = "{}"
+roles = ["reader", "reader"]
+
+[components.text]
+path = "text.wasm"
+[components.text.access]
+roles = ["reader"]
+[components.text.access.tools.count]
+callers = ["deployer"]
+"#,
+        hash("ci-bot-key-0123456789abcdef012345")
+    ));
+    let auth = &config.auth;
+    assert!(auth.is_enabled());
+    assert_eq!(auth.api_keys_file, Some(f.canonical("keys.toml")));
+    let names: Vec<&str> = auth.api_keys.iter().map(|key| key.name.as_str()).collect();
+    assert_eq!(names, ["ci-bot", "deployer"]);
+    assert_eq!(
+        auth.api_keys[0].hash,
+        ApiKeyHash::of("ci-bot-key-0123456789abcdef012345")
+    );
+    assert_eq!(auth.api_keys[0].roles.len(), 1, "roles are a set");
+
+    let access = config
+        .component("text")
+        .and_then(|text| text.access.clone())
+        .expect("access");
+    let rule = access.rule.expect("a component rule");
+    assert!(rule.roles.contains("reader"));
+    assert!(rule.callers.is_empty());
+    assert!(access.tools["count"].callers.contains("deployer"));
+}
+
+#[test]
+fn an_access_table_with_only_tool_rules_leaves_the_other_tools_open() {
+    let f = Fixture::new();
+    let open = f.ok(&format!(
+        "[[auth.api_keys]]\nname = \"a\"\nhash = \"{}\"\n{MINIMAL}\
+         [components.text.access.tools.count]\nroles = [\"admin\"]\n",
+        hash("a-key-0123456789abcdef0123456789ab")
+    ));
+    let access = open.components[0].access.as_ref().expect("access");
+    assert_eq!(access.rule, None);
+    let closed = f.ok(&format!(
+        "[[auth.api_keys]]\nname = \"a\"\nhash = \"{}\"\n{MINIMAL}\
+         [components.text.access]\ncallers = []\n",
+        hash("a-key-0123456789abcdef0123456789ab")
+    ));
+    let access = closed.components[0].access.as_ref().expect("access");
+    assert_eq!(
+        access.rule,
+        Some(AccessRule::default()),
+        "an explicit empty list admits nobody"
+    );
+}
+
+#[test]
+fn serving_beyond_loopback_needs_auth() {
+    let f = Fixture::new();
+    let e = f.invalid(&format!("[server]\nlisten = \"0.0.0.0:8080\"\n{MINIMAL}"));
+    e.assert(
+        "server.listen",
+        2,
+        &["reachable from other machines", "[auth]", "127.0.0.1"],
+    );
+    let e = f.invalid(&format!("[server]\nlisten = \"[::]:8080\"\n{MINIMAL}"));
+    e.assert("server.listen", 2, &["no [auth]"]);
+    f.ok(&format!("[server]\nlisten = \"[::1]:8080\"\n{MINIMAL}"));
+    f.ok(&format!("[server]\nlisten = \"127.0.0.2:8080\"\n{MINIMAL}"));
+    assert!(check_exposure("10.0.0.1:80".parse().expect("addr"), &AuthConfig::default()).is_err());
+}
+
+#[test]
+fn access_rules_need_auth_to_name_callers() {
+    let f = Fixture::new();
+    let e = f.invalid(&format!(
+        "{MINIMAL}[components.text.access]\nroles = [\"reader\"]\n"
+    ));
+    e.assert("components.text.access", 3, &["no [auth] is configured"]);
+}
+
+#[test]
+fn bad_keys_are_located_in_their_own_file() {
+    let f = Fixture::new();
+    let key = |name: &str, hash: &str| {
+        format!("[[auth.api_keys]]\nname = \"{name}\"\nhash = \"{hash}\"\n")
+    };
+    let h = hash("one-key-0123456789abcdef0123456789");
+
+    let e = f.invalid(&format!("{}{}{MINIMAL}", key("a", &h), key("b", &h)));
+    e.assert(
+        "auth.api_keys[1].hash",
+        6,
+        &["same key hash", "auth.api_keys[0]"],
+    );
+    let e = f.invalid(&format!(
+        "{}{}{MINIMAL}",
+        key("a", &h),
+        key("a", &hash("two-key-0123456789abcdef0123456789"))
+    ));
+    e.assert("auth.api_keys[1].name", 5, &["`a` is already used"]);
+    let e = f.invalid(&format!("{}{MINIMAL}", key("a", "plain-text-key")));
+    e.assert(
+        "auth.api_keys[0].hash",
+        3,
+        &["sha256:", "never goes in the config"],
+    );
+    let e = f.invalid(&format!("{}{MINIMAL}", key("a b", &h)));
+    e.assert("auth.api_keys[0].name", 2, &["invalid name `a b`"]);
+    let e = f.invalid(&format!(
+        "[auth]\napi_keys_file = \"absent.toml\"\n{MINIMAL}"
+    ));
+    e.assert("auth.api_keys_file", 2, &["does not exist"]);
+
+    // An error inside the keys file names that file and its line.
+    fs::write(
+        f.root().join("keys.toml"),
+        format!(
+            "# keys\n{}",
+            key("a", "sha256:00").replace("[[auth.api_keys]]", "[[api_keys]]")
+        ),
+    )
+    .expect("write keys");
+    let error = f
+        .parse(&format!("[auth]\napi_keys_file = \"keys.toml\"\n{MINIMAL}"))
+        .expect_err("bad hash in the keys file")
+        .to_string();
+    assert!(error.contains("keys.toml:4:8: api_keys[0].hash"), "{error}");
+
+    // A file that repeats a name from the config file is refused too.
+    fs::write(
+        f.root().join("keys.toml"),
+        key("a", &hash("two-key-0123456789abcdef0123456789"))
+            .replace("[[auth.api_keys]]", "[[api_keys]]"),
+    )
+    .expect("write keys");
+    let error = f
+        .parse(&format!(
+            "[auth]\napi_keys_file = \"keys.toml\"\n{}{MINIMAL}",
+            key("a", &h)
+        ))
+        .expect_err("duplicate name across files")
+        .to_string();
+    assert!(error.contains("keys.toml:2:8: api_keys[0].name"), "{error}");
+    assert!(error.contains("warden.toml: auth.api_keys[0]"), "{error}");
+}
