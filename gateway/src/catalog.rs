@@ -12,7 +12,8 @@ use warden_sandbox::{
 };
 
 use crate::auth::access::ToolAccess;
-use crate::config::{self, AccessPolicy, ComponentConfig, Config};
+use crate::config::{self, AccessPolicy, ComponentConfig, Config, ToolQuotas};
+use crate::limits::ToolRates;
 
 /// Why the catalog could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -49,15 +50,17 @@ pub enum CatalogError {
         /// The configured prefix.
         prefix: String,
     },
-    /// An access rule names a tool the component does not declare.
+    /// A per-tool table names a tool the component does not declare.
     #[error(
-        "components.{component}.access.tools.{tool}: component `{component}` declares no tool \
+        "components.{component}.{table}.tools.{tool}: component `{component}` declares no tool \
          `{tool}` (it declares: {declared})"
     )]
-    UnknownAccessTool {
+    UnknownTool {
         /// The component.
         component: String,
-        /// The name in the access table.
+        /// `access` or `rate_limits`.
+        table: &'static str,
+        /// The name in the table.
         tool: String,
         /// The tools the component declares, comma-separated.
         declared: String,
@@ -94,6 +97,8 @@ pub struct Tool {
     pub listing: Value,
     /// Who may see and call it; `None`: every caller.
     pub access: Option<ToolAccess>,
+    /// Its request quotas.
+    pub rates: ToolRates,
 }
 
 /// A loaded component and how the config serves it.
@@ -101,6 +106,7 @@ struct Served<'a> {
     component: Arc<ToolComponent>,
     tool_prefix: &'a str,
     access: Option<&'a AccessPolicy>,
+    quotas: Option<&'a ToolQuotas>,
 }
 
 /// Every tool, in a stable order (components by name, tools as declared).
@@ -115,7 +121,7 @@ impl Catalog {
     /// Builds the sandbox engine sized for `config` and loads every component.
     pub async fn load(config: &Config) -> Result<Self, CatalogError> {
         let sandbox = Arc::new(Sandbox::new(sandbox_config(config))?);
-        Self::load_into(sandbox, config).await
+        Self::load_into(sandbox, config, None).await
     }
 
     /// Loads the catalog `config` describes to replace `self`, built aside
@@ -129,10 +135,16 @@ impl Catalog {
         } else {
             Arc::new(Sandbox::new(sandbox_config)?)
         };
-        Self::load_into(sandbox, config).await
+        Self::load_into(sandbox, config, Some(self)).await
     }
 
-    async fn load_into(sandbox: Arc<Sandbox>, config: &Config) -> Result<Self, CatalogError> {
+    /// Loads `config`'s components; quota counters of `previous`'s tools
+    /// carry over where the quota is unchanged.
+    async fn load_into(
+        sandbox: Arc<Sandbox>,
+        config: &Config,
+        previous: Option<&Catalog>,
+    ) -> Result<Self, CatalogError> {
         let mut components = Vec::with_capacity(config.components.len());
         for component in &config.components {
             let loaded = sandbox
@@ -143,9 +155,10 @@ impl Catalog {
                 component: Arc::new(loaded),
                 tool_prefix: &component.tool_prefix,
                 access: component.access.as_ref(),
+                quotas: Some(&component.rate_limits),
             });
         }
-        Self::from_components(sandbox, &components)
+        Self::from_components(sandbox, &components, previous)
     }
 
     /// Loads the single component at `path`, named `name`, under the
@@ -161,21 +174,26 @@ impl Catalog {
             component: Arc::new(component),
             tool_prefix: "",
             access: None,
+            quotas: None,
         };
-        Self::from_components(sandbox, &[served])
+        Self::from_components(sandbox, &[served], None)
     }
 
     /// The catalog of `components`.
     fn from_components(
         sandbox: Arc<Sandbox>,
         components: &[Served<'_>],
+        previous: Option<&Catalog>,
     ) -> Result<Self, CatalogError> {
         let mut tools = Vec::new();
         let mut by_name: HashMap<String, Arc<Tool>> = HashMap::new();
         for served in components {
             let (component, prefix) = (&served.component, served.tool_prefix);
             if let Some(access) = served.access {
-                check_access_tools(component, access)?;
+                check_tool_names(component, "access", access.tools.keys())?;
+            }
+            if let Some(quotas) = served.quotas {
+                check_tool_names(component, "rate_limits", quotas.tools.keys())?;
             }
             for info in component.tools() {
                 let name = format!("{prefix}{}", info.name);
@@ -197,6 +215,12 @@ impl Catalog {
                 tool.access = served
                     .access
                     .and_then(|access| tool_access(component, access, info));
+                if let Some(quotas) = served.quotas {
+                    let (per_tool, per_caller) = quotas.for_tool(&info.name);
+                    let earlier = previous.and_then(|catalog| catalog.get(&name));
+                    tool.rates =
+                        ToolRates::new(per_tool, per_caller, earlier.map(|tool| &tool.rates));
+                }
                 let tool = Arc::new(tool);
                 by_name.insert(name, Arc::clone(&tool));
                 tools.push(tool);
@@ -243,21 +267,19 @@ impl Catalog {
     }
 }
 
-/// Refuses an access table that names a tool the component does not
-/// declare: a typo there would silently leave the tool under the
-/// component's rule.
-fn check_access_tools(
+/// Refuses a per-tool table (`access.tools`, `rate_limits.tools`) that
+/// names a tool the component does not declare: a typo there would silently
+/// leave the tool under the component's rule.
+fn check_tool_names<'a>(
     component: &ToolComponent,
-    access: &AccessPolicy,
+    table: &'static str,
+    mut names: impl Iterator<Item = &'a String>,
 ) -> Result<(), CatalogError> {
     let declared = || component.tools().iter().map(|info| info.name.as_str());
-    match access
-        .tools
-        .keys()
-        .find(|tool| !declared().any(|name| name == tool.as_str()))
-    {
-        Some(unknown) => Err(CatalogError::UnknownAccessTool {
+    match names.find(|tool| !declared().any(|name| name == tool.as_str())) {
+        Some(unknown) => Err(CatalogError::UnknownTool {
             component: component.name().to_owned(),
+            table,
             tool: unknown.clone(),
             declared: declared().collect::<Vec<_>>().join(", "),
         }),
@@ -294,7 +316,9 @@ fn sandbox_config(config: &Config) -> SandboxConfig {
             .map(|limits| limits.max_memory_bytes)
             .max()
             .unwrap_or(config::DEFAULT_MAX_MEMORY_BYTES),
-        fuel_metering: limits.clone().any(|limits| limits.fuel.is_some()),
+        // A fuel budget needs every call's consumption measured.
+        fuel_metering: limits.clone().any(|limits| limits.fuel.is_some())
+            || config.rate_limits.caller_fuel.is_some(),
         cache_dir: config.server.cache_dir.clone(),
     }
 }
@@ -342,6 +366,7 @@ fn compile_tool(
         output_validator,
         listing,
         access: None,
+        rates: ToolRates::default(),
     })
 }
 

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod config;
 pub mod http;
 pub mod lifecycle;
+pub mod limits;
 pub mod mcp;
 pub mod reload;
 pub mod stdio;
@@ -23,6 +24,7 @@ use auth::Authenticator;
 use catalog::{Catalog, CatalogError};
 use config::{Config, SessionKey};
 use http::Gateway;
+use limits::Limits;
 use mcp::Mcp;
 use mcp::session::{SessionSettings, SessionStore};
 
@@ -63,7 +65,12 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         max_sessions: server.max_sessions,
     });
     Ok(Arc::new(Gateway {
-        mcp: Mcp::new(catalog, sessions, server.page_size),
+        mcp: Mcp::new(
+            catalog,
+            sessions,
+            Limits::new(&config.rate_limits),
+            server.page_size,
+        ),
         auth: ArcSwap::from_pointee(Authenticator::new(&config.auth)),
         settings: server.clone(),
         started: Instant::now(),

@@ -13,6 +13,7 @@ use crate::auth::Authenticator;
 use crate::catalog::CatalogError;
 use crate::config::{self, Config, ConfigError, ServerConfig, TracingConfig};
 use crate::http::Gateway;
+use crate::limits::Limits;
 use crate::telemetry::metrics;
 
 /// Why a reload was refused.
@@ -117,6 +118,12 @@ impl Reloader {
         self.gateway
             .auth
             .store(Arc::new(Authenticator::new(&config.auth)));
+        // Unchanged limits keep their counters (and calls their places).
+        if self.gateway.mcp.limits().config() != &config.rate_limits {
+            self.gateway
+                .mcp
+                .replace_limits(Limits::new(&config.rate_limits));
+        }
         self.gateway.mcp.replace_catalog(next);
         *self
             .watched

@@ -50,6 +50,10 @@ pub struct CallOutput {
     pub usage: CallUsage,
 }
 
+/// Fuel injected into a running instance at a time (a few milliseconds of
+/// guest code): bounds how far a call's reported consumption can lag.
+pub const FUEL_SLICE: u64 = 10_000_000;
+
 /// Resources one call consumed, and what it printed.
 #[derive(Debug, Clone, Default)]
 pub struct CallUsage {
@@ -278,7 +282,7 @@ impl ToolComponent {
                 table: ResourceTable::new(),
                 limiter: CallLimiter::new(limits.max_memory_bytes),
                 tool: Arc::clone(&tool),
-                events,
+                events: Arc::clone(&events),
                 max_log_messages: limits.max_log_messages,
                 log_messages: 0,
                 log_limit_hit: false,
@@ -288,10 +292,18 @@ impl ToolComponent {
         store.limiter(|state| &mut state.limiter);
         let fuel_budget = if self.fuel_metering {
             let budget = limits.fuel.unwrap_or(u64::MAX);
-            store.set_fuel(budget).map_err(|error| CallError::Host {
-                tool: tool.to_string(),
-                message: format!("{error:#}"),
-            })?;
+            // Compiled code keeps its fuel count in a register and writes it
+            // back only at calls and when the injected fuel runs out; epoch
+            // interruptions do not write it. Injecting the budget in slices
+            // makes the store's count (what a failed call reports too)
+            // accurate to one slice, and yields to the runtime between them.
+            store
+                .set_fuel(budget)
+                .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_SLICE)))
+                .map_err(|error| CallError::Host {
+                    tool: tool.to_string(),
+                    message: format!("{error:#}"),
+                })?;
             Some(budget)
         } else {
             None
@@ -338,6 +350,7 @@ impl ToolComponent {
             stderr: stderr_text,
             dropped_output_bytes: stdout_dropped + stderr_dropped,
         };
+        events.finished(&tool, &usage);
         match outcome {
             Ok(Ok(value)) => Ok((value, usage)),
             Ok(Err(error)) => Err(self.classify(&tool, error, store.data(), &usage)),

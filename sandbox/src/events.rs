@@ -1,4 +1,7 @@
-//! What a running tool reports while it works: log messages and progress.
+//! What a running tool reports while it works: log messages and progress,
+//! and what it consumed once it stops.
+
+use crate::component::CallUsage;
 
 /// Severity of a tool's log message (the syslog levels MCP uses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,6 +47,10 @@ pub trait CallEvents: Send + Sync {
     fn log(&self, tool: &str, level: LogLevel, message: &str);
     /// The tool reported progress.
     fn progress(&self, tool: &str, done: f64, total: Option<f64>, message: Option<&str>);
+    /// The call's instance has stopped, successfully or not; `usage` is what
+    /// it consumed (the fuel of a failed call too, which the call's error
+    /// does not carry). Not called when the call never got an instance.
+    fn finished(&self, _tool: &str, _usage: &CallUsage) {}
 }
 
 /// Discards every event.

@@ -69,6 +69,7 @@ mod tests {
             components: Vec::new(),
             tracing: Default::default(),
             auth: Default::default(),
+            rate_limits: Default::default(),
         }
     }
 

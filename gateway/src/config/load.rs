@@ -204,6 +204,7 @@ impl Resolver<'_> {
             components,
             tracing: raw.tracing.0.into(),
             auth,
+            rate_limits: raw.rate_limits.0.into(),
         })
     }
 
@@ -266,6 +267,7 @@ impl Resolver<'_> {
             limits: raw.limits.0.into(),
             capabilities,
             access,
+            rate_limits: raw.rate_limits.0.into(),
         })
     }
 

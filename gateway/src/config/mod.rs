@@ -32,6 +32,7 @@ mod environment;
 mod error;
 mod load;
 mod model;
+mod quota;
 mod raw;
 mod values;
 

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 pub use warden_sandbox::{Capabilities, DirGrant, Limits};
 
+pub use super::quota::{FuelQuota, QuotaPeriod, RateQuota};
 use super::values;
 
 const KIB: u64 = 1 << 10;
@@ -65,6 +66,22 @@ pub const MAX_SESSIONS_RANGE: RangeInclusive<usize> = 1..=usize::MAX;
 pub const DEFAULT_POOL_INSTANCES: u32 = 64;
 /// Accepted `server.pool_instances`.
 pub const POOL_INSTANCES_RANGE: RangeInclusive<u32> = 1..=10_000;
+
+// ---- [rate_limits] ----------------------------------------------------------
+
+/// Default `rate_limits.max_calls_in_flight`: tool calls running at once,
+/// all callers and components together.
+pub const DEFAULT_MAX_CALLS_IN_FLIGHT: u32 = 256;
+/// Accepted `rate_limits.max_calls_in_flight`.
+pub const MAX_CALLS_IN_FLIGHT_RANGE: RangeInclusive<u32> = 1..=100_000;
+/// Default `rate_limits.call_queue`: calls that may wait for a place.
+pub const DEFAULT_CALL_QUEUE: u32 = 256;
+/// Accepted `rate_limits.call_queue`: 0 (refuse at once when full) ..= 100 000.
+pub const CALL_QUEUE_RANGE: RangeInclusive<u32> = 0..=100_000;
+/// Default `rate_limits.call_queue_timeout_ms`.
+pub const DEFAULT_CALL_QUEUE_TIMEOUT_MS: u64 = 1000;
+/// Accepted `rate_limits.call_queue_timeout_ms`: 0 ..= 1 minute.
+pub const CALL_QUEUE_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 0..=60_000;
 
 // ---- [tracing] --------------------------------------------------------------
 
@@ -162,6 +179,8 @@ pub struct Config {
     pub tracing: TracingConfig,
     /// The `[auth]` table.
     pub auth: AuthConfig,
+    /// The `[rate_limits]` table.
+    pub rate_limits: RateLimitsConfig,
 }
 
 impl Config {
@@ -364,6 +383,73 @@ pub struct ComponentConfig {
     /// Which callers may see and call the component's tools; `None` (no
     /// `access` table): every authenticated caller.
     pub access: Option<AccessPolicy>,
+    /// Request quotas on the component's tools. None by default.
+    pub rate_limits: ToolQuotas,
+}
+
+/// `[components.<name>.rate_limits]`: request quotas on a component's tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolQuotas {
+    /// Calls of each tool, all callers together.
+    pub tool: Option<RateQuota>,
+    /// Calls of each tool by each caller.
+    pub caller_tool: Option<RateQuota>,
+    /// Quotas for single tools, by the name the component declares; a key a
+    /// tool's table leaves out is the component's.
+    pub tools: BTreeMap<String, ToolQuotaOverride>,
+}
+
+impl ToolQuotas {
+    /// The `(tool, caller_tool)` quotas of the tool declared as `name`.
+    pub fn for_tool(&self, name: &str) -> (Option<RateQuota>, Option<RateQuota>) {
+        let own = self.tools.get(name);
+        (
+            own.and_then(|quotas| quotas.tool).or(self.tool),
+            own.and_then(|quotas| quotas.caller_tool)
+                .or(self.caller_tool),
+        )
+    }
+}
+
+/// `[components.<name>.rate_limits.tools.<tool>]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ToolQuotaOverride {
+    /// Replaces the component's `tool` quota.
+    pub tool: Option<RateQuota>,
+    /// Replaces the component's `caller_tool` quota.
+    pub caller_tool: Option<RateQuota>,
+}
+
+/// The `[rate_limits]` table: per-caller quotas and the process-wide cap on
+/// calls in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitsConfig {
+    /// Requests to `/mcp` by each caller; beyond it, 429. None by default.
+    pub caller_requests: Option<RateQuota>,
+    /// Fuel each caller's calls may consume per window; once spent, calls
+    /// are refused as rate limited until it refills. None by default.
+    pub caller_fuel: Option<FuelQuota>,
+    /// Tool calls running at once over HTTP. Default
+    /// [`DEFAULT_MAX_CALLS_IN_FLIGHT`], range [`MAX_CALLS_IN_FLIGHT_RANGE`].
+    pub max_calls_in_flight: u32,
+    /// Calls that may wait for a place; beyond it, 503 at once. Default
+    /// [`DEFAULT_CALL_QUEUE`], range [`CALL_QUEUE_RANGE`].
+    pub call_queue: u32,
+    /// How long a call waits for a place before 503. Default
+    /// [`DEFAULT_CALL_QUEUE_TIMEOUT_MS`], range [`CALL_QUEUE_TIMEOUT_MS_RANGE`].
+    pub call_queue_timeout_ms: u64,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        Self {
+            caller_requests: None,
+            caller_fuel: None,
+            max_calls_in_flight: DEFAULT_MAX_CALLS_IN_FLIGHT,
+            call_queue: DEFAULT_CALL_QUEUE,
+            call_queue_timeout_ms: DEFAULT_CALL_QUEUE_TIMEOUT_MS,
+        }
+    }
 }
 
 /// `[components.<name>.access]`: who may see and call a component's tools.

@@ -32,6 +32,86 @@ pub(super) struct RawConfig {
     pub tracing: Table<RawTracing>,
     #[serde(default)]
     pub auth: Table<RawAuth>,
+    #[serde(default)]
+    pub rate_limits: Table<RawRateLimits>,
+}
+
+/// `[rate_limits]`; see [`model::RateLimitsConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawRateLimits {
+    pub caller_requests: Option<RateQuotaText>,
+    pub caller_fuel: Option<FuelQuotaText>,
+    #[serde(deserialize_with = "max_calls_in_flight")]
+    pub max_calls_in_flight: u32,
+    #[serde(deserialize_with = "call_queue")]
+    pub call_queue: u32,
+    #[serde(deserialize_with = "call_queue_timeout_ms")]
+    pub call_queue_timeout_ms: u64,
+}
+
+impl Default for RawRateLimits {
+    fn default() -> Self {
+        let d = model::RateLimitsConfig::default();
+        Self {
+            caller_requests: None,
+            caller_fuel: None,
+            max_calls_in_flight: d.max_calls_in_flight,
+            call_queue: d.call_queue,
+            call_queue_timeout_ms: d.call_queue_timeout_ms,
+        }
+    }
+}
+
+impl From<RawRateLimits> for model::RateLimitsConfig {
+    fn from(raw: RawRateLimits) -> Self {
+        Self {
+            caller_requests: raw.caller_requests.map(|quota| quota.0),
+            caller_fuel: raw.caller_fuel.map(|quota| quota.0),
+            max_calls_in_flight: raw.max_calls_in_flight,
+            call_queue: raw.call_queue,
+            call_queue_timeout_ms: raw.call_queue_timeout_ms,
+        }
+    }
+}
+
+/// `[components.<name>.rate_limits]`; see [`model::ToolQuotas`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawToolQuotas {
+    pub tool: Option<RateQuotaText>,
+    pub caller_tool: Option<RateQuotaText>,
+    pub tools: Table<BTreeMap<String, Table<RawToolQuotaOverride>>>,
+}
+
+/// `[components.<name>.rate_limits.tools.<tool>]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawToolQuotaOverride {
+    pub tool: Option<RateQuotaText>,
+    pub caller_tool: Option<RateQuotaText>,
+}
+
+impl From<RawToolQuotas> for model::ToolQuotas {
+    fn from(raw: RawToolQuotas) -> Self {
+        Self {
+            tool: raw.tool.map(|quota| quota.0),
+            caller_tool: raw.caller_tool.map(|quota| quota.0),
+            tools: raw
+                .tools
+                .0
+                .into_iter()
+                .map(|(name, quotas)| {
+                    let quotas = quotas.0;
+                    let tool = model::ToolQuotaOverride {
+                        tool: quotas.tool.map(|quota| quota.0),
+                        caller_tool: quotas.caller_tool.map(|quota| quota.0),
+                    };
+                    (name, tool)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `[auth]`; see [`model::AuthConfig`].
@@ -195,6 +275,8 @@ pub(super) struct RawComponent {
     pub capabilities: Table<RawCapabilities>,
     #[serde(default)]
     pub access: Option<Spanned<Table<RawAccess>>>,
+    #[serde(default)]
+    pub rate_limits: Table<RawToolQuotas>,
 }
 
 fn enabled_by_default() -> bool {
@@ -397,6 +479,24 @@ parsed_str!(
     |s| model::ApiKeyHash::parse(s).map(KeyHash)
 );
 
+/// A request rate such as `100/s burst 20`.
+#[derive(Debug)]
+pub(super) struct RateQuotaText(pub model::RateQuota);
+parsed_str!(
+    RateQuotaText,
+    "a rate string such as \"100/s burst 20\"",
+    |s| model::RateQuota::parse(s).map(RateQuotaText)
+);
+
+/// A fuel budget such as `50000000000/min`.
+#[derive(Debug)]
+pub(super) struct FuelQuotaText(pub model::FuelQuota);
+parsed_str!(
+    FuelQuotaText,
+    "a fuel budget string such as \"50000000000/min\"",
+    |s| model::FuelQuota::parse(s).map(FuelQuotaText)
+);
+
 /// `components.<name>.tool_prefix`.
 #[derive(Debug)]
 pub(super) struct ToolPrefix(pub String);
@@ -584,6 +684,15 @@ ranged_field!(
 );
 ranged_field!(max_sessions: usize = model::MAX_SESSIONS_RANGE, Unit::Of("sessions"));
 ranged_field!(pool_instances: u32 = model::POOL_INSTANCES_RANGE, Unit::Of("instances"));
+ranged_field!(
+    max_calls_in_flight: u32 = model::MAX_CALLS_IN_FLIGHT_RANGE,
+    Unit::Of("calls")
+);
+ranged_field!(call_queue: u32 = model::CALL_QUEUE_RANGE, Unit::Of("calls"));
+ranged_field!(
+    call_queue_timeout_ms: u64 = model::CALL_QUEUE_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
+);
 ranged_field!(otlp_timeout_ms: u64 = model::OTLP_TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
 ranged_field!(timeout_ms: u64 = model::TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
 ranged_field!(max_memory_bytes: u64 = model::MAX_MEMORY_BYTES_RANGE, Unit::Bytes);

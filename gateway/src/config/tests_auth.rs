@@ -175,3 +175,71 @@ fn bad_keys_are_located_in_their_own_file() {
     assert!(error.contains("keys.toml:2:8: api_keys[0].name"), "{error}");
     assert!(error.contains("warden.toml: auth.api_keys[0]"), "{error}");
 }
+
+#[test]
+fn rate_limits_are_read_and_bad_ones_located() {
+    let f = Fixture::new();
+    let config = f.ok(&format!(
+        "[rate_limits]\ncaller_requests = \"100/s burst 20\"\ncaller_fuel = \"5000000000/min\"\n\
+         max_calls_in_flight = 8\ncall_queue = 0\ncall_queue_timeout_ms = 50\n{MINIMAL}\
+         [components.text.rate_limits]\ncaller_tool = \"5/s\"\n\
+         [components.text.rate_limits.tools.count]\ntool = \"1/min burst 1\"\n"
+    ));
+    let limits = &config.rate_limits;
+    assert_eq!(
+        limits.caller_requests.map(|q| q.to_string()).as_deref(),
+        Some("100/s burst 20")
+    );
+    assert_eq!(limits.caller_fuel.map(|q| q.fuel), Some(5_000_000_000));
+    assert_eq!(
+        (
+            limits.max_calls_in_flight,
+            limits.call_queue,
+            limits.call_queue_timeout_ms
+        ),
+        (8, 0, 50)
+    );
+    let quotas = &config.components[0].rate_limits;
+    let (tool, caller_tool) = quotas.for_tool("count");
+    assert_eq!(
+        tool.map(|q| q.to_string()).as_deref(),
+        Some("1/min burst 1")
+    );
+    assert_eq!(
+        caller_tool.map(|q| q.to_string()).as_deref(),
+        Some("5/s burst 5"),
+        "a key the tool's table leaves out is the component's"
+    );
+    assert_eq!(quotas.for_tool("case").0, None);
+
+    let defaults = f.ok(MINIMAL);
+    assert_eq!(defaults.rate_limits, RateLimitsConfig::default());
+    assert_eq!(defaults.rate_limits.max_calls_in_flight, 256);
+
+    let e = f.invalid(&format!(
+        "[rate_limits]\ncaller_requests = \"100 per second\"\n{MINIMAL}"
+    ));
+    e.assert(
+        "rate_limits.caller_requests",
+        2,
+        &["invalid rate", "100/s burst 20"],
+    );
+    let e = f.invalid(&format!(
+        "{MINIMAL}[components.text.rate_limits]\ntool = \"0/s\"\n"
+    ));
+    e.assert(
+        "components.text.rate_limits.tool",
+        4,
+        &["invalid rate `0/s`"],
+    );
+    let e = f.invalid(&format!("[rate_limits]\ncaller_fuel = \"lots\"\n{MINIMAL}"));
+    e.assert("rate_limits.caller_fuel", 2, &["invalid fuel budget"]);
+    let e = f.invalid(&format!(
+        "[rate_limits]\nmax_calls_in_flight = 0\n{MINIMAL}"
+    ));
+    e.assert(
+        "rate_limits.max_calls_in_flight",
+        2,
+        &["between 1 and 100000 calls"],
+    );
+}

@@ -36,6 +36,7 @@ pub fn health(gateway: &Gateway) -> hyper::Response<Body> {
             })
         })
         .collect();
+    let limits = gateway.mcp.limits();
     response::json(
         StatusCode::OK,
         &json!({
@@ -46,6 +47,10 @@ pub fn health(gateway: &Gateway) -> hyper::Response<Body> {
             "components": components,
             "pool": { "capacity": pool.capacity, "in_use": pool.in_use },
             "sessions": gateway.mcp.sessions().len(),
+            "calls": {
+                "in_flight": limits.admission().in_flight(),
+                "max_in_flight": limits.config().max_calls_in_flight,
+            },
         }),
     )
 }

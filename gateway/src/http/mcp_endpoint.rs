@@ -5,19 +5,22 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
     ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue,
-    WWW_AUTHENTICATE,
+    RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use tracing::Instrument as _;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::response::{self, Body};
 use super::{Gateway, event_stream};
 use crate::auth::{AuthError, Caller};
+use crate::limits::rate::retry_after_secs;
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
 use crate::mcp::revision::Revision;
 use crate::mcp::session::{LookupError, Session};
+use crate::telemetry::metrics;
 
 /// The session header of the Streamable HTTP transport.
 pub const SESSION_HEADER: &str = "mcp-session-id";
@@ -37,6 +40,14 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respo
         Ok(caller) => caller,
         Err(error) => return unauthorized(error),
     };
+    if let Err((quota, wait)) = gateway.mcp.limits().check_caller(caller.name()) {
+        metrics::record_rejection("caller_requests");
+        return retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("too many requests: this caller's quota is {quota}; retry later"),
+            wait,
+        );
+    }
     match *request.method() {
         Method::POST => post(gateway, request, &caller).await,
         Method::GET => event_stream::open(gateway, request.headers(), &caller),
@@ -53,6 +64,15 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respo
             refusal
         }
     }
+}
+
+/// A refusal with `Retry-After` (whole seconds, rounded up).
+fn retry_later(status: StatusCode, message: &str, wait: Duration) -> Response<Body> {
+    let mut refusal = response::rpc_error(status, code::INVALID_REQUEST, message);
+    refusal
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
+    refusal
 }
 
 /// 401 with the `WWW-Authenticate` challenge of RFC 6750.
@@ -168,6 +188,26 @@ async fn post(gateway: &Gateway, request: Request<Incoming>, caller: &Caller) ->
     let session = match session_of(gateway, headers, caller) {
         Ok((_, session)) => session,
         Err(refusal) => return *refusal,
+    };
+
+    // Calls take a place under the process-wide cap for as long as they run.
+    let limits = gateway.mcp.limits();
+    let _place = match &message {
+        Message::Request { method, .. } if method == "tools/call" => {
+            match limits.admission().admit().await {
+                Ok(place) => Some(place),
+                Err(overloaded) => {
+                    metrics::record_rejection("overloaded");
+                    tracing::warn!(%overloaded, "call shed");
+                    return retry_later(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &overloaded.to_string(),
+                        Duration::from_secs(1),
+                    );
+                }
+            }
+        }
+        _ => None,
     };
 
     match message {

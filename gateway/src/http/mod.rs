@@ -36,7 +36,8 @@ pub const MCP_PATH: &str = "/mcp";
 /// How long a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often idle sessions are swept.
+/// How often idle sessions, and quota counters of callers not seen lately,
+/// are swept.
 const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Everything a request handler needs.
@@ -102,6 +103,10 @@ pub async fn serve(
             loop {
                 interval.tick().await;
                 gateway.mcp.sessions().sweep();
+                gateway.mcp.limits().forget_idle();
+                for tool in gateway.mcp.catalog().tools() {
+                    tool.rates.forget_idle();
+                }
             }
         })
     };

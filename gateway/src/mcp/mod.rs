@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 use crate::auth::Caller;
 use crate::catalog::Catalog;
 use crate::lifecycle::Lifecycle;
+use crate::limits::Limits;
 use jsonrpc::{RequestId, code};
 use revision::Revision;
 use session::token::SessionClaims;
@@ -68,6 +69,8 @@ pub struct Mcp {
     catalog: ArcSwap<Catalog>,
     tools_changed: broadcast::Sender<()>,
     sessions: SessionStore,
+    /// Replaced on reload when `[rate_limits]` changes.
+    limits: ArcSwap<Limits>,
     page_size: usize,
     lifecycle: Lifecycle,
 }
@@ -84,11 +87,17 @@ pub struct Initialized {
 
 impl Mcp {
     /// A protocol handler serving `catalog`.
-    pub fn new(catalog: Arc<Catalog>, sessions: SessionStore, page_size: usize) -> Self {
+    pub fn new(
+        catalog: Arc<Catalog>,
+        sessions: SessionStore,
+        limits: Limits,
+        page_size: usize,
+    ) -> Self {
         Self {
             catalog: ArcSwap::new(catalog),
             tools_changed: broadcast::channel(1).0,
             sessions,
+            limits: ArcSwap::from_pointee(limits),
             page_size: page_size.max(1),
             lifecycle: Lifecycle::default(),
         }
@@ -124,6 +133,16 @@ impl Mcp {
     /// The live sessions.
     pub fn sessions(&self) -> &SessionStore {
         &self.sessions
+    }
+
+    /// The quotas and the cap on calls in flight now.
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.load_full()
+    }
+
+    /// Enforces `limits` from now on; counters start afresh.
+    pub fn replace_limits(&self, limits: Limits) {
+        self.limits.store(Arc::new(limits));
     }
 
     /// Handles `initialize`: negotiates the revision and opens a session.
@@ -204,7 +223,13 @@ impl Mcp {
             "tools/call" => {
                 let params = tools::CallParams::parse(params)?;
                 let catalog = self.catalog.load_full();
-                tools::call(&catalog, caller, session.revision, params, &self.lifecycle).await
+                let context = tools::CallContext {
+                    caller,
+                    revision: session.revision,
+                    lifecycle: &self.lifecycle,
+                    limits: Some(self.limits.load_full()),
+                };
+                tools::call(&catalog, &context, params).await
             }
             "initialize" => Err(RpcError::new(
                 code::INVALID_REQUEST,

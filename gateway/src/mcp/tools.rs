@@ -8,7 +8,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 use tracing::Instrument as _;
 use warden_sandbox::{
-    CallError, CallOutput, CallResult, CallUsage, Content, NoEvents, ResourceContents,
+    CallError, CallEvents, CallOutput, CallResult, CallUsage, Content, LogLevel, NoEvents,
+    ResourceContents,
 };
 
 use super::RpcError;
@@ -17,10 +18,18 @@ use super::revision::Revision;
 use crate::auth::{Caller, access};
 use crate::catalog::{Catalog, Tool};
 use crate::lifecycle::Lifecycle;
+use crate::limits::Limits;
 use crate::telemetry::metrics;
 
 /// Key under `_meta` of a failed call's result holding the stable reason.
 pub const REASON_META_KEY: &str = "warden/reason";
+
+/// Reason of a call a quota refused.
+pub const RATE_LIMITED_REASON: &str = "rate_limited";
+
+/// Key under `_meta` of a rate-limited call's result holding the delay to
+/// wait before retrying, in milliseconds.
+pub const RETRY_AFTER_META_KEY: &str = "warden/retryAfterMs";
 
 /// Reason of a call cancelled by a shutdown.
 pub const SHUTDOWN_REASON: &str = "shutdown";
@@ -101,17 +110,28 @@ impl CallParams {
     }
 }
 
+/// Who makes a call, under which revision, and what bounds it besides the
+/// tool's own policy.
+pub struct CallContext<'a> {
+    /// The caller, for access rules and quotas.
+    pub caller: &'a Caller,
+    /// The session's revision.
+    pub revision: Revision,
+    /// Cancels the call when a drain deadline passes.
+    pub lifecycle: &'a Lifecycle,
+    /// The per-caller fuel budgets; `None` where none apply (`warden call`).
+    pub limits: Option<Arc<Limits>>,
+}
+
 /// Runs a `tools/call` to completion and builds its result. A shutdown that
 /// cancels calls stops this one too, with a JSON-RPC error: the tool never
 /// produced a result, so none is made up.
 pub async fn call(
     catalog: &Catalog,
-    caller: &Caller,
-    revision: Revision,
+    context: &CallContext<'_>,
     params: CallParams,
-    lifecycle: &Lifecycle,
 ) -> Result<Value, RpcError> {
-    call_with_usage(catalog, caller, revision, params, lifecycle)
+    call_with_usage(catalog, context, params)
         .await
         .map(|(result, _)| result)
 }
@@ -120,10 +140,8 @@ pub async fn call(
 /// The call runs in a `tool_call` span that ends with its outcome.
 pub async fn call_with_usage(
     catalog: &Catalog,
-    caller: &Caller,
-    revision: Revision,
+    context: &CallContext<'_>,
     params: CallParams,
-    lifecycle: &Lifecycle,
 ) -> Result<(Value, Option<CallUsage>), RpcError> {
     let span = tracing::info_span!(
         "tool_call",
@@ -132,18 +150,15 @@ pub async fn call_with_usage(
         reason = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     );
-    run_call(catalog, caller, revision, params, lifecycle)
-        .instrument(span)
-        .await
+    run_call(catalog, context, params).instrument(span).await
 }
 
 async fn run_call(
     catalog: &Catalog,
-    caller: &Caller,
-    revision: Revision,
+    context: &CallContext<'_>,
     params: CallParams,
-    lifecycle: &Lifecycle,
 ) -> Result<(Value, Option<CallUsage>), RpcError> {
+    let (caller, revision, lifecycle) = (context.caller, context.revision, context.lifecycle);
     // A tool the caller may not use is answered exactly as a missing one.
     let Some(tool) = catalog
         .get(&params.name)
@@ -155,6 +170,10 @@ async fn run_call(
         ));
     };
     let started = Instant::now();
+    if let Some(refusal) = check_quotas(tool, context) {
+        log_call(tool, "rejected", Some(RATE_LIMITED_REASON), started, None);
+        return Ok((refusal, None));
+    }
     let violations = schema_violations(&tool.input_validator, &params.arguments);
     if !violations.is_empty() {
         let message = format!(
@@ -171,9 +190,14 @@ async fn run_call(
         );
     }
     let arguments = params.arguments.to_string();
-    let running = tool
-        .component
-        .call(&tool.info.name, &arguments, Arc::new(NoEvents));
+    let events: Arc<dyn CallEvents> = match context.limits.clone() {
+        Some(limits) if limits.fuel().is_some() => Arc::new(ChargeFuel {
+            limits,
+            caller: caller.name().to_owned(),
+        }),
+        _ => Arc::new(NoEvents),
+    };
+    let running = tool.component.call(&tool.info.name, &arguments, events);
     // Dropping the running call drops its Store: the instance stops and its
     // pool slot and concurrency permit are returned.
     let outcome = tokio::select! {
@@ -198,6 +222,51 @@ async fn run_call(
             (call_error_result(&error), None)
         }
     })
+}
+
+/// The tool error for a call a quota refuses, or `None` to go ahead.
+fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
+    let caller = context.caller.name();
+    let refused = match tool.rates.check(caller) {
+        Err(limited) => Some((limited.quota, limited.wait, "tool")),
+        Ok(()) => context.limits.as_ref().and_then(|limits| {
+            let budgets = limits.fuel()?;
+            let wait = budgets.check(caller).err()?;
+            Some((
+                format!("fuel budget {} per caller", budgets.quota()),
+                wait,
+                "caller_fuel",
+            ))
+        }),
+    };
+    let (quota, wait, which) = refused?;
+    metrics::record_rejection(which);
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    let message = format!(
+        "tool `{}` is rate limited ({quota}); retry in {wait_ms} ms",
+        tool.name
+    );
+    let mut result = error_result(&message, RATE_LIMITED_REASON);
+    result["_meta"][RETRY_AFTER_META_KEY] = json!(wait_ms);
+    Some(result)
+}
+
+/// Charges the fuel a call consumed to its caller's budget once it stops.
+struct ChargeFuel {
+    limits: Arc<Limits>,
+    caller: String,
+}
+
+impl CallEvents for ChargeFuel {
+    fn log(&self, _tool: &str, _level: LogLevel, _message: &str) {}
+
+    fn progress(&self, _tool: &str, _done: f64, _total: Option<f64>, _message: Option<&str>) {}
+
+    fn finished(&self, _tool: &str, usage: &CallUsage) {
+        if let (Some(budgets), Some(fuel)) = (self.limits.fuel(), usage.fuel_consumed) {
+            budgets.charge(&self.caller, fuel);
+        }
+    }
 }
 
 /// Turns a completed call into a result, holding the tool to its output schema.

@@ -45,6 +45,10 @@ pub const TOOLS_LOADED: &str = "warden_tools_loaded";
 pub const READY: &str = "warden_ready";
 /// Always 1, labelled with the version.
 pub const BUILD_INFO: &str = "warden_build_info";
+/// Requests and calls refused by a quota or by load shedding, by `reason`:
+/// `caller_requests` (429), `overloaded` (503), `tool` (a tool or
+/// caller-and-tool rate), `caller_fuel` (a spent fuel budget).
+pub const REJECTIONS: &str = "warden_rejections_total";
 
 /// Every metric Warden exports; dashboards and alert rules may use only
 /// these (and the `_bucket`, `_sum` and `_count` series of the histograms).
@@ -66,6 +70,7 @@ pub const ALL: &[&str] = &[
     TOOLS_LOADED,
     READY,
     BUILD_INFO,
+    REJECTIONS,
 ];
 
 const SECONDS_BUCKETS: &[f64] = &[
@@ -144,6 +149,10 @@ fn describe() {
     );
     describe_counter!(HTTP_REQUESTS, "HTTP responses by status code");
     describe_counter!(
+        REJECTIONS,
+        "requests and calls refused by a quota or load shedding, by reason"
+    );
+    describe_counter!(
         COMPONENT_LOADS,
         "components loaded, by compiled-artifact cache hit or miss"
     );
@@ -196,6 +205,11 @@ pub fn record_usage(tool: &str, usage: &warden_sandbox::CallUsage) {
 /// Records one HTTP response.
 pub fn record_http(status: u16) {
     metrics::counter!(HTTP_REQUESTS, "status" => status.to_string()).increment(1);
+}
+
+/// Records one request or call refused by a quota or by load shedding.
+pub fn record_rejection(reason: &'static str) {
+    metrics::counter!(REJECTIONS, "reason" => reason).increment(1);
 }
 
 /// Records one component load.

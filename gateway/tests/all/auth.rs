@@ -166,48 +166,18 @@ async fn api_keys_and_access_rules_decide_who_sees_and_calls_what() {
     assert_eq!(counted["structuredContent"]["words"], json!(2));
 
     // A session is its caller's: another key cannot use or end it.
-    let stolen = server
-        .post(
-            &[
-                ("authorization", &format!("Bearer {bot_key}")),
-                ("mcp-session-id", &admin.id),
-            ],
-            ping.clone(),
-        )
-        .await;
-    assert_eq!(stolen.status, StatusCode::NOT_FOUND);
-    let ended = server
-        .send(
-            Method::DELETE,
-            "/mcp",
-            &[
-                ("authorization", &format!("Bearer {bot_key}")),
-                ("mcp-session-id", &admin.id),
-            ],
-            Bytes::new(),
-        )
-        .await;
-    assert_eq!(ended.status, StatusCode::NOT_FOUND);
-    assert!(
-        admin
-            .request("ping", json!({}))
-            .await
-            .get("result")
-            .is_some()
-    );
+    let bot_auth = format!("Bearer {bot_key}");
+    let stolen = admin.with_headers(&[("authorization", &bot_auth)]);
+    assert_eq!(stolen.ping_status().await, StatusCode::NOT_FOUND);
+    assert_eq!(stolen.delete().await, StatusCode::NOT_FOUND);
+    assert_eq!(admin.ping_status().await, StatusCode::OK);
 
     // Removing a key from the keys file revokes it at the next reload.
     std::fs::write(&keys_path, keys_file(&[("deployer", &admin_hash, "admin")])).expect("rewrite");
     server.wait_for_log("catalog reloaded", 1).await;
     let revoked = bot.post_raw(ping.clone()).await;
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        admin
-            .request("ping", json!({}))
-            .await
-            .get("result")
-            .is_some()
-    );
+    assert_eq!(admin.ping_status().await, StatusCode::OK);
     let log = server.log();
     assert!(
         !log.contains(&bot_key) && !log.contains(&admin_key),
@@ -241,13 +211,7 @@ async fn a_reload_may_not_drop_auth_while_exposed() {
         "{}",
         server.log()
     );
-    assert!(
-        session
-            .request("ping", json!({}))
-            .await
-            .get("result")
-            .is_some()
-    );
+    assert_eq!(session.ping_status().await, StatusCode::OK);
     server.signal("TERM");
     assert_eq!(server.exit_code(Duration::from_secs(30)).await, Some(0));
 }

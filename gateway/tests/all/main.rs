@@ -11,6 +11,7 @@ mod metrics;
 mod otlp;
 mod protocol;
 mod python_sdk;
+mod quotas;
 mod reload;
 mod replicas;
 mod shutdown;

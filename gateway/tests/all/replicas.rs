@@ -7,17 +7,10 @@ use hyper::StatusCode;
 use serde_json::json;
 use warden_gateway::config::{SESSION_KEY_VAR, SESSION_OLD_KEYS_VAR, SessionKey};
 
-use crate::support::{Session, TestServer};
+use crate::support::TestServer;
 
 fn new_key() -> String {
     SessionKey::generate().expect("random").to_base64()
-}
-
-async fn ping_status(session: &Session<'_>) -> StatusCode {
-    session
-        .post_raw(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string())
-        .await
-        .status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,16 +55,16 @@ async fn three_replicas_with_one_key_serve_one_session() {
 
     // A replica with another key does not know the session.
     assert_eq!(
-        ping_status(&session.on(&stranger)).await,
+        session.on(&stranger).ping_status().await,
         StatusCode::NOT_FOUND
     );
 
     // DELETE ends the session in the process that received it.
     assert_eq!(on_second.delete().await, StatusCode::NO_CONTENT);
-    assert_eq!(ping_status(&on_second).await, StatusCode::NOT_FOUND);
+    assert_eq!(on_second.ping_status().await, StatusCode::NOT_FOUND);
     assert_eq!(on_second.delete().await, StatusCode::NOT_FOUND);
-    assert_eq!(ping_status(&on_third).await, StatusCode::OK);
-    assert_eq!(ping_status(&session).await, StatusCode::OK);
+    assert_eq!(on_third.ping_status().await, StatusCode::OK);
+    assert_eq!(session.ping_status().await, StatusCode::OK);
 
     // The same replicas agree on the session's log tag.
     let tag_of = |log: String| {
@@ -106,16 +99,16 @@ async fn expired_ids_are_refused_everywhere_and_rotation_keeps_sessions() {
     .await;
 
     let long_lived = replica.session().await;
-    assert_eq!(ping_status(&long_lived.on(&rotated)).await, StatusCode::OK);
+    assert_eq!(long_lived.on(&rotated).ping_status().await, StatusCode::OK);
     let sealed_with_new = rotated.session().await;
     assert_eq!(
-        ping_status(&sealed_with_new.on(&replica)).await,
+        sealed_with_new.on(&replica).ping_status().await,
         StatusCode::NOT_FOUND,
         "a replica without the new key cannot open its ids"
     );
 
     let expiring = short_lived.session().await;
-    assert_eq!(ping_status(&expiring.on(&replica)).await, StatusCode::OK);
+    assert_eq!(expiring.on(&replica).ping_status().await, StatusCode::OK);
     // Expiry is in whole seconds: past two, the id has expired.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     for server in [&short_lived, &replica, &rotated] {
@@ -126,5 +119,5 @@ async fn expired_ids_are_refused_everywhere_and_rotation_keeps_sessions() {
         assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text());
         assert!(refused.text().contains("initialize"), "{}", refused.text());
     }
-    assert_eq!(ping_status(&long_lived).await, StatusCode::OK);
+    assert_eq!(long_lived.ping_status().await, StatusCode::OK);
 }

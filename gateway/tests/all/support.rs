@@ -525,6 +525,24 @@ impl Session<'_> {
         }
     }
 
+    /// The same session id sent with other `headers` (another caller's
+    /// credentials, say).
+    pub fn with_headers(&self, headers: &[(&str, &str)]) -> Session<'_> {
+        let mut copy = self.on(self.server);
+        copy.headers = headers
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        copy
+    }
+
+    /// The HTTP status of a `ping` in the session.
+    pub async fn ping_status(&self) -> StatusCode {
+        self.post_raw(json!({"jsonrpc": "2.0", "id": 0, "method": "ping"}).to_string())
+            .await
+            .status
+    }
+
     /// The session's headers, with `extra`.
     fn headers_with<'h>(&'h self, extra: &[(&'h str, &'h str)]) -> Vec<(&'h str, &'h str)> {
         let mut headers: Vec<(&str, &str)> = self

@@ -42,6 +42,45 @@ async fn an_infinite_loop_times_out() {
     );
 }
 
+/// Keeps the usage `finished` reports.
+#[derive(Default)]
+struct Finished(std::sync::Mutex<Option<warden_sandbox::CallUsage>>);
+
+impl warden_sandbox::CallEvents for Finished {
+    fn log(&self, _: &str, _: warden_sandbox::LogLevel, _: &str) {}
+    fn progress(&self, _: &str, _: f64, _: Option<f64>, _: Option<&str>) {}
+    fn finished(&self, _: &str, usage: &warden_sandbox::CallUsage) {
+        *self.0.lock().expect("lock") = Some(usage.clone());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timed_out_loop_reports_the_fuel_it_burnt() {
+    let sandbox = sandbox(true);
+    let misbehave = misbehave(&sandbox, limits(|l| l.timeout_ms = 300)).await;
+    let finished = Arc::new(Finished::default());
+    let Err(error) = misbehave
+        .call("misbehave.loop", "{}", finished.clone())
+        .await
+    else {
+        panic!("the loop should time out");
+    };
+    assert!(matches!(error, CallError::Timeout { .. }), "{error:?}");
+    let usage = finished
+        .0
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("usage reported");
+    let fuel = usage.fuel_consumed.expect("fuel metered");
+    // 300 ms of a tight loop is hundreds of millions of instructions; the
+    // count may lag by one slice at most.
+    assert!(
+        fuel > 3 * warden_sandbox::FUEL_SLICE,
+        "only {fuel} fuel reported"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sleeping_in_a_host_call_times_out() {
     let error = breach(

@@ -11,7 +11,7 @@ use warden_gateway::catalog::Catalog;
 use warden_gateway::config;
 use warden_gateway::lifecycle::Lifecycle;
 use warden_gateway::mcp::revision::Revision;
-use warden_gateway::mcp::tools::{self, CallParams};
+use warden_gateway::mcp::tools::{self, CallContext, CallParams};
 use warden_sandbox::CallUsage;
 
 use crate::describe::emit;
@@ -36,15 +36,18 @@ pub async fn run(
         name: tool,
         arguments,
     };
-    let (result, usage) = tools::call_with_usage(
-        &catalog,
-        &Caller::local(),
-        Revision::LATEST,
-        params,
-        &Lifecycle::default(),
-    )
-    .await
-    .map_err(|error| anyhow::anyhow!("{} (JSON-RPC error {})", error.message, error.code))?;
+    let caller = Caller::local();
+    let lifecycle = Lifecycle::default();
+    // One local call: the per-caller budgets of a server do not apply.
+    let context = CallContext {
+        caller: &caller,
+        revision: Revision::LATEST,
+        lifecycle: &lifecycle,
+        limits: None,
+    };
+    let (result, usage) = tools::call_with_usage(&catalog, &context, params)
+        .await
+        .map_err(|error| anyhow::anyhow!("{} (JSON-RPC error {})", error.message, error.code))?;
     if as_json {
         let document = json!({ "result": result, "usage": usage.as_ref().map(usage_json) });
         emit(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;
