@@ -12,7 +12,7 @@ use warden_sandbox::{
 };
 
 use crate::auth::access::ToolAccess;
-use crate::config::{self, AccessPolicy, ComponentConfig, Config, ToolQuotas};
+use crate::config::{self, AccessPolicy, ComponentConfig, Config, ToolAuditConfig, ToolQuotas};
 use crate::limits::ToolRates;
 
 /// Why the catalog could not be built.
@@ -99,6 +99,8 @@ pub struct Tool {
     pub access: Option<ToolAccess>,
     /// Its request quotas.
     pub rates: ToolRates,
+    /// What its audit records may show.
+    pub audit: ToolAuditConfig,
 }
 
 /// A loaded component and how the config serves it.
@@ -107,6 +109,7 @@ struct Served<'a> {
     tool_prefix: &'a str,
     access: Option<&'a AccessPolicy>,
     quotas: Option<&'a ToolQuotas>,
+    audit: Option<&'a ToolAuditConfig>,
 }
 
 /// Every tool, in a stable order (components by name, tools as declared).
@@ -156,6 +159,7 @@ impl Catalog {
                 tool_prefix: &component.tool_prefix,
                 access: component.access.as_ref(),
                 quotas: Some(&component.rate_limits),
+                audit: Some(&component.audit),
             });
         }
         Self::from_components(sandbox, &components, previous)
@@ -175,6 +179,7 @@ impl Catalog {
             tool_prefix: "",
             access: None,
             quotas: None,
+            audit: None,
         };
         Self::from_components(sandbox, &[served], None)
     }
@@ -220,6 +225,9 @@ impl Catalog {
                     let earlier = previous.and_then(|catalog| catalog.get(&name));
                     tool.rates =
                         ToolRates::new(per_tool, per_caller, earlier.map(|tool| &tool.rates));
+                }
+                if let Some(audit) = served.audit {
+                    tool.audit = audit.clone();
                 }
                 let tool = Arc::new(tool);
                 by_name.insert(name, Arc::clone(&tool));
@@ -367,6 +375,7 @@ fn compile_tool(
         listing,
         access: None,
         rates: ToolRates::default(),
+        audit: ToolAuditConfig::default(),
     })
 }
 

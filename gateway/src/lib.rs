@@ -5,6 +5,7 @@
 //! → [`catalog`] finds the tool and validates its arguments → the sandbox
 //! runs it in a fresh instance → [`mcp`] maps the outcome onto the wire.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod config;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use audit::{AuditError, AuditLog};
 use auth::Authenticator;
 use catalog::{Catalog, CatalogError};
 use config::{Config, SessionKey};
@@ -34,6 +36,9 @@ pub enum BuildError {
     /// A component failed to load.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// The audit log could not be opened.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     /// No session key is configured and the OS random source failed to
     /// make one.
     #[error("cannot generate a session key: {0}")]
@@ -57,6 +62,12 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
             SessionKey::generate()?
         }
     };
+    let audit = config
+        .audit
+        .as_ref()
+        .map(AuditLog::start)
+        .transpose()?
+        .map(Arc::new);
     let sessions = SessionStore::new(&SessionSettings {
         key,
         former_keys: server.session_old_keys.clone(),
@@ -69,6 +80,7 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
             catalog,
             sessions,
             Limits::new(&config.rate_limits),
+            audit,
             server.page_size,
         ),
         auth: ArcSwap::from_pointee(Authenticator::new(&config.auth)),

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::auth::Authenticator;
 use crate::catalog::CatalogError;
-use crate::config::{self, Config, ConfigError, ServerConfig, TracingConfig};
+use crate::config::{self, AuditConfig, Config, ConfigError, ServerConfig, TracingConfig};
 use crate::http::Gateway;
 use crate::limits::Limits;
 use crate::telemetry::metrics;
@@ -50,6 +50,8 @@ pub struct Reloader {
     watched: Mutex<Vec<PathBuf>>,
     /// The `[tracing]` table the process started with; it is not reloaded.
     tracing: TracingConfig,
+    /// The `[audit]` table the process started with; it is not reloaded.
+    audit: Option<AuditConfig>,
     /// The HTTP address served, if any: a reload may not drop `[auth]`
     /// while it is reachable from other machines.
     exposed_on: Option<SocketAddr>,
@@ -70,6 +72,7 @@ impl Reloader {
             running: tokio::sync::Mutex::new(()),
             watched: Mutex::new(watched_files(config_path, config)),
             tracing: config.tracing.clone(),
+            audit: config.audit.clone(),
             exposed_on,
         }
     }
@@ -106,6 +109,9 @@ impl Reloader {
         warn_of_restart_only_changes(&self.gateway.settings, &config.server);
         if config.tracing != self.tracing {
             tracing::warn!("[tracing] changes take effect at the next restart");
+        }
+        if config.audit != self.audit {
+            tracing::warn!("[audit] changes take effect at the next restart");
         }
         let current = self.gateway.mcp.catalog();
         let next = Arc::new(current.reload(&config).await?);

@@ -70,6 +70,7 @@ mod tests {
             tracing: Default::default(),
             auth: Default::default(),
             rate_limits: Default::default(),
+            audit: None,
         }
     }
 

@@ -185,6 +185,10 @@ impl Resolver<'_> {
                 message,
             ));
         }
+        let audit = match raw.audit {
+            None => None,
+            Some(table) => Some(self.audit(table)?),
+        };
         let raw_components = raw.components.0;
         let mut components = Vec::with_capacity(raw_components.len());
         // A BTreeMap: components come out sorted by name.
@@ -205,6 +209,7 @@ impl Resolver<'_> {
             tracing: raw.tracing.0.into(),
             auth,
             rate_limits: raw.rate_limits.0.into(),
+            audit,
         })
     }
 
@@ -268,6 +273,7 @@ impl Resolver<'_> {
             capabilities,
             access,
             rate_limits: raw.rate_limits.0.into(),
+            audit: raw.audit.0.into(),
         })
     }
 

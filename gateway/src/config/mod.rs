@@ -27,6 +27,7 @@
 //! The reference for every key is `docs/configuration.md`; the bundled
 //! example is `examples/warden.toml`.
 
+mod audit;
 mod auth;
 mod environment;
 mod error;

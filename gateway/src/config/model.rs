@@ -83,6 +83,21 @@ pub const DEFAULT_CALL_QUEUE_TIMEOUT_MS: u64 = 1000;
 /// Accepted `rate_limits.call_queue_timeout_ms`: 0 ..= 1 minute.
 pub const CALL_QUEUE_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 0..=60_000;
 
+// ---- [audit] ----------------------------------------------------------------
+
+/// Default `audit.max_file_bytes`: the file is rotated past 100 MiB.
+pub const DEFAULT_AUDIT_MAX_FILE_BYTES: u64 = 100 << 20;
+/// Accepted `audit.max_file_bytes`: 1 KiB ..= 1 TiB.
+pub const AUDIT_MAX_FILE_BYTES_RANGE: RangeInclusive<u64> = 1 << 10..=1 << 40;
+/// Default `audit.max_files`: rotated files kept besides the current one.
+pub const DEFAULT_AUDIT_MAX_FILES: u32 = 5;
+/// Accepted `audit.max_files`.
+pub const AUDIT_MAX_FILES_RANGE: RangeInclusive<u32> = 1..=1000;
+/// Default `audit.queue_records`: records waiting for the writer.
+pub const DEFAULT_AUDIT_QUEUE_RECORDS: u32 = 10_000;
+/// Accepted `audit.queue_records`.
+pub const AUDIT_QUEUE_RECORDS_RANGE: RangeInclusive<u32> = 1..=1_000_000;
+
 // ---- [tracing] --------------------------------------------------------------
 
 /// Default `tracing.service_name`: the `service.name` exported spans carry.
@@ -181,6 +196,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The `[rate_limits]` table.
     pub rate_limits: RateLimitsConfig,
+    /// The `[audit]` table; `None`: no audit log.
+    pub audit: Option<AuditConfig>,
 }
 
 impl Config {
@@ -385,6 +402,49 @@ pub struct ComponentConfig {
     pub access: Option<AccessPolicy>,
     /// Request quotas on the component's tools. None by default.
     pub rate_limits: ToolQuotas,
+    /// What audit records of the component's calls may show.
+    pub audit: ToolAuditConfig,
+}
+
+/// `[components.<name>.audit]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolAuditConfig {
+    /// Whether records carry the call's arguments (always their SHA-256).
+    /// Default `false`.
+    pub log_arguments: bool,
+    /// Keys whose values are replaced by `"[redacted]"` wherever they occur
+    /// in logged arguments.
+    pub redact: BTreeSet<String>,
+}
+
+/// Where audit records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditSink {
+    /// Standard output, one record per line (HTTP serving only: stdio
+    /// serving speaks MCP there).
+    Stdout,
+    /// A file, rotated by size.
+    File {
+        /// Absolute path of the current file.
+        path: PathBuf,
+        /// Size past which the file is rotated.
+        max_file_bytes: u64,
+        /// Rotated files kept (`<path>.1` is the newest).
+        max_files: u32,
+    },
+}
+
+/// The `[audit]` table: one JSON record per `tools/call`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// Where records go.
+    pub sink: AuditSink,
+    /// Records waiting to be written at most; beyond it a record is dropped
+    /// (counted), or the call refused when `required`.
+    pub queue_records: u32,
+    /// Whether a call whose record cannot be written is refused (fail
+    /// closed) rather than run unrecorded.
+    pub required: bool,
 }
 
 /// `[components.<name>.rate_limits]`: request quotas on a component's tools.

@@ -34,6 +34,71 @@ pub(super) struct RawConfig {
     pub auth: Table<RawAuth>,
     #[serde(default)]
     pub rate_limits: Table<RawRateLimits>,
+    #[serde(default)]
+    pub audit: Option<Spanned<Table<RawAudit>>>,
+}
+
+/// Which sink `[audit]` writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawAuditSink {
+    File,
+    Stdout,
+}
+
+/// `[audit]`; see [`model::AuditConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAudit {
+    pub sink: RawAuditSink,
+    #[serde(default)]
+    pub path: Option<Spanned<NonEmptyPath>>,
+    #[serde(
+        default = "default_audit_max_file_bytes",
+        deserialize_with = "audit_max_file_bytes"
+    )]
+    pub max_file_bytes: u64,
+    #[serde(
+        default = "default_audit_max_files",
+        deserialize_with = "audit_max_files"
+    )]
+    pub max_files: u32,
+    #[serde(
+        default = "default_audit_queue_records",
+        deserialize_with = "audit_queue_records"
+    )]
+    pub queue_records: u32,
+    #[serde(default)]
+    pub required: bool,
+}
+
+fn default_audit_max_file_bytes() -> u64 {
+    model::DEFAULT_AUDIT_MAX_FILE_BYTES
+}
+
+fn default_audit_max_files() -> u32 {
+    model::DEFAULT_AUDIT_MAX_FILES
+}
+
+fn default_audit_queue_records() -> u32 {
+    model::DEFAULT_AUDIT_QUEUE_RECORDS
+}
+
+/// `[components.<name>.audit]`; see [`model::ToolAuditConfig`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawToolAudit {
+    pub log_arguments: bool,
+    pub redact: Vec<String>,
+}
+
+impl From<RawToolAudit> for model::ToolAuditConfig {
+    fn from(raw: RawToolAudit) -> Self {
+        Self {
+            log_arguments: raw.log_arguments,
+            redact: raw.redact.into_iter().collect(),
+        }
+    }
 }
 
 /// `[rate_limits]`; see [`model::RateLimitsConfig`].
@@ -277,6 +342,8 @@ pub(super) struct RawComponent {
     pub access: Option<Spanned<Table<RawAccess>>>,
     #[serde(default)]
     pub rate_limits: Table<RawToolQuotas>,
+    #[serde(default)]
+    pub audit: Table<RawToolAudit>,
 }
 
 fn enabled_by_default() -> bool {
@@ -687,6 +754,15 @@ ranged_field!(pool_instances: u32 = model::POOL_INSTANCES_RANGE, Unit::Of("insta
 ranged_field!(
     max_calls_in_flight: u32 = model::MAX_CALLS_IN_FLIGHT_RANGE,
     Unit::Of("calls")
+);
+ranged_field!(
+    audit_max_file_bytes: u64 = model::AUDIT_MAX_FILE_BYTES_RANGE,
+    Unit::Bytes
+);
+ranged_field!(audit_max_files: u32 = model::AUDIT_MAX_FILES_RANGE, Unit::Of("files"));
+ranged_field!(
+    audit_queue_records: u32 = model::AUDIT_QUEUE_RECORDS_RANGE,
+    Unit::Of("records")
 );
 ranged_field!(call_queue: u32 = model::CALL_QUEUE_RANGE, Unit::Of("calls"));
 ranged_field!(

@@ -243,3 +243,45 @@ fn rate_limits_are_read_and_bad_ones_located() {
         &["between 1 and 100000 calls"],
     );
 }
+
+#[test]
+fn the_audit_table_is_read_and_checked() {
+    let f = Fixture::new();
+    let config = f.ok(&format!(
+        "[audit]\nsink = \"file\"\npath = \"logs/audit.jsonl\"\nmax_file_bytes = 4096\n\
+         max_files = 3\nqueue_records = 50\nrequired = true\n{MINIMAL}\
+         [components.text.audit]\nlog_arguments = true\nredact = [\"secret\"]\n"
+    ));
+    let audit = config.audit.expect("audit");
+    assert_eq!(
+        audit.sink,
+        AuditSink::File {
+            path: f.root().join("logs/audit.jsonl"),
+            max_file_bytes: 4096,
+            max_files: 3,
+        }
+    );
+    assert_eq!((audit.queue_records, audit.required), (50, true));
+    let text = &config.components[0].audit;
+    assert!(text.log_arguments && text.redact.contains("secret"));
+    assert_eq!(f.ok(MINIMAL).audit, None);
+    assert_eq!(
+        f.ok(&format!("[audit]\nsink = \"stdout\"\n{MINIMAL}"))
+            .audit
+            .map(|audit| (audit.sink, audit.queue_records, audit.required)),
+        Some((AuditSink::Stdout, 10_000, false))
+    );
+
+    let e = f.invalid(&format!("[audit]\nsink = \"file\"\n{MINIMAL}"));
+    e.assert("audit", 1, &["needs a `path`"]);
+    let e = f.invalid(&format!(
+        "[audit]\nsink = \"stdout\"\npath = \"a.jsonl\"\n{MINIMAL}"
+    ));
+    e.assert("audit.path", 3, &["stdout has none"]);
+    let e = f.invalid(&format!(
+        "[audit]\nsink = \"file\"\npath = \"data\"\n{MINIMAL}"
+    ));
+    e.assert("audit.path", 3, &["is a directory"]);
+    let e = f.invalid(&format!("[audit]\nsink = \"syslog\"\n{MINIMAL}"));
+    e.assert("audit.sink", 2, &["`file`", "`stdout`"]);
+}

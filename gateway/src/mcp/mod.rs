@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+use crate::audit::AuditLog;
 use crate::auth::Caller;
 use crate::catalog::Catalog;
 use crate::lifecycle::Lifecycle;
@@ -71,6 +72,8 @@ pub struct Mcp {
     sessions: SessionStore,
     /// Replaced on reload when `[rate_limits]` changes.
     limits: ArcSwap<Limits>,
+    /// Set for the life of the process.
+    audit: Option<Arc<AuditLog>>,
     page_size: usize,
     lifecycle: Lifecycle,
 }
@@ -91,6 +94,7 @@ impl Mcp {
         catalog: Arc<Catalog>,
         sessions: SessionStore,
         limits: Limits,
+        audit: Option<Arc<AuditLog>>,
         page_size: usize,
     ) -> Self {
         Self {
@@ -98,6 +102,7 @@ impl Mcp {
             tools_changed: broadcast::channel(1).0,
             sessions,
             limits: ArcSwap::from_pointee(limits),
+            audit,
             page_size: page_size.max(1),
             lifecycle: Lifecycle::default(),
         }
@@ -138,6 +143,11 @@ impl Mcp {
     /// The quotas and the cap on calls in flight now.
     pub fn limits(&self) -> Arc<Limits> {
         self.limits.load_full()
+    }
+
+    /// The audit log, if one is configured.
+    pub fn audit(&self) -> Option<&AuditLog> {
+        self.audit.as_deref()
     }
 
     /// Enforces `limits` from now on; counters start afresh.
@@ -214,6 +224,7 @@ impl Mcp {
         &self,
         session: &Session,
         caller: &Caller,
+        id: &RequestId,
         method: &str,
         params: Option<&Map<String, Value>>,
     ) -> Result<Value, RpcError> {
@@ -228,6 +239,9 @@ impl Mcp {
                     revision: session.revision,
                     lifecycle: &self.lifecycle,
                     limits: Some(self.limits.load_full()),
+                    audit: self.audit.as_deref(),
+                    request_id: id.to_value(),
+                    session: Some(&session.log_tag),
                 };
                 tools::call(&catalog, &context, params).await
             }
@@ -252,7 +266,7 @@ impl Mcp {
         method: &str,
         params: Option<&Map<String, Value>>,
     ) -> Value {
-        match self.request(session, caller, method, params).await {
+        match self.request(session, caller, id, method, params).await {
             Ok(result) => jsonrpc::result(id, result),
             Err(error) => error.response(Some(id)),
         }

@@ -1,6 +1,6 @@
 //! `tools/list` and `tools/call`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -8,13 +8,13 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 use tracing::Instrument as _;
 use warden_sandbox::{
-    CallError, CallEvents, CallOutput, CallResult, CallUsage, Content, LogLevel, NoEvents,
-    ResourceContents,
+    CallError, CallEvents, CallOutput, CallResult, CallUsage, Content, LogLevel, ResourceContents,
 };
 
 use super::RpcError;
 use super::jsonrpc::code;
 use super::revision::Revision;
+use crate::audit::{AuditLog, AuditRecord, record};
 use crate::auth::{Caller, access};
 use crate::catalog::{Catalog, Tool};
 use crate::lifecycle::Lifecycle;
@@ -110,8 +110,8 @@ impl CallParams {
     }
 }
 
-/// Who makes a call, under which revision, and what bounds it besides the
-/// tool's own policy.
+/// Who makes a call, under which revision, and what bounds and records it
+/// besides the tool's own policy.
 pub struct CallContext<'a> {
     /// The caller, for access rules and quotas.
     pub caller: &'a Caller,
@@ -121,6 +121,12 @@ pub struct CallContext<'a> {
     pub lifecycle: &'a Lifecycle,
     /// The per-caller fuel budgets; `None` where none apply (`warden call`).
     pub limits: Option<Arc<Limits>>,
+    /// Where the call's record goes, if anywhere.
+    pub audit: Option<&'a AuditLog>,
+    /// The JSON-RPC request id, for the audit record.
+    pub request_id: Value,
+    /// The session's log tag, for the audit record.
+    pub session: Option<&'a str>,
 }
 
 /// Runs a `tools/call` to completion and builds its result. A shutdown that
@@ -137,7 +143,8 @@ pub async fn call(
 }
 
 /// [`call`], also returning what the call consumed when an instance ran.
-/// The call runs in a `tool_call` span that ends with its outcome.
+/// The call runs in a `tool_call` span that ends with its outcome; its log
+/// line, metrics and audit record are made here, once, however it ended.
 pub async fn call_with_usage(
     catalog: &Catalog,
     context: &CallContext<'_>,
@@ -150,78 +157,176 @@ pub async fn call_with_usage(
         reason = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     );
-    run_call(catalog, context, params).instrument(span).await
+    async {
+        let started = Instant::now();
+        // The record's place is taken before the call runs: a call that ran
+        // always has room for its record.
+        let slot = match context.audit.map(AuditLog::reserve).transpose() {
+            Ok(slot) => slot.flatten(),
+            Err(unavailable) => {
+                metrics::record_rejection("audit_unavailable");
+                return Err(RpcError::new(code::INTERNAL_ERROR, unavailable.to_string())
+                    .with_data(json!({ REASON_META_KEY: "audit_unavailable" })));
+            }
+        };
+        let (digest, bytes_in) = record::digest(&params.arguments);
+        let logged_arguments = params.arguments.clone();
+        let tool_name = params.name.clone();
+        let (reply, ended) = run_call(catalog, context, params).await;
+        let duration = started.elapsed();
+        if let Some(tool) = &ended.tool {
+            log_call(tool, &ended, duration);
+        }
+        if let Some(slot) = slot {
+            let bytes_out = match &reply {
+                Ok((result, _)) => serde_json::to_vec(result).map_or(0, |bytes| bytes.len()),
+                Err(error) => serde_json::to_vec(&error.response(None)).map_or(0, |b| b.len()),
+            };
+            let arguments = ended
+                .tool
+                .as_ref()
+                .filter(|tool| tool.audit.log_arguments)
+                .map(|tool| record::redact(&logged_arguments, &tool.audit.redact));
+            slot.write(&AuditRecord {
+                time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                request_id: context.request_id.clone(),
+                session: context.session.map(str::to_owned),
+                caller: context.caller.name().to_owned(),
+                tool: tool_name,
+                arguments_sha256: digest,
+                arguments,
+                outcome: ended.outcome,
+                reason: ended.reason,
+                fuel: ended.usage.as_ref().and_then(|usage| usage.fuel_consumed),
+                peak_memory_bytes: ended.usage.as_ref().map(|usage| usage.peak_memory_bytes),
+                duration_ms: duration.as_secs_f64() * 1000.0,
+                bytes_in,
+                bytes_out,
+            });
+        }
+        reply.map(|(result, usage)| (result, usage.or(ended.usage)))
+    }
+    .instrument(span)
+    .await
 }
+
+/// How a call ended, for its log line, metrics and audit record.
+struct Ended {
+    /// `None` for a tool that does not exist (for this caller).
+    tool: Option<Arc<Tool>>,
+    outcome: &'static str,
+    reason: Option<&'static str>,
+    /// What the instance consumed, when one ran (a failed one too).
+    usage: Option<CallUsage>,
+}
+
+impl Ended {
+    fn new(tool: &Arc<Tool>, outcome: &'static str, reason: Option<&'static str>) -> Self {
+        Self {
+            tool: Some(Arc::clone(tool)),
+            outcome,
+            reason,
+            usage: None,
+        }
+    }
+}
+
+type CallReply = Result<(Value, Option<CallUsage>), RpcError>;
 
 async fn run_call(
     catalog: &Catalog,
     context: &CallContext<'_>,
     params: CallParams,
-) -> Result<(Value, Option<CallUsage>), RpcError> {
+) -> (CallReply, Ended) {
     let (caller, revision, lifecycle) = (context.caller, context.revision, context.lifecycle);
     // A tool the caller may not use is answered exactly as a missing one.
     let Some(tool) = catalog
         .get(&params.name)
         .filter(|tool| access::allows(tool, caller))
     else {
-        return Err(RpcError::new(
+        let unknown = Ended {
+            tool: None,
+            outcome: "rejected",
+            reason: Some("unknown_tool"),
+            usage: None,
+        };
+        let error = RpcError::new(
             code::INVALID_PARAMS,
             format!("Unknown tool: {}", params.name),
-        ));
+        );
+        return (Err(error), unknown);
     };
-    let started = Instant::now();
     if let Some(refusal) = check_quotas(tool, context) {
-        log_call(tool, "rejected", Some(RATE_LIMITED_REASON), started, None);
-        return Ok((refusal, None));
+        let ended = Ended::new(tool, "rejected", Some(RATE_LIMITED_REASON));
+        return (Ok((refusal, None)), ended);
     }
     let violations = schema_violations(&tool.input_validator, &params.arguments);
     if !violations.is_empty() {
+        let ended = Ended::new(tool, "rejected", Some("invalid_arguments"));
         let message = format!(
             "arguments for tool `{}` do not match its input schema: {}",
             params.name,
             violations.join("; ")
         );
-        log_call(tool, "rejected", Some("invalid_arguments"), started, None);
         if revision.schema_errors_are_tool_errors() {
-            return Ok((error_result(&message, "invalid_arguments"), None));
+            return (
+                Ok((error_result(&message, "invalid_arguments"), None)),
+                ended,
+            );
         }
-        return Err(
-            RpcError::new(code::INVALID_PARAMS, message).with_data(json!({ "errors": violations }))
-        );
+        let error =
+            RpcError::new(code::INVALID_PARAMS, message).with_data(json!({ "errors": violations }));
+        return (Err(error), ended);
     }
     let arguments = params.arguments.to_string();
-    let events: Arc<dyn CallEvents> = match context.limits.clone() {
-        Some(limits) if limits.fuel().is_some() => Arc::new(ChargeFuel {
-            limits,
-            caller: caller.name().to_owned(),
-        }),
-        _ => Arc::new(NoEvents),
-    };
-    let running = tool.component.call(&tool.info.name, &arguments, events);
+    let observer = Arc::new(CallObserver {
+        fuel: context
+            .limits
+            .clone()
+            .filter(|limits| limits.fuel().is_some())
+            .map(|limits| (limits, caller.name().to_owned())),
+        usage: Mutex::new(None),
+    });
+    let running = tool.component.call(
+        &tool.info.name,
+        &arguments,
+        Arc::clone(&observer) as Arc<dyn CallEvents>,
+    );
     // Dropping the running call drops its Store: the instance stops and its
     // pool slot and concurrency permit are returned.
     let outcome = tokio::select! {
         outcome = running => outcome,
         () = lifecycle.calls_cancelled() => {
             lifecycle.record_cancelled_call();
-            log_call(tool, "cancelled", Some(SHUTDOWN_REASON), started, None);
-            return Err(RpcError::new(
+            let error = RpcError::new(
                 code::INTERNAL_ERROR,
                 format!(
                     "Warden is shutting down and cancelled the call to tool `{}` when its drain deadline passed; retry the call",
                     params.name
                 ),
             )
-            .with_data(json!({ REASON_META_KEY: SHUTDOWN_REASON })));
+            .with_data(json!({ REASON_META_KEY: SHUTDOWN_REASON }));
+            return (Err(error), Ended::new(tool, "cancelled", Some(SHUTDOWN_REASON)));
         }
     };
-    Ok(match outcome {
-        Ok(CallOutput { result, usage }) => (finish(tool, result, &usage, started), Some(usage)),
-        Err(error) => {
-            log_call(tool, "failed", Some(error.reason()), started, None);
-            (call_error_result(&error), None)
+    let usage = observer
+        .usage
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    match outcome {
+        Ok(CallOutput { result, usage }) => {
+            let (value, outcome, reason) = finish(tool, result, &usage);
+            let mut ended = Ended::new(tool, outcome, reason);
+            ended.usage = Some(usage.clone());
+            (Ok((value, Some(usage))), ended)
         }
-    })
+        Err(error) => {
+            let mut ended = Ended::new(tool, "failed", Some(error.reason()));
+            ended.usage = usage;
+            (Ok((call_error_result(&error), None)), ended)
+        }
+    }
 }
 
 /// The tool error for a call a quota refuses, or `None` to go ahead.
@@ -251,26 +356,38 @@ fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
     Some(result)
 }
 
-/// Charges the fuel a call consumed to its caller's budget once it stops.
-struct ChargeFuel {
-    limits: Arc<Limits>,
-    caller: String,
+/// Keeps what a call's instance consumed once it stops (a failed call's
+/// error does not carry it), and charges its fuel to the caller's budget.
+struct CallObserver {
+    fuel: Option<(Arc<Limits>, String)>,
+    usage: Mutex<Option<CallUsage>>,
 }
 
-impl CallEvents for ChargeFuel {
+impl CallEvents for CallObserver {
     fn log(&self, _tool: &str, _level: LogLevel, _message: &str) {}
 
     fn progress(&self, _tool: &str, _done: f64, _total: Option<f64>, _message: Option<&str>) {}
 
     fn finished(&self, _tool: &str, usage: &CallUsage) {
-        if let (Some(budgets), Some(fuel)) = (self.limits.fuel(), usage.fuel_consumed) {
-            budgets.charge(&self.caller, fuel);
+        if let Some((limits, caller)) = &self.fuel
+            && let (Some(budgets), Some(fuel)) = (limits.fuel(), usage.fuel_consumed)
+        {
+            budgets.charge(caller, fuel);
         }
+        *self
+            .usage
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage.clone());
     }
 }
 
-/// Turns a completed call into a result, holding the tool to its output schema.
-fn finish(tool: &Tool, result: CallResult, usage: &CallUsage, started: Instant) -> Value {
+/// Turns a completed call into a result, holding the tool to its output
+/// schema; with the outcome and reason to record.
+fn finish(
+    tool: &Tool,
+    result: CallResult,
+    usage: &CallUsage,
+) -> (Value, &'static str, Option<&'static str>) {
     if usage.dropped_output_bytes > 0 {
         tracing::warn!(tool = %tool.name, dropped_bytes = usage.dropped_output_bytes, "tool output to stdout/stderr truncated");
     }
@@ -278,7 +395,6 @@ fn finish(tool: &Tool, result: CallResult, usage: &CallUsage, started: Instant) 
         tracing::debug!(tool = %tool.name, stderr = %usage.stderr, "tool stderr");
     }
     metrics::record_usage(&tool.name, usage);
-    let fuel = usage.fuel_consumed;
     match build_result(tool, result) {
         Ok(value) => {
             let outcome = if value["isError"] == Value::Bool(true) {
@@ -286,19 +402,13 @@ fn finish(tool: &Tool, result: CallResult, usage: &CallUsage, started: Instant) 
             } else {
                 "ok"
             };
-            log_call(tool, outcome, None, started, fuel);
-            value
+            (value, outcome, None)
         }
-        Err(message) => {
-            log_call(
-                tool,
-                "failed",
-                Some("output_schema_violation"),
-                started,
-                fuel,
-            );
-            error_result(&message, "output_schema_violation")
-        }
+        Err(message) => (
+            error_result(&message, "output_schema_violation"),
+            "failed",
+            Some("output_schema_violation"),
+        ),
     }
 }
 
@@ -404,14 +514,8 @@ fn schema_violations(validator: &jsonschema::Validator, instance: &Value) -> Vec
 }
 
 /// The per-call log line and metrics.
-fn log_call(
-    tool: &Tool,
-    outcome: &'static str,
-    reason: Option<&'static str>,
-    started: Instant,
-    fuel: Option<u64>,
-) {
-    let duration = started.elapsed();
+fn log_call(tool: &Tool, ended: &Ended, duration: std::time::Duration) {
+    let (outcome, reason) = (ended.outcome, ended.reason);
     metrics::record_call(&tool.name, outcome, reason, duration);
     let span = tracing::Span::current();
     span.record("outcome", outcome);
@@ -428,7 +532,7 @@ fn log_call(
         outcome,
         reason,
         duration_ms = %format_args!("{:.3}", duration.as_secs_f64() * 1000.0),
-        fuel,
+        fuel = ended.usage.as_ref().and_then(|usage| usage.fuel_consumed),
         "tool call"
     );
 }

@@ -49,6 +49,10 @@ pub const BUILD_INFO: &str = "warden_build_info";
 /// `caller_requests` (429), `overloaded` (503), `tool` (a tool or
 /// caller-and-tool rate), `caller_fuel` (a spent fuel budget).
 pub const REJECTIONS: &str = "warden_rejections_total";
+/// Audit records by `result`: `written`, or `dropped` (the queue was full).
+pub const AUDIT_RECORDS: &str = "warden_audit_records_total";
+/// Failed attempts to write the audit log (each is retried).
+pub const AUDIT_WRITE_ERRORS: &str = "warden_audit_write_errors_total";
 
 /// Every metric Warden exports; dashboards and alert rules may use only
 /// these (and the `_bucket`, `_sum` and `_count` series of the histograms).
@@ -71,6 +75,8 @@ pub const ALL: &[&str] = &[
     READY,
     BUILD_INFO,
     REJECTIONS,
+    AUDIT_RECORDS,
+    AUDIT_WRITE_ERRORS,
 ];
 
 const SECONDS_BUCKETS: &[f64] = &[
@@ -148,6 +154,11 @@ fn describe() {
         "arguments refused by a tool's input schema"
     );
     describe_counter!(HTTP_REQUESTS, "HTTP responses by status code");
+    describe_counter!(AUDIT_RECORDS, "audit records written or dropped");
+    describe_counter!(
+        AUDIT_WRITE_ERRORS,
+        "failed attempts to write the audit log, each retried"
+    );
     describe_counter!(
         REJECTIONS,
         "requests and calls refused by a quota or load shedding, by reason"
@@ -210,6 +221,16 @@ pub fn record_http(status: u16) {
 /// Records one request or call refused by a quota or by load shedding.
 pub fn record_rejection(reason: &'static str) {
     metrics::counter!(REJECTIONS, "reason" => reason).increment(1);
+}
+
+/// Records one audit record `written` or `dropped`.
+pub fn record_audit(result: &'static str) {
+    metrics::counter!(AUDIT_RECORDS, "result" => result).increment(1);
+}
+
+/// Records one failed write of the audit log.
+pub fn record_audit_write_error() {
+    metrics::counter!(AUDIT_WRITE_ERRORS).increment(1);
 }
 
 /// Records one component load.

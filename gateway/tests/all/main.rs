@@ -1,5 +1,6 @@
 //! Warden's gateway driven over real HTTP on loopback.
 
+mod audit;
 mod auth;
 mod calls;
 mod cli;

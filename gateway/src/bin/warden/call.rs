@@ -44,6 +44,9 @@ pub async fn run(
         revision: Revision::LATEST,
         lifecycle: &lifecycle,
         limits: None,
+        audit: None,
+        request_id: serde_json::Value::Null,
+        session: None,
     };
     let (result, usage) = tools::call_with_usage(&catalog, &context, params)
         .await

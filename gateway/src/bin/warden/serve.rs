@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use warden_gateway::config::{self, LogFormat};
+use warden_gateway::config::{self, AuditSink, LogFormat};
 use warden_gateway::http::Gateway;
 use warden_gateway::lifecycle::DrainOutcome;
 use warden_gateway::reload::Reloader;
@@ -51,6 +51,12 @@ async fn serve(
     listen: Option<SocketAddr>,
     stdio: bool,
 ) -> anyhow::Result<ExitCode> {
+    if stdio && matches!(&config.audit, Some(audit) if audit.sink == AuditSink::Stdout) {
+        anyhow::bail!(
+            "audit.sink = \"stdout\" cannot be used with --stdio, which speaks MCP on stdout; \
+             use sink = \"file\""
+        );
+    }
     // Stdio is reached by no one but the process that started Warden.
     let exposed_on = (!stdio).then(|| listen.unwrap_or(config.server.listen));
     if let Some(address) = exposed_on {
@@ -72,8 +78,14 @@ async fn serve(
         );
         let input = tokio::io::BufReader::new(tokio::io::stdin());
         let shutdown = shutdown_signal(Arc::clone(&gateway));
-        let outcome =
-            warden_gateway::stdio::serve(gateway, input, tokio::io::stdout(), shutdown).await?;
+        let outcome = warden_gateway::stdio::serve(
+            Arc::clone(&gateway),
+            input,
+            tokio::io::stdout(),
+            shutdown,
+        )
+        .await?;
+        close_audit_log(&gateway).await;
         return Ok(drain_exit_code(outcome));
     }
     if let Some(metrics_address) = config.server.metrics_listen {
@@ -101,8 +113,16 @@ async fn serve(
         warden_gateway::http::MCP_PATH
     );
     let shutdown = shutdown_signal(Arc::clone(&gateway));
-    let outcome = warden_gateway::http::serve(gateway, listener, shutdown).await;
+    let outcome = warden_gateway::http::serve(Arc::clone(&gateway), listener, shutdown).await;
+    close_audit_log(&gateway).await;
     Ok(drain_exit_code(outcome))
+}
+
+/// Writes the audit records of the calls that finished during the drain.
+async fn close_audit_log(gateway: &Gateway) {
+    if let Some(audit) = gateway.mcp.audit() {
+        audit.shutdown().await;
+    }
 }
 
 /// Reloads on SIGHUP and, unless `watch_interval_ms` is 0, when the config
