@@ -85,6 +85,7 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         ),
         auth: ArcSwap::from_pointee(Authenticator::new(&config.auth)),
         settings: server.clone(),
+        http: config.http.clone(),
         started: Instant::now(),
     }))
 }

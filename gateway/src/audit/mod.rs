@@ -74,6 +74,56 @@ impl AuditSlot {
     }
 }
 
+/// A call's record in the making. [`finish`](Self::finish) writes it with
+/// how the call ended; a call dropped before that (its request timed out,
+/// or the server cancelled it) is written as `cancelled`, reason
+/// `abandoned`, when the record is dropped.
+pub struct PendingRecord {
+    slot: Option<AuditSlot>,
+    record: AuditRecord,
+    started: std::time::Instant,
+}
+
+impl PendingRecord {
+    /// `record` to be completed, in the place `slot` reserved.
+    pub fn new(slot: AuditSlot, record: AuditRecord) -> Self {
+        Self {
+            slot: Some(slot),
+            record,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Completes the record with `update` and writes it.
+    pub fn finish(mut self, update: impl FnOnce(&mut AuditRecord)) {
+        update(&mut self.record);
+        self.write();
+    }
+
+    fn write(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            self.record.time = now_rfc3339();
+            self.record.duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            slot.write(&self.record);
+        }
+    }
+}
+
+impl Drop for PendingRecord {
+    fn drop(&mut self) {
+        if self.slot.is_some() {
+            self.record.outcome = "cancelled";
+            self.record.reason = Some("abandoned");
+            self.write();
+        }
+    }
+}
+
+/// The time now, as records carry it.
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
 impl AuditLog {
     /// Opens the sink and starts the writer.
     pub fn start(config: &AuditConfig) -> Result<Self, AuditError> {

@@ -71,6 +71,7 @@ mod tests {
             auth: Default::default(),
             rate_limits: Default::default(),
             audit: None,
+            http: Default::default(),
         }
     }
 

@@ -210,6 +210,7 @@ impl Resolver<'_> {
             auth,
             rate_limits: raw.rate_limits.0.into(),
             audit,
+            http: raw.http.0.into(),
         })
     }
 

@@ -40,7 +40,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_auth;
+mod tests_security;
 
 pub use auth::check_exposure;
 pub use environment::{SESSION_KEY_VAR, SESSION_OLD_KEYS_VAR};

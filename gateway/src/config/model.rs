@@ -83,6 +83,40 @@ pub const DEFAULT_CALL_QUEUE_TIMEOUT_MS: u64 = 1000;
 /// Accepted `rate_limits.call_queue_timeout_ms`: 0 ..= 1 minute.
 pub const CALL_QUEUE_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 0..=60_000;
 
+// ---- [http] -----------------------------------------------------------------
+
+/// Default `http.header_read_timeout_ms`: a client has 10 s to send a
+/// request's headers (also how long an idle keep-alive connection stays).
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// Accepted `http.header_read_timeout_ms`: 100 ms ..= 5 minutes.
+pub const HEADER_READ_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 100..=300_000;
+/// Default `http.body_read_timeout_ms`: 30 s to send a request's body.
+pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 30_000;
+/// Accepted `http.body_read_timeout_ms`: 100 ms ..= 10 minutes.
+pub const BODY_READ_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 100..=600_000;
+/// Default `http.request_timeout_ms`: 15 minutes from a POST's headers to
+/// its response, above the longest tool time limit and queue wait.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 900_000;
+/// Accepted `http.request_timeout_ms`: 100 ms ..= 1 hour.
+pub const REQUEST_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 100..=3_600_000;
+/// Default `http.max_connections`: open connections at once.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+/// Accepted `http.max_connections`.
+pub const MAX_CONNECTIONS_RANGE: RangeInclusive<u32> = 1..=1_000_000;
+/// Default `http.max_requests_per_connection`.
+pub const DEFAULT_MAX_REQUESTS_PER_CONNECTION: u32 = 1000;
+/// Accepted `http.max_requests_per_connection`.
+pub const MAX_REQUESTS_PER_CONNECTION_RANGE: RangeInclusive<u32> = 1..=1_000_000;
+/// Default `http.max_header_bytes`: request line and headers together.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 << 10;
+/// Accepted `http.max_header_bytes`: 8 KiB (a sealed session id and a key
+/// must fit) ..= 1 MiB.
+pub const MAX_HEADER_BYTES_RANGE: RangeInclusive<usize> = 8 << 10..=1 << 20;
+/// Default `http.max_headers`: header fields per request.
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+/// Accepted `http.max_headers`.
+pub const MAX_HEADERS_RANGE: RangeInclusive<usize> = 8..=1000;
+
 // ---- [audit] ----------------------------------------------------------------
 
 /// Default `audit.max_file_bytes`: the file is rotated past 100 MiB.
@@ -198,6 +232,8 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     /// The `[audit]` table; `None`: no audit log.
     pub audit: Option<AuditConfig>,
+    /// The `[http]` table.
+    pub http: HttpConfig,
 }
 
 impl Config {
@@ -432,6 +468,71 @@ pub enum AuditSink {
         /// Rotated files kept (`<path>.1` is the newest).
         max_files: u32,
     },
+}
+
+/// The `[http]` table: limits of the HTTP layer, against slow, greedy or
+/// misdirected clients. Restart-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Time to send a request's headers; the idle time of a keep-alive
+    /// connection between requests. Default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT_MS`].
+    pub header_read_timeout_ms: u64,
+    /// Time to send a request's body once its headers arrived; beyond, 408.
+    /// Default [`DEFAULT_BODY_READ_TIMEOUT_MS`].
+    pub body_read_timeout_ms: u64,
+    /// Time from a POST's headers to its response; beyond, 504 and the call
+    /// is cancelled. Default [`DEFAULT_REQUEST_TIMEOUT_MS`].
+    pub request_timeout_ms: u64,
+    /// Connections open at once; more wait in the kernel's backlog. Default
+    /// [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: u32,
+    /// Requests one connection may carry before it is closed. Default
+    /// [`DEFAULT_MAX_REQUESTS_PER_CONNECTION`].
+    pub max_requests_per_connection: u32,
+    /// Whether connections stay open between requests. Default `true`.
+    pub keep_alive: bool,
+    /// Largest request line and headers; beyond, 431. Default
+    /// [`DEFAULT_MAX_HEADER_BYTES`].
+    pub max_header_bytes: usize,
+    /// Most header fields in a request; beyond, 431. Default
+    /// [`DEFAULT_MAX_HEADERS`].
+    pub max_headers: usize,
+    /// Host names `/mcp` answers to besides `localhost` and IP literals
+    /// (lowercase, no port). Empty: any host when listening beyond
+    /// loopback, only those when on loopback.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
+            body_read_timeout_ms: DEFAULT_BODY_READ_TIMEOUT_MS,
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
+            keep_alive: true,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_headers: DEFAULT_MAX_HEADERS,
+            allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Whether a request whose `Host` header is `host` is for this server,
+    /// served on `listen`. DNS rebinding makes a browser send a foreign
+    /// name; `localhost` and IP literals cannot be rebound.
+    pub fn is_host_allowed(&self, host: &str, listen: SocketAddr) -> bool {
+        let Some(name) = values::host_name(host) else {
+            return false;
+        };
+        name == "localhost"
+            || name.parse::<IpAddr>().is_ok()
+            || self.allowed_hosts.contains(&name)
+            || (self.allowed_hosts.is_empty() && !listen.ip().is_loopback())
+    }
 }
 
 /// The `[audit]` table: one JSON record per `tools/call`.

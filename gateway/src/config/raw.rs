@@ -36,6 +36,69 @@ pub(super) struct RawConfig {
     pub rate_limits: Table<RawRateLimits>,
     #[serde(default)]
     pub audit: Option<Spanned<Table<RawAudit>>>,
+    #[serde(default)]
+    pub http: Table<RawHttp>,
+}
+
+/// `[http]`; see [`model::HttpConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawHttp {
+    #[serde(deserialize_with = "header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    #[serde(deserialize_with = "body_read_timeout_ms")]
+    pub body_read_timeout_ms: u64,
+    #[serde(deserialize_with = "request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    #[serde(deserialize_with = "max_connections")]
+    pub max_connections: u32,
+    #[serde(deserialize_with = "max_requests_per_connection")]
+    pub max_requests_per_connection: u32,
+    pub keep_alive: bool,
+    #[serde(deserialize_with = "max_header_bytes")]
+    pub max_header_bytes: usize,
+    #[serde(deserialize_with = "max_headers")]
+    pub max_headers: usize,
+    pub allowed_hosts: Vec<AllowedHost>,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        let d = model::HttpConfig::default();
+        Self {
+            header_read_timeout_ms: d.header_read_timeout_ms,
+            body_read_timeout_ms: d.body_read_timeout_ms,
+            request_timeout_ms: d.request_timeout_ms,
+            max_connections: d.max_connections,
+            max_requests_per_connection: d.max_requests_per_connection,
+            keep_alive: d.keep_alive,
+            max_header_bytes: d.max_header_bytes,
+            max_headers: d.max_headers,
+            allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+impl From<RawHttp> for model::HttpConfig {
+    fn from(raw: RawHttp) -> Self {
+        let mut allowed_hosts: Vec<String> = Vec::new();
+        for host in raw.allowed_hosts {
+            if !allowed_hosts.contains(&host.0) {
+                allowed_hosts.push(host.0);
+            }
+        }
+        Self {
+            header_read_timeout_ms: raw.header_read_timeout_ms,
+            body_read_timeout_ms: raw.body_read_timeout_ms,
+            request_timeout_ms: raw.request_timeout_ms,
+            max_connections: raw.max_connections,
+            max_requests_per_connection: raw.max_requests_per_connection,
+            keep_alive: raw.keep_alive,
+            max_header_bytes: raw.max_header_bytes,
+            max_headers: raw.max_headers,
+            allowed_hosts,
+        }
+    }
 }
 
 /// Which sink `[audit]` writes to.
@@ -530,6 +593,15 @@ impl fmt::Debug for SessionKeyText {
     }
 }
 
+/// One entry of `http.allowed_hosts`, lowercase.
+#[derive(Debug)]
+pub(super) struct AllowedHost(pub String);
+parsed_str!(
+    AllowedHost,
+    "a host name string such as \"mcp.example.com\"",
+    |s| values::parse_allowed_host(s).map(AllowedHost)
+);
+
 /// A caller name or a role.
 #[derive(Debug)]
 pub(super) struct Identity(pub String);
@@ -755,6 +827,25 @@ ranged_field!(
     max_calls_in_flight: u32 = model::MAX_CALLS_IN_FLIGHT_RANGE,
     Unit::Of("calls")
 );
+ranged_field!(
+    header_read_timeout_ms: u64 = model::HEADER_READ_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
+);
+ranged_field!(
+    body_read_timeout_ms: u64 = model::BODY_READ_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
+);
+ranged_field!(
+    request_timeout_ms: u64 = model::REQUEST_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
+);
+ranged_field!(max_connections: u32 = model::MAX_CONNECTIONS_RANGE, Unit::Of("connections"));
+ranged_field!(
+    max_requests_per_connection: u32 = model::MAX_REQUESTS_PER_CONNECTION_RANGE,
+    Unit::Of("requests")
+);
+ranged_field!(max_header_bytes: usize = model::MAX_HEADER_BYTES_RANGE, Unit::Bytes);
+ranged_field!(max_headers: usize = model::MAX_HEADERS_RANGE, Unit::Of("headers"));
 ranged_field!(
     audit_max_file_bytes: u64 = model::AUDIT_MAX_FILE_BYTES_RANGE,
     Unit::Bytes

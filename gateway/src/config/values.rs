@@ -49,6 +49,45 @@ pub(super) fn check_identity(name: &str) -> Result<(), String> {
     }
 }
 
+/// The host name of a `Host` header value (`name`, `name:port`, `[v6]:port`),
+/// lowercase, with IPv6 brackets removed; `None` when it is malformed.
+pub(super) fn host_name(host: &str) -> Option<String> {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        inside
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if is_port(port) => name,
+            Some(_) => return None,
+            None => host,
+        }
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    valid.then(|| name.to_ascii_lowercase())
+}
+
+fn is_port(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An entry of `http.allowed_hosts`: a host name without a port.
+pub(super) fn parse_allowed_host(text: &str) -> Result<String, String> {
+    match host_name(text) {
+        Some(name) if !text.contains(':') || text.starts_with('[') => Ok(name),
+        _ => Err(format!(
+            "invalid host `{text}`: give a host name such as \"mcp.example.com\", without scheme or port"
+        )),
+    }
+}
+
 /// `sha256:` and 64 hex digits: an API key's hash as `warden hash-key`
 /// prints it.
 pub(super) fn parse_key_hash(text: &str) -> Result<[u8; 32], String> {
@@ -405,6 +444,35 @@ mod tests {
         assert!(check_component_name("").is_err());
         assert!(check_component_name("a.b").is_err());
         assert!(check_component_name("é").is_err());
+    }
+
+    #[test]
+    fn host_names() {
+        assert_eq!(
+            host_name("MCP.Example.com:8443").as_deref(),
+            Some("mcp.example.com")
+        );
+        assert_eq!(host_name("localhost").as_deref(), Some("localhost"));
+        assert_eq!(host_name("[::1]:8080").as_deref(), Some("::1"));
+        assert_eq!(host_name("10.0.0.7").as_deref(), Some("10.0.0.7"));
+        for bad in [
+            "",
+            "a b",
+            "host:",
+            "host:99999999",
+            "[::1",
+            "[::1]x",
+            "evil.com/x",
+            "ex\u{e9}.com",
+        ] {
+            assert_eq!(host_name(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_allowed_host("Warden.internal"),
+            Ok("warden.internal".to_owned())
+        );
+        assert!(parse_allowed_host("warden.internal:443").is_err());
+        assert!(parse_allowed_host("https://warden.internal").is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
-    ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue,
+    ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderValue,
     RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
@@ -29,6 +29,9 @@ pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 
 /// Routes one request to `/mcp`.
 pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
+    if let Some(refusal) = check_host(gateway, request.headers()) {
+        return refusal;
+    }
     if let Some(refusal) = check_origin(gateway, request.headers()) {
         return refusal;
     }
@@ -49,7 +52,27 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respo
         );
     }
     match *request.method() {
-        Method::POST => post(gateway, request, &caller).await,
+        Method::POST => {
+            let limit = Duration::from_millis(gateway.http.request_timeout_ms);
+            // Dropping the unfinished request cancels its call, if any.
+            match tokio::time::timeout(limit, post(gateway, request, &caller)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::warn!(
+                        limit_ms = gateway.http.request_timeout_ms,
+                        "request timed out"
+                    );
+                    response::rpc_error(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        code::INTERNAL_ERROR,
+                        &format!(
+                            "the request took longer than {} ms and was cancelled",
+                            gateway.http.request_timeout_ms
+                        ),
+                    )
+                }
+            }
+        }
         Method::GET => event_stream::open(gateway, request.headers(), &caller),
         Method::DELETE => delete(gateway, request.headers(), &caller),
         _ => {
@@ -92,6 +115,22 @@ fn unauthorized(error: AuthError) -> Response<Body> {
         .headers_mut()
         .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     refusal
+}
+
+/// Refuses a request whose `Host` is not this server's: a browser tricked by
+/// DNS rebinding sends the attacker's name.
+fn check_host(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>> {
+    let host = headers.get(HOST).and_then(|value| value.to_str().ok());
+    let allowed =
+        host.is_some_and(|host| gateway.http.is_host_allowed(host, gateway.settings.listen));
+    (!allowed).then(|| {
+        tracing::warn!(host = ?host, "refused a request for a host not allowed");
+        response::rpc_error(
+            StatusCode::FORBIDDEN,
+            code::INVALID_REQUEST,
+            "the request's Host is not one this server answers to (http.allowed_hosts)",
+        )
+    })
 }
 
 fn check_origin(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>> {
@@ -142,7 +181,19 @@ async fn post(gateway: &Gateway, request: Request<Incoming>, caller: &Caller) ->
     }
     let trace_id = headers.get("traceparent").and_then(trace_id_of);
 
-    let body = match Limited::new(body, limit).collect().await {
+    let read_limit = Duration::from_millis(gateway.http.body_read_timeout_ms);
+    let read = tokio::time::timeout(read_limit, Limited::new(body, limit).collect()).await;
+    let Ok(read) = read else {
+        return response::rpc_error(
+            StatusCode::REQUEST_TIMEOUT,
+            code::INVALID_REQUEST,
+            &format!(
+                "the request body did not arrive within {} ms",
+                gateway.http.body_read_timeout_ms
+            ),
+        );
+    };
+    let body = match read {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(),
         Err(error) => {

@@ -9,22 +9,25 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use hyper::body::Incoming;
+use hyper::header::{CONNECTION, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use response::Body;
 
 use crate::auth::Authenticator;
-use crate::config::ServerConfig;
+use crate::config::{DEFAULT_MAX_HEADERS, HttpConfig, ServerConfig};
 use crate::lifecycle::{self, DrainOutcome};
 use crate::mcp::Mcp;
 use crate::mcp::jsonrpc::code;
@@ -32,9 +35,6 @@ use crate::telemetry::metrics;
 
 /// The MCP endpoint's path.
 pub const MCP_PATH: &str = "/mcp";
-
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often idle sessions, and quota counters of callers not seen lately,
 /// are swept.
@@ -48,6 +48,8 @@ pub struct Gateway {
     pub auth: ArcSwap<Authenticator>,
     /// The `[server]` settings (origins, body and nesting limits).
     pub settings: ServerConfig,
+    /// The `[http]` limits.
+    pub http: HttpConfig,
     /// When the gateway started.
     pub started: Instant,
 }
@@ -144,8 +146,28 @@ async fn accept_loop(
     router: Router,
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
+    let limits = &gateway.http;
+    let open_connections = Arc::new(Semaphore::new(limits.max_connections as usize));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .keep_alive(limits.keep_alive)
+        .max_header_size(limits.max_header_bytes);
+    // A custom count moves hyper's header array to the heap: only if asked.
+    if limits.max_headers != DEFAULT_MAX_HEADERS {
+        builder.max_headers(limits.max_headers);
+    }
     tokio::pin!(shutdown);
     loop {
+        // At the connection cap, new clients wait in the kernel's backlog.
+        let place = tokio::select! {
+            place = Arc::clone(&open_connections).acquire_owned() => match place {
+                Ok(place) => place,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -159,18 +181,16 @@ async fn accept_loop(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(
-                TokioIo::new(stream),
-                service(Arc::clone(gateway), peer, router),
-            );
+        let connection = builder.serve_connection(
+            TokioIo::new(stream),
+            service(Arc::clone(gateway), peer, router),
+        );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
+            drop(place);
         });
     }
     graceful
@@ -186,14 +206,25 @@ fn service(
     Error = Infallible,
     Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
 > + Clone {
+    // Requests served on this connection so far.
+    let served = Arc::new(AtomicU32::new(0));
     service_fn(move |request: Request<Incoming>| {
         let gateway = Arc::clone(&gateway);
+        let served = Arc::clone(&served);
         async move {
             let span = tracing::debug_span!("request", %peer, method = %request.method(), path = %request.uri().path());
-            let response = match router {
+            let mut response = match router {
                 Router::Mcp => route(&gateway, request).instrument(span).await,
                 Router::Metrics => metrics_route(&gateway, &request),
             };
+            // hyper closes the connection after a response that says so.
+            if served.fetch_add(1, Ordering::Relaxed) + 1
+                >= gateway.http.max_requests_per_connection
+            {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
             metrics::record_http(response.status().as_u16());
             Ok(response)
         }

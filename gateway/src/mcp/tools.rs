@@ -14,7 +14,7 @@ use warden_sandbox::{
 use super::RpcError;
 use super::jsonrpc::code;
 use super::revision::Revision;
-use crate::audit::{AuditLog, AuditRecord, record};
+use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
 use crate::auth::{Caller, access};
 use crate::catalog::{Catalog, Tool};
 use crate::lifecycle::Lifecycle;
@@ -170,38 +170,50 @@ pub async fn call_with_usage(
             }
         };
         let (digest, bytes_in) = record::digest(&params.arguments);
-        let logged_arguments = params.arguments.clone();
-        let tool_name = params.name.clone();
+        let logged_arguments = slot.as_ref().map(|_| params.arguments.clone());
+        let pending = slot.map(|slot| {
+            PendingRecord::new(
+                slot,
+                AuditRecord {
+                    time: String::new(),
+                    request_id: context.request_id.clone(),
+                    session: context.session.map(str::to_owned),
+                    caller: context.caller.name().to_owned(),
+                    tool: params.name.clone(),
+                    arguments_sha256: digest,
+                    arguments: None,
+                    outcome: "cancelled",
+                    reason: None,
+                    fuel: None,
+                    peak_memory_bytes: None,
+                    duration_ms: 0.0,
+                    bytes_in,
+                    bytes_out: 0,
+                },
+            )
+        });
         let (reply, ended) = run_call(catalog, context, params).await;
         let duration = started.elapsed();
         if let Some(tool) = &ended.tool {
             log_call(tool, &ended, duration);
         }
-        if let Some(slot) = slot {
-            let bytes_out = match &reply {
-                Ok((result, _)) => serde_json::to_vec(result).map_or(0, |bytes| bytes.len()),
-                Err(error) => serde_json::to_vec(&error.response(None)).map_or(0, |b| b.len()),
-            };
-            let arguments = ended
-                .tool
-                .as_ref()
-                .filter(|tool| tool.audit.log_arguments)
-                .map(|tool| record::redact(&logged_arguments, &tool.audit.redact));
-            slot.write(&AuditRecord {
-                time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-                request_id: context.request_id.clone(),
-                session: context.session.map(str::to_owned),
-                caller: context.caller.name().to_owned(),
-                tool: tool_name,
-                arguments_sha256: digest,
-                arguments,
-                outcome: ended.outcome,
-                reason: ended.reason,
-                fuel: ended.usage.as_ref().and_then(|usage| usage.fuel_consumed),
-                peak_memory_bytes: ended.usage.as_ref().map(|usage| usage.peak_memory_bytes),
-                duration_ms: duration.as_secs_f64() * 1000.0,
-                bytes_in,
-                bytes_out,
+        if let Some(pending) = pending {
+            pending.finish(|record| {
+                record.bytes_out = match &reply {
+                    Ok((result, _)) => serde_json::to_vec(result).map_or(0, |bytes| bytes.len()),
+                    Err(error) => serde_json::to_vec(&error.response(None)).map_or(0, |b| b.len()),
+                };
+                record.arguments = ended
+                    .tool
+                    .as_ref()
+                    .filter(|tool| tool.audit.log_arguments)
+                    .zip(logged_arguments.as_ref())
+                    .map(|(tool, arguments)| record::redact(arguments, &tool.audit.redact));
+                record.outcome = ended.outcome;
+                record.reason = ended.reason;
+                record.fuel = ended.usage.as_ref().and_then(|usage| usage.fuel_consumed);
+                record.peak_memory_bytes =
+                    ended.usage.as_ref().map(|usage| usage.peak_memory_bytes);
             });
         }
         reply.map(|(result, usage)| (result, usage.or(ended.usage)))

@@ -7,6 +7,7 @@ mod cli;
 mod deploy;
 mod event_stream;
 mod examples;
+mod hardening;
 mod metrics;
 #[cfg(feature = "otlp")]
 mod otlp;

@@ -286,6 +286,11 @@ impl TestServer {
         }
     }
 
+    /// The folder that holds `warden.toml`; relative paths in it resolve here.
+    pub fn config_dir(&self) -> &Path {
+        self.dirs.1.path()
+    }
+
     /// The config as first written.
     pub fn original_config(&self) -> &str {
         &self.config

@@ -1,4 +1,5 @@
-//! Tests of `[auth]`, the API keys file and component access tables.
+//! Tests of the tables that guard the gateway: `[auth]` and its keys file,
+//! access rules, `[rate_limits]`, `[audit]` and `[http]`.
 
 use std::fs;
 
@@ -284,4 +285,55 @@ fn the_audit_table_is_read_and_checked() {
     e.assert("audit.path", 3, &["is a directory"]);
     let e = f.invalid(&format!("[audit]\nsink = \"syslog\"\n{MINIMAL}"));
     e.assert("audit.sink", 2, &["`file`", "`stdout`"]);
+}
+
+#[test]
+fn http_limits_are_read_with_safe_defaults() {
+    let f = Fixture::new();
+    let config = f.ok(&format!(
+        "[http]\nheader_read_timeout_ms = 2000\nbody_read_timeout_ms = 5000\n\
+         request_timeout_ms = 60000\nmax_connections = 10\nmax_requests_per_connection = 5\n\
+         keep_alive = false\nmax_header_bytes = 16384\nmax_headers = 50\n\
+         allowed_hosts = [\"MCP.Example.com\", \"mcp.example.com\", \"[::1]\"]\n{MINIMAL}"
+    ));
+    let http = &config.http;
+    assert_eq!(
+        (
+            http.header_read_timeout_ms,
+            http.body_read_timeout_ms,
+            http.request_timeout_ms,
+            http.max_connections,
+            http.max_requests_per_connection,
+            http.keep_alive,
+            http.max_header_bytes,
+            http.max_headers,
+        ),
+        (2000, 5000, 60_000, 10, 5, false, 16384, 50)
+    );
+    assert_eq!(http.allowed_hosts, ["mcp.example.com", "::1"]);
+    assert_eq!(f.ok(MINIMAL).http, HttpConfig::default());
+
+    let loopback: std::net::SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+    let everywhere: std::net::SocketAddr = "0.0.0.0:8080".parse().expect("addr");
+    let open = HttpConfig::default();
+    assert!(open.is_host_allowed("localhost:8080", loopback));
+    assert!(open.is_host_allowed("10.0.0.5", loopback));
+    assert!(!open.is_host_allowed("evil.example", loopback));
+    assert!(open.is_host_allowed("warden.internal", everywhere));
+    assert!(!http.is_host_allowed("other.example", everywhere));
+    assert!(http.is_host_allowed("MCP.example.com:443", everywhere));
+    assert!(!open.is_host_allowed("bad host", everywhere));
+
+    let e = f.invalid(&format!(
+        "[http]\nallowed_hosts = [\"https://x.example\"]\n{MINIMAL}"
+    ));
+    e.assert("http.allowed_hosts[0]", 2, &["without scheme or port"]);
+    let e = f.invalid(&format!("[http]\nmax_header_bytes = 1024\n{MINIMAL}"));
+    e.assert("http.max_header_bytes", 2, &["8192 (8 KiB)", "got 1024"]);
+    let e = f.invalid(&format!("[http]\nheader_read_timeout_ms = 0\n{MINIMAL}"));
+    e.assert(
+        "http.header_read_timeout_ms",
+        2,
+        &["between 100 and 300000 milliseconds"],
+    );
 }
