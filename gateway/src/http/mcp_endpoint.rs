@@ -29,6 +29,9 @@ pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 
 /// Routes one request to `/mcp`.
 pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
+    if let Some(refusal) = check_single_headers(request.headers()) {
+        return refusal;
+    }
     if let Some(refusal) = check_host(gateway, request.headers()) {
         return refusal;
     }
@@ -115,6 +118,28 @@ fn unauthorized(error: AuthError) -> Response<Body> {
         .headers_mut()
         .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     refusal
+}
+
+/// Headers that must appear at most once: two values would mean two
+/// different things to Warden and to whatever stands in front of it.
+const SINGLE_HEADERS: [&str; 6] = [
+    "host",
+    "authorization",
+    "content-type",
+    "origin",
+    SESSION_HEADER,
+    PROTOCOL_VERSION_HEADER,
+];
+
+fn check_single_headers(headers: &HeaderMap) -> Option<Response<Body>> {
+    let repeated = SINGLE_HEADERS
+        .iter()
+        .find(|name| headers.get_all(**name).iter().nth(1).is_some())?;
+    Some(response::rpc_error(
+        StatusCode::BAD_REQUEST,
+        code::INVALID_REQUEST,
+        &format!("the {repeated} header appears more than once"),
+    ))
 }
 
 /// Refuses a request whose `Host` is not this server's: a browser tricked by

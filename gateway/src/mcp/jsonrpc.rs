@@ -129,7 +129,7 @@ pub fn decode(body: &[u8], max_depth: usize) -> Result<Message, DecodeError> {
             "JSON nesting depth {depth} exceeds the limit of {max_depth}"
         )));
     }
-    let value: Value = serde_json::from_slice(body)
+    let value = super::strict_json::from_slice(body)
         .map_err(|error| DecodeError::Parse(format!("invalid JSON: {error}")))?;
     let mut object = match value {
         Value::Object(object) => object,

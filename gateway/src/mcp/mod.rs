@@ -4,6 +4,7 @@
 pub mod jsonrpc;
 pub mod revision;
 pub mod session;
+mod strict_json;
 pub mod tools;
 
 use std::sync::Arc;

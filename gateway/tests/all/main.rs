@@ -8,6 +8,7 @@ mod deploy;
 mod event_stream;
 mod examples;
 mod hardening;
+mod hostile;
 mod metrics;
 #[cfg(feature = "otlp")]
 mod otlp;

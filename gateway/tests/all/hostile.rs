@@ -1,0 +1,119 @@
+//! Hostile requests against the real binary: each gets its own 4xx and a
+//! message that names the problem; none gets a 5xx, and the server keeps
+//! serving afterwards.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::TestServer;
+
+/// One raw request on its own connection; the whole response.
+async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A POST to /mcp with `headers` (each ending in CRLF) and `body`.
+fn post(headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST /mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n{headers}content-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+const JSON_HEADERS: &str =
+    "content-type: application/json\r\naccept: application/json, text/event-stream\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_get_their_own_4xx_and_never_a_5xx() {
+    let server = TestServer::spawn_process("max_body_bytes = 4096\n").await;
+    let session = server.session().await;
+    let in_session = format!(
+        "{JSON_HEADERS}mcp-session-id: {}\r\nmcp-protocol-version: 2025-11-25\r\n",
+        session.id
+    );
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
+    let mut forged = session.id.clone().into_bytes();
+    let middle = forged.len() / 2;
+    forged[middle] = if forged[middle] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).expect("ascii");
+    let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let chunked_flood = {
+        let chunk = format!("{:x}\r\n{}\r\n", 1000, "x".repeat(1000));
+        let mut request = format!(
+            "POST /mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n{JSON_HEADERS}transfer-encoding: chunked\r\n\r\n"
+        )
+        .into_bytes();
+        for _ in 0..10 {
+            request.extend_from_slice(chunk.as_bytes());
+        }
+        request.extend_from_slice(b"0\r\n\r\n");
+        request
+    };
+
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("oversized body", post(JSON_HEADERS, &[b' '; 5000]), "413", "exceeds the limit of 4096 bytes"),
+        ("oversized chunked body", chunked_flood, "413", "exceeds the limit"),
+        ("deep nesting", post(JSON_HEADERS, deep.as_bytes()), "400", "nesting depth 100 exceeds"),
+        ("invalid UTF-8", post(JSON_HEADERS, b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\xfe\"}"), "400", "invalid JSON"),
+        ("empty body", post(JSON_HEADERS, b""), "400", "invalid JSON"),
+        ("text/plain", post("content-type: text/plain\r\naccept: application/json, text/event-stream\r\n", ping.as_bytes()), "415", "Content-Type must be application/json"),
+        ("no content type", post("accept: application/json, text/event-stream\r\n", ping.as_bytes()), "415", "Content-Type"),
+        ("no accept", post("content-type: application/json\r\n", ping.as_bytes()), "406", "Accept header"),
+        ("duplicate keys", post(JSON_HEADERS, br#"{"jsonrpc":"2.0","id":1,"method":"ping","method":"initialize"}"#), "400", "duplicate key `method`"),
+        ("huge number", post(JSON_HEADERS, br#"{"jsonrpc":"2.0","id":1e400,"method":"ping"}"#), "400", "number out of range"),
+        ("id beyond 64 bits", post(JSON_HEADERS, br#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}"#), "400", "id"),
+        ("a batch", post(JSON_HEADERS, format!("[{ping}]").as_bytes()), "400", "batches are not supported"),
+        ("not an object", post(JSON_HEADERS, b"\"ping\""), "400", "must be a JSON object"),
+        ("wrong jsonrpc version", post(JSON_HEADERS, br#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#), "400", "jsonrpc"),
+        ("two session ids", post(&format!("{in_session}mcp-session-id: other\r\n"), ping.as_bytes()), "400", "mcp-session-id header appears more than once"),
+        ("two hosts", post(&format!("{JSON_HEADERS}host: evil.example\r\n"), ping.as_bytes()), "400", ""),
+        ("a forged session id", post(&in_session.replace(&session.id, &forged), ping.as_bytes()), "404", "unknown or expired session"),
+        ("a session id that is not ASCII", post(&format!("{JSON_HEADERS}mcp-session-id: \u{e9}t\u{e9}\r\n"), ping.as_bytes()), "400", "not visible ASCII"),
+        ("a conflicting protocol version", post(&in_session.replace("2025-11-25", "2025-06-18"), ping.as_bytes()), "400", "does not match the session's negotiated revision"),
+        ("an unsupported protocol version", post(&in_session.replace("2025-11-25", "1999-01-01"), ping.as_bytes()), "400", "unsupported MCP-Protocol-Version"),
+        ("PUT", b"PUT /mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: 0\r\n\r\n".to_vec(), "405", "accepts POST"),
+    ];
+    for (what, request, status, message) in cases {
+        let answer = raw(server.addr, &request).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{what}: expected {status}, got:\n{answer}"
+        );
+        assert!(
+            answer.contains(message),
+            "{what}: expected {message:?} in:\n{answer}"
+        );
+    }
+
+    // A session ended by DELETE stays ended.
+    assert_eq!(session.delete().await, hyper::StatusCode::NO_CONTENT);
+    let replayed = raw(server.addr, &post(&in_session, ping.as_bytes())).await;
+    assert!(replayed.starts_with("HTTP/1.1 404"), "{replayed}");
+
+    // Nothing above hurt the server.
+    assert_eq!(server.health().await["status"], json!("ok"));
+    let fresh = server.session().await;
+    let counted = fresh
+        .call("text.count", json!({"text": "still here"}))
+        .await;
+    assert_eq!(counted["structuredContent"]["words"], json!(2));
+    assert!(
+        !server.metrics().await.contains("status=\"5"),
+        "no 5xx was answered"
+    );
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
