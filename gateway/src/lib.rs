@@ -26,6 +26,7 @@ use auth::Authenticator;
 use catalog::{Catalog, CatalogError};
 use config::{Config, SessionKey};
 use http::Gateway;
+use http::tls::{Tls, TlsError};
 use limits::Limits;
 use mcp::Mcp;
 use mcp::session::{SessionSettings, SessionStore};
@@ -36,6 +37,9 @@ pub enum BuildError {
     /// A component failed to load.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// The TLS certificate, key or client CA could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The audit log could not be opened.
     #[error(transparent)]
     Audit(#[from] AuditError),
@@ -68,6 +72,7 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         .map(AuditLog::start)
         .transpose()?
         .map(Arc::new);
+    let tls = config.tls.as_ref().map(Tls::new).transpose()?;
     let sessions = SessionStore::new(&SessionSettings {
         key,
         former_keys: server.session_old_keys.clone(),
@@ -86,6 +91,7 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         auth: ArcSwap::from_pointee(Authenticator::new(&config.auth)),
         settings: server.clone(),
         http: config.http.clone(),
+        tls,
         started: Instant::now(),
     }))
 }

@@ -13,6 +13,7 @@ use crate::auth::Authenticator;
 use crate::catalog::CatalogError;
 use crate::config::{self, AuditConfig, Config, ConfigError, ServerConfig, TracingConfig};
 use crate::http::Gateway;
+use crate::http::tls::{Tls, TlsError};
 use crate::limits::Limits;
 use crate::telemetry::metrics;
 
@@ -29,6 +30,9 @@ pub enum ReloadError {
     /// authentication.
     #[error("{0}")]
     Exposure(String),
+    /// The new certificate, key or client CA cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// What a successful reload did.
@@ -113,14 +117,27 @@ impl Reloader {
         if config.audit != self.audit {
             tracing::warn!("[audit] changes take effect at the next restart");
         }
+        // Certificates are re-read on every reload (renewals keep their
+        // paths); turning TLS on or off needs a restart.
+        let renewed_tls = match (&self.gateway.tls, &config.tls) {
+            (Some(_), Some(tls)) => Some(Tls::prepare(tls)?),
+            (None, None) => None,
+            _ => {
+                tracing::warn!("turning [tls] on or off takes effect at the next restart");
+                None
+            }
+        };
         let current = self.gateway.mcp.catalog();
         let next = Arc::new(current.reload(&config).await?);
         let reloaded = Reloaded {
             tools: next.tools().len(),
             listing_changed: current.listing_differs(&next),
         };
-        // Keys first, so a removed key stops working no later than the
-        // catalog changes.
+        // Everything is ready: swap. Keys first, so a removed key stops
+        // working no later than the catalog changes.
+        if let (Some(tls), Some(renewed)) = (&self.gateway.tls, renewed_tls) {
+            tls.install(renewed);
+        }
         self.gateway
             .auth
             .store(Arc::new(Authenticator::new(&config.auth)));
@@ -189,8 +206,19 @@ impl Reloader {
 type Fingerprint = Vec<(PathBuf, Option<(Option<SystemTime>, u64)>)>;
 
 fn watched_files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
+    let tls = config.tls.iter().flat_map(|tls| {
+        [
+            Some(&tls.cert_file),
+            Some(&tls.key_file),
+            tls.client_ca_file.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+    });
     std::iter::once(config_path.to_owned())
         .chain(config.auth.api_keys_file.clone())
+        .chain(tls)
         .chain(config.components.iter().map(|c| c.path.clone()))
         .collect()
 }

@@ -12,6 +12,7 @@ use ctutils::CtEq as _;
 use hyper::header::HeaderValue;
 
 use crate::config::{ApiKeyHash, AuthConfig};
+use crate::http::tls::ClientIdentity;
 
 /// How a caller is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub enum CallerKind {
     Anonymous,
     /// Presented a configured API key.
     ApiKey,
+    /// Presented a client certificate that a configured CA signed.
+    ClientCertificate,
     /// The local operator: stdio, `warden call`. Access rules do not apply.
     Local,
 }
@@ -68,9 +71,15 @@ impl Caller {
     }
 
     /// The identity a session is bound to, so that no other caller can use
-    /// it: the name of an authenticated caller, `None` otherwise.
-    pub fn session_owner(&self) -> Option<&str> {
-        (self.kind == CallerKind::ApiKey).then_some(self.name.as_str())
+    /// it: how and as whom the caller authenticated (a key and a certificate
+    /// with the same name are different callers); `None` when callers are
+    /// not authenticated.
+    pub fn session_owner(&self) -> Option<String> {
+        match self.kind {
+            CallerKind::ApiKey => Some(format!("key:{}", self.name)),
+            CallerKind::ClientCertificate => Some(format!("cert:{}", self.name)),
+            CallerKind::Anonymous | CallerKind::Local => None,
+        }
     }
 }
 
@@ -91,6 +100,8 @@ pub enum AuthError {
 /// Checks HTTP credentials against the configured API keys.
 pub struct Authenticator {
     enabled: bool,
+    /// Whether API keys are a way in (a keys file with no entry counts).
+    api_keys: bool,
     keys: Vec<(ApiKeyHash, Arc<Caller>)>,
     anonymous: Arc<Caller>,
 }
@@ -113,6 +124,7 @@ impl Authenticator {
             .collect();
         Self {
             enabled: auth.is_enabled(),
+            api_keys: !auth.api_keys.is_empty() || auth.api_keys_file.is_some(),
             keys,
             anonymous: Arc::new(Caller::anonymous()),
         }
@@ -123,15 +135,28 @@ impl Authenticator {
         self.enabled
     }
 
-    /// The caller an `Authorization` header names.
+    /// The caller a request's `Authorization` header names (when API keys
+    /// are configured), else the one its connection's client certificate
+    /// names.
     pub fn authenticate(
         &self,
         authorization: Option<&HeaderValue>,
+        certificate: Option<&ClientIdentity>,
     ) -> Result<Arc<Caller>, AuthError> {
         if !self.enabled {
             return Ok(Arc::clone(&self.anonymous));
         }
-        let header = authorization.ok_or(AuthError::Missing)?;
+        let header = match (authorization, certificate) {
+            (Some(header), _) if self.api_keys => header,
+            (_, Some(identity)) => {
+                return Ok(Arc::new(Caller {
+                    name: identity.0.clone(),
+                    roles: BTreeSet::new(),
+                    kind: CallerKind::ClientCertificate,
+                }));
+            }
+            (header, None) => header.ok_or(AuthError::Missing)?,
+        };
         let token = header
             .to_str()
             .ok()
@@ -172,18 +197,19 @@ mod tests {
                 roles: BTreeSet::from(["reader".to_owned()]),
             }],
             api_keys_file: None,
+            client_certificates: false,
         };
         let authenticator = Authenticator::new(&auth);
         let caller = authenticator
-            .authenticate(Some(&header(&format!("Bearer {key}"))))
+            .authenticate(Some(&header(&format!("Bearer {key}"))), None)
             .expect("known key");
         assert_eq!(caller.name(), "ci-bot");
         assert_eq!(caller.kind(), CallerKind::ApiKey);
-        assert_eq!(caller.session_owner(), Some("ci-bot"));
+        assert_eq!(caller.session_owner().as_deref(), Some("key:ci-bot"));
         assert!(caller.roles().contains("reader"));
         assert!(
             authenticator
-                .authenticate(Some(&header(&format!("bearer  {key} "))))
+                .authenticate(Some(&header(&format!("bearer  {key} "))), None)
                 .is_ok()
         );
 
@@ -199,7 +225,7 @@ mod tests {
         ];
         for (value, expected) in refusals {
             assert_eq!(
-                authenticator.authenticate(value.as_ref()),
+                authenticator.authenticate(value.as_ref(), None),
                 Err(expected),
                 "{value:?}"
             );
@@ -207,18 +233,57 @@ mod tests {
     }
 
     #[test]
+    fn a_client_certificate_names_the_caller_unless_a_key_is_presented() {
+        let certificates_only = Authenticator::new(&AuthConfig {
+            client_certificates: true,
+            ..AuthConfig::default()
+        });
+        let identity = ClientIdentity("ci-bot".to_owned());
+        let caller = certificates_only
+            .authenticate(Some(&header("Bearer ignored")), Some(&identity))
+            .expect("the certificate");
+        assert_eq!(caller.kind(), CallerKind::ClientCertificate);
+        assert_eq!(caller.session_owner().as_deref(), Some("cert:ci-bot"));
+        assert_eq!(
+            certificates_only.authenticate(None, None),
+            Err(AuthError::Missing)
+        );
+
+        let key = "k".repeat(40);
+        let both = Authenticator::new(&AuthConfig {
+            client_certificates: true,
+            api_keys: vec![ApiKey {
+                name: "deployer".to_owned(),
+                hash: ApiKeyHash::of(&key),
+                roles: BTreeSet::new(),
+            }],
+            api_keys_file: None,
+        });
+        let by_key = both
+            .authenticate(Some(&header(&format!("Bearer {key}"))), Some(&identity))
+            .expect("the key");
+        assert_eq!(by_key.name(), "deployer");
+        assert_eq!(
+            both.authenticate(Some(&header("Bearer wrong")), Some(&identity)),
+            Err(AuthError::UnknownKey),
+            "a bad key is not rescued by the certificate"
+        );
+    }
+
+    #[test]
     fn without_auth_everyone_is_anonymous_and_a_file_without_keys_admits_nobody() {
         let open = Authenticator::new(&AuthConfig::default());
-        let caller = open.authenticate(None).expect("anonymous");
+        let caller = open.authenticate(None, None).expect("anonymous");
         assert_eq!(caller.kind(), CallerKind::Anonymous);
         assert_eq!(caller.session_owner(), None);
 
         let closed = Authenticator::new(&AuthConfig {
             api_keys: Vec::new(),
             api_keys_file: Some("keys.toml".into()),
+            client_certificates: false,
         });
         assert_eq!(
-            closed.authenticate(Some(&header("Bearer anything"))),
+            closed.authenticate(Some(&header("Bearer anything")), None),
             Err(AuthError::UnknownKey)
         );
     }

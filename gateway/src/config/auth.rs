@@ -21,7 +21,7 @@ pub fn check_exposure(listen: SocketAddr, auth: &AuthConfig) -> Result<(), Strin
     Err(format!(
         "`{listen}` is reachable from other machines and no [auth] is configured, so anyone \
          reaching it could call every tool; configure [auth] api_keys (`warden hash-key \
-         --generate` makes a key) or listen on 127.0.0.1"
+         --generate` makes a key) or tls.client_ca_file, or listen on 127.0.0.1"
     ))
 }
 
@@ -56,6 +56,7 @@ impl Resolver<'_> {
             }
         };
         Ok(AuthConfig {
+            client_certificates: false,
             api_keys,
             api_keys_file,
         })
@@ -106,7 +107,7 @@ impl Resolver<'_> {
             return Err(self.invalid(
                 raw.span(),
                 format!("{prefix}.access"),
-                "access rules name callers, but no [auth] is configured to identify them"
+                "access rules name callers, but neither [auth] nor tls.client_ca_file identifies them"
                     .to_owned(),
             ));
         }

@@ -72,6 +72,7 @@ mod tests {
             rate_limits: Default::default(),
             audit: None,
             http: Default::default(),
+            tls: None,
         }
     }
 

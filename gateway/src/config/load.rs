@@ -12,8 +12,9 @@ use toml::Spanned;
 use super::error::ConfigError;
 use super::model::{
     AuthConfig, Capabilities, ComponentConfig, ComponentName, Config, DirGrant, ServerConfig,
+    TlsConfig,
 };
-use super::raw::{NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer};
+use super::raw::{NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer, RawTls};
 
 /// Reads, parses and validates the configuration file at `path`, then
 /// applies the environment variables that override settings
@@ -175,7 +176,12 @@ impl Resolver<'_> {
     fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let listen_span = raw.server.0.listen.as_ref().map(Spanned::span);
         let server = self.server(raw.server.0)?;
-        let auth = self.auth(raw.auth.0)?;
+        let tls = match raw.tls {
+            None => None,
+            Some(table) => Some(self.tls(table.0)?),
+        };
+        let mut auth = self.auth(raw.auth.0)?;
+        auth.client_certificates = tls.as_ref().is_some_and(|tls| tls.client_ca_file.is_some());
         if !auth.is_enabled()
             && let Err(message) = super::check_exposure(server.listen, &auth)
         {
@@ -211,6 +217,22 @@ impl Resolver<'_> {
             rate_limits: raw.rate_limits.0.into(),
             audit,
             http: raw.http.0.into(),
+            tls,
+        })
+    }
+
+    fn tls(&self, raw: RawTls) -> Result<TlsConfig, ConfigError> {
+        let file = |written: &Spanned<NonEmptyPath>, key: &str| {
+            self.existing(written, format!("tls.{key}"), Kind::File)
+        };
+        Ok(TlsConfig {
+            cert_file: file(&raw.cert_file, "cert_file")?,
+            key_file: file(&raw.key_file, "key_file")?,
+            client_ca_file: raw
+                .client_ca_file
+                .as_ref()
+                .map(|written| file(written, "client_ca_file"))
+                .transpose()?,
         })
     }
 

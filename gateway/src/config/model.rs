@@ -234,6 +234,8 @@ pub struct Config {
     pub audit: Option<AuditConfig>,
     /// The `[http]` table.
     pub http: HttpConfig,
+    /// The `[tls]` table; `None`: plain HTTP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Config {
@@ -470,6 +472,18 @@ pub enum AuditSink {
     },
 }
 
+/// The `[tls]` table: HTTPS on the MCP listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key of the leaf (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// PEM certificates of the CAs that sign client certificates; when set,
+    /// every client must present one (mutual TLS).
+    pub client_ca_file: Option<PathBuf>,
+}
+
 /// The `[http]` table: limits of the HTTP layer, against slow, greedy or
 /// misdirected clients. Restart-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -637,6 +651,9 @@ pub struct AccessRule {
 /// The `[auth]` table: how HTTP callers prove who they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthConfig {
+    /// Whether callers present client certificates (`tls.client_ca_file`):
+    /// the certificate's subject names the caller.
+    pub client_certificates: bool,
     /// The API keys, from the config file and `api_keys_file` together.
     pub api_keys: Vec<ApiKey>,
     /// A separate file of `[[api_keys]]` (a mounted Secret), watched for
@@ -648,7 +665,7 @@ impl AuthConfig {
     /// Whether HTTP callers must authenticate: some source of credentials
     /// is configured (even one that lists no key yet, which lets nobody in).
     pub fn is_enabled(&self) -> bool {
-        !self.api_keys.is_empty() || self.api_keys_file.is_some()
+        !self.api_keys.is_empty() || self.api_keys_file.is_some() || self.client_certificates
     }
 }
 

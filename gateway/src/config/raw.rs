@@ -38,6 +38,18 @@ pub(super) struct RawConfig {
     pub audit: Option<Spanned<Table<RawAudit>>>,
     #[serde(default)]
     pub http: Table<RawHttp>,
+    #[serde(default)]
+    pub tls: Option<Table<RawTls>>,
+}
+
+/// `[tls]`; see [`model::TlsConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTls {
+    pub cert_file: Spanned<NonEmptyPath>,
+    pub key_file: Spanned<NonEmptyPath>,
+    #[serde(default)]
+    pub client_ca_file: Option<Spanned<NonEmptyPath>>,
 }
 
 /// `[http]`; see [`model::HttpConfig`].

@@ -108,7 +108,11 @@ fn access_rules_need_auth_to_name_callers() {
     let e = f.invalid(&format!(
         "{MINIMAL}[components.text.access]\nroles = [\"reader\"]\n"
     ));
-    e.assert("components.text.access", 3, &["no [auth] is configured"]);
+    e.assert(
+        "components.text.access",
+        3,
+        &["neither [auth] nor tls.client_ca_file"],
+    );
 }
 
 #[test]
@@ -336,4 +340,35 @@ fn http_limits_are_read_with_safe_defaults() {
         2,
         &["between 100 and 300000 milliseconds"],
     );
+}
+
+#[test]
+fn the_tls_table_names_existing_files_and_a_client_ca_authenticates_callers() {
+    let f = Fixture::new();
+    for name in ["server.crt", "server.key", "clients.crt"] {
+        fs::write(f.root().join(name), "pem").expect("write");
+    }
+    let config = f.ok(&format!(
+        "[server]\nlisten = \"0.0.0.0:8443\"\n\
+         [tls]\ncert_file = \"server.crt\"\nkey_file = \"server.key\"\nclient_ca_file = \"clients.crt\"\n\
+         {MINIMAL}[components.text.access]\ncallers = [\"ci-bot\"]\n"
+    ));
+    let tls = config.tls.expect("tls");
+    assert_eq!(tls.cert_file, f.canonical("server.crt"));
+    assert_eq!(tls.client_ca_file, Some(f.canonical("clients.crt")));
+    assert!(config.auth.client_certificates && config.auth.is_enabled());
+
+    // TLS alone does not say who calls: serving beyond loopback still needs
+    // API keys or client certificates.
+    let e = f.invalid(&format!(
+        "[server]\nlisten = \"0.0.0.0:8443\"\n\
+         [tls]\ncert_file = \"server.crt\"\nkey_file = \"server.key\"\n{MINIMAL}"
+    ));
+    e.assert("server.listen", 2, &["tls.client_ca_file"]);
+    let e = f.invalid(&format!(
+        "[tls]\ncert_file = \"server.crt\"\nkey_file = \"missing.key\"\n{MINIMAL}"
+    ));
+    e.assert("tls.key_file", 3, &["does not exist"]);
+    let e = f.invalid(&format!("[tls]\ncert_file = \"server.crt\"\n{MINIMAL}"));
+    e.assert("tls", 1, &["missing field `key_file`"]);
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::response::{self, Body};
+use super::tls::ClientIdentity;
 use super::{Gateway, event_stream};
 use crate::auth::{AuthError, Caller};
 use crate::limits::rate::retry_after_secs;
@@ -38,11 +39,10 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respo
     if let Some(refusal) = check_origin(gateway, request.headers()) {
         return refusal;
     }
-    let caller = match gateway
-        .auth
-        .load()
-        .authenticate(request.headers().get(AUTHORIZATION))
-    {
+    let caller = match gateway.auth.load().authenticate(
+        request.headers().get(AUTHORIZATION),
+        request.extensions().get::<ClientIdentity>(),
+    ) {
         Ok(caller) => caller,
         Err(error) => return unauthorized(error),
     };
@@ -390,7 +390,7 @@ pub(super) fn session_of(
         .sessions()
         .touch(&session_id)
         .map_err(|error| Box::new(refuse_session(error)))?;
-    if session.owner.as_deref() != caller.session_owner() {
+    if session.owner != caller.session_owner() {
         // Answered as unknown: another caller learns nothing of it.
         tracing::warn!(
             session = %session.log_tag,

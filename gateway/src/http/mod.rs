@@ -4,6 +4,7 @@ mod event_stream;
 mod health;
 pub mod mcp_endpoint;
 pub mod response;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -32,6 +33,7 @@ use crate::lifecycle::{self, DrainOutcome};
 use crate::mcp::Mcp;
 use crate::mcp::jsonrpc::code;
 use crate::telemetry::metrics;
+use tls::{ClientIdentity, Tls};
 
 /// The MCP endpoint's path.
 pub const MCP_PATH: &str = "/mcp";
@@ -50,6 +52,8 @@ pub struct Gateway {
     pub settings: ServerConfig,
     /// The `[http]` limits.
     pub http: HttpConfig,
+    /// HTTPS on the MCP listener, when `[tls]` is configured.
+    pub tls: Option<Tls>,
     /// When the gateway started.
     pub started: Instant,
 }
@@ -181,13 +185,48 @@ async fn accept_loop(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let connection = builder.serve_connection(
-            TokioIo::new(stream),
-            service(Arc::clone(gateway), peer, router),
-        );
-        let connection = graceful.watch(connection);
+        let tls = match (router, &gateway.tls) {
+            (Router::Mcp, Some(tls)) => Some(tls.acceptor()),
+            _ => None,
+        };
+        let Some(acceptor) = tls else {
+            let connection = builder.serve_connection(
+                TokioIo::new(stream),
+                service(Arc::clone(gateway), peer, router, None),
+            );
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+                drop(place);
+            });
+            continue;
+        };
+        let (gateway, builder, watcher) =
+            (Arc::clone(gateway), builder.clone(), graceful.watcher());
+        let handshake_limit = Duration::from_millis(limits.header_read_timeout_ms);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            // The handshake gets the time the headers would: a client that
+            // stalls in it is a slowloris too.
+            let stream = match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await
+            {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let identity = tls::client_identity(stream.get_ref().1);
+            let connection = builder.serve_connection(
+                TokioIo::new(stream),
+                service(gateway, peer, router, identity),
+            );
+            if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
             drop(place);
@@ -200,6 +239,7 @@ fn service(
     gateway: Arc<Gateway>,
     peer: SocketAddr,
     router: Router,
+    identity: Option<ClientIdentity>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = Response<Body>,
@@ -208,9 +248,12 @@ fn service(
 > + Clone {
     // Requests served on this connection so far.
     let served = Arc::new(AtomicU32::new(0));
-    service_fn(move |request: Request<Incoming>| {
+    service_fn(move |mut request: Request<Incoming>| {
         let gateway = Arc::clone(&gateway);
         let served = Arc::clone(&served);
+        if let Some(identity) = &identity {
+            request.extensions_mut().insert(identity.clone());
+        }
         async move {
             let span = tracing::debug_span!("request", %peer, method = %request.method(), path = %request.uri().path());
             let mut response = match router {

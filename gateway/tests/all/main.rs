@@ -20,3 +20,4 @@ mod replicas;
 mod shutdown;
 mod stdio;
 mod support;
+mod tls;

@@ -256,7 +256,9 @@ impl TestServer {
                 if let Some(addr) = address_after(&line, "serving metrics at http://") {
                     metrics_addr = Some(addr);
                 }
-                if let Some(addr) = address_after(&line, "serving MCP at http://") {
+                if let Some(addr) = address_after(&line, "serving MCP at http://")
+                    .or_else(|| address_after(&line, "serving MCP at https://"))
+                {
                     return (
                         addr,
                         metrics_addr.expect("metrics listener announced first"),

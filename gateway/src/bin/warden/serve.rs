@@ -107,9 +107,14 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr()?;
+    let scheme = if gateway.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(
         tools = gateway.mcp.catalog().tools().len(),
-        "serving MCP at http://{local}{}",
+        "serving MCP at {scheme}://{local}{}",
         warden_gateway::http::MCP_PATH
     );
     let shutdown = shutdown_signal(Arc::clone(&gateway));
