@@ -8,7 +8,7 @@ use hyper::StatusCode;
 use serde_json::{Value, json};
 use warden_gateway::config::ApiKeyHash;
 
-use crate::support::TestServer;
+use crate::support::{Session, TestServer};
 
 const CALLER_A: &str = "wdn_caller-a-0123456789abcdef0123456789";
 const CALLER_B: &str = "wdn_caller-b-0123456789abcdef0123456789";
@@ -25,6 +25,18 @@ fn two_callers() -> String {
 
 fn bearer(key: &str) -> String {
     format!("Bearer {key}")
+}
+
+/// A session of caller `a` and one of caller `b`.
+async fn sessions_of_both_callers(server: &TestServer) -> (Session<'_>, Session<'_>) {
+    let (a_auth, b_auth) = (bearer(CALLER_A), bearer(CALLER_B));
+    let a = server
+        .session_with_headers("2025-11-25", &[("authorization", &a_auth)])
+        .await;
+    let b = server
+        .session_with_headers("2025-11-25", &[("authorization", &b_auth)])
+        .await;
+    (a, b)
 }
 
 fn assert_rate_limited(result: &Value, quota: &str) {
@@ -50,13 +62,7 @@ async fn tool_quotas_count_per_tool_and_per_caller() {
         two_callers()
     ))
     .await;
-    let (a_auth, b_auth) = (bearer(CALLER_A), bearer(CALLER_B));
-    let a = server
-        .session_with_headers("2025-11-25", &[("authorization", &a_auth)])
-        .await;
-    let b = server
-        .session_with_headers("2025-11-25", &[("authorization", &b_auth)])
-        .await;
+    let (a, b) = sessions_of_both_callers(&server).await;
     let text = json!({ "text": "one two" });
 
     // text.count: one call per caller per minute.
@@ -212,13 +218,7 @@ async fn a_spent_fuel_budget_refuses_the_callers_next_calls() {
         two_callers()
     ))
     .await;
-    let (a_auth, b_auth) = (bearer(CALLER_A), bearer(CALLER_B));
-    let a = server
-        .session_with_headers("2025-11-25", &[("authorization", &a_auth)])
-        .await;
-    let b = server
-        .session_with_headers("2025-11-25", &[("authorization", &b_auth)])
-        .await;
+    let (a, b) = sessions_of_both_callers(&server).await;
     // A runaway call fails on its time limit, and is charged what it burnt.
     let runaway = a.call("misbehave.loop", json!({})).await;
     assert_eq!(
