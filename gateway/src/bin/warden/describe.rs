@@ -30,7 +30,11 @@ pub async fn check(config_path: &Path) -> anyhow::Result<()> {
                 ""
             }
         )?;
-        print_policy(out, component.policy())?;
+        print_policy(
+            out,
+            component.policy(),
+            catalog.sandbox().config().fuel_metering,
+        )?;
         for tool in component.tools() {
             writeln!(out, "  tool {}: {}", tool.name, tool.description)?;
         }
@@ -55,7 +59,11 @@ pub async fn tools(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
     }
     for component in catalog.components() {
         writeln!(out, "component {}", component.name())?;
-        print_policy(out, component.policy())?;
+        print_policy(
+            out,
+            component.policy(),
+            catalog.sandbox().config().fuel_metering,
+        )?;
         print_tools(out, &catalog, component)?;
     }
     emit(out)
@@ -140,15 +148,20 @@ fn print_tools(
     Ok(())
 }
 
-fn print_policy(out: &mut String, policy: &Policy) -> anyhow::Result<()> {
+/// A component's policy; `metered` says whether the engine counts fuel (a
+/// per-caller fuel budget meters calls that have no fuel limit of their own).
+fn print_policy(out: &mut String, policy: &Policy, metered: bool) -> anyhow::Result<()> {
     let limits = &policy.limits;
+    let fuel = match limits.fuel {
+        Some(fuel) => fuel.to_string(),
+        None if metered => "unlimited (metered)".to_owned(),
+        None => "unmetered".to_owned(),
+    };
     writeln!(
         out,
         "  limits: timeout {} ms, fuel {}, memory {} bytes, output {} bytes, {} log messages, {} concurrent, queue {} ms",
         limits.timeout_ms,
-        limits
-            .fuel
-            .map_or_else(|| "unmetered".to_owned(), |fuel| fuel.to_string()),
+        fuel,
         limits.max_memory_bytes,
         limits.max_output_bytes,
         limits.max_log_messages,
