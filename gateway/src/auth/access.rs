@@ -63,11 +63,11 @@ mod tests {
     use super::*;
 
     fn caller(name: &str, roles: &[&str]) -> Caller {
-        Caller {
-            name: name.to_owned(),
-            roles: roles.iter().map(|role| (*role).to_owned()).collect(),
-            kind: CallerKind::ApiKey,
-        }
+        Caller::new(
+            CallerKind::ApiKey,
+            name,
+            roles.iter().map(|role| (*role).to_owned()).collect(),
+        )
     }
 
     fn access(callers: &[&str], roles: &[&str]) -> ToolAccess {

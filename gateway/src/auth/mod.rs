@@ -34,24 +34,32 @@ pub struct Caller {
     name: String,
     roles: BTreeSet<String>,
     kind: CallerKind,
+    /// See [`session_owner`](Self::session_owner); made once, not per request.
+    owner: Option<String>,
 }
 
 impl Caller {
     /// An HTTP caller when authentication is off.
     pub fn anonymous() -> Self {
-        Self {
-            name: "anonymous".to_owned(),
-            roles: BTreeSet::new(),
-            kind: CallerKind::Anonymous,
-        }
+        Self::new(CallerKind::Anonymous, "anonymous", BTreeSet::new())
     }
 
     /// The local operator.
     pub fn local() -> Self {
+        Self::new(CallerKind::Local, "local", BTreeSet::new())
+    }
+
+    fn new(kind: CallerKind, name: &str, roles: BTreeSet<String>) -> Self {
+        let owner = match kind {
+            CallerKind::ApiKey => Some(format!("key:{name}")),
+            CallerKind::ClientCertificate => Some(format!("cert:{name}")),
+            CallerKind::Anonymous | CallerKind::Local => None,
+        };
         Self {
-            name: "local".to_owned(),
-            roles: BTreeSet::new(),
-            kind: CallerKind::Local,
+            name: name.to_owned(),
+            roles,
+            kind,
+            owner,
         }
     }
 
@@ -74,12 +82,8 @@ impl Caller {
     /// it: how and as whom the caller authenticated (a key and a certificate
     /// with the same name are different callers); `None` when callers are
     /// not authenticated.
-    pub fn session_owner(&self) -> Option<String> {
-        match self.kind {
-            CallerKind::ApiKey => Some(format!("key:{}", self.name)),
-            CallerKind::ClientCertificate => Some(format!("cert:{}", self.name)),
-            CallerKind::Anonymous | CallerKind::Local => None,
-        }
+    pub fn session_owner(&self) -> Option<&str> {
+        self.owner.as_deref()
     }
 }
 
@@ -114,11 +118,7 @@ impl Authenticator {
             .api_keys
             .iter()
             .map(|key| {
-                let caller = Caller {
-                    name: key.name.clone(),
-                    roles: key.roles.clone(),
-                    kind: CallerKind::ApiKey,
-                };
+                let caller = Caller::new(CallerKind::ApiKey, &key.name, key.roles.clone());
                 (key.hash, Arc::new(caller))
             })
             .collect();
@@ -149,11 +149,11 @@ impl Authenticator {
         let header = match (authorization, certificate) {
             (Some(header), _) if self.api_keys => header,
             (_, Some(identity)) => {
-                return Ok(Arc::new(Caller {
-                    name: identity.0.clone(),
-                    roles: BTreeSet::new(),
-                    kind: CallerKind::ClientCertificate,
-                }));
+                return Ok(Arc::new(Caller::new(
+                    CallerKind::ClientCertificate,
+                    &identity.0,
+                    BTreeSet::new(),
+                )));
             }
             (header, None) => header.ok_or(AuthError::Missing)?,
         };
@@ -205,7 +205,7 @@ mod tests {
             .expect("known key");
         assert_eq!(caller.name(), "ci-bot");
         assert_eq!(caller.kind(), CallerKind::ApiKey);
-        assert_eq!(caller.session_owner().as_deref(), Some("key:ci-bot"));
+        assert_eq!(caller.session_owner(), Some("key:ci-bot"));
         assert!(caller.roles().contains("reader"));
         assert!(
             authenticator
@@ -243,7 +243,7 @@ mod tests {
             .authenticate(Some(&header("Bearer ignored")), Some(&identity))
             .expect("the certificate");
         assert_eq!(caller.kind(), CallerKind::ClientCertificate);
-        assert_eq!(caller.session_owner().as_deref(), Some("cert:ci-bot"));
+        assert_eq!(caller.session_owner(), Some("cert:ci-bot"));
         assert_eq!(
             certificates_only.authenticate(None, None),
             Err(AuthError::Missing)

@@ -182,9 +182,7 @@ impl Resolver<'_> {
         };
         let mut auth = self.auth(raw.auth.0)?;
         auth.client_certificates = tls.as_ref().is_some_and(|tls| tls.client_ca_file.is_some());
-        if !auth.is_enabled()
-            && let Err(message) = super::check_exposure(server.listen, &auth)
-        {
+        if let Err(message) = super::check_exposure(server.listen, &auth) {
             return Err(self.invalid(
                 listen_span.unwrap_or(0..0),
                 "server.listen".to_owned(),

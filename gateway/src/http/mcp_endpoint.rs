@@ -390,7 +390,7 @@ pub(super) fn session_of(
         .sessions()
         .touch(&session_id)
         .map_err(|error| Box::new(refuse_session(error)))?;
-    if session.owner != caller.session_owner() {
+    if session.owner.as_deref() != caller.session_owner() {
         // Answered as unknown: another caller learns nothing of it.
         tracing::warn!(
             session = %session.log_tag,

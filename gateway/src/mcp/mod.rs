@@ -188,7 +188,7 @@ impl Mcp {
                 revision,
                 capabilities,
                 client_info.clone(),
-                caller.session_owner().as_deref(),
+                caller.session_owner(),
             ))
             .map_err(|error| match error {
                 SessionError::TooLarge(_) => RpcError::invalid_params(error.to_string()),

@@ -169,46 +169,44 @@ pub async fn call_with_usage(
                     .with_data(json!({ REASON_META_KEY: "audit_unavailable" })));
             }
         };
-        let (digest, bytes_in) = record::digest(&params.arguments);
-        let logged_arguments = slot.as_ref().map(|_| params.arguments.clone());
+        // Digest and arguments are the audit record's: only computed for one.
         let pending = slot.map(|slot| {
-            PendingRecord::new(
-                slot,
-                AuditRecord {
-                    time: String::new(),
-                    request_id: context.request_id.clone(),
-                    session: context.session.map(str::to_owned),
-                    caller: context.caller.name().to_owned(),
-                    tool: params.name.clone(),
-                    arguments_sha256: digest,
-                    arguments: None,
-                    outcome: "cancelled",
-                    reason: None,
-                    fuel: None,
-                    peak_memory_bytes: None,
-                    duration_ms: 0.0,
-                    bytes_in,
-                    bytes_out: 0,
-                },
-            )
+            let (digest, bytes_in) = record::digest(&params.arguments);
+            let record = AuditRecord {
+                time: String::new(),
+                request_id: context.request_id.clone(),
+                session: context.session.map(str::to_owned),
+                caller: context.caller.name().to_owned(),
+                tool: params.name.clone(),
+                arguments_sha256: digest,
+                arguments: None,
+                outcome: "cancelled",
+                reason: None,
+                fuel: None,
+                peak_memory_bytes: None,
+                duration_ms: 0.0,
+                bytes_in,
+                bytes_out: 0,
+            };
+            let logged = catalog
+                .get(&params.name)
+                .filter(|tool| tool.audit.log_arguments)
+                .map(|tool| record::redact(&params.arguments, &tool.audit.redact));
+            (PendingRecord::new(slot, record), logged)
         });
         let (reply, ended) = run_call(catalog, context, params).await;
         let duration = started.elapsed();
         if let Some(tool) = &ended.tool {
             log_call(tool, &ended, duration);
         }
-        if let Some(pending) = pending {
+        if let Some((pending, logged_arguments)) = pending {
             pending.finish(|record| {
                 record.bytes_out = match &reply {
                     Ok((result, _)) => serde_json::to_vec(result).map_or(0, |bytes| bytes.len()),
                     Err(error) => serde_json::to_vec(&error.response(None)).map_or(0, |b| b.len()),
                 };
-                record.arguments = ended
-                    .tool
-                    .as_ref()
-                    .filter(|tool| tool.audit.log_arguments)
-                    .zip(logged_arguments.as_ref())
-                    .map(|(tool, arguments)| record::redact(arguments, &tool.audit.redact));
+                // Only for a tool the caller may use: a hidden one is unknown.
+                record.arguments = logged_arguments.filter(|_| ended.tool.is_some());
                 record.outcome = ended.outcome;
                 record.reason = ended.reason;
                 record.fuel = ended.usage.as_ref().and_then(|usage| usage.fuel_consumed);

@@ -2,35 +2,14 @@
 //! bodies, slow requests, oversized headers, requests per connection and
 //! the connection cap. Raw TCP where a well-behaved client cannot misbehave.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use hyper::StatusCode;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::support::TestServer;
-
-/// Sends raw bytes and returns what the server answers until it closes the
-/// connection or goes quiet for `quiet`.
-async fn exchange(addr: SocketAddr, request: &[u8], quiet: Duration) -> String {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request).await.expect("write");
-    read_until_quiet(&mut stream, quiet).await
-}
-
-async fn read_until_quiet(stream: &mut TcpStream, quiet: Duration) -> String {
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 4096];
-    while let Ok(Ok(read)) = tokio::time::timeout(quiet, stream.read(&mut buffer)).await {
-        if read == 0 {
-            break;
-        }
-        answer.extend_from_slice(&buffer[..read]);
-    }
-    String::from_utf8_lossy(&answer).into_owned()
-}
+use crate::support::{TestServer, exchange, read_until_quiet};
 
 fn ping_request(host: &str, extra: &str) -> Vec<u8> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();

@@ -2,26 +2,11 @@
 //! message that names the problem; none gets a 5xx, and the server keeps
 //! serving afterwards.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use crate::support::TestServer;
-
-/// One raw request on its own connection; the whole response.
-async fn raw(addr: SocketAddr, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request).await.expect("write");
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
-        .await
-        .expect("the server answers and closes")
-        .expect("read");
-    String::from_utf8_lossy(&answer).into_owned()
-}
+use crate::support::{TestServer, exchange};
 
 /// A POST to /mcp with `headers` (each ending in CRLF) and `body`.
 fn post(headers: &str, body: &[u8]) -> Vec<u8> {
@@ -33,6 +18,10 @@ fn post(headers: &str, body: &[u8]) -> Vec<u8> {
     request.extend_from_slice(body);
     request
 }
+
+/// Every request here asks the server to close: silence this long means
+/// it answered nothing more.
+const QUIET: Duration = Duration::from_secs(10);
 
 const JSON_HEADERS: &str =
     "content-type: application/json\r\naccept: application/json, text/event-stream\r\n";
@@ -88,7 +77,7 @@ async fn hostile_requests_get_their_own_4xx_and_never_a_5xx() {
         ("PUT", b"PUT /mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: 0\r\n\r\n".to_vec(), "405", "accepts POST"),
     ];
     for (what, request, status, message) in cases {
-        let answer = raw(server.addr, &request).await;
+        let answer = exchange(server.addr, &request, QUIET).await;
         assert!(
             answer.starts_with(&format!("HTTP/1.1 {status}")),
             "{what}: expected {status}, got:\n{answer}"
@@ -101,7 +90,7 @@ async fn hostile_requests_get_their_own_4xx_and_never_a_5xx() {
 
     // A session ended by DELETE stays ended.
     assert_eq!(session.delete().await, hyper::StatusCode::NO_CONTENT);
-    let replayed = raw(server.addr, &post(&in_session, ping.as_bytes())).await;
+    let replayed = exchange(server.addr, &post(&in_session, ping.as_bytes()), QUIET).await;
     assert!(replayed.starts_with("HTTP/1.1 404"), "{replayed}");
 
     // Nothing above hurt the server.

@@ -13,7 +13,8 @@ use hyper::header::HeaderMap;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
@@ -803,4 +804,24 @@ impl EventStream {
         .await
         .unwrap_or_else(|_| panic!("no event within {within:?}; buffered: {:?}", self.buffered))
     }
+}
+
+/// Sends raw bytes and returns what the server answers until it closes the
+/// connection or goes quiet for `quiet`.
+pub async fn exchange(addr: SocketAddr, request: &[u8], quiet: Duration) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    read_until_quiet(&mut stream, quiet).await
+}
+
+pub async fn read_until_quiet(stream: &mut TcpStream, quiet: Duration) -> String {
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(Ok(read)) = tokio::time::timeout(quiet, stream.read(&mut buffer)).await {
+        if read == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
 }
