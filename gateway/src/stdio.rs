@@ -39,7 +39,7 @@ where
     let (outbox, inbox) = mpsc::channel::<Value>(OUTBOX_CAPACITY);
     let writer = tokio::spawn(write_lines(output, inbox));
     let mut lines = LineReader::new(input, gateway.settings.max_body_bytes);
-    let mut session: Option<(String, Session)> = None;
+    let mut session: Option<(String, Arc<Session>)> = None;
     let mut running = JoinSet::new();
     tokio::pin!(shutdown);
     let mut signalled = false;

@@ -80,7 +80,12 @@ impl Drop for Release {
 }
 
 /// Writes the session's events into `events` until the stream should end.
-async fn feed(gateway: Arc<Gateway>, id: String, session: Session, events: mpsc::Sender<Bytes>) {
+async fn feed(
+    gateway: Arc<Gateway>,
+    id: String,
+    session: Arc<Session>,
+    events: mpsc::Sender<Bytes>,
+) {
     let _release = Release(Arc::clone(&session.stream));
     let mut tools_changed = gateway.mcp.subscribe_tools_changed();
     let drain_begun = gateway.mcp.lifecycle().drain_begun();

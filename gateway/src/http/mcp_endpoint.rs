@@ -367,7 +367,7 @@ pub(super) fn session_of(
     gateway: &Gateway,
     headers: &HeaderMap,
     caller: &Caller,
-) -> Result<(String, Session), Box<Response<Body>>> {
+) -> Result<(String, Arc<Session>), Box<Response<Body>>> {
     let session_id = match headers.get(SESSION_HEADER).map(HeaderValue::to_str) {
         None => {
             return Err(Box::new(response::rpc_error(

@@ -86,7 +86,7 @@ pub struct Initialized {
     /// The new session's id, for the client.
     pub session_id: String,
     /// The new session.
-    pub session: Session,
+    pub session: Arc<Session>,
 }
 
 impl Mcp {

@@ -104,7 +104,8 @@ pub enum LookupError {
 
 /// A session this process keeps local state for.
 struct Local {
-    session: Session,
+    /// Shared with the requests that use it: no copy per request.
+    session: Arc<Session>,
     id: [u8; SESSION_ID_BYTES],
     expires_at: u64,
     last_seen: Instant,
@@ -169,7 +170,10 @@ impl SessionStore {
     /// Creates a session from `claims` (with a new random id and this
     /// store's lifetime) and returns its id, a sealed token in base64url
     /// (visible ASCII, as the transport requires), and the session.
-    pub fn create(&self, mut claims: SessionClaims) -> Result<(String, Session), SessionError> {
+    pub fn create(
+        &self,
+        mut claims: SessionClaims,
+    ) -> Result<(String, Arc<Session>), SessionError> {
         getrandom::fill(&mut claims.id).map_err(|error| SessionError::Random(error.to_string()))?;
         claims.expires_at = unix_now().saturating_add(self.lifetime.as_secs());
         let token = self.sealer.seal(&claims).map_err(|error| match error {
@@ -183,7 +187,7 @@ impl SessionStore {
     }
 
     /// The session `token` names, touched as used now.
-    pub fn touch(&self, token: &str) -> Result<Session, LookupError> {
+    pub fn touch(&self, token: &str) -> Result<Arc<Session>, LookupError> {
         let now = Instant::now();
         {
             let mut state = self.lock();
@@ -195,7 +199,7 @@ impl SessionStore {
                     return Err(LookupError::Expired);
                 }
                 local.last_seen = now;
-                return Ok(local.session.clone());
+                return Ok(Arc::clone(&local.session));
             }
         }
         // New to this process: open it outside the lock.
@@ -278,7 +282,7 @@ impl SessionStore {
         token: String,
         claims: SessionClaims,
         now: Instant,
-    ) -> Result<Session, LookupError> {
+    ) -> Result<Arc<Session>, LookupError> {
         let mut state = self.lock();
         if state.ended.contains_key(&claims.id) {
             return Err(LookupError::Ended);
@@ -299,12 +303,12 @@ impl SessionStore {
             stream: Arc::default(),
         };
         let local = state.live.entry(token).or_insert(Local {
-            session,
+            session: Arc::new(session),
             id: claims.id,
             expires_at: claims.expires_at,
             last_seen: now,
         });
-        Ok(local.session.clone())
+        Ok(Arc::clone(&local.session))
     }
 
     /// Whether `local` keeps its state at `now`; one forgotten has its event
