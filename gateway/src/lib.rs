@@ -47,6 +47,9 @@ pub enum BuildError {
     /// make one.
     #[error("cannot generate a session key: {0}")]
     SessionKey(#[from] getrandom::Error),
+    /// `[auth]` cannot be put in place.
+    #[error("{0}")]
+    Auth(String),
 }
 
 /// Loads every component of `config` and builds the request handler.
@@ -73,6 +76,7 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         .transpose()?
         .map(Arc::new);
     let tls = config.tls.as_ref().map(Tls::new).transpose()?;
+    let authenticator = Authenticator::new(&config.auth, None).map_err(BuildError::Auth)?;
     let sessions = SessionStore::new(&SessionSettings {
         key,
         former_keys: server.session_old_keys.clone(),
@@ -88,7 +92,7 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
             audit,
             server.page_size,
         ),
-        auth: ArcSwap::from_pointee(Authenticator::new(&config.auth)),
+        auth: ArcSwap::from_pointee(authenticator),
         settings: server.clone(),
         http: config.http.clone(),
         tls,

@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::auth::Authenticator;
 use crate::catalog::CatalogError;
-use crate::config::{self, AuditConfig, Config, ConfigError, ServerConfig, TracingConfig};
+use crate::config::{
+    self, AuditConfig, Config, ConfigError, JwksSource, ServerConfig, TracingConfig,
+};
 use crate::http::Gateway;
 use crate::http::tls::{Tls, TlsError};
 use crate::limits::Limits;
@@ -33,6 +35,9 @@ pub enum ReloadError {
     /// The new certificate, key or client CA cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The new `[auth]` cannot be put in place.
+    #[error("{0}")]
+    Auth(String),
 }
 
 /// What a successful reload did.
@@ -127,6 +132,8 @@ impl Reloader {
                 None
             }
         };
+        let authenticator = Authenticator::new(&config.auth, Some(&self.gateway.auth.load()))
+            .map_err(ReloadError::Auth)?;
         let current = self.gateway.mcp.catalog();
         let next = Arc::new(current.reload(&config).await?);
         let reloaded = Reloaded {
@@ -138,9 +145,7 @@ impl Reloader {
         if let (Some(tls), Some(renewed)) = (&self.gateway.tls, renewed_tls) {
             tls.install(renewed);
         }
-        self.gateway
-            .auth
-            .store(Arc::new(Authenticator::new(&config.auth)));
+        self.gateway.auth.store(Arc::new(authenticator));
         // Unchanged limits keep their counters (and calls their places).
         if self.gateway.mcp.limits().config() != &config.rate_limits {
             self.gateway
@@ -218,6 +223,10 @@ fn watched_files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
     });
     std::iter::once(config_path.to_owned())
         .chain(config.auth.api_keys_file.clone())
+        .chain(config.auth.jwt.iter().filter_map(|jwt| match &jwt.jwks {
+            JwksSource::File { path, .. } => Some(path.clone()),
+            JwksSource::Url { ca_file, .. } => ca_file.clone(),
+        }))
         .chain(tls)
         .chain(config.components.iter().map(|c| c.path.clone()))
         .collect()

@@ -52,14 +52,23 @@ fn decide(access: Option<&ToolAccess>, caller: &Caller) -> (bool, String) {
     {
         return (true, format!("role `{role}` listed in {source}.roles"));
     }
+    if let Some(scope) = caller
+        .scopes()
+        .iter()
+        .find(|scope| access.rule.scopes.contains(*scope))
+    {
+        return (true, format!("scope `{scope}` listed in {source}.scopes"));
+    }
     (
         false,
-        format!("neither the caller nor a role listed in {source}"),
+        format!("neither the caller nor a role or scope of it listed in {source}"),
     )
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn caller(name: &str, roles: &[&str]) -> Caller {
@@ -76,6 +85,7 @@ mod tests {
             rule: AccessRule {
                 callers: set(callers),
                 roles: set(roles),
+                scopes: set(&["tools:files"]),
             },
             source: "components.files.access".to_owned(),
         }
@@ -91,6 +101,27 @@ mod tests {
         let (allowed, why) = decide(Some(&rule), &caller("mallory", &["writer"]));
         assert!(!allowed);
         assert!(why.contains("components.files.access"), "{why}");
+    }
+
+    #[test]
+    fn token_callers_match_by_scope() {
+        let rule = access(&[], &[]);
+        let claims = crate::auth::jwt::TokenClaims {
+            caller: "agent-7".to_owned(),
+            roles: BTreeSet::new(),
+            scopes: ["openid", "tools:files"].map(str::to_owned).into(),
+        };
+        let (allowed, why) = decide(Some(&rule), &Caller::from_token(claims.clone()));
+        assert!(allowed);
+        assert_eq!(
+            why,
+            "scope `tools:files` listed in components.files.access.scopes"
+        );
+        let unscoped = crate::auth::jwt::TokenClaims {
+            scopes: BTreeSet::from(["openid".to_owned()]),
+            ..claims
+        };
+        assert!(!decide(Some(&rule), &Caller::from_token(unscoped)).0);
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub fn check_exposure(listen: SocketAddr, auth: &AuthConfig) -> Result<(), Strin
 }
 
 impl Resolver<'_> {
-    pub(super) fn auth(&self, raw: RawAuth) -> Result<AuthConfig, ConfigError> {
+    /// `[auth]`; with `[auth.jwt]`, also whether its `scopes_supported`
+    /// was written (else the access rules' scopes complete it).
+    pub(super) fn auth(&self, raw: RawAuth) -> Result<(AuthConfig, bool), ConfigError> {
         let mut names: HashMap<String, String> = HashMap::new();
         let mut hashes: HashMap<ApiKeyHash, String> = HashMap::new();
         let mut api_keys = Vec::new();
@@ -55,11 +57,22 @@ impl Resolver<'_> {
                 Some(path)
             }
         };
-        Ok(AuthConfig {
-            client_certificates: false,
-            api_keys,
-            api_keys_file,
-        })
+        let (jwt, written_scopes) = match raw.jwt {
+            None => (None, false),
+            Some(table) => {
+                let (jwt, written) = self.jwt(table)?;
+                (Some(jwt), written)
+            }
+        };
+        Ok((
+            AuthConfig {
+                client_certificates: false,
+                api_keys,
+                api_keys_file,
+                jwt,
+            },
+            written_scopes,
+        ))
     }
 
     /// One key, refused when its name or hash was already seen (`names` and
@@ -111,13 +124,28 @@ impl Resolver<'_> {
                     .to_owned(),
             ));
         }
+        let span = raw.span();
         let raw = raw.into_inner().0;
-        let restricts = raw.callers.is_some() || raw.roles.is_some();
+        let names_scopes = raw.scopes.as_ref().is_some_and(|s| !s.is_empty())
+            || raw
+                .tools
+                .0
+                .values()
+                .any(|rule| !rule.get_ref().0.scopes.is_empty());
+        if names_scopes && auth.jwt.is_none() {
+            return Err(self.invalid(
+                span,
+                format!("{prefix}.access"),
+                "scopes come from JWT access tokens, but no [auth.jwt] is configured".to_owned(),
+            ));
+        }
+        let restricts = raw.callers.is_some() || raw.roles.is_some() || raw.scopes.is_some();
         Ok(AccessPolicy {
             rule: restricts.then(|| {
                 super::raw::RawAccessRule {
                     callers: raw.callers.unwrap_or_default(),
                     roles: raw.roles.unwrap_or_default(),
+                    scopes: raw.scopes.unwrap_or_default(),
                 }
                 .into()
             }),

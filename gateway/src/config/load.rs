@@ -180,7 +180,7 @@ impl Resolver<'_> {
             None => None,
             Some(table) => Some(self.tls(table.0)?),
         };
-        let mut auth = self.auth(raw.auth.0)?;
+        let (mut auth, written_scopes) = self.auth(raw.auth.0)?;
         auth.client_certificates = tls.as_ref().is_some_and(|tls| tls.client_ca_file.is_some());
         if let Err(message) = super::check_exposure(server.listen, &auth) {
             return Err(self.invalid(
@@ -205,6 +205,9 @@ impl Resolver<'_> {
             return Err(ConfigError::NoComponents {
                 path: self.origin.to_owned(),
             });
+        }
+        if let Some(jwt) = auth.jwt.as_mut().filter(|_| !written_scopes) {
+            super::jwt::complete_scopes(jwt, &components);
         }
         Ok(Config {
             source: self.origin.to_owned(),

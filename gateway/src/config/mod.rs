@@ -31,6 +31,7 @@ mod audit;
 mod auth;
 mod environment;
 mod error;
+mod jwt;
 mod load;
 mod model;
 mod quota;

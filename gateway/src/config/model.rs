@@ -638,14 +638,17 @@ pub struct AccessPolicy {
     pub tools: BTreeMap<String, AccessRule>,
 }
 
-/// Callers allowed by name or by role: a caller that matches either may
-/// use the tool. Both empty: nobody may.
+/// Callers allowed by name, role or scope: a caller that matches any may
+/// use the tool. All empty: nobody may.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessRule {
-    /// Caller names (an API key's `name`).
+    /// Caller names (an API key's `name`, a token's caller claim, a client
+    /// certificate's common name).
     pub callers: BTreeSet<String>,
-    /// Roles (an API key's `roles`).
+    /// Roles (an API key's `roles`, a token's roles claim).
     pub roles: BTreeSet<String>,
+    /// OAuth scopes (a token's scopes claim).
+    pub scopes: BTreeSet<String>,
 }
 
 /// The `[auth]` table: how HTTP callers prove who they are.
@@ -659,15 +662,172 @@ pub struct AuthConfig {
     /// A separate file of `[[api_keys]]` (a mounted Secret), watched for
     /// changes like the config file.
     pub api_keys_file: Option<PathBuf>,
+    /// `[auth.jwt]`: bearer tokens from an OAuth 2.1 authorization server.
+    pub jwt: Option<JwtConfig>,
 }
 
 impl AuthConfig {
     /// Whether HTTP callers must authenticate: some source of credentials
     /// is configured (even one that lists no key yet, which lets nobody in).
     pub fn is_enabled(&self) -> bool {
-        !self.api_keys.is_empty() || self.api_keys_file.is_some() || self.client_certificates
+        !self.api_keys.is_empty()
+            || self.api_keys_file.is_some()
+            || self.client_certificates
+            || self.jwt.is_some()
     }
 }
+
+/// `[auth.jwt]`: Warden as an OAuth 2.1 resource server. Callers present
+/// JWT access tokens; each is checked against the issuer's keys, issuer,
+/// audience, expiry and not-before, and names its caller, roles and scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtConfig {
+    /// The canonical URI of this MCP endpoint (e.g.
+    /// `https://mcp.example.com/mcp`), published as `resource` in the
+    /// protected resource metadata.
+    pub resource: HttpUrl,
+    /// The `aud` a token must carry. Default: `resource`.
+    pub audience: String,
+    /// The `iss` a token must carry.
+    pub issuer: String,
+    /// Published in the metadata for clients to find where to get tokens.
+    /// Default: `[issuer]`.
+    pub authorization_servers: Vec<String>,
+    /// Where the issuer's keys come from.
+    pub jwks: JwksSource,
+    /// The algorithms a token may be signed with. Default RS256, ES256 and
+    /// EdDSA; HS256 only when listed (its keys are shared secrets).
+    pub algorithms: BTreeSet<JwtAlgorithm>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds. Default
+    /// [`DEFAULT_JWT_LEEWAY_SECS`], range [`JWT_LEEWAY_SECS_RANGE`].
+    pub leeway_secs: u64,
+    /// The claim that names the caller. Default `sub`.
+    pub caller_claim: String,
+    /// The claim holding the caller's roles (an array of strings or a
+    /// space-separated string). Default `roles`.
+    pub roles_claim: String,
+    /// The claim holding the token's scopes (a space-separated string or an
+    /// array). Default `scope`.
+    pub scopes_claim: String,
+    /// Scopes every token must carry; a token without one gets 403
+    /// `insufficient_scope`. Default none.
+    pub required_scopes: BTreeSet<String>,
+    /// `scopes_supported` in the metadata. Default: `required_scopes` and
+    /// every scope the access rules name.
+    pub scopes_supported: BTreeSet<String>,
+}
+
+/// Where a JWT issuer's public keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// A JWK Set file, read at load (and at every reload: it is watched).
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Its keys.
+        keys: jsonwebtoken::jwk::JwkSet,
+    },
+    /// A JWK Set fetched over HTTPS (plain HTTP only on loopback), cached
+    /// and refreshed.
+    Url {
+        /// The URL.
+        url: HttpUrl,
+        /// Extra trust anchors (PEM) besides the Mozilla roots, for an issuer
+        /// behind a private CA.
+        ca_file: Option<PathBuf>,
+        /// How long fetched keys are used before they are fetched again, in
+        /// seconds. A token naming an unknown key fetches them sooner (at
+        /// most every [`JWKS_MIN_REFETCH_SECS`]). Default
+        /// [`DEFAULT_JWKS_REFRESH_SECS`], range [`JWKS_REFRESH_SECS_RANGE`].
+        refresh_secs: u64,
+        /// Deadline of one fetch, in milliseconds. Default
+        /// [`DEFAULT_JWKS_TIMEOUT_MS`], range [`JWKS_TIMEOUT_MS_RANGE`].
+        timeout_ms: u64,
+    },
+}
+
+/// A signature algorithm Warden accepts on tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum JwtAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (`kty: RSA`).
+    Rs256,
+    /// ECDSA on P-256 with SHA-256 (`kty: EC`, `crv: P-256`).
+    Es256,
+    /// Ed25519 (`kty: OKP`, `crv: Ed25519`).
+    EdDsa,
+    /// HMAC with SHA-256 (`kty: oct`).
+    Hs256,
+}
+
+impl JwtAlgorithm {
+    /// Every algorithm, as `alg` names it.
+    pub const ALL: [(&'static str, Self); 4] = [
+        ("RS256", Self::Rs256),
+        ("ES256", Self::Es256),
+        ("EdDSA", Self::EdDsa),
+        ("HS256", Self::Hs256),
+    ];
+
+    /// The name a JWT header's `alg` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+            Self::Hs256 => "HS256",
+        }
+    }
+}
+
+/// An `http` or `https` URL with a host, as configuration states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl {
+    /// The URL as written, normalised (lowercase scheme and host).
+    pub text: String,
+    /// `https`.
+    pub https: bool,
+    /// The host, without IPv6 brackets.
+    pub host: String,
+    /// The port, explicit or the scheme's default.
+    pub port: u16,
+    /// The path (with any query), `/` when absent.
+    pub path: String,
+    /// Whether the host is `localhost` or a loopback address.
+    pub loopback: bool,
+}
+
+impl HttpUrl {
+    /// Parses `scheme://host[:port][/path]`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        super::values::parse_http_url(text)
+    }
+
+    /// `scheme://host[:port]`.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.text.find("://").map_or(0, |at| at + 3);
+        let end = self.text[after_scheme..]
+            .find('/')
+            .map_or(self.text.len(), |at| after_scheme + at);
+        &self.text[..end]
+    }
+}
+
+/// Default of `auth.jwt.leeway_secs`.
+pub const DEFAULT_JWT_LEEWAY_SECS: u64 = 60;
+/// Range of `auth.jwt.leeway_secs`.
+pub const JWT_LEEWAY_SECS_RANGE: RangeInclusive<u64> = 0..=600;
+/// Default of `auth.jwt.jwks_refresh_secs`.
+pub const DEFAULT_JWKS_REFRESH_SECS: u64 = 300;
+/// Range of `auth.jwt.jwks_refresh_secs`.
+pub const JWKS_REFRESH_SECS_RANGE: RangeInclusive<u64> = 10..=86_400;
+/// Default of `auth.jwt.jwks_timeout_ms`.
+pub const DEFAULT_JWKS_TIMEOUT_MS: u64 = 5_000;
+/// Range of `auth.jwt.jwks_timeout_ms`.
+pub const JWKS_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 100..=60_000;
+/// The shortest time between two fetches of a JWK Set caused by tokens
+/// naming a key it lacks, so forged key ids cannot make Warden hammer the
+/// issuer.
+pub const JWKS_MIN_REFETCH_SECS: u64 = 10;
 
 /// One API key: who presents it, and only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -260,6 +260,56 @@ impl From<RawToolQuotas> for model::ToolQuotas {
 pub(super) struct RawAuth {
     pub api_keys: Vec<Table<RawApiKey>>,
     pub api_keys_file: Option<Spanned<NonEmptyPath>>,
+    pub jwt: Option<Spanned<Table<RawJwt>>>,
+}
+
+/// `[auth.jwt]`; see [`model::JwtConfig`]. The required keys are options
+/// here so that their absence is reported with the table's position.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawJwt {
+    pub resource: Option<UrlText>,
+    pub audience: Option<ClaimText>,
+    pub issuer: Option<ClaimText>,
+    pub authorization_servers: Option<Vec<UrlText>>,
+    pub jwks_file: Option<Spanned<NonEmptyPath>>,
+    pub jwks_url: Option<Spanned<UrlText>>,
+    pub jwks_ca_file: Option<Spanned<NonEmptyPath>>,
+    #[serde(deserialize_with = "jwks_refresh_secs")]
+    pub jwks_refresh_secs: u64,
+    #[serde(deserialize_with = "jwks_timeout_ms")]
+    pub jwks_timeout_ms: u64,
+    pub algorithms: Option<Vec<AlgorithmText>>,
+    #[serde(deserialize_with = "jwt_leeway_secs")]
+    pub leeway_secs: u64,
+    pub caller_claim: ClaimText,
+    pub roles_claim: ClaimText,
+    pub scopes_claim: ClaimText,
+    pub required_scopes: Vec<Scope>,
+    pub scopes_supported: Option<Vec<Scope>>,
+}
+
+impl Default for RawJwt {
+    fn default() -> Self {
+        Self {
+            resource: None,
+            audience: None,
+            issuer: None,
+            authorization_servers: None,
+            jwks_file: None,
+            jwks_url: None,
+            jwks_ca_file: None,
+            jwks_refresh_secs: model::DEFAULT_JWKS_REFRESH_SECS,
+            jwks_timeout_ms: model::DEFAULT_JWKS_TIMEOUT_MS,
+            algorithms: None,
+            leeway_secs: model::DEFAULT_JWT_LEEWAY_SECS,
+            caller_claim: ClaimText("sub".to_owned()),
+            roles_claim: ClaimText("roles".to_owned()),
+            scopes_claim: ClaimText("scope".to_owned()),
+            required_scopes: Vec::new(),
+            scopes_supported: None,
+        }
+    }
 }
 
 /// The file `auth.api_keys_file` names: `[[api_keys]]` entries only.
@@ -287,6 +337,7 @@ pub(super) struct RawAccess {
     /// per-tool rules leaves the other tools open.
     pub callers: Option<Vec<Identity>>,
     pub roles: Option<Vec<Identity>>,
+    pub scopes: Option<Vec<Scope>>,
     pub tools: Table<BTreeMap<String, Spanned<Table<RawAccessRule>>>>,
 }
 
@@ -296,6 +347,7 @@ pub(super) struct RawAccess {
 pub(super) struct RawAccessRule {
     pub callers: Vec<Identity>,
     pub roles: Vec<Identity>,
+    pub scopes: Vec<Scope>,
 }
 
 impl From<RawAccessRule> for model::AccessRule {
@@ -303,6 +355,7 @@ impl From<RawAccessRule> for model::AccessRule {
         Self {
             callers: raw.callers.into_iter().map(|c| c.0).collect(),
             roles: raw.roles.into_iter().map(|r| r.0).collect(),
+            scopes: raw.scopes.into_iter().map(|s| s.0).collect(),
         }
     }
 }
@@ -621,6 +674,46 @@ parsed_str!(Identity, "a name string such as \"ci-bot\"", |s| {
     values::check_identity(s).map(|()| Identity(s.to_owned()))
 });
 
+/// An OAuth scope token (RFC 6749 §3.3).
+#[derive(Debug)]
+pub(super) struct Scope(pub String);
+parsed_str!(Scope, "a scope string such as \"tools:read\"", |s| {
+    values::check_scope(s).map(|()| Scope(s.to_owned()))
+});
+
+/// A claim's name or an expected claim value (`iss`, `aud`).
+#[derive(Debug)]
+pub(super) struct ClaimText(pub String);
+parsed_str!(ClaimText, "a non-empty string", |s| {
+    values::check_claim_text(s).map(|()| ClaimText(s.to_owned()))
+});
+
+/// A URL Warden fetches or publishes.
+#[derive(Debug)]
+pub(super) struct UrlText(pub model::HttpUrl);
+parsed_str!(
+    UrlText,
+    "a URL string such as \"https://auth.example.com\"",
+    |s| model::HttpUrl::parse(s).map(UrlText)
+);
+
+/// One of `auth.jwt.algorithms`.
+#[derive(Debug)]
+pub(super) struct AlgorithmText(pub model::JwtAlgorithm);
+parsed_str!(AlgorithmText, "an algorithm name such as \"RS256\"", |s| {
+    model::JwtAlgorithm::ALL
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, algorithm)| AlgorithmText(*algorithm))
+        .ok_or_else(|| {
+            let names: Vec<&str> = model::JwtAlgorithm::ALL.iter().map(|(n, _)| *n).collect();
+            format!(
+                "unsupported algorithm `{s}`: use one of {}",
+                names.join(", ")
+            )
+        })
+});
+
 /// An API key's hash.
 #[derive(Debug)]
 pub(super) struct KeyHash(pub model::ApiKeyHash);
@@ -872,6 +965,15 @@ ranged_field!(
     call_queue_timeout_ms: u64 = model::CALL_QUEUE_TIMEOUT_MS_RANGE,
     Unit::Of("milliseconds")
 );
+ranged_field!(
+    jwks_refresh_secs: u64 = model::JWKS_REFRESH_SECS_RANGE,
+    Unit::Of("seconds")
+);
+ranged_field!(
+    jwks_timeout_ms: u64 = model::JWKS_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
+);
+ranged_field!(jwt_leeway_secs: u64 = model::JWT_LEEWAY_SECS_RANGE, Unit::Of("seconds"));
 ranged_field!(otlp_timeout_ms: u64 = model::OTLP_TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
 ranged_field!(timeout_ms: u64 = model::TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
 ranged_field!(max_memory_bytes: u64 = model::MAX_MEMORY_BYTES_RANGE, Unit::Bytes);

@@ -88,6 +88,31 @@ pub(super) fn parse_allowed_host(text: &str) -> Result<String, String> {
     }
 }
 
+/// An OAuth scope token: 1 to 128 visible ASCII characters other than `"`
+/// and `\\` (RFC 6749 §3.3).
+pub(super) fn check_scope(scope: &str) -> Result<(), String> {
+    let valid_chars = scope
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if (1..=128).contains(&scope.len()) && valid_chars {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid scope `{scope}`: use 1 to 128 visible ASCII characters other than `\"` and `\\`"
+        ))
+    }
+}
+
+/// A claim name or an expected `iss` / `aud`: 1 to 2048 characters, no
+/// control characters.
+pub(super) fn check_claim_text(text: &str) -> Result<(), String> {
+    if (1..=2048).contains(&text.len()) && !text.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err("must be 1 to 2048 characters without control characters".to_owned())
+    }
+}
+
 /// `sha256:` and 64 hex digits: an API key's hash as `warden hash-key`
 /// prints it.
 pub(super) fn parse_key_hash(text: &str) -> Result<[u8; 32], String> {
@@ -192,6 +217,52 @@ pub(super) fn parse_otlp_endpoint(text: &str) -> Result<String, String> {
         path
     };
     Ok(format!("{origin}{path}"))
+}
+
+/// An `http(s)://host[:port][/path]` URL (no user information, no
+/// fragment), for URLs Warden fetches or publishes.
+pub(super) fn parse_http_url(text: &str) -> Result<super::model::HttpUrl, String> {
+    let authority_start = text
+        .find("://")
+        .map(|at| at + 3)
+        .ok_or_else(|| format!("`{text}` is not a URL: expected https://host[:port]/path"))?;
+    let (origin, path) = match text[authority_start..].find(['/', '?']) {
+        Some(at) => text.split_at(authority_start + at),
+        None => (text, ""),
+    };
+    let origin = Origin::parse(origin)?;
+    if path.contains('#') {
+        return Err(format!("`{text}`: a URL here takes no fragment"));
+    }
+    if !path.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "`{text}`: the path has spaces or non-ASCII characters"
+        ));
+    }
+    let path = match path {
+        "" => "/".to_owned(),
+        query if query.starts_with('?') => format!("/{query}"),
+        path => path.to_owned(),
+    };
+    let default_port = if origin.https { 443 } else { 80 };
+    let host = match &origin.host {
+        Host::Name(name) => name.clone(),
+        Host::V4(ip) => ip.to_string(),
+        Host::V6(ip) => ip.to_string(),
+    };
+    let text_path = if path == "/" && !text[authority_start..].contains('/') {
+        String::new()
+    } else {
+        path.clone()
+    };
+    Ok(super::model::HttpUrl {
+        text: format!("{origin}{text_path}"),
+        https: origin.https,
+        loopback: origin.is_localhost() || matches!(origin.host, Host::V4(ip) if ip.is_loopback()),
+        host,
+        port: origin.port.unwrap_or(default_port),
+        path,
+    })
 }
 
 /// `warden` or `mcp-gateway.prod`: 1 to 255 visible ASCII characters.

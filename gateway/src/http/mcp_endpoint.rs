@@ -5,7 +5,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
     ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderValue,
-    RETRY_AFTER, WWW_AUTHENTICATE,
+    RETRY_AFTER,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use tracing::Instrument as _;
@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use super::response::{self, Body};
 use super::tls::ClientIdentity;
-use super::{Gateway, event_stream};
-use crate::auth::{AuthError, Caller};
+use super::{Gateway, event_stream, oauth};
+use crate::auth::Caller;
 use crate::limits::rate::retry_after_secs;
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
 use crate::mcp::revision::Revision;
@@ -39,12 +39,16 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respo
     if let Some(refusal) = check_origin(gateway, request.headers()) {
         return refusal;
     }
-    let caller = match gateway.auth.load().authenticate(
-        request.headers().get(AUTHORIZATION),
-        request.extensions().get::<ClientIdentity>(),
-    ) {
+    let authenticator = gateway.auth.load_full();
+    let caller = match authenticator
+        .authenticate(
+            request.headers().get(AUTHORIZATION),
+            request.extensions().get::<ClientIdentity>(),
+        )
+        .await
+    {
         Ok(caller) => caller,
-        Err(error) => return unauthorized(error),
+        Err(error) => return oauth::refusal(authenticator.jwt(), &error),
     };
     if let Err((quota, wait)) = gateway.mcp.limits().check_caller(caller.name()) {
         metrics::record_rejection("caller_requests");
@@ -98,25 +102,6 @@ fn retry_later(status: StatusCode, message: &str, wait: Duration) -> Response<Bo
     refusal
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
-    refusal
-}
-
-/// 401 with the `WWW-Authenticate` challenge of RFC 6750.
-fn unauthorized(error: AuthError) -> Response<Body> {
-    tracing::info!(%error, "refused an unauthenticated request");
-    let challenge = match error {
-        AuthError::Missing => r#"Bearer realm="warden""#,
-        AuthError::Malformed => r#"Bearer realm="warden", error="invalid_request""#,
-        AuthError::UnknownKey => r#"Bearer realm="warden", error="invalid_token""#,
-    };
-    let mut refusal = response::rpc_error(
-        StatusCode::UNAUTHORIZED,
-        code::INVALID_REQUEST,
-        &error.to_string(),
-    );
-    refusal
-        .headers_mut()
-        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     refusal
 }
 

@@ -3,6 +3,7 @@
 mod event_stream;
 mod health;
 pub mod mcp_endpoint;
+mod oauth;
 pub mod response;
 pub mod tls;
 
@@ -65,6 +66,7 @@ pub async fn route(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respon
         "/livez" => health::live(),
         "/readyz" => health::ready(gateway),
         "/healthz" => health::health(gateway),
+        path if oauth::is_metadata_path(path) => oauth::metadata(gateway.auth.load().jwt(), path),
         _ => response::rpc_error(
             StatusCode::NOT_FOUND,
             code::INVALID_REQUEST,

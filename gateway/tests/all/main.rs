@@ -9,6 +9,7 @@ mod event_stream;
 mod examples;
 mod hardening;
 mod hostile;
+mod jwt;
 mod metrics;
 #[cfg(feature = "otlp")]
 mod otlp;

@@ -20,18 +20,18 @@ use tokio_rustls::TlsConnector;
 use crate::support::TestServer;
 
 /// A CA that signs the server's and the clients' certificates.
-struct TestCa {
+pub struct TestCa {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 /// A certificate and its key, as PEM.
-struct Issued {
-    cert: String,
-    key: String,
+pub struct Issued {
+    pub cert: String,
+    pub key: String,
 }
 
 impl TestCa {
-    fn new(name: &str) -> Self {
+    pub fn new(name: &str) -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
@@ -41,7 +41,7 @@ impl TestCa {
         }
     }
 
-    fn issue(&self, common_name: &str, names: &[&str]) -> Issued {
+    pub fn issue(&self, common_name: &str, names: &[&str]) -> Issued {
         let mut params =
             CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
                 .expect("params");
@@ -56,7 +56,7 @@ impl TestCa {
         }
     }
 
-    fn pem(&self) -> String {
+    pub fn pem(&self) -> String {
         self.issuer.pem()
     }
 }

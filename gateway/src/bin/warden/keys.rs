@@ -37,6 +37,12 @@ pub fn hash_key(generate: bool) -> anyhow::Result<()> {
     if !key.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
         bail!("the key must be visible ASCII (no spaces), as an HTTP header carries it");
     }
+    if warden_gateway::auth::looks_like_jwt(key) {
+        bail!(
+            "the key has the shape of a JWT (three base64url parts joined by dots), which \
+             [auth.jwt] would read as a token; use `warden hash-key --generate`"
+        );
+    }
     if key.len() < ApiKeyHash::MIN_KEY_CHARS {
         bail!(
             "the key is shorter than {} characters; use `warden hash-key --generate` for a strong one",
