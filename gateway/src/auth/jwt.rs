@@ -350,7 +350,10 @@ mod tests {
             (json!({"sub": ""}), "`sub` claim must be a string"),
             (json!({"roles": {"admin": true}}), "`roles` claim must be"),
             (json!({"scope": ["a", 1]}), "`scope` claim must be"),
-            (json!({"exp": "tomorrow"}), "`exp` claim is missing or of the wrong type"),
+            (
+                json!({"exp": "tomorrow"}),
+                "`exp` claim is missing or of the wrong type",
+            ),
         ];
         for (extra, expected) in cases {
             let error = verifier

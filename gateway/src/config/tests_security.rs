@@ -372,3 +372,174 @@ fn the_tls_table_names_existing_files_and_a_client_ca_authenticates_callers() {
     let e = f.invalid(&format!("[tls]\ncert_file = \"server.crt\"\n{MINIMAL}"));
     e.assert("tls", 1, &["missing field `key_file`"]);
 }
+
+const ED25519_JWKS: &str = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+
+#[test]
+fn the_jwt_table_is_read_with_its_defaults() {
+    let f = Fixture::new();
+    fs::write(f.root().join("jwks.json"), ED25519_JWKS).expect("write jwks");
+    let config = f.ok(&format!(
+        r#"
+[server]
+listen = "0.0.0.0:8080"
+
+[auth.jwt]
+resource = "HTTPS://MCP.Example.com:443/mcp"
+issuer = "https://issuer.example.com/"
+jwks_file = "jwks.json"
+required_scopes = ["mcp"]
+
+{MINIMAL}
+[components.text.access]
+scopes = ["tools:text"]
+[components.text.access.tools.count]
+scopes = ["tools:count"]
+"#
+    ));
+    let jwt = config.auth.jwt.as_ref().expect("[auth.jwt]");
+    assert!(config.auth.is_enabled(), "tokens count as authentication");
+    assert_eq!(jwt.resource.text, "https://mcp.example.com/mcp");
+    assert_eq!(jwt.resource.origin(), "https://mcp.example.com");
+    assert_eq!(jwt.audience, "https://mcp.example.com/mcp");
+    assert_eq!(jwt.authorization_servers, ["https://issuer.example.com/"]);
+    assert_eq!(
+        jwt.algorithms,
+        [
+            JwtAlgorithm::Rs256,
+            JwtAlgorithm::Es256,
+            JwtAlgorithm::EdDsa
+        ]
+        .into()
+    );
+    assert_eq!(jwt.leeway_secs, DEFAULT_JWT_LEEWAY_SECS);
+    assert_eq!(
+        (
+            jwt.caller_claim.as_str(),
+            jwt.roles_claim.as_str(),
+            jwt.scopes_claim.as_str()
+        ),
+        ("sub", "roles", "scope")
+    );
+    let supported: Vec<&str> = jwt.scopes_supported.iter().map(String::as_str).collect();
+    assert_eq!(supported, ["mcp", "tools:count", "tools:text"]);
+    assert!(
+        matches!(&jwt.jwks, JwksSource::File { path, .. } if *path == f.canonical("jwks.json"))
+    );
+
+    let fetched = f.ok(&format!(
+        r#"
+[auth.jwt]
+resource = "https://mcp.example.com/mcp"
+audience = "api://warden"
+issuer = "https://issuer.example.com/"
+authorization_servers = ["https://login.example.com"]
+jwks_url = "https://issuer.example.com/.well-known/jwks.json"
+jwks_refresh_secs = 60
+algorithms = ["HS256", "ES256"]
+scopes_supported = ["mcp"]
+{MINIMAL}"#
+    ));
+    let jwt = fetched.auth.jwt.expect("[auth.jwt]");
+    assert_eq!(jwt.audience, "api://warden");
+    assert_eq!(jwt.authorization_servers, ["https://login.example.com"]);
+    assert_eq!(
+        jwt.algorithms,
+        [JwtAlgorithm::Es256, JwtAlgorithm::Hs256].into()
+    );
+    assert!(matches!(
+        jwt.jwks,
+        JwksSource::Url { refresh_secs: 60, timeout_ms: DEFAULT_JWKS_TIMEOUT_MS, ref url, .. }
+            if url.host == "issuer.example.com" && url.port == 443 && url.path == "/.well-known/jwks.json"
+    ));
+}
+
+#[test]
+fn bad_jwt_tables_are_refused_with_their_key() {
+    let f = Fixture::new();
+    fs::write(f.root().join("jwks.json"), ED25519_JWKS).expect("write jwks");
+    fs::write(f.root().join("empty.json"), r#"{"keys":[]}"#).expect("write jwks");
+    let table = |body: &str| format!("[auth.jwt]\n{body}\n{MINIMAL}");
+    let base = "resource = \"https://mcp.example.com/mcp\"\nissuer = \"https://i.example.com\"";
+    let cases: [(String, &str, &[&str]); 10] = [
+        (
+            table("issuer = \"x\"\njwks_file = \"jwks.json\""),
+            "auth.jwt.resource",
+            &["`resource` is required", "canonical URI"],
+        ),
+        (
+            table(base),
+            "auth.jwt.jwks_url",
+            &["`jwks_url` is required"],
+        ),
+        (
+            table(&format!(
+                "{base}\njwks_file = \"jwks.json\"\njwks_url = \"https://i.example.com/k\""
+            )),
+            "auth.jwt.jwks_file",
+            &["either `jwks_file` or `jwks_url`"],
+        ),
+        (
+            table(&format!("{base}\njwks_url = \"http://i.example.com/keys\"")),
+            "auth.jwt.jwks_url",
+            &["over https", "localhost"],
+        ),
+        (
+            table(&format!("{base}\njwks_file = \"empty.json\"")),
+            "auth.jwt.jwks_file",
+            &["empty.json", "no signature verification key"],
+        ),
+        (
+            table(&format!(
+                "{base}\njwks_file = \"jwks.json\"\nalgorithms = [\"RS512\"]"
+            )),
+            "auth.jwt.algorithms",
+            &[
+                "unsupported algorithm `RS512`",
+                "RS256, ES256, EdDSA, HS256",
+            ],
+        ),
+        (
+            table(&format!(
+                "{base}\njwks_file = \"jwks.json\"\nalgorithms = []"
+            )),
+            "auth.jwt.algorithms",
+            &["no algorithm"],
+        ),
+        (
+            table(&format!(
+                "{base}\njwks_file = \"jwks.json\"\nleeway_secs = 3600"
+            )),
+            "auth.jwt.leeway_secs",
+            &["between 0 and 600 seconds"],
+        ),
+        (
+            table(&format!(
+                "{base}\njwks_file = \"jwks.json\"\nrequired_scopes = [\"a b\"]"
+            )),
+            "auth.jwt.required_scopes",
+            &["invalid scope `a b`"],
+        ),
+        (
+            table(&format!(
+                "{base}\njwks_file = \"jwks.json\"\njwks_ca_file = \"jwks.json\""
+            )),
+            "auth.jwt.jwks_ca_file",
+            &["is for fetching `jwks_url`"],
+        ),
+    ];
+    for (text, key, fragments) in cases {
+        let e = f.invalid(&text);
+        assert!(e.key.starts_with(key), "{text}\n{e:?}");
+        for fragment in fragments {
+            assert!(e.message.contains(fragment), "{text}\n{e:?}");
+        }
+    }
+    // Scopes in access rules need tokens to carry them.
+    let e = f.invalid(&format!(
+        "[[auth.api_keys]]\nname = \"a\"\nhash = \"{}\"\n{MINIMAL}\
+         [components.text.access]\nscopes = [\"tools\"]\n",
+        hash("a-key-0123456789abcdef0123456789ab")
+    ));
+    e.assert("components.text.access", 6, &["no [auth.jwt]"]);
+}

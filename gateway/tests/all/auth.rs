@@ -241,13 +241,22 @@ fn hash_key_hashes_stdin_and_refuses_weak_keys() {
         String::from_utf8_lossy(&output.stdout).trim(),
         warden_gateway::config::ApiKeyHash::of(&key).to_string()
     );
-    for weak in [
-        "short\n",
-        &format!("{} {}\n", "a".repeat(20), "b".repeat(20)),
+    for (weak, reason) in [
+        ("short\n", "shorter than"),
+        (
+            &format!("{} {}\n", "a".repeat(20), "b".repeat(20)),
+            "visible ASCII",
+        ),
+        (
+            &format!("{}.{}.{}\n", "a".repeat(20), "b".repeat(20), "c".repeat(20)),
+            "shape of a JWT",
+        ),
     ] {
         let refused = hash_of(weak);
         assert_eq!(refused.status.code(), Some(1), "{weak:?}");
         assert!(refused.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(reason), "{weak:?}: {stderr}");
     }
 }
 
