@@ -339,6 +339,11 @@ pub fn policy(component: &ComponentConfig) -> Policy {
     }
 }
 
+/// Compiles a schema a component declared (untrusted, like the component).
+pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::validator_for(schema).map_err(|error| error.to_string())
+}
+
 fn compile_tool(
     component: &Arc<ToolComponent>,
     name: String,
@@ -352,8 +357,8 @@ fn compile_tool(
     };
     let input_schema: Value = serde_json::from_str(&info.input_schema)
         .map_err(|error| invalid("input", error.to_string()))?;
-    let input_validator = jsonschema::validator_for(&input_schema)
-        .map_err(|error| invalid("input", error.to_string()))?;
+    let input_validator =
+        compile_schema(&input_schema).map_err(|reason| invalid("input", reason))?;
     let output_schema: Option<Value> = info
         .output_schema
         .as_deref()
@@ -362,9 +367,9 @@ fn compile_tool(
         .map_err(|error| invalid("output", error.to_string()))?;
     let output_validator = output_schema
         .as_ref()
-        .map(jsonschema::validator_for)
+        .map(compile_schema)
         .transpose()
-        .map_err(|error| invalid("output", error.to_string()))?;
+        .map_err(|reason| invalid("output", reason))?;
     let listing = listing(&name, info, input_schema, output_schema);
     Ok(Tool {
         name,

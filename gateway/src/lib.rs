@@ -97,5 +97,6 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         http: config.http.clone(),
         tls,
         started: Instant::now(),
+        served_on: std::sync::OnceLock::new(),
     }))
 }

@@ -132,7 +132,7 @@ fn check_single_headers(headers: &HeaderMap) -> Option<Response<Body>> {
 fn check_host(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>> {
     let host = headers.get(HOST).and_then(|value| value.to_str().ok());
     let allowed =
-        host.is_some_and(|host| gateway.http.is_host_allowed(host, gateway.settings.listen));
+        host.is_some_and(|host| gateway.http.is_host_allowed(host, gateway.listen_address()));
     (!allowed).then(|| {
         tracing::warn!(host = ?host, "refused a request for a host not allowed");
         response::rpc_error(

@@ -10,8 +10,8 @@ pub mod tls;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -57,6 +57,20 @@ pub struct Gateway {
     pub tls: Option<Tls>,
     /// When the gateway started.
     pub started: Instant,
+    /// The address the MCP listener is bound to, once [`serve`] runs: a
+    /// `--listen` override or an ephemeral port makes it differ from
+    /// `settings.listen`, and the `Host` check must judge the real one.
+    pub served_on: OnceLock<SocketAddr>,
+}
+
+impl Gateway {
+    /// The address MCP is served on: the bound one, else the configured one.
+    pub fn listen_address(&self) -> SocketAddr {
+        self.served_on
+            .get()
+            .copied()
+            .unwrap_or(self.settings.listen)
+    }
 }
 
 /// Routes one HTTP request.
@@ -103,6 +117,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> DrainOutcome {
+    if let Ok(address) = listener.local_addr() {
+        let _ = gateway.served_on.set(address);
+    }
     // Sessions belong to the MCP listener; it alone sweeps them.
     let sweeper = {
         let gateway = Arc::clone(&gateway);
@@ -154,16 +171,7 @@ async fn accept_loop(
     let graceful = GracefulShutdown::new();
     let limits = &gateway.http;
     let open_connections = Arc::new(Semaphore::new(limits.max_connections as usize));
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
-        .keep_alive(limits.keep_alive)
-        .max_header_size(limits.max_header_bytes);
-    // A custom count moves hyper's header array to the heap: only if asked.
-    if limits.max_headers != DEFAULT_MAX_HEADERS {
-        builder.max_headers(limits.max_headers);
-    }
+    let builder = connection_builder(limits);
     tokio::pin!(shutdown);
     loop {
         // At the connection cap, new clients wait in the kernel's backlog.
@@ -235,6 +243,39 @@ async fn accept_loop(
         });
     }
     graceful
+}
+
+/// HTTP/1.1 connection settings from the `[http]` limits.
+fn connection_builder(limits: &HttpConfig) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .keep_alive(limits.keep_alive)
+        .max_header_size(limits.max_header_bytes);
+    // A custom count moves hyper's header array to the heap: only if asked.
+    if limits.max_headers != DEFAULT_MAX_HEADERS {
+        builder.max_headers(limits.max_headers);
+    }
+    builder
+}
+
+/// Serves the MCP routes on one plain connection over `io` (any byte
+/// stream): what the listener does for each accepted TCP connection,
+/// without the listener. The fuzz targets feed requests through it. Unlike
+/// the listener's connections, a peer may close its sending side once its
+/// requests are written and still read every answer (half close).
+pub async fn serve_connection<I>(gateway: Arc<Gateway>, io: I, peer: SocketAddr)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = connection_builder(&gateway.http);
+    builder.half_close(true);
+    let connection =
+        builder.serve_connection(TokioIo::new(io), service(gateway, peer, Router::Mcp, None));
+    if let Err(error) = connection.await {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
 }
 
 fn service(

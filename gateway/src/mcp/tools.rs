@@ -498,7 +498,7 @@ fn call_error_result(error: &CallError) -> Value {
 }
 
 /// Each violation as "`/json/pointer`: reason", capped in count and length.
-fn schema_violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+pub fn schema_violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
     validator
         .iter_errors(instance)
         .take(MAX_SCHEMA_ERRORS)

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::{Session, TestServer, warden};
 
 /// A key made by `warden hash-key --generate`: (key, hash).
-fn generated_key() -> (String, String) {
+pub fn generated_key() -> (String, String) {
     let output = warden(&["hash-key".as_ref(), "--generate".as_ref()]);
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).expect("utf-8");

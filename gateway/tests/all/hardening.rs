@@ -63,6 +63,28 @@ async fn only_allowed_hosts_reach_mcp_and_probes_answer_any() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_check_judges_the_address_actually_served() {
+    // The config would listen on every interface, where any Host name is
+    // accepted when allowed_hosts is empty; `--listen` serves loopback only,
+    // where only names that cannot be rebound are.
+    let (_, hash) = crate::auth::generated_key();
+    let server = TestServer::spawn_edited_process(
+        &format!("[[auth.api_keys]]\nname = \"ops\"\nhash = \"{hash}\"\n"),
+        |text| text.replace("listen = \"127.0.0.1:0\"", "listen = \"0.0.0.0:8080\""),
+        &[],
+        &["--listen", "127.0.0.1:0"],
+    )
+    .await;
+    let refused = exchange(
+        server.addr,
+        &ping_request("evil.example", "connection: close\r\n"),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_bodies_slow_requests_and_big_headers_are_cut() {
     let server = TestServer::spawn_process(
         "[http]\nbody_read_timeout_ms = 100\nrequest_timeout_ms = 250\nmax_header_bytes = 8192\n\

@@ -155,10 +155,19 @@ enum Running {
 
 /// Writes the test config with `extra_server` keys into a new folder.
 fn write_config(extra_server: &str) -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+    write_edited_config(extra_server, |text| text)
+}
+
+/// As [`write_config`], the text passed through `edit` first.
+fn write_edited_config(
+    extra_server: &str,
+    edit: impl FnOnce(String) -> String,
+) -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
     let data = data_dir();
     let config_dir = tempfile::tempdir().expect("tempdir");
     let config_path: PathBuf = config_dir.path().join("warden.toml");
-    std::fs::write(&config_path, config_text(data.path(), extra_server)).expect("write config");
+    let text = edit(config_text(data.path(), extra_server));
+    std::fs::write(&config_path, text).expect("write config");
     (data, config_dir, config_path)
 }
 
@@ -236,8 +245,21 @@ impl TestServer {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Self {
-        let (data, config_dir, config_path) =
-            write_config(&format!("metrics_listen = \"127.0.0.1:0\"\n{extra_server}"));
+        Self::spawn_edited_process(extra_server, |text| text, env, args).await
+    }
+
+    /// As [`spawn_process_with`](Self::spawn_process_with), the config text
+    /// passed through `edit` before it is written.
+    pub async fn spawn_edited_process(
+        extra_server: &str,
+        edit: impl FnOnce(String) -> String,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
+        let (data, config_dir, config_path) = write_edited_config(
+            &format!("metrics_listen = \"127.0.0.1:0\"\n{extra_server}"),
+            edit,
+        );
         let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
             .envs(env.iter().copied())
             .arg("serve")
