@@ -139,6 +139,58 @@ fn tools_lists_schemas_and_policies() {
 }
 
 #[test]
+fn tools_shows_each_access_rule() {
+    let (_data, config_dir, config) = config_on_disk();
+    std::fs::write(
+        config_dir.path().join("jwks.json"),
+        r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+    )
+    .expect("write jwks");
+    let mut text = std::fs::read_to_string(&config).expect("read config");
+    text.push_str(
+        r#"
+[auth.jwt]
+resource = "https://mcp.example.com/mcp"
+issuer = "https://issuer.example.com"
+jwks_file = "jwks.json"
+
+[components.files.access]
+roles = ["reader"]
+scopes = ["files:read"]
+[components.files.access.tools."files.write"]
+callers = []
+"#,
+    );
+    std::fs::write(&config, text).expect("write config");
+    let output = warden(&["tools".as_ref(), "--config".as_ref(), config.as_os_str()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "callers [], roles [reader], scopes [files:read] (components.files.access)",
+        r#"nobody over HTTP (components.files.access.tools."files.write")"#,
+        "every caller",
+    ] {
+        assert!(
+            listing.contains(expected),
+            "`{expected}` missing from:\n{listing}"
+        );
+    }
+    let output = warden(&[
+        "tools".as_ref(),
+        "--json".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    let tools = stdout_json(&output);
+    let read = tools
+        .as_array()
+        .and_then(|tools| tools.iter().find(|tool| tool["name"] == "files.read"))
+        .expect("files.read listed");
+    assert_eq!(read["access"]["scopes"], json!(["files:read"]));
+    assert_eq!(read["access"]["roles"], json!(["reader"]));
+}
+
+#[test]
 fn inspect_shows_a_component_without_a_config() {
     let output = warden(&[
         "inspect".as_ref(),

@@ -191,15 +191,24 @@ fn print_policy(out: &mut String, policy: &Policy, metered: bool) -> anyhow::Res
 fn access_text(tool: &Tool) -> String {
     match &tool.access {
         None => "every caller".to_owned(),
-        Some(access) if access.rule.callers.is_empty() && access.rule.roles.is_empty() => {
+        Some(access)
+            if access.rule.callers.is_empty()
+                && access.rule.roles.is_empty()
+                && access.rule.scopes.is_empty() =>
+        {
             format!("nobody over HTTP ({})", access.source)
         }
         Some(access) => {
             let list = |items: &std::collections::BTreeSet<String>| {
                 items.iter().cloned().collect::<Vec<_>>().join(", ")
             };
+            let scopes = if access.rule.scopes.is_empty() {
+                String::new()
+            } else {
+                format!(", scopes [{}]", list(&access.rule.scopes))
+            };
             format!(
-                "callers [{}], roles [{}] ({})",
+                "callers [{}], roles [{}]{scopes} ({})",
                 list(&access.rule.callers),
                 list(&access.rule.roles),
                 access.source
@@ -214,6 +223,7 @@ fn access_json(tool: &Tool) -> Value {
         json!({
             "callers": access.rule.callers,
             "roles": access.rule.roles,
+            "scopes": access.rule.scopes,
             "source": access.source,
         })
     })
