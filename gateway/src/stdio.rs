@@ -22,6 +22,15 @@ use crate::mcp::session::Session;
 /// slows Warden down instead of growing its memory.
 const OUTBOX_CAPACITY: usize = 256;
 
+/// The next notification of a request that may produce some; never, for
+/// one that does not.
+async fn next(notifications: &mut Option<mpsc::Receiver<Value>>) -> Option<Value> {
+    match notifications {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Serves one client on `input`/`output` until `input` ends or `shutdown`
 /// resolves, then waits for the calls still running. After `shutdown` they
 /// get `server.drain_timeout_secs` before they are cancelled. Returns how the
@@ -136,10 +145,37 @@ where
                 );
                 running.spawn(
                     async move {
-                        let reply = gateway
-                            .mcp
-                            .respond(&current, &Caller::local(), &id, &method, params.as_ref())
-                            .await;
+                        let caller = Caller::local();
+                        let (notifier, mut notifications) =
+                            match gateway.mcp.notifier_for(&current, &method, params.as_ref()) {
+                                Some((notifier, receiver)) => (Some(notifier), Some(receiver)),
+                                None => (None, None),
+                            };
+                        let respond = gateway.mcp.respond(
+                            &current,
+                            &caller,
+                            &id,
+                            &method,
+                            params.as_ref(),
+                            notifier,
+                        );
+                        tokio::pin!(respond);
+                        // The request's notifications go out as they come,
+                        // before its answer.
+                        let reply = loop {
+                            tokio::select! {
+                                biased;
+                                reply = &mut respond => break reply,
+                                Some(notification) = next(&mut notifications) => {
+                                    send(&outbox, notification).await;
+                                }
+                            }
+                        };
+                        while let Some(notification) =
+                            notifications.as_mut().and_then(|r| r.try_recv().ok())
+                        {
+                            send(&outbox, notification).await;
+                        }
                         send(&outbox, reply).await;
                     }
                     .instrument(span),

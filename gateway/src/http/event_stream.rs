@@ -134,13 +134,13 @@ async fn feed(
 
 /// An event with an id and no data, and the delay a client should wait
 /// before reconnecting.
-fn priming_event(id: u64) -> Bytes {
+pub(super) fn priming_event(id: u64) -> Bytes {
     Bytes::from(format!("id: {id}\nretry: {RETRY_AFTER_MS}\ndata:\n\n"))
 }
 
 /// One JSON-RPC message as an event. `serde_json` escapes newlines inside
 /// strings, so the message is always one `data:` line.
-fn message_event(id: u64, message: &serde_json::Value) -> Bytes {
+pub(super) fn message_event(id: u64, message: &serde_json::Value) -> Bytes {
     Bytes::from(format!("id: {id}\nevent: message\ndata: {message}\n\n"))
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::response::{self, Body};
 use super::tls::ClientIdentity;
-use super::{Gateway, event_stream, oauth};
+use super::{Gateway, call_stream, event_stream, oauth};
 use crate::auth::Caller;
 use crate::limits::rate::retry_after_secs;
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
@@ -158,7 +158,11 @@ fn check_origin(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>
     })
 }
 
-async fn post(gateway: &Gateway, request: Request<Incoming>, caller: &Caller) -> Response<Body> {
+async fn post(
+    gateway: &Arc<Gateway>,
+    request: Request<Incoming>,
+    caller: &Arc<Caller>,
+) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     if !accepts_json_and_sse(headers) {
@@ -253,7 +257,7 @@ async fn post(gateway: &Gateway, request: Request<Incoming>, caller: &Caller) ->
 
     // Calls take a place under the process-wide cap for as long as they run.
     let limits = gateway.mcp.limits();
-    let _place = match &message {
+    let place = match &message {
         Message::Request { method, .. } if method == "tools/call" => {
             match limits.admission().admit().await {
                 Ok(place) => Some(place),
@@ -286,12 +290,41 @@ async fn post(gateway: &Gateway, request: Request<Incoming>, caller: &Caller) ->
             }
             #[cfg(feature = "otlp")]
             crate::telemetry::otlp::continue_remote_trace(&span, headers);
-            let reply = gateway
-                .mcp
-                .respond(&session, caller, &id, &method, params.as_ref())
+            let Some((notifier, notifications)) =
+                gateway.mcp.notifier_for(&session, &method, params.as_ref())
+            else {
+                let reply = gateway
+                    .mcp
+                    .respond(&session, caller, &id, &method, params.as_ref(), None)
+                    .instrument(span)
+                    .await;
+                return response::json(StatusCode::OK, &reply);
+            };
+            let request = {
+                let (gateway, session, caller) = (
+                    Arc::clone(gateway),
+                    Arc::clone(&session),
+                    Arc::clone(caller),
+                );
+                async move {
+                    let reply = gateway
+                        .mcp
+                        .respond(
+                            &session,
+                            &caller,
+                            &id,
+                            &method,
+                            params.as_ref(),
+                            Some(notifier),
+                        )
+                        .await;
+                    // The call's place is held until it has finished.
+                    drop(place);
+                    reply
+                }
                 .instrument(span)
-                .await;
-            response::json(StatusCode::OK, &reply)
+            };
+            call_stream::answer(session, request, notifications).await
         }
         Message::Notification { method, .. } => {
             gateway.mcp.notification(&method);

@@ -1,5 +1,6 @@
 //! The HTTP transport: a hyper server routing `/mcp` and the probes.
 
+mod call_stream;
 mod event_stream;
 mod health;
 pub mod mcp_endpoint;

@@ -2,6 +2,7 @@
 //! Warden answers. Transport-agnostic: `http` feeds it decoded messages.
 
 pub mod jsonrpc;
+pub mod notify;
 pub mod revision;
 pub mod session;
 mod strict_json;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use serde_json::{Map, Value, json};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::audit::AuditLog;
 use crate::auth::Caller;
@@ -19,6 +20,7 @@ use crate::catalog::Catalog;
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
 use jsonrpc::{RequestId, code};
+use notify::RequestNotifier;
 use revision::Revision;
 use session::token::SessionClaims;
 use session::{Session, SessionError, SessionStore};
@@ -206,7 +208,10 @@ impl Mcp {
         );
         let result = json!({
             "protocolVersion": revision.as_str(),
-            "capabilities": { "tools": { "listChanged": announces_list_changed } },
+            "capabilities": {
+                "tools": { "listChanged": announces_list_changed },
+                "logging": {},
+            },
             "serverInfo": {
                 "name": SERVER_NAME,
                 "title": "Warden MCP gateway",
@@ -220,7 +225,24 @@ impl Mcp {
         })
     }
 
-    /// Answers a request inside a session.
+    /// The notifier of a request that may produce notifications while it
+    /// runs (`tools/call`), with the receiving end of its stream; `None`
+    /// for other requests.
+    pub fn notifier_for(
+        &self,
+        session: &Session,
+        method: &str,
+        params: Option<&Map<String, Value>>,
+    ) -> Option<(Arc<RequestNotifier>, mpsc::Receiver<Value>)> {
+        (method == "tools/call").then(|| {
+            let (notifier, receiver) =
+                RequestNotifier::channel(notify::progress_token(params), session.log_level());
+            (Arc::new(notifier), receiver)
+        })
+    }
+
+    /// Answers a request inside a session; `notifier` takes what it
+    /// produces while it runs.
     pub async fn request(
         &self,
         session: &Session,
@@ -228,9 +250,25 @@ impl Mcp {
         id: &RequestId,
         method: &str,
         params: Option<&Map<String, Value>>,
+        notifier: Option<Arc<RequestNotifier>>,
     ) -> Result<Value, RpcError> {
         match method {
             "ping" => Ok(json!({})),
+            "logging/setLevel" => {
+                let level = params
+                    .and_then(|params| params.get("level"))
+                    .and_then(Value::as_str)
+                    .and_then(notify::parse_level)
+                    .ok_or_else(|| {
+                        RpcError::invalid_params(
+                            "`level` must be one of debug, info, notice, warning, error, \
+                             critical, alert, emergency",
+                        )
+                    })?;
+                session.set_log_level(level);
+                tracing::debug!(session = %session.log_tag, level = level.as_str(), "log level set");
+                Ok(json!({}))
+            }
             "tools/list" => tools::list(&self.catalog.load(), caller, params, self.page_size),
             "tools/call" => {
                 let params = tools::CallParams::parse(params)?;
@@ -243,6 +281,7 @@ impl Mcp {
                     audit: self.audit.as_deref(),
                     request_id: id.to_value(),
                     session: Some(&session.log_tag),
+                    notifier,
                 };
                 tools::call(&catalog, &context, params).await
             }
@@ -266,8 +305,12 @@ impl Mcp {
         id: &RequestId,
         method: &str,
         params: Option<&Map<String, Value>>,
+        notifier: Option<Arc<RequestNotifier>>,
     ) -> Value {
-        match self.request(session, caller, id, method, params).await {
+        match self
+            .request(session, caller, id, method, params, notifier)
+            .await
+        {
             Ok(result) => jsonrpc::result(id, result),
             Err(error) => error.response(Some(id)),
         }

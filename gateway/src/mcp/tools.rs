@@ -13,6 +13,7 @@ use warden_sandbox::{
 
 use super::RpcError;
 use super::jsonrpc::code;
+use super::notify::RequestNotifier;
 use super::revision::Revision;
 use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
 use crate::auth::{Caller, access};
@@ -127,6 +128,9 @@ pub struct CallContext<'a> {
     pub request_id: Value,
     /// The session's log tag, for the audit record.
     pub session: Option<&'a str>,
+    /// Where the tool's log messages and progress go while it runs; `None`:
+    /// nowhere.
+    pub notifier: Option<Arc<RequestNotifier>>,
 }
 
 /// Runs a `tools/call` to completion and builds its result. A shutdown that
@@ -290,6 +294,8 @@ async fn run_call(
     }
     let arguments = params.arguments.to_string();
     let observer = Arc::new(CallObserver {
+        tool: tool.name.clone(),
+        notifier: context.notifier.clone(),
         fuel: context
             .limits
             .clone()
@@ -368,15 +374,27 @@ fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
 
 /// Keeps what a call's instance consumed once it stops (a failed call's
 /// error does not carry it), and charges its fuel to the caller's budget.
+/// Forwards its log messages and progress to the request's stream.
 struct CallObserver {
+    /// The served name (with any `tool_prefix`), as clients know the tool.
+    tool: String,
+    notifier: Option<Arc<RequestNotifier>>,
     fuel: Option<(Arc<Limits>, String)>,
     usage: Mutex<Option<CallUsage>>,
 }
 
 impl CallEvents for CallObserver {
-    fn log(&self, _tool: &str, _level: LogLevel, _message: &str) {}
+    fn log(&self, _tool: &str, level: LogLevel, message: &str) {
+        if let Some(notifier) = &self.notifier {
+            notifier.log(&self.tool, level, message);
+        }
+    }
 
-    fn progress(&self, _tool: &str, _done: f64, _total: Option<f64>, _message: Option<&str>) {}
+    fn progress(&self, _tool: &str, done: f64, total: Option<f64>, message: Option<&str>) {
+        if let Some(notifier) = &self.notifier {
+            notifier.progress(done, total, message);
+        }
+    }
 
     fn finished(&self, _tool: &str, usage: &CallUsage) {
         if let Some((limits, caller)) = &self.fuel

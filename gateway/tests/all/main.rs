@@ -11,6 +11,7 @@ mod hardening;
 mod hostile;
 mod jwt;
 mod metrics;
+mod notifications;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod protocol;

@@ -11,7 +11,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use super::support::{config_text, data_dir};
 
 /// `warden serve --stdio` on `config`, with its stdin and stdout lines.
-fn spawn_stdio(config: &std::path::Path) -> (Child, ChildStdin, Lines<BufReader<ChildStdout>>) {
+pub fn spawn_stdio(config: &std::path::Path) -> (Child, ChildStdin, Lines<BufReader<ChildStdout>>) {
     let mut warden = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["serve", "--stdio", "--config"])
         .arg(config)

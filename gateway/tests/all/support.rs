@@ -642,9 +642,60 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The JSON body; for an event stream, its last message (the response,
+    /// after any notifications).
     pub fn json(&self) -> Value {
+        if self.is_event_stream() {
+            return self
+                .messages()
+                .pop()
+                .unwrap_or_else(|| panic!("an event stream without messages: {}", self.text()));
+        }
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text()))
+    }
+
+    /// Whether the answer is `text/event-stream`.
+    pub fn is_event_stream(&self) -> bool {
+        self.headers
+            .get("content-type")
+            .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"))
+    }
+
+    /// The messages of an event stream, in order (events without data, such
+    /// as the priming one, left out).
+    pub fn messages(&self) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter_map(|(_, data)| data)
+            .map(|data| {
+                serde_json::from_str(&data)
+                    .unwrap_or_else(|error| panic!("event data not JSON ({error}): {data}"))
+            })
+            .collect()
+    }
+
+    /// The events of an event stream: each one's `id` and `data`.
+    pub fn events(&self) -> Vec<(Option<u64>, Option<String>)> {
+        self.text()
+            .split("\n\n")
+            .filter(|event| !event.trim().is_empty())
+            .map(|event| {
+                let mut id = None;
+                let mut data = None;
+                for line in event.lines() {
+                    if let Some(value) = line.strip_prefix("id: ") {
+                        id = value.parse().ok();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        let value = value.trim_start();
+                        if !value.is_empty() {
+                            data = Some(value.to_owned());
+                        }
+                    }
+                }
+                (id, data)
+            })
+            .collect()
     }
 
     /// The JSON-RPC error code of the body.

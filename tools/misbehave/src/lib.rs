@@ -21,6 +21,9 @@ pub use runaway::{BytesArgs, CountArgs, PanicArgs, SleepArgs};
 pub struct StepsArgs {
     /// How many steps to report.
     pub steps: u32,
+    /// How long each step takes, in milliseconds (0 by default).
+    #[serde(default)]
+    pub step_ms: u32,
 }
 
 /// What `misbehave.progress` returns.
@@ -50,6 +53,7 @@ fn progress(args: StepsArgs) -> Result<Steps, ToolError> {
         let message = format!("step {step} of {}", args.steps);
         warden_tool::progress(f64::from(step), Some(total), Some(&message));
         warden_tool::log(LogLevel::Info, &message);
+        std::thread::sleep(std::time::Duration::from_millis(u64::from(args.step_ms)));
     }
     Ok(Steps { steps: args.steps })
 }

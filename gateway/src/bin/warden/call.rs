@@ -47,6 +47,7 @@ pub async fn run(
         audit: None,
         request_id: serde_json::Value::Null,
         session: None,
+        notifier: None,
     };
     let (result, usage) = tools::call_with_usage(&catalog, &context, params)
         .await

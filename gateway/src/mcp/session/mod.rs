@@ -16,13 +16,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use warden_sandbox::LogLevel;
 
 use super::revision::Revision;
 use crate::config::SessionKey;
 use token::{OpenError, SESSION_ID_BYTES, SealError, SessionClaims, SessionSealer};
 
 /// What the server knows about one session.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Session {
     /// The negotiated revision.
     pub revision: Revision,
@@ -38,6 +39,27 @@ pub struct Session {
     /// The session's server-to-client stream in this process, shared by
     /// every copy.
     pub stream: Arc<StreamState>,
+    /// The lowest level of tool log messages sent to the client, as
+    /// `logging/setLevel` set it in this process.
+    log_level: Mutex<LogLevel>,
+}
+
+impl Session {
+    /// The lowest level of tool log messages the client wants.
+    pub fn log_level(&self) -> LogLevel {
+        *self
+            .log_level
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets it (`logging/setLevel`).
+    pub fn set_log_level(&self, level: LogLevel) {
+        *self
+            .log_level
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = level;
+    }
 }
 
 /// The state of a session's `GET` event stream in this process.
@@ -301,6 +323,7 @@ impl SessionStore {
             client_info: claims.client_info,
             owner: claims.owner,
             stream: Arc::default(),
+            log_level: Mutex::new(super::notify::DEFAULT_LOG_LEVEL),
         };
         let local = state.live.entry(token).or_insert(Local {
             session: Arc::new(session),

@@ -1,0 +1,171 @@
+//! What a request produces while it runs: a tool's log messages
+//! (`notifications/message`, at or above the session's logging level) and
+//! its progress (`notifications/progress`, when the request carried a
+//! `progressToken`). They belong to the request's own stream: events of an
+//! SSE response over HTTP, lines before the response over stdio.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use warden_sandbox::LogLevel;
+
+/// Notifications one request may have waiting; beyond it (a client that
+/// does not read) further ones are dropped, counted in the log.
+pub const QUEUED_NOTIFICATIONS: usize = 256;
+
+/// The level below which tool log messages are not sent, until the client
+/// sets one with `logging/setLevel`.
+pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
+
+/// Sends one request's notifications to its stream.
+#[derive(Debug)]
+pub struct RequestNotifier {
+    sender: mpsc::Sender<Value>,
+    progress_token: Option<Value>,
+    min_level: LogLevel,
+    dropped: AtomicU64,
+}
+
+impl RequestNotifier {
+    /// A notifier and the receiving end of its stream. Progress is sent only
+    /// with a `progress_token`; log messages from `min_level` up.
+    pub fn channel(
+        progress_token: Option<Value>,
+        min_level: LogLevel,
+    ) -> (Self, mpsc::Receiver<Value>) {
+        let (sender, receiver) = mpsc::channel(QUEUED_NOTIFICATIONS);
+        let notifier = Self {
+            sender,
+            progress_token,
+            min_level,
+            dropped: AtomicU64::new(0),
+        };
+        (notifier, receiver)
+    }
+
+    /// A tool's log message, from the tool called `tool` (its served name).
+    pub fn log(&self, tool: &str, level: LogLevel, message: &str) {
+        if level < self.min_level {
+            return;
+        }
+        self.send(json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/message",
+            "params": { "level": level.as_str(), "logger": tool, "data": message },
+        }));
+    }
+
+    /// A tool's progress report.
+    pub fn progress(&self, done: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.progress_token else {
+            return;
+        };
+        let mut params = Map::new();
+        params.insert("progressToken".to_owned(), token.clone());
+        params.insert("progress".to_owned(), json!(done));
+        if let Some(total) = total {
+            params.insert("total".to_owned(), json!(total));
+        }
+        if let Some(message) = message {
+            params.insert("message".to_owned(), json!(message));
+        }
+        self.send(json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/progress",
+            "params": params,
+        }));
+    }
+
+    fn send(&self, notification: Value) {
+        if self.sender.try_send(notification).is_err() {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if dropped == 1 {
+                tracing::warn!("notifications of a request are not being read; dropping them");
+            }
+        }
+    }
+}
+
+/// The `progressToken` of a request's `params._meta`: a string or an
+/// integer, as MCP allows; anything else is ignored.
+pub fn progress_token(params: Option<&Map<String, Value>>) -> Option<Value> {
+    let token = params?.get("_meta")?.get("progressToken")?;
+    match token {
+        Value::String(_) => Some(token.clone()),
+        Value::Number(number) if number.is_i64() || number.is_u64() => Some(token.clone()),
+        _ => None,
+    }
+}
+
+/// The level `logging/setLevel` names.
+pub fn parse_level(name: &str) -> Option<LogLevel> {
+    [
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Notice,
+        LogLevel::Warning,
+        LogLevel::Error,
+        LogLevel::Critical,
+        LogLevel::Alert,
+        LogLevel::Emergency,
+    ]
+    .into_iter()
+    .find(|level| level.as_str() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_below_the_level_and_progress_without_a_token_are_not_sent() {
+        let (notifier, mut receiver) = RequestNotifier::channel(None, LogLevel::Warning);
+        notifier.log("text.count", LogLevel::Info, "quiet");
+        notifier.progress(1.0, Some(2.0), None);
+        notifier.log("text.count", LogLevel::Error, "loud");
+        let sent = receiver.try_recv().expect("the error");
+        assert_eq!(sent["method"], "notifications/message");
+        assert_eq!(
+            sent["params"],
+            json!({"level": "error", "logger": "text.count", "data": "loud"})
+        );
+        assert!(receiver.try_recv().is_err());
+    }
+
+    #[test]
+    fn progress_carries_the_token_and_a_full_queue_drops() {
+        let (notifier, mut receiver) =
+            RequestNotifier::channel(Some(json!("tok-1")), LogLevel::Info);
+        for step in 0..QUEUED_NOTIFICATIONS + 10 {
+            #[allow(clippy::cast_precision_loss)]
+            notifier.progress(step as f64, None, Some("working"));
+        }
+        let first = receiver.try_recv().expect("progress");
+        assert_eq!(
+            first["params"],
+            json!({"progressToken": "tok-1", "progress": 0.0, "message": "working"})
+        );
+        assert_eq!(notifier.dropped.load(Ordering::Relaxed), 10);
+    }
+
+    #[test]
+    fn tokens_and_levels_are_read_as_mcp_defines_them() {
+        let params = |meta: Value| json!({ "_meta": meta }).as_object().cloned();
+        assert_eq!(
+            progress_token(params(json!({"progressToken": 7})).as_ref()),
+            Some(json!(7))
+        );
+        assert_eq!(
+            progress_token(params(json!({"progressToken": "a"})).as_ref()),
+            Some(json!("a"))
+        );
+        assert_eq!(
+            progress_token(params(json!({"progressToken": 1.5})).as_ref()),
+            None
+        );
+        assert_eq!(progress_token(None), None);
+        assert_eq!(parse_level("warning"), Some(LogLevel::Warning));
+        assert_eq!(parse_level("WARNING"), None);
+    }
+}
