@@ -176,12 +176,21 @@ where
                         {
                             send(&outbox, notification).await;
                         }
-                        send(&outbox, reply).await;
+                        // A call the client cancelled gets no answer.
+                        if let Some(reply) = reply {
+                            send(&outbox, reply).await;
+                        }
                     }
                     .instrument(span),
                 );
             }
-            Message::Notification { method, .. } => gateway.mcp.notification(&method),
+            Message::Notification { method, params } => {
+                // Before `initialize` there is nothing a notification could
+                // refer to.
+                if let Some((_, current)) = &session {
+                    gateway.mcp.notification(current, &method, params.as_ref());
+                }
+            }
             Message::Response { .. } => {}
         }
         // Reap finished calls so the set does not grow with the session.

@@ -22,23 +22,24 @@ use super::response::{self, Body};
 use crate::mcp::notify::QUEUED_NOTIFICATIONS;
 use crate::mcp::session::Session;
 
-/// Answers with `reply` (the JSON-RPC response `request` resolves to) and
-/// the notifications `notifications` receives meanwhile.
+/// Answers with the JSON-RPC response `request` resolves to (`None` for a
+/// call the client cancelled: the stream then ends without one) and the
+/// notifications `notifications` receives meanwhile.
 pub async fn answer<F>(
     session: Arc<Session>,
     request: F,
     mut notifications: mpsc::Receiver<Value>,
 ) -> Response<Body>
 where
-    F: Future<Output = Value> + Send + 'static,
+    F: Future<Output = Option<Value>> + Send + 'static,
 {
     let mut request = Box::pin(request);
     let first = tokio::select! {
         biased;
         reply = &mut request => {
             let queued = drain(&mut notifications);
-            if queued.is_empty() {
-                return response::json(StatusCode::OK, &reply);
+            if let (true, Some(reply)) = (queued.is_empty(), &reply) {
+                return response::json(StatusCode::OK, reply);
             }
             let (events, body) = mpsc::channel(queued.len() + 2);
             let mut writer = EventWriter { session, events };
@@ -46,7 +47,9 @@ where
             for notification in &queued {
                 writer.send(notification).await;
             }
-            writer.send(&reply).await;
+            if let Some(reply) = &reply {
+                writer.send(reply).await;
+            }
             return response::event_stream(body);
         }
         Some(first) = notifications.recv() => first,
@@ -74,7 +77,9 @@ where
         for notification in drain(&mut notifications) {
             writer.send(&notification).await;
         }
-        writer.send(&reply).await;
+        if let Some(reply) = &reply {
+            writer.send(reply).await;
+        }
     });
     response::event_stream(body)
 }

@@ -298,6 +298,11 @@ async fn post(
                     .respond(&session, caller, &id, &method, params.as_ref(), None)
                     .instrument(span)
                     .await;
+                // Only calls can be cancelled (and they take the other path);
+                // a request that gets no answer gets an empty one.
+                let Some(reply) = reply else {
+                    return response::empty(StatusCode::ACCEPTED);
+                };
                 return response::json(StatusCode::OK, &reply);
             };
             let request = {
@@ -326,8 +331,8 @@ async fn post(
             };
             call_stream::answer(session, request, notifications).await
         }
-        Message::Notification { method, .. } => {
-            gateway.mcp.notification(&method);
+        Message::Notification { method, params } => {
+            gateway.mcp.notification(&session, &method, params.as_ref());
             response::empty(StatusCode::ACCEPTED)
         }
         Message::Response { .. } => response::empty(StatusCode::ACCEPTED),

@@ -51,6 +51,14 @@ impl RpcError {
         Self::new(code::INVALID_PARAMS, message)
     }
 
+    /// Whether this is the end of a call the client cancelled.
+    pub fn is_client_cancellation(&self) -> bool {
+        self.data
+            .as_ref()
+            .and_then(|data| data.get(tools::REASON_META_KEY))
+            .is_some_and(|reason| reason == tools::CLIENT_CANCELLED_REASON)
+    }
+
     /// Adds machine-readable details.
     pub fn with_data(mut self, data: Value) -> Self {
         self.data = Some(data);
@@ -282,6 +290,12 @@ impl Mcp {
                     request_id: id.to_value(),
                     session: Some(&session.log_tag),
                     notifier,
+                    cancelled: None,
+                };
+                let running = session.start_call(&id.to_value());
+                let context = tools::CallContext {
+                    cancelled: Some(running.cancelled()),
+                    ..context
                 };
                 tools::call(&catalog, &context, params).await
             }
@@ -297,7 +311,8 @@ impl Mcp {
     }
 
     /// Answers a request inside a session with the whole JSON-RPC response
-    /// message: the result, or the error, under the request's id.
+    /// message: the result, or the error, under the request's id; `None`
+    /// for a call the client cancelled, which gets no answer.
     pub async fn respond(
         &self,
         session: &Session,
@@ -306,20 +321,37 @@ impl Mcp {
         method: &str,
         params: Option<&Map<String, Value>>,
         notifier: Option<Arc<RequestNotifier>>,
-    ) -> Value {
+    ) -> Option<Value> {
         match self
             .request(session, caller, id, method, params, notifier)
             .await
         {
-            Ok(result) => jsonrpc::result(id, result),
-            Err(error) => error.response(Some(id)),
+            Ok(result) => Some(jsonrpc::result(id, result)),
+            Err(error) if error.is_client_cancellation() => None,
+            Err(error) => Some(error.response(Some(id))),
         }
     }
 
     /// Takes a notification inside a session. Nothing is answered.
-    pub fn notification(&self, method: &str) {
+    pub fn notification(
+        &self,
+        session: &Session,
+        method: &str,
+        params: Option<&Map<String, Value>>,
+    ) {
         match method {
             "notifications/initialized" => tracing::debug!("client initialized"),
+            "notifications/cancelled" => {
+                let request_id = params.and_then(|params| params.get("requestId"));
+                let cancelled = request_id.is_some_and(|id| session.cancel_call(id));
+                // Unknown or finished requests are ignored, as MCP allows.
+                tracing::debug!(
+                    session = %session.log_tag,
+                    request_id = ?request_id,
+                    cancelled,
+                    "cancellation from the client"
+                );
+            }
             other => tracing::debug!(method = other, "ignoring notification"),
         }
     }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use warden_sandbox::{
     CallError, CallEvents, CallOutput, CallResult, CallUsage, Content, LogLevel, ResourceContents,
@@ -34,6 +35,9 @@ pub const RETRY_AFTER_META_KEY: &str = "warden/retryAfterMs";
 
 /// Reason of a call cancelled by a shutdown.
 pub const SHUTDOWN_REASON: &str = "shutdown";
+
+/// Reason of a call the client cancelled (`notifications/cancelled`).
+pub const CLIENT_CANCELLED_REASON: &str = "client_cancelled";
 
 /// Longest schema complaint quoted back to the client, in bytes.
 const MAX_SCHEMA_MESSAGE_BYTES: usize = 300;
@@ -131,6 +135,8 @@ pub struct CallContext<'a> {
     /// Where the tool's log messages and progress go while it runs; `None`:
     /// nowhere.
     pub notifier: Option<Arc<RequestNotifier>>,
+    /// Cancelled when the client cancels the request; `None`: it cannot.
+    pub cancelled: Option<CancellationToken>,
 }
 
 /// Runs a `tools/call` to completion and builds its result. A shutdown that
@@ -310,8 +316,25 @@ async fn run_call(
     );
     // Dropping the running call drops its Store: the instance stops and its
     // pool slot and concurrency permit are returned.
+    let client_cancelled = async {
+        match &context.cancelled {
+            Some(cancelled) => cancelled.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
     let outcome = tokio::select! {
         outcome = running => outcome,
+        () = client_cancelled => {
+            let error = RpcError::new(
+                code::INTERNAL_ERROR,
+                format!("the client cancelled the call to tool `{}`", params.name),
+            )
+            .with_data(json!({ REASON_META_KEY: CLIENT_CANCELLED_REASON }));
+            return (
+                Err(error),
+                Ended::new(tool, "cancelled", Some(CLIENT_CANCELLED_REASON)),
+            );
+        }
         () = lifecycle.calls_cancelled() => {
             lifecycle.record_cancelled_call();
             let error = RpcError::new(

@@ -1,7 +1,8 @@
 //! Notifications a call produces while it runs: progress (for a request
 //! with a `progressToken`) and the tool's log messages (from the session's
 //! `logging/setLevel` level up), on an SSE answer to the POST over HTTP and
-//! as lines before the response over stdio.
+//! as lines before the response over stdio; and `notifications/cancelled`
+//! from the client, which stops a call and leaves it unanswered.
 
 use std::time::Duration;
 
@@ -223,4 +224,104 @@ async fn a_stream_sent_while_the_tool_runs_and_closing_it_cancels_the_call() {
     .expect("the cancelled call's record");
     assert_eq!(record["outcome"], json!("cancelled"), "{record}");
     assert_eq!(session.ping_status().await, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_call_stops_and_gets_no_answer_over_http() {
+    let server = TestServer::start().await;
+    let session = server.session().await;
+    let long_call = json!({"jsonrpc": "2.0", "id": "long-1", "method": "tools/call",
+        "params": {"name": "misbehave.sleep", "arguments": {"ms": 30000}}})
+    .to_string();
+    let started = std::time::Instant::now();
+    let (reply, cancel) = tokio::join!(session.post_raw(long_call), async {
+        // Cancel once the call is surely running; an unknown id and a
+        // malformed notification before it are ignored.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for params in [
+            json!({"requestId": "other"}),
+            json!({}),
+            json!({"requestId": "long-1"}),
+        ] {
+            let notification =
+                json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params});
+            let answer = session.post_raw(notification.to_string()).await;
+            assert_eq!(answer.status, StatusCode::ACCEPTED);
+        }
+    });
+    let () = cancel;
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the call was stopped, not run to its end"
+    );
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.is_event_stream(), "{}", reply.text());
+    assert!(reply.messages().is_empty(), "no answer: {}", reply.text());
+    let metrics = server.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("warden_tool_calls_total")
+                && line.contains("misbehave.sleep")
+                && line.contains("reason=\"client_cancelled\"")),
+        "{metrics}"
+    );
+    // The session goes on, and the id may be used again.
+    let counted = session
+        .call("text.count", json!({"text": "still here"}))
+        .await;
+    assert_eq!(counted["structuredContent"]["words"], json!(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_call_gets_no_answer_over_stdio() {
+    let data = data_dir();
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let config = config_dir.path().join("warden.toml");
+    std::fs::write(&config, config_text(data.path(), "")).expect("write config");
+    let (_warden, mut stdin, mut stdout) = spawn_stdio(&config);
+    let mut write = async |message: Value| {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .expect("write");
+        stdin.flush().await.expect("flush");
+    };
+    write(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "stdio-test", "version": "0"}}}),
+    )
+    .await;
+    write(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "misbehave.sleep", "arguments": {"ms": 30000}}}))
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    write(
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 2, "reason": "user pressed stop"}}),
+    )
+    .await;
+    write(json!({"jsonrpc": "2.0", "id": 3, "method": "ping"})).await;
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let line = stdout.next_line().await.expect("read").expect("a line");
+            let message: Value = serde_json::from_str(&line).expect("JSON line");
+            let done = message["id"] == json!(3);
+            seen.push(message);
+            if done {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the ping's answer, without waiting for the cancelled call");
+    // Give a stray answer to the cancelled call a moment to show up.
+    let stray = tokio::time::timeout(Duration::from_millis(500), stdout.next_line()).await;
+    assert!(stray.is_err(), "nothing more is written: {stray:?}");
+    assert!(
+        seen.iter().all(|message| message["id"] != json!(2)),
+        "{seen:?}"
+    );
 }

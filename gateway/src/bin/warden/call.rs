@@ -48,6 +48,7 @@ pub async fn run(
         request_id: serde_json::Value::Null,
         session: None,
         notifier: None,
+        cancelled: None,
     };
     let (result, usage) = tools::call_with_usage(&catalog, &context, params)
         .await

@@ -42,6 +42,34 @@ pub struct Session {
     /// The lowest level of tool log messages sent to the client, as
     /// `logging/setLevel` set it in this process.
     log_level: Mutex<LogLevel>,
+    /// The calls running in this process, by request id (its JSON text), so
+    /// that `notifications/cancelled` can stop them.
+    calls: Mutex<HashMap<String, CancellationToken>>,
+}
+
+/// A running call's place in its session's list; leaves it when dropped.
+#[derive(Debug)]
+pub struct RunningCall<'a> {
+    session: &'a Session,
+    /// `None` for a call whose id was already running: it cannot be
+    /// cancelled by id.
+    key: Option<String>,
+    cancelled: CancellationToken,
+}
+
+impl RunningCall<'_> {
+    /// Cancelled when the client cancels the request.
+    pub fn cancelled(&self) -> CancellationToken {
+        self.cancelled.clone()
+    }
+}
+
+impl Drop for RunningCall<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = &self.key {
+            self.session.running_calls().remove(key);
+        }
+    }
 }
 
 impl Session {
@@ -49,6 +77,42 @@ impl Session {
     pub fn log_level(&self) -> LogLevel {
         *self
             .log_level
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Lists a call under its request id until the returned guard drops.
+    /// A request id already running keeps its first entry: the client reused
+    /// an id, and only the first call can be cancelled by it.
+    pub fn start_call(&self, request_id: &Value) -> RunningCall<'_> {
+        let key = request_id.to_string();
+        let cancelled = CancellationToken::new();
+        let mut calls = self.running_calls();
+        let key = (!calls.contains_key(&key)).then(|| {
+            calls.insert(key.clone(), cancelled.clone());
+            key
+        });
+        drop(calls);
+        RunningCall {
+            session: self,
+            key,
+            cancelled,
+        }
+    }
+
+    /// Cancels the call running under `request_id`; false when none is.
+    pub fn cancel_call(&self, request_id: &Value) -> bool {
+        match self.running_calls().get(&request_id.to_string()) {
+            Some(cancelled) => {
+                cancelled.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn running_calls(&self) -> MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.calls
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -324,6 +388,7 @@ impl SessionStore {
             owner: claims.owner,
             stream: Arc::default(),
             log_level: Mutex::new(super::notify::DEFAULT_LOG_LEVEL),
+            calls: Mutex::new(HashMap::new()),
         };
         let local = state.live.entry(token).or_insert(Local {
             session: Arc::new(session),
