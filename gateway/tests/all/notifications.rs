@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::stdio::spawn_stdio;
-use crate::support::{Session, TestServer, config_text, data_dir};
+use crate::stdio::StdioWarden;
+use crate::support::{Session, TestServer};
 
 /// `tools/call` of `misbehave.progress` (three steps), with `meta` as the
 /// params' `_meta` when given.
@@ -122,37 +122,13 @@ async fn progress_and_logs_stream_before_the_response_over_http() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn progress_and_logs_come_before_the_response_over_stdio() {
-    let data = data_dir();
-    let config_dir = tempfile::tempdir().expect("tempdir");
-    let config = config_dir.path().join("warden.toml");
-    std::fs::write(&config, config_text(data.path(), "")).expect("write config");
-    let (_warden, mut stdin, mut stdout) = spawn_stdio(&config);
-    let requests = [
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "stdio-test", "version": "0"}}})
-        .to_string(),
-        progress_call(2, Some(json!({"progressToken": "s-2"}))),
-    ];
-    for request in &requests {
-        stdin.write_all(request.as_bytes()).await.expect("write");
-        stdin.write_all(b"\n").await.expect("write");
-    }
-    stdin.flush().await.expect("flush");
-    let mut lines = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let line = stdout.next_line().await.expect("read").expect("a line");
-            let message: Value = serde_json::from_str(&line).expect("JSON line");
-            let done = message["id"] == json!(2);
-            lines.push(message);
-            if done {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("the call's answer within a minute");
+    let mut warden = StdioWarden::start("");
+    warden.initialize().await;
+    let call: Value =
+        serde_json::from_str(&progress_call(2, Some(json!({"progressToken": "s-2"}))))
+            .expect("JSON");
+    warden.send(call).await;
+    let mut lines = warden.until_answer(&json!(2)).await;
     let response = lines.pop().expect("the response");
     assert_eq!(response["result"]["structuredContent"]["steps"], json!(3));
     let notifications: Vec<Value> = lines
@@ -275,50 +251,26 @@ async fn a_cancelled_call_stops_and_gets_no_answer_over_http() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cancelled_call_gets_no_answer_over_stdio() {
-    let data = data_dir();
-    let config_dir = tempfile::tempdir().expect("tempdir");
-    let config = config_dir.path().join("warden.toml");
-    std::fs::write(&config, config_text(data.path(), "")).expect("write config");
-    let (_warden, mut stdin, mut stdout) = spawn_stdio(&config);
-    let mut write = async |message: Value| {
-        stdin
-            .write_all(format!("{message}\n").as_bytes())
-            .await
-            .expect("write");
-        stdin.flush().await.expect("flush");
-    };
-    write(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "stdio-test", "version": "0"}}}),
-    )
-    .await;
-    write(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": {"name": "misbehave.sleep", "arguments": {"ms": 30000}}}))
-    .await;
+    let mut warden = StdioWarden::start("");
+    warden.initialize().await;
+    warden
+        .send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "misbehave.sleep", "arguments": {"ms": 30000}}}))
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    write(
-        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
-        "params": {"requestId": 2, "reason": "user pressed stop"}}),
-    )
-    .await;
-    write(json!({"jsonrpc": "2.0", "id": 3, "method": "ping"})).await;
-    let mut seen = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let line = stdout.next_line().await.expect("read").expect("a line");
-            let message: Value = serde_json::from_str(&line).expect("JSON line");
-            let done = message["id"] == json!(3);
-            seen.push(message);
-            if done {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("the ping's answer, without waiting for the cancelled call");
+    warden
+        .send(
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": {"requestId": 2, "reason": "user pressed stop"}}),
+        )
+        .await;
+    warden
+        .send(json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}))
+        .await;
+    // The ping is answered without waiting for the cancelled call.
+    let seen = warden.until_answer(&json!(3)).await;
     // Give a stray answer to the cancelled call a moment to show up.
-    let stray = tokio::time::timeout(Duration::from_millis(500), stdout.next_line()).await;
+    let stray = tokio::time::timeout(Duration::from_millis(500), warden.stdout.next_line()).await;
     assert!(stray.is_err(), "nothing more is written: {stray:?}");
     assert!(
         seen.iter().all(|message| message["id"] != json!(2)),

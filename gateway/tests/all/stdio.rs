@@ -11,7 +11,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use super::support::{config_text, data_dir};
 
 /// `warden serve --stdio` on `config`, with its stdin and stdout lines.
-pub fn spawn_stdio(config: &std::path::Path) -> (Child, ChildStdin, Lines<BufReader<ChildStdout>>) {
+fn spawn_stdio(config: &std::path::Path) -> (Child, ChildStdin, Lines<BufReader<ChildStdout>>) {
     let mut warden = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["serve", "--stdio", "--config"])
         .arg(config)
@@ -105,54 +105,102 @@ async fn send_line(stdin: &mut ChildStdin, message: Value) {
     stdin.flush().await.expect("flush");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_reload_that_changes_the_tools_notifies_the_stdio_client() {
-    let data = data_dir();
-    let config_dir = tempfile::tempdir().expect("tempdir");
-    let config = config_dir.path().join("warden.toml");
-    let full = config_text(data.path(), "watch_interval_ms = 0");
-    std::fs::write(&config, &full).expect("write config");
-    let (warden, mut stdin, mut stdout) = spawn_stdio(&config);
-    let mut next = async || -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+/// `warden serve --stdio` on the test config, in folders of its own.
+pub struct StdioWarden {
+    pub child: Child,
+    pub stdin: ChildStdin,
+    pub stdout: Lines<BufReader<ChildStdout>>,
+    /// The config file and its text as first written.
+    pub config: (std::path::PathBuf, String),
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl StdioWarden {
+    /// Starts it with `extra_server` keys in `[server]`.
+    pub fn start(extra_server: &str) -> Self {
+        let data = data_dir();
+        let config_dir = tempfile::tempdir().expect("tempdir");
+        let config = config_dir.path().join("warden.toml");
+        let text = config_text(data.path(), extra_server);
+        std::fs::write(&config, &text).expect("write config");
+        let (child, stdin, stdout) = spawn_stdio(&config);
+        Self {
+            child,
+            stdin,
+            stdout,
+            config: (config, text),
+            _dirs: (data, config_dir),
+        }
+    }
+
+    /// Writes `message` as one line.
+    pub async fn send(&mut self, message: Value) {
+        send_line(&mut self.stdin, message).await;
+    }
+
+    /// Sends `initialize` (id 1, 2025-11-25) without reading its answer.
+    pub async fn initialize(&mut self) {
+        self.send(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "stdio-test", "version": "0"}}}),
+        )
+        .await;
+    }
+
+    /// The next line, as JSON, within a minute.
+    pub async fn next(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(60), self.stdout.next_line())
             .await
             .expect("a line within a minute")
             .expect("read")
             .expect("a line");
         serde_json::from_str(&line).expect("JSON")
-    };
+    }
 
-    send_line(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "stdio-test", "version": "0"}}}),
-    )
-    .await;
-    let initialized = next().await;
+    /// Every message written up to and including the answer to `id`.
+    pub async fn until_answer(&mut self, id: &Value) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let message = self.next().await;
+            let done = message["id"] == *id;
+            seen.push(message);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_that_changes_the_tools_notifies_the_stdio_client() {
+    let mut warden = StdioWarden::start("watch_interval_ms = 0");
+    warden.initialize().await;
+    let initialized = warden.next().await;
     assert_eq!(
         initialized["result"]["capabilities"]["tools"]["listChanged"],
         json!(true)
     );
 
-    std::fs::write(&config, super::support::without_component(&full, "json"))
+    let (config, full) = &warden.config;
+    std::fs::write(config, super::support::without_component(full, "json"))
         .expect("rewrite config");
-    let pid = warden.id().expect("pid").to_string();
+    let pid = warden.child.id().expect("pid").to_string();
     let hup = std::process::Command::new("kill")
         .args(["-s", "HUP", &pid])
         .status()
         .expect("kill");
     assert!(hup.success());
     assert_eq!(
-        next().await,
+        warden.next().await,
         json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
     );
-    send_line(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+    warden
+        .send(
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
             "name": "json.query", "arguments": {"document": {}, "filter": "."}}}),
-    )
-    .await;
-    let gone = next().await;
+        )
+        .await;
+    let gone = warden.next().await;
     assert_eq!(gone["error"]["code"], json!(-32602), "{gone}");
 }
