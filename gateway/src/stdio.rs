@@ -14,8 +14,9 @@ use tracing::Instrument as _;
 
 use crate::auth::Caller;
 use crate::http::Gateway;
+use crate::http::batch::{self, Admit};
 use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
-use crate::mcp::jsonrpc::{self, Message, code};
+use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
 use crate::mcp::session::Session;
 
 /// Responses waiting for the writer; bounded so a client that stops reading
@@ -97,6 +98,34 @@ where
         }
         let message = match jsonrpc::decode(&body, gateway.settings.max_json_depth) {
             Ok(message) => message,
+            Err(DecodeError::Batch)
+                if session
+                    .as_ref()
+                    .is_some_and(|(_, current)| current.revision.accepts_batches()) =>
+            {
+                let Some((_, current)) = session.clone() else {
+                    continue;
+                };
+                let messages = match jsonrpc::decode_batch(&body, gateway.settings.max_json_depth) {
+                    Ok(messages) => messages,
+                    Err(error) => {
+                        let refusal = jsonrpc::error(None, error.code(), &error.to_string(), None);
+                        send(&outbox, refusal).await;
+                        continue;
+                    }
+                };
+                let (gateway, outbox) = (Arc::clone(&gateway), outbox.clone());
+                running.spawn(async move {
+                    let caller = Arc::new(Caller::local());
+                    let answers =
+                        batch::answer_messages(&gateway, &current, &caller, messages, Admit::No)
+                            .await;
+                    if let Some(answers) = answers {
+                        send(&outbox, answers).await;
+                    }
+                });
+                continue;
+            }
             Err(error) => {
                 send(
                     &outbox,

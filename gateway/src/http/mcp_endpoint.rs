@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::response::{self, Body};
 use super::tls::ClientIdentity;
-use super::{Gateway, call_stream, event_stream, oauth};
+use super::{Gateway, batch, call_stream, event_stream, oauth};
 use crate::auth::Caller;
 use crate::limits::rate::retry_after_secs;
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
@@ -220,6 +220,7 @@ async fn post(
     };
     let message = match jsonrpc::decode(&body, gateway.settings.max_json_depth) {
         Ok(message) => message,
+        Err(DecodeError::Batch) => return batch::answer(gateway, headers, caller, &body).await,
         Err(error) => return decode_refusal(&error),
     };
 
@@ -487,7 +488,7 @@ fn check_protocol_version(
     }
 }
 
-fn decode_refusal(error: &DecodeError) -> Response<Body> {
+pub(super) fn decode_refusal(error: &DecodeError) -> Response<Body> {
     response::json(
         StatusCode::BAD_REQUEST,
         &jsonrpc::error(error.id(), error.code(), &error.to_string(), None),

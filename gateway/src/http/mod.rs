@@ -1,5 +1,6 @@
 //! The HTTP transport: a hyper server routing `/mcp` and the probes.
 
+pub(crate) mod batch;
 mod call_stream;
 mod event_stream;
 mod health;

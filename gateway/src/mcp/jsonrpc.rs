@@ -89,7 +89,7 @@ pub enum DecodeError {
     Parse(String),
     /// JSON, but a batch (an array of messages).
     #[error(
-        "JSON-RPC batches are not supported in this protocol revision; send one message per request"
+        "JSON-RPC batches are accepted only in sessions of protocol revision 2025-03-26; send one message per request"
     )]
     Batch,
     /// JSON, but not a valid JSON-RPC message. `id` is kept when it could be read.
@@ -123,14 +123,58 @@ impl DecodeError {
 /// Decodes one JSON-RPC message, refusing nesting deeper than `max_depth`
 /// before the parser ever recurses that far.
 pub fn decode(body: &[u8], max_depth: usize) -> Result<Message, DecodeError> {
+    decode_value(parse(body, max_depth)?)
+}
+
+/// The most messages one batch may hold.
+pub const MAX_BATCH_MESSAGES: usize = 100;
+
+/// Decodes a JSON-RPC batch (2025-03-26): each message, or why it is not
+/// one. The batch itself must be a non-empty array of at most
+/// [`MAX_BATCH_MESSAGES`].
+pub fn decode_batch(
+    body: &[u8],
+    max_depth: usize,
+) -> Result<Vec<Result<Message, DecodeError>>, DecodeError> {
+    let Value::Array(items) = parse(body, max_depth)? else {
+        return Err(DecodeError::Invalid {
+            id: None,
+            message: "a batch must be a JSON array".to_owned(),
+        });
+    };
+    if items.is_empty() || items.len() > MAX_BATCH_MESSAGES {
+        return Err(DecodeError::Invalid {
+            id: None,
+            message: format!(
+                "a batch must hold 1 to {MAX_BATCH_MESSAGES} messages, not {}",
+                items.len()
+            ),
+        });
+    }
+    Ok(items
+        .into_iter()
+        .map(|item| match item {
+            Value::Array(_) => Err(DecodeError::Invalid {
+                id: None,
+                message: "a batch cannot hold another batch".to_owned(),
+            }),
+            item => decode_value(item),
+        })
+        .collect())
+}
+
+fn parse(body: &[u8], max_depth: usize) -> Result<Value, DecodeError> {
     let depth = nesting_depth(body);
     if depth > max_depth {
         return Err(DecodeError::Parse(format!(
             "JSON nesting depth {depth} exceeds the limit of {max_depth}"
         )));
     }
-    let value = super::strict_json::from_slice(body)
-        .map_err(|error| DecodeError::Parse(format!("invalid JSON: {error}")))?;
+    super::strict_json::from_slice(body)
+        .map_err(|error| DecodeError::Parse(format!("invalid JSON: {error}")))
+}
+
+fn decode_value(value: Value) -> Result<Message, DecodeError> {
     let mut object = match value {
         Value::Object(object) => object,
         Value::Array(_) => return Err(DecodeError::Batch),

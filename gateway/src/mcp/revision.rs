@@ -3,6 +3,8 @@
 /// A protocol revision. Ordered oldest to newest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Revision {
+    /// `2025-03-26`: the last revision with JSON-RPC batches.
+    V2025_03_26,
     /// `2025-06-18`.
     V2025_06_18,
     /// `2025-11-25`.
@@ -11,7 +13,11 @@ pub enum Revision {
 
 impl Revision {
     /// Every supported revision, newest first.
-    pub const SUPPORTED: &'static [Revision] = &[Revision::V2025_11_25, Revision::V2025_06_18];
+    pub const SUPPORTED: &'static [Revision] = &[
+        Revision::V2025_11_25,
+        Revision::V2025_06_18,
+        Revision::V2025_03_26,
+    ];
 
     /// The newest supported revision.
     pub const LATEST: Revision = Revision::V2025_11_25;
@@ -19,6 +25,7 @@ impl Revision {
     /// The revision's date string.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
         }
@@ -45,6 +52,11 @@ impl Revision {
         self >= Self::V2025_11_25
     }
 
+    /// Whether a POST body may be a JSON-RPC batch (an array of messages).
+    pub fn accepts_batches(self) -> bool {
+        self == Self::V2025_03_26
+    }
+
     /// Whether an event stream opens with a priming event (an id and a
     /// `retry:` delay, no data) that a client can resume from.
     pub fn primes_event_streams(self) -> bool {
@@ -67,6 +79,7 @@ mod tests {
 
     #[test]
     fn negotiates_the_clients_revision_when_supported() {
+        assert_eq!(Revision::negotiate("2025-03-26"), Revision::V2025_03_26);
         assert_eq!(Revision::negotiate("2025-06-18"), Revision::V2025_06_18);
         assert_eq!(Revision::negotiate("2025-11-25"), Revision::V2025_11_25);
         assert_eq!(Revision::negotiate("2024-11-05"), Revision::LATEST);

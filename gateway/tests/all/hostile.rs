@@ -65,7 +65,7 @@ async fn hostile_requests_get_their_own_4xx_and_never_a_5xx() {
         ("duplicate keys", post(JSON_HEADERS, br#"{"jsonrpc":"2.0","id":1,"method":"ping","method":"initialize"}"#), "400", "duplicate key `method`"),
         ("huge number", post(JSON_HEADERS, br#"{"jsonrpc":"2.0","id":1e400,"method":"ping"}"#), "400", "number out of range"),
         ("id beyond 64 bits", post(JSON_HEADERS, br#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}"#), "400", "id"),
-        ("a batch", post(JSON_HEADERS, format!("[{ping}]").as_bytes()), "400", "batches are not supported"),
+        ("a batch", post(JSON_HEADERS, format!("[{ping}]").as_bytes()), "400", "batch is accepted only in a session of protocol revision 2025-03-26"),
         ("not an object", post(JSON_HEADERS, b"\"ping\""), "400", "must be a JSON object"),
         ("wrong jsonrpc version", post(JSON_HEADERS, br#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#), "400", "jsonrpc"),
         ("two session ids", post(&format!("{in_session}mcp-session-id: other\r\n"), ping.as_bytes()), "400", "mcp-session-id header appears more than once"),

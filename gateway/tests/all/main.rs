@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod batches;
 mod calls;
 mod cli;
 mod deploy;
