@@ -2,10 +2,12 @@
 
 Usage: python e2e_client.py URL
 
-Lists the tools, calls every example tool, and checks content and isError,
-once with the SDK's default connect mode (which probes `server/discover`
-and falls back to the initialize handshake) and once in legacy mode.
-Exits non-zero with a message on the first mismatch.
+Lists the tools, calls every example tool, and checks content and isError;
+receives a tool's progress and log notifications while it runs; abandons a
+long call (the SDK then sends `notifications/cancelled`) and goes on. Once
+with the SDK's default connect mode (which probes `server/discover` and
+falls back to the initialize handshake) and once in legacy mode. Exits
+non-zero with a message on the first mismatch.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import sys
 
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 EXPECTED_TOOLS = {
     "text.count", "text.case", "text.replace", "text.find",
@@ -43,7 +46,12 @@ async def list_all_tools(client: Client) -> list:
 
 
 async def exercise(url: str, mode: str) -> None:
-    async with Client(url, mode=mode) as client:
+    logs: list = []
+
+    async def on_log(params) -> None:
+        logs.append(params)
+
+    async with Client(url, mode=mode, logging_callback=on_log) as client:
         tools = await list_all_tools(client)
         names = {tool.name for tool in tools}
         check(EXPECTED_TOOLS <= names, f"[{mode}] missing tools: {EXPECTED_TOOLS - names}")
@@ -84,6 +92,32 @@ async def exercise(url: str, mode: str) -> None:
 
         invalid = await client.call_tool("text.count", {"text": 42})
         check(invalid.is_error and "/text" in text_of(invalid), f"[{mode}] schema error: {text_of(invalid)}")
+
+        progress: list = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            progress.append((done, total, message))
+
+        stepped = await client.call_tool("misbehave.progress", {"steps": 3}, progress_callback=on_progress)
+        check(stepped.structured_content["steps"] == 3, f"[{mode}] misbehave.progress: {stepped.structured_content}")
+        check(
+            progress == [(1.0, 3.0, "step 1 of 3"), (2.0, 3.0, "step 2 of 3"), (3.0, 3.0, "step 3 of 3")],
+            f"[{mode}] progress notifications: {progress}",
+        )
+        lines = [(str(entry.level), entry.logger, entry.data) for entry in logs]
+        check(
+            [data for (_, _, data) in lines] == ["step 1 of 3", "step 2 of 3", "step 3 of 3"]
+            and all(logger == "misbehave.progress" and "info" in level for (level, logger, _) in lines),
+            f"[{mode}] log notifications: {lines}",
+        )
+
+        try:
+            await client.call_tool("misbehave.sleep", {"ms": 30000}, read_timeout_seconds=1.0)
+            check(False, f"[{mode}] a 30 s call must not finish within its 1 s read timeout")
+        except MCPError as timed_out:
+            check("timed out" in str(timed_out), f"[{mode}] abandoned call: {timed_out}")
+        after = await client.call_tool("text.count", {"text": "still here"})
+        check(after.structured_content["words"] == 2, f"[{mode}] a call after the abandoned one")
         print(f"[{mode}] ok: {len(tools)} tools listed, every example tool called")
 
 

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::stdio::StdioWarden;
-use crate::support::{Session, TestServer};
+use crate::support::{Session, TestServer, slow_misbehave};
 
 /// `tools/call` of `misbehave.progress` (three steps), with `meta` as the
 /// params' `_meta` when given.
@@ -140,8 +140,13 @@ async fn progress_and_logs_come_before_the_response_over_stdio() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_sent_while_the_tool_runs_and_closing_it_cancels_the_call() {
-    let server =
-        TestServer::spawn_process("[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n").await;
+    let server = TestServer::spawn_edited_process(
+        "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n",
+        slow_misbehave,
+        &[],
+        &[],
+    )
+    .await;
     let session = server.session().await;
     let body = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
         "name": "misbehave.progress", "arguments": {"steps": 50, "step_ms": 200},
@@ -204,7 +209,7 @@ async fn a_stream_sent_while_the_tool_runs_and_closing_it_cancels_the_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_call_stops_and_gets_no_answer_over_http() {
-    let server = TestServer::start().await;
+    let server = TestServer::spawn_edited_process("", slow_misbehave, &[], &[]).await;
     let session = server.session().await;
     let long_call = json!({"jsonrpc": "2.0", "id": "long-1", "method": "tools/call",
         "params": {"name": "misbehave.sleep", "arguments": {"ms": 30000}}})
@@ -251,7 +256,7 @@ async fn a_cancelled_call_stops_and_gets_no_answer_over_http() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cancelled_call_gets_no_answer_over_stdio() {
-    let mut warden = StdioWarden::start("");
+    let mut warden = StdioWarden::start_edited("", slow_misbehave);
     warden.initialize().await;
     warden
         .send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",

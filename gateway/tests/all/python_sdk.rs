@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::support::{TestServer, python_venv, repo_root};
+use super::support::{TestServer, python_venv, repo_root, slow_misbehave};
 
 /// A virtualenv with the pinned MCP Python SDK.
 async fn python_with_sdk() -> std::path::PathBuf {
@@ -20,7 +20,13 @@ async fn python_with_sdk() -> std::path::PathBuf {
 async fn the_official_python_client_lists_and_calls_every_example_tool() {
     let python = python_with_sdk().await;
 
-    let server = TestServer::spawn_process("").await;
+    let server = TestServer::spawn_edited_process(
+        "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n",
+        slow_misbehave,
+        &[],
+        &[],
+    )
+    .await;
     let client = Command::new(&python)
         .arg(repo_root().join("tests/python/e2e_client.py"))
         .arg(server.url())
@@ -38,5 +44,20 @@ async fn the_official_python_client_lists_and_calls_every_example_tool() {
     assert!(
         stdout.contains("[auto] ok") && stdout.contains("[legacy] ok"),
         "{stdout}"
+    );
+    // Each mode abandoned a long call, and the server stopped it (the SDK
+    // cancels by notification or by closing the request).
+    let audit = std::fs::read_to_string(server.config_dir().join("audit.jsonl")).expect("audit");
+    let stopped: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|record| record["tool"] == "misbehave.sleep")
+        .collect();
+    assert_eq!(stopped.len(), 2, "{audit}");
+    assert!(
+        stopped
+            .iter()
+            .all(|record| record["outcome"] == "cancelled"),
+        "{stopped:?}"
     );
 }

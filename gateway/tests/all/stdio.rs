@@ -118,10 +118,15 @@ pub struct StdioWarden {
 impl StdioWarden {
     /// Starts it with `extra_server` keys in `[server]`.
     pub fn start(extra_server: &str) -> Self {
+        Self::start_edited(extra_server, |text| text)
+    }
+
+    /// As [`start`](Self::start), the config text passed through `edit`.
+    pub fn start_edited(extra_server: &str, edit: impl FnOnce(String) -> String) -> Self {
         let data = data_dir();
         let config_dir = tempfile::tempdir().expect("tempdir");
         let config = config_dir.path().join("warden.toml");
-        let text = config_text(data.path(), extra_server);
+        let text = edit(config_text(data.path(), extra_server));
         std::fs::write(&config, &text).expect("write config");
         let (child, stdin, stdout) = spawn_stdio(&config);
         Self {

@@ -171,6 +171,18 @@ fn write_edited_config(
     (data, config_dir, config_path)
 }
 
+/// `config` (the test config) with `misbehave` allowed a minute per call
+/// instead of half a second, for calls that must still be running when a
+/// test stops them.
+pub fn slow_misbehave(config: String) -> String {
+    let limited = config.replace("timeout_ms = 500\n", "timeout_ms = 60000\n");
+    assert_ne!(
+        limited, config,
+        "the test config limits misbehave to 500 ms"
+    );
+    limited
+}
+
 /// `config` without the `[components.<name>]` table and its sub-tables.
 pub fn without_component(config: &str, name: &str) -> String {
     let own = format!("[components.{name}");
