@@ -247,6 +247,14 @@ async fn a_cancelled_call_stops_and_gets_no_answer_over_http() {
                 && line.contains("reason=\"client_cancelled\"")),
         "{metrics}"
     );
+    // The instance is gone: its pool slot, its component's concurrency
+    // permit and its place under max_calls_in_flight are back.
+    let health = server.health().await;
+    assert_eq!(health["pool"]["in_use"], json!(0), "{health}");
+    assert_eq!(health["calls"]["in_flight"], json!(0), "{health}");
+    for component in health["components"].as_array().expect("components") {
+        assert_eq!(component["in_flight"], json!(0), "{component}");
+    }
     // The session goes on, and the id may be used again.
     let counted = session
         .call("text.count", json!({"text": "still here"}))
