@@ -24,3 +24,4 @@ mod shutdown;
 mod stdio;
 mod support;
 mod tls;
+mod typescript_sdk;

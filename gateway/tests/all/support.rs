@@ -814,6 +814,44 @@ pub async fn python_venv(name: &str, requirements: &str) -> PathBuf {
     python
 }
 
+/// A folder with the npm packages pinned by `package-lock.json` in the
+/// repository folder `project` installed (`npm ci`, on first use and when
+/// the lockfile changes), and that folder's scripts copied beside them so
+/// their imports resolve. `WARDEN_TEST_NPM` names another npm.
+pub async fn node_project(name: &str, project: &str) -> PathBuf {
+    let source = repo_root().join(project);
+    let lockfile =
+        std::fs::read_to_string(source.join("package-lock.json")).expect("read lockfile");
+    static INSTALLING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _installing = INSTALLING.lock().await;
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let marker = folder.join("installed-package-lock.json");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(lockfile.as_str()) {
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder).expect("create the npm folder");
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(source.join(file), folder.join(file)).expect("copy the npm manifest");
+        }
+        let npm = std::env::var("WARDEN_TEST_NPM").unwrap_or_else(|_| "npm".to_owned());
+        run(
+            Command::new(npm)
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&folder),
+            "install the npm test packages",
+        )
+        .await;
+        std::fs::write(&marker, &lockfile).expect("write marker");
+    }
+    for entry in std::fs::read_dir(&source).expect("read the npm project") {
+        let path = entry.expect("npm project entry").path();
+        if path.extension().is_some_and(|ext| ext == "mjs") {
+            let file_name = path.file_name().expect("script name");
+            std::fs::copy(&path, folder.join(file_name)).expect("copy the script");
+        }
+    }
+    folder
+}
+
 pub async fn run(command: &mut Command, what: &str) {
     let output = command
         .output()
