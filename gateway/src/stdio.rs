@@ -17,6 +17,7 @@ use crate::http::Gateway;
 use crate::http::batch::{self, Admit};
 use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
+use crate::mcp::revision::Transport;
 use crate::mcp::session::Session;
 
 /// Responses waiting for the writer; bounded so a client that stops reading
@@ -137,10 +138,11 @@ where
         };
         match message {
             Message::Request { id, method, params } if method == "initialize" => {
-                let reply = match gateway
-                    .mcp
-                    .initialize(params.as_ref(), &Caller::local(), true)
-                {
+                let reply = match gateway.mcp.initialize(
+                    params.as_ref(),
+                    &Caller::local(),
+                    Transport::Stdio,
+                ) {
                     Ok(initialized) => {
                         if let Some((previous, _)) = session.take() {
                             gateway.mcp.sessions().end(&previous);

@@ -19,7 +19,7 @@ use super::{Gateway, batch, call_stream, event_stream, oauth};
 use crate::auth::Caller;
 use crate::limits::rate::retry_after_secs;
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
-use crate::mcp::revision::Revision;
+use crate::mcp::revision::{Revision, Transport};
 use crate::mcp::session::{LookupError, Session};
 use crate::telemetry::metrics;
 
@@ -228,7 +228,10 @@ async fn post(
         && method == "initialize"
     {
         // GET /mcp opens the stream `notifications/tools/list_changed` goes on.
-        return match gateway.mcp.initialize(params.as_ref(), caller, true) {
+        return match gateway
+            .mcp
+            .initialize(params.as_ref(), caller, Transport::Http)
+        {
             Ok(initialized) => {
                 let mut reply =
                     response::json(StatusCode::OK, &jsonrpc::result(id, initialized.result));
@@ -475,10 +478,10 @@ fn check_protocol_version(
             &message,
         ))
     };
-    match Revision::parse(&requested) {
+    match Revision::parse_for(&requested, Transport::Http) {
         None => refusal(format!(
             "unsupported MCP-Protocol-Version `{requested}`; supported: {}",
-            Revision::supported_list()
+            Revision::supported_list(Transport::Http)
         )),
         Some(revision) if revision != session.revision => refusal(format!(
             "MCP-Protocol-Version `{requested}` does not match the session's negotiated revision `{}`",

@@ -1,6 +1,7 @@
 //! The MCP protocol: JSON-RPC framing, revisions, sessions and the methods
 //! Warden answers. Transport-agnostic: `http` feeds it decoded messages.
 
+mod downlevel;
 pub mod jsonrpc;
 pub mod notify;
 pub mod revision;
@@ -21,7 +22,7 @@ use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
 use jsonrpc::{RequestId, code};
 use notify::RequestNotifier;
-use revision::Revision;
+use revision::{Revision, Transport};
 use session::token::SessionClaims;
 use session::{Session, SessionError, SessionStore};
 
@@ -166,15 +167,14 @@ impl Mcp {
         self.limits.store(Arc::new(limits));
     }
 
-    /// Handles `initialize`: negotiates the revision and opens a session.
-    /// `announces_list_changed` says whether the transport delivers
-    /// `notifications/tools/list_changed`.
-    /// The session belongs to `caller`: no other caller can use it.
+    /// Handles `initialize`: negotiates the revision the client reaching us
+    /// over `transport` asked for, and opens a session. The session belongs
+    /// to `caller`: no other caller can use it.
     pub fn initialize(
         &self,
         params: Option<&Map<String, Value>>,
         caller: &Caller,
-        announces_list_changed: bool,
+        transport: Transport,
     ) -> Result<Initialized, RpcError> {
         let params = params.ok_or_else(|| RpcError::invalid_params("`initialize` needs params"))?;
         let requested = params
@@ -191,7 +191,7 @@ impl Mcp {
             None => Value::Null,
             Some(_) => return Err(RpcError::invalid_params("`clientInfo` must be an object")),
         };
-        let revision = Revision::negotiate(requested);
+        let revision = Revision::negotiate(requested, transport);
         let (session_id, session) = self
             .sessions
             .create(SessionClaims::new(
@@ -214,17 +214,20 @@ impl Mcp {
             session = %session.log_tag,
             "session initialized"
         );
+        let mut server_info = json!({
+            "name": SERVER_NAME,
+            "title": "Warden MCP gateway",
+            "version": env!("CARGO_PKG_VERSION"),
+        });
+        downlevel::server_info(revision, &mut server_info);
         let result = json!({
             "protocolVersion": revision.as_str(),
             "capabilities": {
-                "tools": { "listChanged": announces_list_changed },
+                // Both transports deliver `notifications/tools/list_changed`.
+                "tools": { "listChanged": true },
                 "logging": {},
             },
-            "serverInfo": {
-                "name": SERVER_NAME,
-                "title": "Warden MCP gateway",
-                "version": env!("CARGO_PKG_VERSION"),
-            },
+            "serverInfo": server_info,
         });
         Ok(Initialized {
             result,
@@ -243,8 +246,11 @@ impl Mcp {
         params: Option<&Map<String, Value>>,
     ) -> Option<(Arc<RequestNotifier>, mpsc::Receiver<Value>)> {
         (method == "tools/call").then(|| {
-            let (notifier, receiver) =
+            let (mut notifier, receiver) =
                 RequestNotifier::channel(notify::progress_token(params), session.log_level());
+            if !session.revision.has_progress_messages() {
+                notifier = notifier.without_progress_messages();
+            }
             (Arc::new(notifier), receiver)
         })
     }
@@ -277,7 +283,12 @@ impl Mcp {
                 tracing::debug!(session = %session.log_tag, level = level.as_str(), "log level set");
                 Ok(json!({}))
             }
-            "tools/list" => tools::list(&self.catalog.load(), caller, params, self.page_size),
+            "tools/list" => {
+                let mut listing =
+                    tools::list(&self.catalog.load(), caller, params, self.page_size)?;
+                downlevel::tool_listing(session.revision, &mut listing);
+                Ok(listing)
+            }
             "tools/call" => {
                 let params = tools::CallParams::parse(params)?;
                 let catalog = self.catalog.load_full();
@@ -297,7 +308,9 @@ impl Mcp {
                     cancelled: Some(running.cancelled()),
                     ..context
                 };
-                tools::call(&catalog, &context, params).await
+                let mut result = tools::call(&catalog, &context, params).await?;
+                downlevel::call_result(session.revision, &mut result);
+                Ok(result)
             }
             "initialize" => Err(RpcError::new(
                 code::INVALID_REQUEST,

@@ -23,6 +23,8 @@ pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
 pub struct RequestNotifier {
     sender: mpsc::Sender<Value>,
     progress_token: Option<Value>,
+    /// Progress notifications carry `message` from 2025-03-26 on.
+    progress_messages: bool,
     min_level: LogLevel,
     dropped: AtomicU64,
 }
@@ -38,10 +40,18 @@ impl RequestNotifier {
         let notifier = Self {
             sender,
             progress_token,
+            progress_messages: true,
             min_level,
             dropped: AtomicU64::new(0),
         };
         (notifier, receiver)
+    }
+
+    /// The same, sending progress without its `message` (2024-11-05).
+    #[must_use]
+    pub fn without_progress_messages(mut self) -> Self {
+        self.progress_messages = false;
+        self
     }
 
     /// A tool's log message, from the tool called `tool` (its served name).
@@ -67,7 +77,7 @@ impl RequestNotifier {
         if let Some(total) = total {
             params.insert("total".to_owned(), json!(total));
         }
-        if let Some(message) = message {
+        if let Some(message) = message.filter(|_| self.progress_messages) {
             params.insert("message".to_owned(), json!(message));
         }
         self.send(json!({
@@ -147,6 +157,17 @@ mod tests {
             json!({"progressToken": "tok-1", "progress": 0.0, "message": "working"})
         );
         assert_eq!(notifier.dropped.load(Ordering::Relaxed), 10);
+    }
+
+    #[test]
+    fn progress_messages_can_be_left_out() {
+        let (notifier, mut receiver) = RequestNotifier::channel(Some(json!(3)), LogLevel::Info);
+        let notifier = notifier.without_progress_messages();
+        notifier.progress(1.0, Some(2.0), Some("half"));
+        assert_eq!(
+            receiver.try_recv().expect("progress")["params"],
+            json!({"progressToken": 3, "progress": 1.0, "total": 2.0})
+        );
     }
 
     #[test]

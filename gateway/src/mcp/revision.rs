@@ -1,8 +1,20 @@
 //! MCP protocol revisions Warden speaks, and version negotiation.
 
+/// How a client reaches Warden; revisions differ in which they define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Streamable HTTP (from 2025-03-26 on).
+    Http,
+    /// Newline-delimited JSON-RPC on stdin and stdout (every revision).
+    Stdio,
+}
+
 /// A protocol revision. Ordered oldest to newest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Revision {
+    /// `2024-11-05`: stdio only here; its HTTP transport (HTTP+SSE) was
+    /// replaced by Streamable HTTP in 2025-03-26.
+    V2024_11_05,
     /// `2025-03-26`: the last revision with JSON-RPC batches.
     V2025_03_26,
     /// `2025-06-18`.
@@ -17,6 +29,7 @@ impl Revision {
         Revision::V2025_11_25,
         Revision::V2025_06_18,
         Revision::V2025_03_26,
+        Revision::V2024_11_05,
     ];
 
     /// The newest supported revision.
@@ -25,6 +38,7 @@ impl Revision {
     /// The revision's date string.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::V2024_11_05 => "2024-11-05",
             Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
@@ -39,17 +53,32 @@ impl Revision {
             .find(|revision| revision.as_str() == text)
     }
 
-    /// The revision to use with a client that asked for `requested`: the
-    /// same when supported, otherwise our newest (the client then decides
-    /// whether it can speak it).
-    pub fn negotiate(requested: &str) -> Self {
-        Self::parse(requested).unwrap_or(Self::LATEST)
+    /// The revision named by `text`, if supported over `transport`.
+    pub fn parse_for(text: &str, transport: Transport) -> Option<Self> {
+        Self::parse(text).filter(|revision| revision.served_over(transport))
+    }
+
+    /// Whether the revision defines `transport`.
+    pub fn served_over(self, transport: Transport) -> bool {
+        transport == Transport::Stdio || self >= Self::V2025_03_26
+    }
+
+    /// The revision to use with a client that asked for `requested` over
+    /// `transport`: the same when supported there, otherwise our newest
+    /// (the client then decides whether it can speak it).
+    pub fn negotiate(requested: &str, transport: Transport) -> Self {
+        Self::parse_for(requested, transport).unwrap_or(Self::LATEST)
     }
 
     /// Whether arguments failing the input schema are reported as a tool
     /// execution error (`isError: true`) rather than a JSON-RPC error.
     pub fn schema_errors_are_tool_errors(self) -> bool {
         self >= Self::V2025_11_25
+    }
+
+    /// Whether progress notifications may carry a `message`.
+    pub fn has_progress_messages(self) -> bool {
+        self >= Self::V2025_03_26
     }
 
     /// Whether a POST body may be a JSON-RPC batch (an array of messages).
@@ -63,10 +92,12 @@ impl Revision {
         self >= Self::V2025_11_25
     }
 
-    /// The supported revisions, comma-separated, for error messages.
-    pub fn supported_list() -> String {
+    /// The revisions supported over `transport`, comma-separated, for
+    /// error messages.
+    pub fn supported_list(transport: Transport) -> String {
         Self::SUPPORTED
             .iter()
+            .filter(|revision| revision.served_over(transport))
             .map(|revision| revision.as_str())
             .collect::<Vec<_>>()
             .join(", ")
@@ -79,10 +110,35 @@ mod tests {
 
     #[test]
     fn negotiates_the_clients_revision_when_supported() {
-        assert_eq!(Revision::negotiate("2025-03-26"), Revision::V2025_03_26);
-        assert_eq!(Revision::negotiate("2025-06-18"), Revision::V2025_06_18);
-        assert_eq!(Revision::negotiate("2025-11-25"), Revision::V2025_11_25);
-        assert_eq!(Revision::negotiate("2024-11-05"), Revision::LATEST);
-        assert_eq!(Revision::negotiate("garbage"), Revision::LATEST);
+        for transport in [Transport::Http, Transport::Stdio] {
+            for revision in [
+                Revision::V2025_03_26,
+                Revision::V2025_06_18,
+                Revision::V2025_11_25,
+            ] {
+                assert_eq!(Revision::negotiate(revision.as_str(), transport), revision);
+            }
+            assert_eq!(Revision::negotiate("garbage", transport), Revision::LATEST);
+            assert_eq!(
+                Revision::negotiate("2024-10-07", transport),
+                Revision::LATEST
+            );
+        }
+        assert_eq!(
+            Revision::negotiate("2024-11-05", Transport::Stdio),
+            Revision::V2024_11_05
+        );
+        assert_eq!(
+            Revision::negotiate("2024-11-05", Transport::Http),
+            Revision::LATEST
+        );
+        assert_eq!(
+            Revision::supported_list(Transport::Http),
+            "2025-11-25, 2025-06-18, 2025-03-26"
+        );
+        assert_eq!(
+            Revision::supported_list(Transport::Stdio),
+            "2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05"
+        );
     }
 }

@@ -20,6 +20,7 @@ mod python_sdk;
 mod quotas;
 mod reload;
 mod replicas;
+mod revisions;
 mod shutdown;
 mod stdio;
 mod support;

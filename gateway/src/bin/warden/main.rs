@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use warden_gateway::config::LogFormat;
-use warden_gateway::mcp::revision::Revision;
+use warden_gateway::mcp::revision::{Revision, Transport};
 
 /// Exit codes besides 0 (success), 1 (error) and 2 (bad command line).
 mod exit {
@@ -198,7 +198,16 @@ fn main() -> ExitCode {
 }
 
 fn version() -> String {
-    let revisions: Vec<&str> = Revision::SUPPORTED.iter().map(|r| r.as_str()).collect();
+    let revisions: Vec<String> = Revision::SUPPORTED
+        .iter()
+        .map(|revision| {
+            if revision.served_over(Transport::Http) {
+                revision.as_str().to_owned()
+            } else {
+                format!("{} (stdio only)", revision.as_str())
+            }
+        })
+        .collect();
     format!(
         "warden {}\nMCP revisions: {}\ntool interface: {}\n",
         env!("CARGO_PKG_VERSION"),
