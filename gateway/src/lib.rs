@@ -29,6 +29,7 @@ use http::Gateway;
 use http::tls::{Tls, TlsError};
 use limits::Limits;
 use mcp::Mcp;
+use mcp::session::replay::ReplayBounds;
 use mcp::session::{SessionSettings, SessionStore};
 
 /// Why the gateway could not be built.
@@ -83,6 +84,10 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         lifetime: Duration::from_secs(server.session_lifetime_secs),
         idle_timeout: Duration::from_secs(server.session_idle_timeout_secs),
         max_sessions: server.max_sessions,
+        replay: ReplayBounds {
+            max_events: server.stream_replay_events,
+            max_bytes: server.stream_replay_bytes,
+        },
     });
     Ok(Arc::new(Gateway {
         mcp: Mcp::new(

@@ -269,6 +269,8 @@ impl Resolver<'_> {
             drain_timeout_secs: raw.drain_timeout_secs,
             watch_interval_ms: raw.watch_interval_ms,
             max_sessions: raw.max_sessions,
+            stream_replay_events: raw.stream_replay_events,
+            stream_replay_bytes: raw.stream_replay_bytes,
             pool_instances: raw.pool_instances,
             cache_dir,
             log_format: raw.log_format,

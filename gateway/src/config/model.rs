@@ -62,6 +62,16 @@ pub const WATCH_INTERVAL_MS_RANGE: RangeInclusive<u64> = 0..=3_600_000;
 pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 /// Accepted `server.max_sessions`: 1 or more.
 pub const MAX_SESSIONS_RANGE: RangeInclusive<usize> = 1..=usize::MAX;
+/// Default `server.stream_replay_events`: events each session keeps for
+/// resuming a broken event stream.
+pub const DEFAULT_STREAM_REPLAY_EVENTS: usize = 256;
+/// Accepted `server.stream_replay_events`: 0 (streams are not resumable)
+/// ..= 100 000.
+pub const STREAM_REPLAY_EVENTS_RANGE: RangeInclusive<usize> = 0..=100_000;
+/// Default `server.stream_replay_bytes`: 256 KiB per session.
+pub const DEFAULT_STREAM_REPLAY_BYTES: usize = 256 * 1024;
+/// Accepted `server.stream_replay_bytes`: 1 KiB ..= 64 MiB.
+pub const STREAM_REPLAY_BYTES_RANGE: RangeInclusive<usize> = 1024..=64 * 1024 * 1024;
 /// Default `server.pool_instances`, in concurrently live wasm instances.
 pub const DEFAULT_POOL_INSTANCES: u32 = 64;
 /// Accepted `server.pool_instances`.
@@ -305,6 +315,15 @@ pub struct ServerConfig {
     /// process, are refused with 503. Default [`DEFAULT_MAX_SESSIONS`]
     /// (10 000).
     pub max_sessions: usize,
+    /// Events each session keeps so a client whose event stream broke can
+    /// resume it (`GET` with `Last-Event-ID`); 0 makes streams
+    /// unresumable, and a client closing a stream then cancels its call.
+    /// Default [`DEFAULT_STREAM_REPLAY_EVENTS`], range
+    /// [`STREAM_REPLAY_EVENTS_RANGE`].
+    pub stream_replay_events: usize,
+    /// Bytes of events each session keeps for resumption, at most. Default
+    /// [`DEFAULT_STREAM_REPLAY_BYTES`], range [`STREAM_REPLAY_BYTES_RANGE`].
+    pub stream_replay_bytes: usize,
     /// Most wasm instances alive at once across all components: the size of
     /// the pooling allocator. Default [`DEFAULT_POOL_INSTANCES`] (64), range
     /// [`POOL_INSTANCES_RANGE`].
@@ -337,6 +356,8 @@ impl Default for ServerConfig {
             drain_timeout_secs: DEFAULT_DRAIN_TIMEOUT_SECS,
             watch_interval_ms: DEFAULT_WATCH_INTERVAL_MS,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            stream_replay_events: DEFAULT_STREAM_REPLAY_EVENTS,
+            stream_replay_bytes: DEFAULT_STREAM_REPLAY_BYTES,
             pool_instances: DEFAULT_POOL_INSTANCES,
             cache_dir: None,
             log_format: LogFormat::Text,

@@ -385,6 +385,10 @@ pub(super) struct RawServer {
     pub watch_interval_ms: u64,
     #[serde(deserialize_with = "max_sessions")]
     pub max_sessions: usize,
+    #[serde(deserialize_with = "stream_replay_events")]
+    pub stream_replay_events: usize,
+    #[serde(deserialize_with = "stream_replay_bytes")]
+    pub stream_replay_bytes: usize,
     #[serde(deserialize_with = "pool_instances")]
     pub pool_instances: u32,
     pub cache_dir: Option<Spanned<NonEmptyPath>>,
@@ -409,6 +413,8 @@ impl Default for RawServer {
             drain_timeout_secs: d.drain_timeout_secs,
             watch_interval_ms: d.watch_interval_ms,
             max_sessions: d.max_sessions,
+            stream_replay_events: d.stream_replay_events,
+            stream_replay_bytes: d.stream_replay_bytes,
             pool_instances: d.pool_instances,
             cache_dir: None,
             log_format: d.log_format,
@@ -927,6 +933,14 @@ ranged_field!(
     Unit::Of("milliseconds")
 );
 ranged_field!(max_sessions: usize = model::MAX_SESSIONS_RANGE, Unit::Of("sessions"));
+ranged_field!(
+    stream_replay_events: usize = model::STREAM_REPLAY_EVENTS_RANGE,
+    Unit::Of("events")
+);
+ranged_field!(
+    stream_replay_bytes: usize = model::STREAM_REPLAY_BYTES_RANGE,
+    Unit::Bytes
+);
 ranged_field!(pool_instances: u32 = model::POOL_INSTANCES_RANGE, Unit::Of("instances"));
 ranged_field!(
     max_calls_in_flight: u32 = model::MAX_CALLS_IN_FLIGHT_RANGE,

@@ -6,8 +6,14 @@
 //!
 //! The choice is made by whichever comes first: the request finishing (JSON,
 //! or one SSE body of what was queued and the response) or its first
-//! notification (a stream fed as the tool runs). A client that closes the
-//! stream cancels the call, as closing a JSON request does.
+//! notification (a stream fed as the tool runs).
+//!
+//! Every event goes through the session's replay log, so a client whose
+//! connection breaks can resume the stream (`GET` with `Last-Event-ID`).
+//! While streams are resumable a broken connection is not a cancellation
+//! (MCP asks clients to cancel explicitly): the call runs on and its events
+//! wait in the log. With resumption turned off, a client closing the stream
+//! cancels the call, as closing a JSON request does.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,6 +27,7 @@ use super::event_stream::{message_event, priming_event};
 use super::response::{self, Body};
 use crate::mcp::notify::QUEUED_NOTIFICATIONS;
 use crate::mcp::session::Session;
+use crate::mcp::session::replay::StreamKind;
 
 /// Answers with the JSON-RPC response `request` resolves to (`None` for a
 /// call the client cancelled: the stream then ends without one) and the
@@ -42,43 +49,46 @@ where
                 return response::json(StatusCode::OK, reply);
             }
             let (events, body) = mpsc::channel(queued.len() + 2);
-            let mut writer = EventWriter { session, events };
-            writer.prime().await;
+            let writer = StreamWriter::open(session, events);
+            writer.prime();
             for notification in &queued {
-                writer.send(notification).await;
+                writer.send(notification);
             }
             if let Some(reply) = &reply {
-                writer.send(reply).await;
+                writer.send(reply);
             }
             return response::event_stream(body);
         }
         Some(first) = notifications.recv() => first,
     };
     let (events, body) = mpsc::channel(QUEUED_NOTIFICATIONS);
-    let mut writer = EventWriter { session, events };
+    // Without resumption, the connection's end is the call's end.
+    let connection = (!session.stream.replay().resumable()).then(|| events.clone());
+    let writer = StreamWriter::open(session, events);
     tokio::spawn(async move {
-        writer.prime().await;
-        if !writer.send(&first).await {
-            return;
-        }
+        writer.prime();
+        writer.send(&first);
+        let client_gone = async {
+            match &connection {
+                Some(connection) => connection.closed().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(client_gone);
         let reply = loop {
             tokio::select! {
                 biased;
                 reply = &mut request => break reply,
-                Some(notification) = notifications.recv() => {
-                    if !writer.send(&notification).await {
-                        // The client is gone: dropping the request cancels it.
-                        return;
-                    }
-                }
-                () = writer.events.closed() => return,
+                Some(notification) = notifications.recv() => writer.send(&notification),
+                // Dropping the request cancels the call.
+                () = &mut client_gone => return,
             }
         };
         for notification in drain(&mut notifications) {
-            writer.send(&notification).await;
+            writer.send(&notification);
         }
         if let Some(reply) = &reply {
-            writer.send(reply).await;
+            writer.send(reply);
         }
     });
     response::event_stream(body)
@@ -93,24 +103,44 @@ fn drain(notifications: &mut mpsc::Receiver<Value>) -> Vec<Value> {
     queued
 }
 
-/// Writes events with ids unique in the session.
-struct EventWriter {
+/// Writes one request's stream through the session's replay log; the
+/// stream ends when the writer is dropped.
+struct StreamWriter {
     session: Arc<Session>,
-    events: mpsc::Sender<Bytes>,
+    stream: u64,
 }
 
-impl EventWriter {
+impl StreamWriter {
+    /// A new stream of the session whose events go to `live`.
+    fn open(session: Arc<Session>, live: mpsc::Sender<Bytes>) -> Self {
+        let stream = session
+            .stream
+            .replay()
+            .open(StreamKind::Request, Some(live));
+        Self { session, stream }
+    }
+
     /// The priming event of revisions that resume streams (2025-11-25).
-    async fn prime(&mut self) {
+    fn prime(&self) {
         if self.session.revision.primes_event_streams() {
-            let id = self.session.stream.next_event_id();
-            let _ = self.events.send(priming_event(id)).await;
+            self.session
+                .stream
+                .replay()
+                .record(self.stream, |id| priming_event(&id));
         }
     }
 
-    /// Sends one message; false once the client is gone.
-    async fn send(&mut self, message: &Value) -> bool {
-        let id = self.session.stream.next_event_id();
-        self.events.send(message_event(id, message)).await.is_ok()
+    /// Sends one message.
+    fn send(&self, message: &Value) {
+        self.session
+            .stream
+            .replay()
+            .record(self.stream, |id| message_event(&id, message));
+    }
+}
+
+impl Drop for StreamWriter {
+    fn drop(&mut self) {
+        self.session.stream.replay().finish(self.stream);
     }
 }

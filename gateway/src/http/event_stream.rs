@@ -7,6 +7,15 @@
 //! refused with 409. The stream ends when the session ends (DELETE or
 //! expiry), when the client goes away, or when a drain begins, so it never
 //! holds a shutdown open; clients reconnect, to another replica if need be.
+//!
+//! A `GET` with `Last-Event-ID` resumes a broken stream from the session's
+//! replay log instead: a request's stream gets the events it missed, then
+//! the rest until its response; the `GET` stream gets what it missed and
+//! goes on, replacing the feed of the broken connection. A `GET` stream
+//! that cannot be replayed (another replica's, or past the log's bounds)
+//! starts afresh with `notifications/tools/list_changed`, since a change
+//! may have been missed; a request's stream that cannot be replayed is
+//! refused with 409, as its response cannot be delivered.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +32,11 @@ use super::mcp_endpoint::{accepts_sse, session_of};
 use super::response::{self, Body};
 use crate::auth::Caller;
 use crate::mcp::jsonrpc::code;
-use crate::mcp::session::{Session, StreamState};
+use crate::mcp::session::replay::{EventId, StreamKind};
+use crate::mcp::session::{FeedClaim, Session, StreamState};
+
+/// The header a reconnecting client names its last event with.
+const LAST_EVENT_ID: &str = "last-event-id";
 
 /// How often an idle stream sends a comment. Each one also counts as use
 /// of the session, so a session with an open stream does not idle out.
@@ -56,37 +69,88 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Res
             "the server is shutting down; open the stream on another replica",
         );
     }
-    if !session.stream.claim() {
+    if let Some(last) = headers.get(LAST_EVENT_ID) {
+        let last = last.to_str().ok().and_then(EventId::parse).ok_or(());
+        return match last {
+            Ok(last) => resume(gateway, id, session, last),
+            Err(()) => response::rpc_error(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                "Last-Event-ID is not an event id this server issued",
+            ),
+        };
+    }
+    let Some(claim) = session.stream.claim() else {
         return response::rpc_error(
             StatusCode::CONFLICT,
             code::INVALID_REQUEST,
             "this session already has an open event stream",
         );
-    }
+    };
     let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
     tracing::debug!(session = %session.log_tag, "event stream opened");
-    tokio::spawn(feed(Arc::clone(gateway), id, session, sender));
+    tokio::spawn(feed(Arc::clone(gateway), id, session, claim, sender, false));
     response::event_stream(receiver)
+}
+
+/// Answers a `GET` with `Last-Event-ID`: the rest of the stream it names.
+fn resume(
+    gateway: &Arc<Gateway>,
+    id: String,
+    session: Arc<Session>,
+    last: EventId,
+) -> Response<Body> {
+    let resumed = session.stream.replay().resume(last);
+    match (resumed, last.kind) {
+        (Ok(resumed), _) => {
+            tracing::debug!(session = %session.log_tag, %last, "event stream resumed");
+            if let Some(sender) = resumed.feed {
+                let claim = session.stream.take_over();
+                tokio::spawn(feed(Arc::clone(gateway), id, session, claim, sender, false));
+            }
+            response::event_stream(resumed.events)
+        }
+        (Err(error), StreamKind::Standalone) => {
+            tracing::debug!(session = %session.log_tag, %last, %error, "event stream restarted");
+            let claim = session.stream.take_over();
+            let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
+            tokio::spawn(feed(Arc::clone(gateway), id, session, claim, sender, true));
+            response::event_stream(receiver)
+        }
+        (Err(error), StreamKind::Request) => response::rpc_error(
+            StatusCode::CONFLICT,
+            code::INVALID_REQUEST,
+            &format!("cannot resume the stream: Last-Event-ID `{last}` {error}"),
+        ),
+    }
 }
 
 /// Gives the session's stream back when the feeding task ends, however it
 /// ends.
-struct Release(Arc<StreamState>);
+struct Release(Arc<StreamState>, FeedClaim);
 
 impl Drop for Release {
     fn drop(&mut self) {
-        self.0.release();
+        self.0.release(&self.1);
     }
 }
 
-/// Writes the session's events into `events` until the stream should end.
+/// Writes the session's events into `events` until the stream should end;
+/// `changed_first` opens with `notifications/tools/list_changed`.
 async fn feed(
     gateway: Arc<Gateway>,
     id: String,
     session: Arc<Session>,
+    claim: FeedClaim,
     events: mpsc::Sender<Bytes>,
+    changed_first: bool,
 ) {
-    let _release = Release(Arc::clone(&session.stream));
+    let superseded = claim.superseded();
+    let _release = Release(Arc::clone(&session.stream), claim);
+    let stream = session
+        .stream
+        .replay()
+        .open(StreamKind::Standalone, Some(events.clone()));
     let mut tools_changed = gateway.mcp.subscribe_tools_changed();
     let drain_begun = gateway.mcp.lifecycle().drain_begun();
     let session_ended = session.stream.ended();
@@ -94,53 +158,65 @@ async fn feed(
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate: it primes the stream instead.
     keepalive.tick().await;
-    let mut next = if session.revision.primes_event_streams() {
-        Some(priming_event(session.stream.next_event_id()))
-    } else {
-        None
+    let record = |message: Option<&serde_json::Value>| {
+        session
+            .stream
+            .replay()
+            .record(stream, |event_id| match message {
+                Some(message) => message_event(&event_id, message),
+                None => priming_event(&event_id),
+            });
     };
+    let list_changed = json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/tools/list_changed",
+    });
+    if session.revision.primes_event_streams() {
+        record(None);
+    }
+    if changed_first {
+        record(Some(&list_changed));
+    }
     let reason = loop {
-        if let Some(chunk) = next.take() {
-            match events.try_send(chunk) {
-                Ok(()) => {}
-                Err(TrySendError::Closed(_)) => break "the client closed it",
-                Err(TrySendError::Full(_)) => break "the client stopped reading",
-            }
+        if !session.stream.replay().is_connected(stream) {
+            break "the client closed it or stopped reading";
         }
-        next = tokio::select! {
+        tokio::select! {
             () = drain_begun.cancelled() => break "the server is draining",
             () = session_ended.cancelled() => break "the session ended",
+            () = superseded.cancelled() => break "a resumed stream took over",
             () = events.closed() => break "the client closed it",
             changed = tools_changed.recv() => match changed {
                 // A lagged receiver missed changes; one notification covers them.
-                Ok(()) | Err(RecvError::Lagged(_)) => {
-                    Some(message_event(session.stream.next_event_id(), &json!({
-                        "jsonrpc": "2.0",
-                        "method": "notifications/tools/list_changed",
-                    })))
-                }
+                Ok(()) | Err(RecvError::Lagged(_)) => record(Some(&list_changed)),
                 Err(RecvError::Closed) => break "the server stopped",
             },
             _ = keepalive.tick() => {
                 if gateway.mcp.sessions().touch(&id).is_err() {
                     break "the session ended";
                 }
-                Some(Bytes::from_static(b": keep-alive\n\n"))
+                // A comment, not an event: nothing to replay.
+                match events.try_send(Bytes::from_static(b": keep-alive\n\n")) {
+                    Ok(()) => {}
+                    Err(TrySendError::Closed(_)) => break "the client closed it",
+                    Err(TrySendError::Full(_)) => break "the client stopped reading",
+                }
             }
-        };
+        }
     };
+    session.stream.replay().finish(stream);
     tracing::debug!(session = %session.log_tag, reason, "event stream closed");
 }
 
 /// An event with an id and no data, and the delay a client should wait
 /// before reconnecting.
-pub(super) fn priming_event(id: u64) -> Bytes {
+pub(super) fn priming_event(id: &EventId) -> Bytes {
     Bytes::from(format!("id: {id}\nretry: {RETRY_AFTER_MS}\ndata:\n\n"))
 }
 
 /// One JSON-RPC message as an event. `serde_json` escapes newlines inside
 /// strings, so the message is always one `data:` line.
-pub(super) fn message_event(id: u64, message: &serde_json::Value) -> Bytes {
+pub(super) fn message_event(id: &EventId, message: &serde_json::Value) -> Bytes {
     Bytes::from(format!("id: {id}\nevent: message\ndata: {message}\n\n"))
 }
 
@@ -150,11 +226,16 @@ mod tests {
 
     #[test]
     fn events_are_well_formed_sse() {
-        assert_eq!(&priming_event(0)[..], b"id: 0\nretry: 1000\ndata:\n\n");
-        let event = message_event(7, &json!({"text": "two\nlines"}));
+        let id = EventId::parse("0000000a-r1-0").expect("id");
+        assert_eq!(
+            &priming_event(&id)[..],
+            b"id: 0000000a-r1-0\nretry: 1000\ndata:\n\n"
+        );
+        let id = EventId::parse("0000000a-g2-7").expect("id");
+        let event = message_event(&id, &json!({"text": "two\nlines"}));
         assert_eq!(
             &event[..],
-            b"id: 7\nevent: message\ndata: {\"text\":\"two\\nlines\"}\n\n"
+            b"id: 0000000a-g2-7\nevent: message\ndata: {\"text\":\"two\\nlines\"}\n\n"
         );
     }
 }

@@ -20,6 +20,16 @@ fn stream_headers<'a>(session_id: &'a str, revision: &'a str) -> Vec<(&'a str, &
     ]
 }
 
+/// An event's id split into its stream (`<tag>-g<n>`) and its place in it.
+pub fn place_of(event: &str) -> (String, u64) {
+    let id = event
+        .lines()
+        .find_map(|line| line.strip_prefix("id: "))
+        .unwrap_or_else(|| panic!("no id in {event:?}"));
+    let (stream, seq) = id.rsplit_once('-').expect("stream and place");
+    (stream.to_owned(), seq.parse().expect("a place"))
+}
+
 fn data_of(event: &str) -> Value {
     let data = event
         .lines()
@@ -45,10 +55,13 @@ async fn a_reload_that_changes_the_tools_is_announced_on_the_stream() {
         Some("text/event-stream")
     );
     let priming = stream.next_event(WAIT).await.expect("a priming event");
-    assert_eq!(
-        priming, "id: 0\nretry: 1000\ndata:",
-        "2025-11-25 streams are primed"
+    assert!(
+        priming.ends_with("\nretry: 1000\ndata:"),
+        "2025-11-25 streams are primed: {priming}"
     );
+    let (stream_name, place) = place_of(&priming);
+    assert!(stream_name.ends_with("-g0"), "{priming}");
+    assert_eq!(place, 0);
 
     let second = EventStream::open(server.addr, &stream_headers(&session.id, "2025-11-25")).await;
     assert_eq!(
@@ -65,13 +78,13 @@ async fn a_reload_that_changes_the_tools_is_announced_on_the_stream() {
     server.write_config(&without_component(server.original_config(), "json"));
     server.signal("HUP");
     let changed = stream.next_event(WAIT).await.expect("a notification");
-    assert!(changed.starts_with("id: 1\n"), "{changed}");
+    assert_eq!(place_of(&changed), (stream_name.clone(), 1), "{changed}");
     assert_eq!(
         data_of(&changed),
         json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
     );
     let changed = old_stream.next_event(WAIT).await.expect("a notification");
-    assert!(changed.starts_with("id: 0\n"), "{changed}");
+    assert_eq!(place_of(&changed).1, 0, "{changed}");
     assert_eq!(
         data_of(&changed)["method"],
         "notifications/tools/list_changed"
@@ -86,9 +99,9 @@ async fn a_reload_that_changes_the_tools_is_announced_on_the_stream() {
     server.write_config(server.original_config());
     server.signal("HUP");
     let changed = stream.next_event(WAIT).await.expect("a notification");
-    assert!(changed.starts_with("id: 2\n"), "{changed}");
+    assert_eq!(place_of(&changed), (stream_name, 2), "{changed}");
     let changed = old_stream.next_event(WAIT).await.expect("a notification");
-    assert!(changed.starts_with("id: 1\n"), "{changed}");
+    assert_eq!(place_of(&changed).1, 1, "{changed}");
 
     // Ending the session ends its stream.
     let ended = server
@@ -150,10 +163,14 @@ async fn a_stream_needs_a_live_session_and_accepts_sse() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut reopened = reopened.expect("a new stream once the first closed");
+    let primed = reopened.next_event(WAIT).await.expect("a priming event");
     assert_eq!(
-        reopened.next_event(WAIT).await.as_deref(),
-        Some("id: 1\nretry: 1000\ndata:"),
-        "event ids stay unique within the session"
+        place_of(&primed)
+            .0
+            .rsplit_once('-')
+            .map(|(_, stream)| stream),
+        Some("g1"),
+        "a new stream, so event ids stay unique within the session: {primed}"
     );
 
     let initialized = server
@@ -170,5 +187,53 @@ async fn a_stream_needs_a_live_session_and_accepts_sse() {
         initialized.json()["result"]["capabilities"]["tools"]["listChanged"],
         json!(true),
         "HTTP sessions are told that the tool list can change"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_stream_takes_over_and_one_past_replay_starts_with_a_change_notice() {
+    let server = TestServer::start().await;
+    let session = server.session().await;
+    let mut first =
+        EventStream::open(server.addr, &stream_headers(&session.id, "2025-11-25")).await;
+    let priming = first.next_event(WAIT).await.expect("a priming event");
+    let (first_stream, _) = place_of(&priming);
+    let last = priming
+        .lines()
+        .find_map(|line| line.strip_prefix("id: "))
+        .expect("id")
+        .to_owned();
+
+    // The client reconnects with the id it saw while the server still holds
+    // the first connection: the new one takes the stream over.
+    let mut headers = stream_headers(&session.id, "2025-11-25");
+    headers.push(("last-event-id", &last));
+    let mut second = EventStream::open(server.addr, &headers).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(first.next_event(WAIT).await, None, "the old feed stopped");
+    let primed = second.next_event(WAIT).await.expect("a priming event");
+    assert_ne!(place_of(&primed).0, first_stream, "a stream of its own");
+    assert_eq!(place_of(&primed).1, 0);
+
+    // An id this replica cannot replay (another replica's tag): a fresh
+    // stream that says the tools may have changed.
+    drop(second);
+    let tag = &last[..8];
+    let foreign_tag = if tag == "00000000" {
+        "00000001"
+    } else {
+        "00000000"
+    };
+    let foreign = format!("{foreign_tag}{}", &last[8..]);
+    let mut headers = stream_headers(&session.id, "2025-11-25");
+    headers.push(("last-event-id", &foreign));
+    let mut third = EventStream::open(server.addr, &headers).await;
+    assert_eq!(third.status, StatusCode::OK);
+    let primed = third.next_event(WAIT).await.expect("a priming event");
+    assert!(primed.ends_with("data:"), "{primed}");
+    let notice = third.next_event(WAIT).await.expect("a change notice");
+    assert_eq!(
+        data_of(&notice),
+        json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
     );
 }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::stdio::StdioWarden;
-use crate::support::{Session, TestServer, slow_misbehave};
+use crate::support::{EventStream, Session, TestServer, slow_misbehave};
 
 /// `tools/call` of `misbehave.progress` (three steps), with `meta` as the
 /// params' `_meta` when given.
@@ -77,9 +77,24 @@ async fn progress_and_logs_stream_before_the_response_over_http() {
         matches!(events.first(), Some((Some(_), None))),
         "{events:?}"
     );
-    let ids: Vec<u64> = events.iter().filter_map(|(id, _)| *id).collect();
+    let ids: Vec<&str> = events.iter().filter_map(|(id, _)| id.as_deref()).collect();
     assert_eq!(ids.len(), events.len(), "every event has an id");
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    // `<tag>-r<stream>-<seq>`: one stream, its places in order.
+    let places: Vec<(&str, u64)> = ids
+        .iter()
+        .map(|id| {
+            let (stream, seq) = id.rsplit_once('-').expect("stream and place");
+            (stream, seq.parse().expect("a place"))
+        })
+        .collect();
+    assert!(
+        places.iter().all(|(stream, _)| *stream == places[0].0),
+        "{ids:?}"
+    );
+    assert!(
+        places.windows(2).all(|w| w[1].1 == w[0].1 + 1),
+        "places follow each other: {ids:?}"
+    );
     let mut messages = reply.messages();
     let response = messages.pop().expect("the response");
     assert_eq!(response["id"], json!(7));
@@ -138,18 +153,12 @@ async fn progress_and_logs_come_before_the_response_over_stdio() {
     assert_eq!(notifications, expected_notifications(&json!("s-2")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stream_sent_while_the_tool_runs_and_closing_it_cancels_the_call() {
-    let server = TestServer::spawn_edited_process(
-        "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n",
-        slow_misbehave,
-        &[],
-        &[],
-    )
-    .await;
-    let session = server.session().await;
+/// Starts a slow `misbehave.progress` call (20 steps of 100 ms) as request
+/// 5 on a raw connection and reads until its second step has arrived.
+/// Returns the connection and what it received.
+async fn slow_progress_call(server: &TestServer, session: &Session<'_>) -> (TcpStream, String) {
     let body = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
-        "name": "misbehave.progress", "arguments": {"steps": 50, "step_ms": 200},
+        "name": "misbehave.progress", "arguments": {"steps": 20, "step_ms": 100},
         "_meta": {"progressToken": "slow"}}})
     .to_string();
     let request = format!(
@@ -161,12 +170,16 @@ async fn a_stream_sent_while_the_tool_runs_and_closing_it_cancels_the_call() {
     );
     let mut stream = TcpStream::connect(server.addr).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("send");
-    // The first steps arrive while the tool is still working on the others
-    // (ten seconds of them): the answer streams.
+    // The first steps arrive while the tool is still working on the others:
+    // the answer streams.
     let mut received = Vec::new();
     tokio::time::timeout(Duration::from_secs(8), async {
         let mut chunk = [0u8; 4096];
-        while !String::from_utf8_lossy(&received).contains("step 2 of 50") {
+        // Up to the end of the event carrying the second step.
+        while !String::from_utf8_lossy(&received)
+            .rfind("step 2 of 20")
+            .is_some_and(|at| String::from_utf8_lossy(&received)[at..].contains("\n\n"))
+        {
             let read = stream.read(&mut chunk).await.expect("read");
             assert!(
                 read > 0,
@@ -183,18 +196,19 @@ async fn a_stream_sent_while_the_tool_runs_and_closing_it_cancels_the_call() {
     assert!(head.contains("content-type: text/event-stream"), "{head}");
     assert!(head.contains("notifications/progress"), "{head}");
     assert!(!head.contains("\"id\":5"), "no response yet: {head}");
-    drop(stream);
+    (stream, head)
+}
 
-    // Closing the stream cancelled the call: its record says so, long before
-    // the tool would have finished.
+/// The audit record of the call to `tool`, once written.
+async fn audit_record(server: &TestServer, tool: &str) -> Value {
     let audit_path = server.config_dir().join("audit.jsonl");
-    let record = tokio::time::timeout(Duration::from_secs(8), async {
+    tokio::time::timeout(Duration::from_secs(8), async {
         loop {
             let text = std::fs::read_to_string(&audit_path).unwrap_or_default();
             if let Some(record) = text
                 .lines()
                 .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .find(|record| record["tool"] == json!("misbehave.progress"))
+                .find(|record| record["tool"] == json!(tool))
             {
                 return record;
             }
@@ -202,7 +216,157 @@ async fn a_stream_sent_while_the_tool_runs_and_closing_it_cancels_the_call() {
         }
     })
     .await
-    .expect("the cancelled call's record");
+    .expect("the call's audit record")
+}
+
+const AUDIT_TO_FILE: &str = "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n";
+
+/// The id and the JSON-RPC message of each complete event in `text`.
+fn events_in(text: &str) -> Vec<(String, Option<Value>)> {
+    text.split("\n\n")
+        .filter_map(|event| {
+            let id = event.lines().find_map(|line| line.strip_prefix("id: "))?;
+            let data = event
+                .lines()
+                .find_map(|line| line.strip_prefix("data: "))
+                .map(|data| serde_json::from_str(data).expect("JSON data"));
+            Some((id.to_owned(), data))
+        })
+        .collect()
+}
+
+/// The place in its stream an event id names.
+fn seq_of(id: &str) -> u64 {
+    id.rsplit_once('-')
+        .and_then(|(_, seq)| seq.parse().ok())
+        .unwrap_or_else(|| panic!("not an event id: {id}"))
+}
+
+/// Opens `GET /mcp` resuming after `last`, and reads it to its end.
+async fn resume_after(server: &TestServer, session: &Session<'_>, last: &str) -> Vec<String> {
+    let mut stream = EventStream::open(
+        server.addr,
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", &session.id),
+            ("mcp-protocol-version", "2025-11-25"),
+            ("last-event-id", last),
+        ],
+    )
+    .await;
+    assert_eq!(stream.status, StatusCode::OK, "resuming after {last}");
+    let mut events = Vec::new();
+    while let Some(event) = stream.next_event(Duration::from_secs(20)).await {
+        events.push(event);
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_stream_resumes_where_it_left_off_while_the_call_runs_on() {
+    let server = TestServer::spawn_edited_process(AUDIT_TO_FILE, slow_misbehave, &[], &[]).await;
+    let session = server.session().await;
+    let (stream, head) = slow_progress_call(&server, &session).await;
+    drop(stream);
+    let body = &head[head.find("\r\n\r\n").expect("headers end")..];
+    let before = events_in(body);
+    let (last, _) = before.last().expect("events before the break").clone();
+    let steps_before = before
+        .iter()
+        .filter(|(_, message)| {
+            message
+                .as_ref()
+                .is_some_and(|m| m["method"] == "notifications/progress")
+        })
+        .count();
+    assert!(steps_before >= 2, "{body}");
+
+    // The client comes back with the last id it saw: the events after it,
+    // with no gap and no repeat, then the rest live, then the response.
+    let resumed = resume_after(&server, &session, &last).await;
+    let resumed = events_in(&(resumed.join("\n\n") + "\n\n"));
+    for (expected_seq, (id, _)) in (seq_of(&last) + 1..).zip(&resumed) {
+        assert_eq!(seq_of(id), expected_seq, "{resumed:?}");
+        assert_eq!(
+            id.rsplit_once('-').map(|p| p.0),
+            last.rsplit_once('-').map(|p| p.0)
+        );
+    }
+    let messages: Vec<&Value> = resumed.iter().filter_map(|(_, m)| m.as_ref()).collect();
+    let progress: Vec<f64> = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .filter_map(|m| m["params"]["progress"].as_f64())
+        .collect();
+    #[allow(clippy::cast_precision_loss)]
+    let rest: Vec<f64> = (steps_before + 1..=20).map(|step| step as f64).collect();
+    assert_eq!(progress, rest, "{messages:?}");
+    let response = messages.last().expect("the response");
+    assert_eq!(response["id"], json!(5), "{response}");
+    assert_eq!(response["result"]["structuredContent"]["steps"], json!(20));
+    // The call was not cancelled by the broken connection.
+    let record = audit_record(&server, "misbehave.progress").await;
+    assert_eq!(record["outcome"], json!("ok"), "{record}");
+
+    // The log still holds the stream: resuming again replays it, then ends.
+    let again = resume_after(&server, &session, &last).await;
+    assert_eq!(again.len(), resumed.len());
+
+    // Ids this server did not issue, or issued elsewhere, are refused.
+    let stream_header = |last: &str| {
+        vec![
+            ("accept".to_owned(), "text/event-stream".to_owned()),
+            ("mcp-session-id".to_owned(), session.id.clone()),
+            ("mcp-protocol-version".to_owned(), "2025-11-25".to_owned()),
+            ("last-event-id".to_owned(), last.to_owned()),
+        ]
+    };
+    let foreign_tag = if last.starts_with("00000000") {
+        "00000001"
+    } else {
+        "00000000"
+    };
+    let foreign = format!("{foreign_tag}{}", &last[8..]);
+    for (id, status, says) in [
+        (
+            "17",
+            StatusCode::BAD_REQUEST,
+            "not an event id this server issued",
+        ),
+        (
+            foreign.as_str(),
+            StatusCode::CONFLICT,
+            "was not sent by this replica",
+        ),
+    ] {
+        let headers = stream_header(id);
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let refused = server
+            .send(hyper::Method::GET, "/mcp", &headers, bytes::Bytes::new())
+            .await;
+        assert_eq!(refused.status, status, "{id}: {}", refused.text());
+        assert!(refused.text().contains(says), "{id}: {}", refused.text());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_resumption_closing_the_stream_cancels_the_call() {
+    let server = TestServer::spawn_edited_process(
+        &format!("stream_replay_events = 0\n{AUDIT_TO_FILE}"),
+        slow_misbehave,
+        &[],
+        &[],
+    )
+    .await;
+    let session = server.session().await;
+    let (stream, _) = slow_progress_call(&server, &session).await;
+    drop(stream);
+    // Closing the stream cancelled the call: its record says so, long before
+    // the tool would have finished.
+    let record = audit_record(&server, "misbehave.progress").await;
     assert_eq!(record["outcome"], json!("cancelled"), "{record}");
     assert_eq!(session.ping_status().await, StatusCode::OK);
 }

@@ -688,7 +688,7 @@ impl Reply {
     }
 
     /// The events of an event stream: each one's `id` and `data`.
-    pub fn events(&self) -> Vec<(Option<u64>, Option<String>)> {
+    pub fn events(&self) -> Vec<(Option<String>, Option<String>)> {
         self.text()
             .split("\n\n")
             .filter(|event| !event.trim().is_empty())
@@ -697,7 +697,7 @@ impl Reply {
                 let mut data = None;
                 for line in event.lines() {
                     if let Some(value) = line.strip_prefix("id: ") {
-                        id = value.parse().ok();
+                        id = Some(value.to_owned());
                     } else if let Some(value) = line.strip_prefix("data:") {
                         let value = value.trim_start();
                         if !value.is_empty() {

@@ -7,10 +7,10 @@
 //! stream, the last request's time) and a list of the sessions a `DELETE`
 //! ended here, kept until their ids expire.
 
+pub mod replay;
 pub mod token;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +20,7 @@ use warden_sandbox::LogLevel;
 
 use super::revision::Revision;
 use crate::config::SessionKey;
+use replay::{ReplayBounds, ReplayLog};
 use token::{OpenError, SESSION_ID_BYTES, SealError, SessionClaims, SessionSealer};
 
 /// What the server knows about one session.
@@ -126,28 +127,93 @@ impl Session {
     }
 }
 
-/// The state of a session's `GET` event stream in this process.
-#[derive(Debug, Default)]
+/// The state of a session's event streams in this process: the `GET`
+/// stream's feed, and the log of recent events that lets a broken stream
+/// resume.
+#[derive(Debug)]
 pub struct StreamState {
-    open: AtomicBool,
-    next_event_id: AtomicU64,
+    feed: Mutex<FeedSlot>,
     ended: CancellationToken,
+    replay: Mutex<ReplayLog>,
+}
+
+#[derive(Debug, Default)]
+struct FeedSlot {
+    generation: u64,
+    open: bool,
+    stop: CancellationToken,
+}
+
+/// The right to feed the session's `GET` stream, until released or taken
+/// over.
+#[derive(Debug)]
+pub struct FeedClaim {
+    generation: u64,
+    stop: CancellationToken,
+}
+
+impl FeedClaim {
+    /// Cancelled when a resumed stream takes the feed over.
+    pub fn superseded(&self) -> CancellationToken {
+        self.stop.clone()
+    }
 }
 
 impl StreamState {
-    /// Claims the session's one stream; false when one is already open.
-    pub fn claim(&self) -> bool {
-        !self.open.swap(true, Ordering::SeqCst)
+    /// No stream open; events kept within `bounds`, their ids carrying
+    /// `tag`.
+    pub fn new(bounds: ReplayBounds, tag: u32) -> Self {
+        Self {
+            feed: Mutex::default(),
+            ended: CancellationToken::new(),
+            replay: Mutex::new(ReplayLog::new(bounds, tag)),
+        }
     }
 
-    /// Gives the stream back once it has closed.
-    pub fn release(&self) {
-        self.open.store(false, Ordering::SeqCst);
+    fn feed_slot(&self) -> MutexGuard<'_, FeedSlot> {
+        self.feed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The next event id, unique within the session.
-    pub fn next_event_id(&self) -> u64 {
-        self.next_event_id.fetch_add(1, Ordering::Relaxed)
+    /// Claims the session's `GET` stream; `None` when one is already open.
+    pub fn claim(&self) -> Option<FeedClaim> {
+        let mut slot = self.feed_slot();
+        (!slot.open).then(|| Self::take(&mut slot))
+    }
+
+    /// Claims the `GET` stream for a client resuming it, stopping the feed
+    /// of its previous connection if that one has not noticed it is gone.
+    pub fn take_over(&self) -> FeedClaim {
+        let mut slot = self.feed_slot();
+        slot.stop.cancel();
+        Self::take(&mut slot)
+    }
+
+    fn take(slot: &mut FeedSlot) -> FeedClaim {
+        slot.generation += 1;
+        slot.open = true;
+        slot.stop = CancellationToken::new();
+        FeedClaim {
+            generation: slot.generation,
+            stop: slot.stop.clone(),
+        }
+    }
+
+    /// Gives the stream back once its feed has ended (unless it was taken
+    /// over meanwhile).
+    pub fn release(&self, claim: &FeedClaim) {
+        let mut slot = self.feed_slot();
+        if slot.generation == claim.generation {
+            slot.open = false;
+        }
+    }
+
+    /// The log of the session's recent events.
+    pub fn replay(&self) -> MutexGuard<'_, ReplayLog> {
+        self.replay
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Cancelled when the session ends here (DELETE, expiry) or this process
@@ -213,6 +279,7 @@ pub struct SessionStore {
     idle_timeout: Duration,
     lifetime: Duration,
     max_sessions: usize,
+    replay: ReplayBounds,
 }
 
 /// Bytes of the session id shown in logs.
@@ -232,6 +299,8 @@ pub struct SessionSettings {
     pub idle_timeout: Duration,
     /// Most sessions with local state at once.
     pub max_sessions: usize,
+    /// What each session keeps for resuming its streams.
+    pub replay: ReplayBounds,
 }
 
 impl SessionStore {
@@ -243,6 +312,7 @@ impl SessionStore {
             idle_timeout: settings.idle_timeout,
             lifetime: settings.lifetime,
             max_sessions: settings.max_sessions,
+            replay: settings.replay,
         }
     }
 
@@ -386,7 +456,7 @@ impl SessionStore {
             client_capabilities: claims.client_capabilities,
             client_info: claims.client_info,
             owner: claims.owner,
-            stream: Arc::default(),
+            stream: Arc::new(StreamState::new(self.replay, stream_tag())),
             log_level: Mutex::new(super::notify::DEFAULT_LOG_LEVEL),
             calls: Mutex::new(HashMap::new()),
         };
@@ -409,6 +479,20 @@ impl SessionStore {
         }
         keep
     }
+}
+
+/// A random tag for a session's event ids in this life of its local state,
+/// so ids from another replica or an earlier life never match here. A
+/// failing random source gives the clock's nanoseconds: tags need to differ,
+/// not to be secret.
+fn stream_tag() -> u32 {
+    let mut bytes = [0u8; 4];
+    if getrandom::fill(&mut bytes).is_err() {
+        return SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+    }
+    u32::from_le_bytes(bytes)
 }
 
 /// The start of a session's id, in hex: names it in logs alike on every
@@ -436,6 +520,10 @@ mod tests {
             lifetime: Duration::from_secs(3600),
             idle_timeout: Duration::from_secs(60),
             max_sessions: 10,
+            replay: ReplayBounds {
+                max_events: 16,
+                max_bytes: 4096,
+            },
         }
     }
 
