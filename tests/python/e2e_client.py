@@ -4,10 +4,12 @@ Usage: python e2e_client.py URL
 
 Lists the tools, calls every example tool, and checks content and isError;
 receives a tool's progress and log notifications while it runs; abandons a
-long call (the SDK then sends `notifications/cancelled`) and goes on. Once
-with the SDK's default connect mode (which probes `server/discover` and
-falls back to the initialize handshake) and once in legacy mode. Exits
-non-zero with a message on the first mismatch.
+long call (the SDK then cancels it: `notifications/cancelled` in a session,
+closing the request's stream in 2026-07-28) and goes on. Once with the
+SDK's default connect mode (which probes `server/discover`, finds
+2026-07-28 and adopts it), once pinned to 2026-07-28, and once in legacy
+mode (the initialize handshake, 2025-11-25). Exits non-zero with a message
+on the first mismatch.
 """
 
 from __future__ import annotations
@@ -45,13 +47,22 @@ async def list_all_tools(client: Client) -> list:
             return tools
 
 
+EXPECTED_PROTOCOL = {"auto": "2026-07-28", "2026-07-28": "2026-07-28", "legacy": "2025-11-25"}
+
+
 async def exercise(url: str, mode: str) -> None:
     logs: list = []
 
     async def on_log(params) -> None:
         logs.append(params)
 
-    async with Client(url, mode=mode, logging_callback=on_log) as client:
+    # `log_level` opts in to log messages on 2026-07-28 connections; the
+    # handshake revisions start at the server's default level (info).
+    async with Client(url, mode=mode, logging_callback=on_log, log_level="info") as client:
+        check(
+            client.protocol_version == EXPECTED_PROTOCOL[mode],
+            f"[{mode}] negotiated {client.protocol_version}",
+        )
         tools = await list_all_tools(client)
         names = {tool.name for tool in tools}
         check(EXPECTED_TOOLS <= names, f"[{mode}] missing tools: {EXPECTED_TOOLS - names}")
@@ -118,11 +129,11 @@ async def exercise(url: str, mode: str) -> None:
             check("timed out" in str(timed_out), f"[{mode}] abandoned call: {timed_out}")
         after = await client.call_tool("text.count", {"text": "still here"})
         check(after.structured_content["words"] == 2, f"[{mode}] a call after the abandoned one")
-        print(f"[{mode}] ok: {len(tools)} tools listed, every example tool called")
+        print(f"[{mode}] ok: protocol {client.protocol_version}, {len(tools)} tools listed, every example tool called")
 
 
 async def main(url: str) -> None:
-    for mode in ("auto", "legacy"):
+    for mode in ("auto", "2026-07-28", "legacy"):
         await exercise(url, mode)
 
 

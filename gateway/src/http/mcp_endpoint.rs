@@ -8,6 +8,7 @@ use hyper::header::{
     RETRY_AFTER,
 };
 use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
 use std::sync::Arc;
@@ -15,10 +16,10 @@ use std::time::Duration;
 
 use super::response::{self, Body};
 use super::tls::ClientIdentity;
-use super::{Gateway, batch, call_stream, event_stream, oauth};
+use super::{Gateway, batch, call_stream, event_stream, oauth, stateless};
 use crate::auth::Caller;
 use crate::limits::rate::retry_after_secs;
-use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
+use crate::mcp::jsonrpc::{self, DecodeError, Message, RequestId, code};
 use crate::mcp::revision::{Revision, Transport};
 use crate::mcp::session::{LookupError, Session};
 use crate::telemetry::metrics;
@@ -79,6 +80,9 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respo
                     )
                 }
             }
+        }
+        Method::GET | Method::DELETE if stateless::applies(request.headers()) => {
+            stateless::method_not_allowed()
         }
         Method::GET => event_stream::open(gateway, request.headers(), &caller),
         Method::DELETE => delete(gateway, request.headers(), &caller),
@@ -218,11 +222,22 @@ async fn post(
             );
         }
     };
+    let stateless = stateless::applies(headers);
     let message = match jsonrpc::decode(&body, gateway.settings.max_json_depth) {
         Ok(message) => message,
+        Err(DecodeError::Batch) if stateless => {
+            return response::rpc_error(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                "revision 2026-07-28 takes one JSON-RPC message per POST, not a batch",
+            );
+        }
         Err(DecodeError::Batch) => return batch::answer(gateway, headers, caller, &body).await,
         Err(error) => return decode_refusal(&error),
     };
+    if stateless {
+        return stateless::answer(gateway, headers, caller, message, trace_id).await;
+    }
 
     if let Message::Request { id, method, params } = &message
         && method == "initialize"
@@ -259,81 +274,18 @@ async fn post(
         Err(refusal) => return *refusal,
     };
 
-    // Calls take a place under the process-wide cap for as long as they run.
-    let limits = gateway.mcp.limits();
-    let place = match &message {
-        Message::Request { method, .. } if method == "tools/call" => {
-            match limits.admission().admit().await {
-                Ok(place) => Some(place),
-                Err(overloaded) => {
-                    metrics::record_rejection("overloaded");
-                    tracing::warn!(%overloaded, "call shed");
-                    return retry_later(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        &overloaded.to_string(),
-                        Duration::from_secs(1),
-                    );
-                }
-            }
-        }
-        _ => None,
-    };
-
     match message {
         Message::Request { id, method, params } => {
-            let span = tracing::info_span!(
-                "mcp",
-                rpc_id = %id.to_value(),
-                method = %method,
-                session = %session.log_tag,
-                trace_id = tracing::field::Empty,
-                otel.kind = "server",
-            );
-            if let Some(trace_id) = &trace_id {
-                span.record("trace_id", trace_id.as_str());
-            }
-            #[cfg(feature = "otlp")]
-            crate::telemetry::otlp::continue_remote_trace(&span, headers);
-            let Some((notifier, notifications)) =
-                gateway.mcp.notifier_for(&session, &method, params.as_ref())
-            else {
-                let reply = gateway
-                    .mcp
-                    .respond(&session, caller, &id, &method, params.as_ref(), None)
-                    .instrument(span)
-                    .await;
-                // Only calls can be cancelled (and they take the other path);
-                // a request that gets no answer gets an empty one.
-                let Some(reply) = reply else {
-                    return response::empty(StatusCode::ACCEPTED);
-                };
-                return response::json(StatusCode::OK, &reply);
+            let request = SessionRequest {
+                session,
+                id,
+                method,
+                params,
             };
-            let request = {
-                let (gateway, session, caller) = (
-                    Arc::clone(gateway),
-                    Arc::clone(&session),
-                    Arc::clone(caller),
-                );
-                async move {
-                    let reply = gateway
-                        .mcp
-                        .respond(
-                            &session,
-                            &caller,
-                            &id,
-                            &method,
-                            params.as_ref(),
-                            Some(notifier),
-                        )
-                        .await;
-                    // The call's place is held until it has finished.
-                    drop(place);
-                    reply
-                }
-                .instrument(span)
-            };
-            call_stream::answer(session, request, notifications).await
+            answer_request(gateway, headers, caller, request, trace_id, |_| {
+                StatusCode::OK
+            })
+            .await
         }
         Message::Notification { method, params } => {
             gateway.mcp.notification(&session, &method, params.as_ref());
@@ -341,6 +293,109 @@ async fn post(
         }
         Message::Response { .. } => response::empty(StatusCode::ACCEPTED),
     }
+}
+
+/// One request and the session (or, in 2026-07-28, the request's own
+/// state) it belongs to.
+pub(super) struct SessionRequest {
+    pub session: Arc<Session>,
+    pub id: RequestId,
+    pub method: String,
+    pub params: Option<Map<String, Value>>,
+}
+
+/// Answers a request: plain JSON, or an SSE stream when it produces
+/// notifications while it runs. A JSON error answer gets the status
+/// `error_status` gives its code. `tools/call` takes a place under the
+/// process-wide cap for as long as it runs, or is shed with 503.
+pub(super) async fn answer_request(
+    gateway: &Arc<Gateway>,
+    headers: &HeaderMap,
+    caller: &Arc<Caller>,
+    request: SessionRequest,
+    trace_id: Option<String>,
+    error_status: fn(i64) -> StatusCode,
+) -> Response<Body> {
+    let SessionRequest {
+        session,
+        id,
+        method,
+        params,
+    } = request;
+    let place = if method == "tools/call" {
+        match gateway.mcp.limits().admission().admit().await {
+            Ok(place) => Some(place),
+            Err(overloaded) => {
+                metrics::record_rejection("overloaded");
+                tracing::warn!(%overloaded, "call shed");
+                return retry_later(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &overloaded.to_string(),
+                    Duration::from_secs(1),
+                );
+            }
+        }
+    } else {
+        None
+    };
+    let span = tracing::info_span!(
+        "mcp",
+        rpc_id = %id.to_value(),
+        method = %method,
+        session = %session.log_tag,
+        trace_id = tracing::field::Empty,
+        otel.kind = "server",
+    );
+    if let Some(trace_id) = &trace_id {
+        span.record("trace_id", trace_id.as_str());
+    }
+    #[cfg(feature = "otlp")]
+    crate::telemetry::otlp::continue_remote_trace(&span, headers);
+    #[cfg(not(feature = "otlp"))]
+    let _ = headers;
+    let Some((notifier, notifications)) =
+        gateway.mcp.notifier_for(&session, &method, params.as_ref())
+    else {
+        let reply = gateway
+            .mcp
+            .respond(&session, caller, &id, &method, params.as_ref(), None)
+            .instrument(span)
+            .await;
+        // Only calls can be cancelled (and they take the other path);
+        // a request that gets no answer gets an empty one.
+        let Some(reply) = reply else {
+            return response::empty(StatusCode::ACCEPTED);
+        };
+        let status = reply["error"]["code"]
+            .as_i64()
+            .map_or(StatusCode::OK, error_status);
+        return response::json(status, &reply);
+    };
+    let request = {
+        let (gateway, session, caller) = (
+            Arc::clone(gateway),
+            Arc::clone(&session),
+            Arc::clone(caller),
+        );
+        async move {
+            let reply = gateway
+                .mcp
+                .respond(
+                    &session,
+                    &caller,
+                    &id,
+                    &method,
+                    params.as_ref(),
+                    Some(notifier),
+                )
+                .await;
+            // The call's place is held until it has finished.
+            drop(place);
+            reply
+        }
+        .instrument(span)
+    };
+    call_stream::answer(session, request, notifications).await
 }
 
 /// The trace id of a W3C `traceparent` header

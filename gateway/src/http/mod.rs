@@ -7,6 +7,7 @@ mod health;
 pub mod mcp_endpoint;
 mod oauth;
 pub mod response;
+mod stateless;
 pub mod tls;
 
 use std::convert::Infallible;

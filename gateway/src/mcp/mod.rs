@@ -6,6 +6,7 @@ pub mod jsonrpc;
 pub mod notify;
 pub mod revision;
 pub mod session;
+pub mod stateless;
 mod strict_json;
 pub mod tools;
 
@@ -74,6 +75,15 @@ impl RpcError {
 
 /// Server identity reported by `initialize`.
 const SERVER_NAME: &str = "warden";
+
+/// The server's `Implementation`, in the newest shape.
+fn server_info() -> Value {
+    json!({
+        "name": SERVER_NAME,
+        "title": "Warden MCP gateway",
+        "version": env!("CARGO_PKG_VERSION"),
+    })
+}
 
 /// Answers MCP methods against the current catalog.
 pub struct Mcp {
@@ -214,11 +224,7 @@ impl Mcp {
             session = %session.log_tag,
             "session initialized"
         );
-        let mut server_info = json!({
-            "name": SERVER_NAME,
-            "title": "Warden MCP gateway",
-            "version": env!("CARGO_PKG_VERSION"),
-        });
+        let mut server_info = server_info();
         downlevel::server_info(revision, &mut server_info);
         let result = json!({
             "protocolVersion": revision.as_str(),
@@ -234,6 +240,12 @@ impl Mcp {
             session_id,
             session,
         })
+    }
+
+    /// The `server/discover` result for a client reaching us over
+    /// `transport`.
+    pub fn discover(&self, transport: Transport) -> Value {
+        stateless::discover(transport, &server_info())
     }
 
     /// The notifier of a request that may produce notifications while it
@@ -258,6 +270,37 @@ impl Mcp {
     /// Answers a request inside a session; `notifier` takes what it
     /// produces while it runs.
     pub async fn request(
+        &self,
+        session: &Session,
+        caller: &Caller,
+        id: &RequestId,
+        method: &str,
+        params: Option<&Map<String, Value>>,
+        notifier: Option<Arc<RequestNotifier>>,
+    ) -> Result<Value, RpcError> {
+        if session.revision.is_stateless() {
+            let mut result = match method {
+                "tools/list" | "tools/call" => {
+                    self.handshake_request(session, caller, id, method, params, notifier)
+                        .await?
+                }
+                _ => {
+                    return Err(RpcError::new(
+                        code::METHOD_NOT_FOUND,
+                        format!("Method not found: {method} (not part of revision 2026-07-28)"),
+                    ));
+                }
+            };
+            stateless::complete(method, &mut result, &server_info());
+            return Ok(result);
+        }
+        self.handshake_request(session, caller, id, method, params, notifier)
+            .await
+    }
+
+    /// Answers a request of the handshake revisions (and the methods
+    /// 2026-07-28 shares with them).
+    async fn handshake_request(
         &self,
         session: &Session,
         caller: &Caller,

@@ -25,16 +25,18 @@ pub struct RequestNotifier {
     progress_token: Option<Value>,
     /// Progress notifications carry `message` from 2025-03-26 on.
     progress_messages: bool,
-    min_level: LogLevel,
+    /// `None` sends no log messages.
+    min_level: Option<LogLevel>,
     dropped: AtomicU64,
 }
 
 impl RequestNotifier {
     /// A notifier and the receiving end of its stream. Progress is sent only
-    /// with a `progress_token`; log messages from `min_level` up.
+    /// with a `progress_token`; log messages from `min_level` up, none
+    /// without one.
     pub fn channel(
         progress_token: Option<Value>,
-        min_level: LogLevel,
+        min_level: Option<LogLevel>,
     ) -> (Self, mpsc::Receiver<Value>) {
         let (sender, receiver) = mpsc::channel(QUEUED_NOTIFICATIONS);
         let notifier = Self {
@@ -56,7 +58,7 @@ impl RequestNotifier {
 
     /// A tool's log message, from the tool called `tool` (its served name).
     pub fn log(&self, tool: &str, level: LogLevel, message: &str) {
-        if level < self.min_level {
+        if self.min_level.is_none_or(|min_level| level < min_level) {
             return;
         }
         self.send(json!({
@@ -130,7 +132,7 @@ mod tests {
 
     #[test]
     fn logs_below_the_level_and_progress_without_a_token_are_not_sent() {
-        let (notifier, mut receiver) = RequestNotifier::channel(None, LogLevel::Warning);
+        let (notifier, mut receiver) = RequestNotifier::channel(None, Some(LogLevel::Warning));
         notifier.log("text.count", LogLevel::Info, "quiet");
         notifier.progress(1.0, Some(2.0), None);
         notifier.log("text.count", LogLevel::Error, "loud");
@@ -146,7 +148,7 @@ mod tests {
     #[test]
     fn progress_carries_the_token_and_a_full_queue_drops() {
         let (notifier, mut receiver) =
-            RequestNotifier::channel(Some(json!("tok-1")), LogLevel::Info);
+            RequestNotifier::channel(Some(json!("tok-1")), Some(LogLevel::Info));
         for step in 0..QUEUED_NOTIFICATIONS + 10 {
             #[allow(clippy::cast_precision_loss)]
             notifier.progress(step as f64, None, Some("working"));
@@ -161,7 +163,8 @@ mod tests {
 
     #[test]
     fn progress_messages_can_be_left_out() {
-        let (notifier, mut receiver) = RequestNotifier::channel(Some(json!(3)), LogLevel::Info);
+        let (notifier, mut receiver) =
+            RequestNotifier::channel(Some(json!(3)), Some(LogLevel::Info));
         let notifier = notifier.without_progress_messages();
         notifier.progress(1.0, Some(2.0), Some("half"));
         assert_eq!(

@@ -21,18 +21,22 @@ pub enum Revision {
     V2025_06_18,
     /// `2025-11-25`.
     V2025_11_25,
+    /// `2026-07-28`: stateless. No handshake and no session: each request
+    /// carries its revision and the client's capabilities in `_meta`.
+    V2026_07_28,
 }
 
 impl Revision {
     /// Every supported revision, newest first.
     pub const SUPPORTED: &'static [Revision] = &[
+        Revision::V2026_07_28,
         Revision::V2025_11_25,
         Revision::V2025_06_18,
         Revision::V2025_03_26,
         Revision::V2024_11_05,
     ];
 
-    /// The newest supported revision.
+    /// The newest revision `initialize` can settle on.
     pub const LATEST: Revision = Revision::V2025_11_25;
 
     /// The revision's date string.
@@ -42,6 +46,7 @@ impl Revision {
             Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
+            Self::V2026_07_28 => "2026-07-28",
         }
     }
 
@@ -58,16 +63,28 @@ impl Revision {
         Self::parse(text).filter(|revision| revision.served_over(transport))
     }
 
-    /// Whether the revision defines `transport`.
+    /// Whether Warden serves the revision over `transport`: Streamable HTTP
+    /// came with 2025-03-26, and 2026-07-28 is served over HTTP only so far.
     pub fn served_over(self, transport: Transport) -> bool {
-        transport == Transport::Stdio || self >= Self::V2025_03_26
+        match transport {
+            Transport::Http => self >= Self::V2025_03_26,
+            Transport::Stdio => !self.is_stateless(),
+        }
     }
 
-    /// The revision to use with a client that asked for `requested` over
-    /// `transport`: the same when supported there, otherwise our newest
-    /// (the client then decides whether it can speak it).
+    /// The revision `initialize` settles on with a client that asked for
+    /// `requested` over `transport`: the same when the handshake reaches it
+    /// there, otherwise our newest (the client then decides whether it can
+    /// speak it).
     pub fn negotiate(requested: &str, transport: Transport) -> Self {
-        Self::parse_for(requested, transport).unwrap_or(Self::LATEST)
+        Self::parse_for(requested, transport)
+            .filter(|revision| !revision.is_stateless())
+            .unwrap_or(Self::LATEST)
+    }
+
+    /// Whether the revision has no handshake and no session (2026-07-28).
+    pub fn is_stateless(self) -> bool {
+        self >= Self::V2026_07_28
     }
 
     /// Whether arguments failing the input schema are reported as a tool
@@ -89,7 +106,7 @@ impl Revision {
     /// Whether an event stream opens with a priming event (an id and a
     /// `retry:` delay, no data) that a client can resume from.
     pub fn primes_event_streams(self) -> bool {
-        self >= Self::V2025_11_25
+        self == Self::V2025_11_25
     }
 
     /// The revisions supported over `transport`, comma-separated, for
@@ -119,6 +136,11 @@ mod tests {
                 assert_eq!(Revision::negotiate(revision.as_str(), transport), revision);
             }
             assert_eq!(Revision::negotiate("garbage", transport), Revision::LATEST);
+            // 2026-07-28 has no handshake to settle on it.
+            assert_eq!(
+                Revision::negotiate("2026-07-28", transport),
+                Revision::LATEST
+            );
             assert_eq!(
                 Revision::negotiate("2024-10-07", transport),
                 Revision::LATEST
@@ -134,7 +156,7 @@ mod tests {
         );
         assert_eq!(
             Revision::supported_list(Transport::Http),
-            "2025-11-25, 2025-06-18, 2025-03-26"
+            "2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26"
         );
         assert_eq!(
             Revision::supported_list(Transport::Stdio),

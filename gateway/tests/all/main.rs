@@ -22,6 +22,7 @@ mod reload;
 mod replicas;
 mod revisions;
 mod shutdown;
+mod stateless;
 mod stdio;
 mod support;
 mod tls;

@@ -42,18 +42,21 @@ async fn the_official_python_client_lists_and_calls_every_example_tool() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("[auto] ok") && stdout.contains("[legacy] ok"),
+        stdout.contains("[auto] ok: protocol 2026-07-28")
+            && stdout.contains("[2026-07-28] ok: protocol 2026-07-28")
+            && stdout.contains("[legacy] ok: protocol 2025-11-25"),
         "{stdout}"
     );
     // Each mode abandoned a long call, and the server stopped it (the SDK
-    // cancels by notification or by closing the request).
+    // cancels by notification in a session, by closing the request's
+    // stream in 2026-07-28).
     let audit = std::fs::read_to_string(server.config_dir().join("audit.jsonl")).expect("audit");
     let stopped: Vec<serde_json::Value> = audit
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|record| record["tool"] == "misbehave.sleep")
         .collect();
-    assert_eq!(stopped.len(), 2, "{audit}");
+    assert_eq!(stopped.len(), 3, "{audit}");
     assert!(
         stopped
             .iter()

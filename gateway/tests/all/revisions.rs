@@ -62,7 +62,7 @@ async fn http_refuses_a_2024_11_05_header_naming_what_it_speaks() {
     let message = reply.json()["error"]["message"].clone();
     assert_eq!(
         message,
-        "unsupported MCP-Protocol-Version `2024-11-05`; supported: 2025-11-25, 2025-06-18, 2025-03-26"
+        "unsupported MCP-Protocol-Version `2024-11-05`; supported: 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26"
     );
 }
 

@@ -201,10 +201,13 @@ fn version() -> String {
     let revisions: Vec<String> = Revision::SUPPORTED
         .iter()
         .map(|revision| {
-            if revision.served_over(Transport::Http) {
-                revision.as_str().to_owned()
-            } else {
-                format!("{} (stdio only)", revision.as_str())
+            match (
+                revision.served_over(Transport::Http),
+                revision.served_over(Transport::Stdio),
+            ) {
+                (true, false) => format!("{} (HTTP only)", revision.as_str()),
+                (false, true) => format!("{} (stdio only)", revision.as_str()),
+                _ => revision.as_str().to_owned(),
             }
         })
         .collect();

@@ -41,8 +41,8 @@ pub struct Session {
     /// every copy.
     pub stream: Arc<StreamState>,
     /// The lowest level of tool log messages sent to the client, as
-    /// `logging/setLevel` set it in this process.
-    log_level: Mutex<LogLevel>,
+    /// `logging/setLevel` set it in this process; `None` sends none.
+    log_level: Mutex<Option<LogLevel>>,
     /// The calls running in this process, by request id (its JSON text), so
     /// that `notifications/cancelled` can stop them.
     calls: Mutex<HashMap<String, CancellationToken>>,
@@ -74,8 +74,37 @@ impl Drop for RunningCall<'_> {
 }
 
 impl Session {
-    /// The lowest level of tool log messages the client wants.
-    pub fn log_level(&self) -> LogLevel {
+    /// The state of one 2026-07-28 request, which has no session: what its
+    /// `_meta` declares, for the length of the request. Nothing of it is
+    /// kept; its streams cannot be resumed.
+    pub fn for_one_request(
+        revision: Revision,
+        client_capabilities: Value,
+        client_info: Value,
+        owner: Option<String>,
+        log_level: Option<LogLevel>,
+    ) -> Self {
+        Self {
+            revision,
+            client_capabilities,
+            client_info,
+            owner,
+            log_tag: format!("{:08x}", stream_tag()),
+            stream: Arc::new(StreamState::new(
+                ReplayBounds {
+                    max_events: 0,
+                    max_bytes: 0,
+                },
+                0,
+            )),
+            log_level: Mutex::new(log_level),
+            calls: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The lowest level of tool log messages the client wants; `None` when
+    /// it wants none.
+    pub fn log_level(&self) -> Option<LogLevel> {
         *self
             .log_level
             .lock()
@@ -123,7 +152,7 @@ impl Session {
         *self
             .log_level
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = level;
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(level);
     }
 }
 
@@ -457,7 +486,7 @@ impl SessionStore {
             client_info: claims.client_info,
             owner: claims.owner,
             stream: Arc::new(StreamState::new(self.replay, stream_tag())),
-            log_level: Mutex::new(super::notify::DEFAULT_LOG_LEVEL),
+            log_level: Mutex::new(Some(super::notify::DEFAULT_LOG_LEVEL)),
             calls: Mutex::new(HashMap::new()),
         };
         let local = state.live.entry(token).or_insert(Local {

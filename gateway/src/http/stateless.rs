@@ -1,0 +1,208 @@
+//! `/mcp` in revision 2026-07-28: POST only, no session. A request's
+//! routing headers must agree with its body (`MCP-Protocol-Version` with
+//! the `_meta` revision, `Mcp-Method` with the method, `Mcp-Name` with the
+//! tool a `tools/call` names), else 400 with -32020; a revision Warden does
+//! not serve this way is 400 with -32022 and the list it does; an unknown
+//! method is 404 with -32601. The request runs as in a session, with what
+//! its `_meta` declares; closing its event stream cancels it, as nothing
+//! can resume it.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hyper::header::{ALLOW, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde_json::{Map, Value};
+
+use super::Gateway;
+use super::mcp_endpoint::{
+    PROTOCOL_VERSION_HEADER, SESSION_HEADER, SessionRequest, answer_request,
+};
+use super::response::{self, Body};
+use crate::auth::Caller;
+use crate::mcp::RpcError;
+use crate::mcp::jsonrpc::{self, Message, code};
+use crate::mcp::revision::{Revision, Transport};
+use crate::mcp::session::Session;
+use crate::mcp::stateless::Envelope;
+
+/// The header naming a request's method.
+const METHOD_HEADER: &str = "mcp-method";
+/// The header naming the tool a `tools/call` calls.
+const NAME_HEADER: &str = "mcp-name";
+
+/// Whether a request to `/mcp` is one of 2026-07-28: its
+/// `MCP-Protocol-Version` names that revision, or names no revision of the
+/// handshake and comes without a session (a version Warden does not speak
+/// gets the 2026-07-28 refusal, which lists the ones it does).
+pub fn applies(headers: &HeaderMap) -> bool {
+    let Some(version) = headers
+        .get(PROTOCOL_VERSION_HEADER)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    match Revision::parse_for(version, Transport::Http) {
+        Some(revision) => revision.is_stateless(),
+        None => !headers.contains_key(SESSION_HEADER),
+    }
+}
+
+/// The answer to `GET` or `DELETE` in 2026-07-28, which has neither.
+pub fn method_not_allowed() -> Response<Body> {
+    let mut refusal = response::rpc_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::INVALID_REQUEST,
+        "revision 2026-07-28 has no event stream to GET and no session to DELETE: POST requests",
+    );
+    refusal
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static("POST"));
+    refusal
+}
+
+/// The HTTP status of a JSON error answer in 2026-07-28.
+fn error_status(code: i64) -> StatusCode {
+    match code {
+        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        code::PARSE_ERROR
+        | code::INVALID_REQUEST
+        | code::INVALID_PARAMS
+        | code::HEADER_MISMATCH
+        | code::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+/// Answers one 2026-07-28 message.
+pub async fn answer(
+    gateway: &Arc<Gateway>,
+    headers: &HeaderMap,
+    caller: &Arc<Caller>,
+    message: Message,
+    trace_id: Option<String>,
+) -> Response<Body> {
+    // The revision defines no notifications from the client over HTTP.
+    let Message::Request { id, method, params } = message else {
+        return response::empty(StatusCode::ACCEPTED);
+    };
+    let refuse =
+        |error: RpcError| response::json(error_status(error.code), &error.response(Some(&id)));
+    let envelope = match Envelope::read(params.as_ref()) {
+        Ok(envelope) => envelope,
+        Err(error) => return refuse(error),
+    };
+    if let Err(error) = check_routing_headers(headers, &envelope, &method, params.as_ref()) {
+        return refuse(error);
+    }
+    let revision = match envelope.revision(Transport::Http) {
+        Ok(revision) => revision,
+        Err(error) => return refuse(error),
+    };
+    if method == "server/discover" {
+        let result = gateway.mcp.discover(Transport::Http);
+        return response::json(StatusCode::OK, &jsonrpc::result(&id, result));
+    }
+    let session = Arc::new(Session::for_one_request(
+        revision,
+        envelope.client_capabilities,
+        envelope.client_info,
+        caller.session_owner().map(str::to_owned),
+        envelope.log_level,
+    ));
+    let request = SessionRequest {
+        session,
+        id,
+        method,
+        params,
+    };
+    answer_request(gateway, headers, caller, request, trace_id, error_status).await
+}
+
+/// -32020 unless the routing headers say what the body says.
+fn check_routing_headers(
+    headers: &HeaderMap,
+    envelope: &Envelope,
+    method: &str,
+    params: Option<&Map<String, Value>>,
+) -> Result<(), RpcError> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let mismatch = |message: String| Err(RpcError::new(code::HEADER_MISMATCH, message));
+    if header(PROTOCOL_VERSION_HEADER) != Some(envelope.protocol_version.as_str()) {
+        return mismatch(format!(
+            "the MCP-Protocol-Version header does not match params._meta's protocol version `{}`",
+            envelope.protocol_version
+        ));
+    }
+    if header(METHOD_HEADER) != Some(method) {
+        return mismatch(format!(
+            "the Mcp-Method header must be present and equal the method `{method}`"
+        ));
+    }
+    if method == "tools/call" {
+        let name = params
+            .and_then(|params| params.get("name"))
+            .and_then(Value::as_str);
+        let named = header(NAME_HEADER).and_then(decode_header_value);
+        if name.is_some() && named.as_deref() != name {
+            return mismatch(
+                "the Mcp-Name header must be present and equal params.name".to_owned(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A header value as written, or the text of its `=?base64?…?=` form
+/// (used for values a header cannot carry as they are).
+fn decode_header_value(value: &str) -> Option<String> {
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|rest| rest.strip_suffix("?="))
+    {
+        Some(encoded) => String::from_utf8(STANDARD.decode(encoded).ok()?).ok(),
+        None => Some(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_picks_2026_by_its_header() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, HeaderValue::from_static(value));
+            }
+            headers
+        };
+        assert!(applies(&with(&[(PROTOCOL_VERSION_HEADER, "2026-07-28")])));
+        assert!(applies(&with(&[
+            (PROTOCOL_VERSION_HEADER, "2026-07-28"),
+            (SESSION_HEADER, "ignored")
+        ])));
+        assert!(applies(&with(&[(PROTOCOL_VERSION_HEADER, "2099-01-01")])));
+        assert!(!applies(&with(&[
+            (PROTOCOL_VERSION_HEADER, "2099-01-01"),
+            (SESSION_HEADER, "a session")
+        ])));
+        assert!(!applies(&with(&[(PROTOCOL_VERSION_HEADER, "2025-11-25")])));
+        assert!(!applies(&with(&[])));
+    }
+
+    #[test]
+    fn header_values_decode_their_base64_form() {
+        assert_eq!(
+            decode_header_value("text.count").as_deref(),
+            Some("text.count")
+        );
+        assert_eq!(
+            decode_header_value("=?base64?dGV4dC5jb3VudA==?=").as_deref(),
+            Some("text.count")
+        );
+        assert_eq!(decode_header_value("=?base64?not base64?="), None);
+    }
+}
