@@ -214,6 +214,12 @@ pub(super) fn priming_event(id: &EventId) -> Bytes {
     Bytes::from(format!("id: {id}\nretry: {RETRY_AFTER_MS}\ndata:\n\n"))
 }
 
+/// One JSON-RPC message as an event without an id (streams that cannot be
+/// resumed).
+pub(super) fn plain_event(message: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("event: message\ndata: {message}\n\n"))
+}
+
 /// One JSON-RPC message as an event. `serde_json` escapes newlines inside
 /// strings, so the message is always one `data:` line.
 pub(super) fn message_event(id: &EventId, message: &serde_json::Value) -> Bytes {

@@ -4,6 +4,7 @@ pub(crate) mod batch;
 mod call_stream;
 mod event_stream;
 mod health;
+mod listen;
 pub mod mcp_endpoint;
 mod oauth;
 pub mod response;

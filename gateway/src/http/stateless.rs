@@ -15,11 +15,11 @@ use hyper::header::{ALLOW, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::{Map, Value};
 
-use super::Gateway;
 use super::mcp_endpoint::{
     PROTOCOL_VERSION_HEADER, SESSION_HEADER, SessionRequest, answer_request,
 };
 use super::response::{self, Body};
+use super::{Gateway, listen};
 use crate::auth::Caller;
 use crate::mcp::RpcError;
 use crate::mcp::jsonrpc::{self, Message, code};
@@ -100,9 +100,18 @@ pub async fn answer(
         Ok(revision) => revision,
         Err(error) => return refuse(error),
     };
-    if method == "server/discover" {
-        let result = gateway.mcp.discover(Transport::Http);
-        return response::json(StatusCode::OK, &jsonrpc::result(&id, result));
+    match method.as_str() {
+        "server/discover" => {
+            let result = gateway.mcp.discover(Transport::Http);
+            return response::json(StatusCode::OK, &jsonrpc::result(&id, result));
+        }
+        "subscriptions/listen" => {
+            return match listen::honoured(params.as_ref()) {
+                Ok(honoured) => listen::open(gateway, id, honoured),
+                Err(error) => refuse(error),
+            };
+        }
+        _ => {}
     }
     let session = Arc::new(Session::for_one_request(
         revision,

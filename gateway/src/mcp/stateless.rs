@@ -25,8 +25,9 @@ pub const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
 pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
 /// How long a client may cache `tools/list` and `server/discover` results.
-/// Reloads change the listing, and list-changed subscriptions are not
-/// served yet, so a minute bounds how long a client works from an old one.
+/// Reloads change the listing; a client listening for changes hears of
+/// them at once, and a minute bounds how long one that does not works
+/// from an old listing.
 pub const LIST_TTL_MS: u64 = 60_000;
 
 /// What a request's `_meta` declares, before its revision is checked.
@@ -141,7 +142,8 @@ pub fn discover(transport: Transport, server_info: &Value) -> Value {
         .collect();
     let mut result = json!({
         "supportedVersions": supported,
-        "capabilities": { "tools": {}, "logging": {} },
+        // Tool list changes reach clients through `subscriptions/listen`.
+        "capabilities": { "tools": { "listChanged": true }, "logging": {} },
     });
     complete("server/discover", &mut result, server_info);
     result

@@ -1,10 +1,13 @@
 //! Revision 2026-07-28 over HTTP: no session, an envelope in every
 //! request's `_meta`, routing headers that must agree with the body.
 
+use std::time::Duration;
+
+use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::support::{Reply, TestServer};
+use super::support::{EventStream, MCP_HEADERS, Reply, TestServer, without_component};
 
 const VERSION: &str = "2026-07-28";
 
@@ -341,7 +344,7 @@ async fn each_malformed_request_gets_its_own_status_and_code() {
                     ("accept", "text/event-stream"),
                     ("mcp-protocol-version", VERSION),
                 ],
-                bytes::Bytes::new(),
+                Bytes::new(),
             )
             .await;
         assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
@@ -350,4 +353,59 @@ async fn each_malformed_request_gets_its_own_status_and_code() {
             Some("POST")
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listen_stream_hears_of_tool_changes_and_ends_with_the_drain() {
+    let mut server = TestServer::spawn_process("watch_interval_ms = 0").await;
+    let body = request(
+        7,
+        "subscriptions/listen",
+        json!({"notifications": {"toolsListChanged": true, "promptsListChanged": true}}),
+        json!({}),
+    );
+    let mut headers = MCP_HEADERS.to_vec();
+    headers.extend([
+        ("mcp-protocol-version", VERSION),
+        ("mcp-method", "subscriptions/listen"),
+    ]);
+    let mut stream =
+        EventStream::request(server.addr, Method::POST, &headers, Bytes::from(body)).await;
+    assert_eq!(stream.status, StatusCode::OK);
+    let message = |event: &str| -> Value {
+        let data = event
+            .lines()
+            .find_map(|line| line.strip_prefix("data: "))
+            .expect("data");
+        serde_json::from_str(data).expect("JSON")
+    };
+    let wait = Duration::from_secs(30);
+    let acknowledged = message(&stream.next_event(wait).await.expect("acknowledged"));
+    assert_eq!(
+        acknowledged,
+        json!({"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
+               "params": {"notifications": {"toolsListChanged": true},
+                          "_meta": {"io.modelcontextprotocol/subscriptionId": 7}}}),
+        "only what Warden honours"
+    );
+
+    server.write_config(&without_component(server.original_config(), "json"));
+    server.signal("HUP");
+    let changed = message(&stream.next_event(wait).await.expect("a change"));
+    assert_eq!(
+        changed,
+        json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed",
+               "params": {"_meta": {"io.modelcontextprotocol/subscriptionId": 7}}})
+    );
+
+    // A shutdown closes the subscription with its result, then the stream.
+    server.signal("TERM");
+    let ended = message(&stream.next_event(wait).await.expect("the result"));
+    assert_eq!(
+        ended,
+        json!({"jsonrpc": "2.0", "id": 7, "result": {"resultType": "complete",
+               "_meta": {"io.modelcontextprotocol/subscriptionId": 7}}})
+    );
+    assert_eq!(stream.next_event(wait).await, None);
+    assert_eq!(server.exit_code(wait).await, Some(0));
 }

@@ -876,22 +876,33 @@ pub struct EventStream {
 impl EventStream {
     /// Sends `GET /mcp` with `headers` and keeps the response body open.
     pub async fn open(addr: SocketAddr, headers: &[(&str, &str)]) -> Self {
+        Self::request(addr, Method::GET, headers, Bytes::new()).await
+    }
+
+    /// Sends `method /mcp` with `headers` and `body`, and keeps the
+    /// response body open.
+    pub async fn request(
+        addr: SocketAddr,
+        method: Method,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Self {
         let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .expect("handshake");
         tokio::spawn(connection);
         let mut request = Request::builder()
-            .method(Method::GET)
+            .method(method)
             .uri("/mcp")
             .header("host", addr.to_string());
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let response = sender
-            .send_request(request.body(Full::new(Bytes::new())).expect("request"))
+            .send_request(request.body(Full::new(body)).expect("request"))
             .await
-            .expect("GET /mcp");
+            .expect("send to /mcp");
         let (parts, body) = response.into_parts();
         Self {
             status: parts.status,
