@@ -6,7 +6,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use serde_json::{Map, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
@@ -16,9 +19,10 @@ use crate::auth::Caller;
 use crate::http::Gateway;
 use crate::http::batch::{self, Admit};
 use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
-use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
+use crate::mcp::jsonrpc::{self, DecodeError, Message, RequestId, code};
 use crate::mcp::revision::Transport;
 use crate::mcp::session::Session;
+use crate::mcp::stateless::{self, Envelope};
 
 /// Responses waiting for the writer; bounded so a client that stops reading
 /// slows Warden down instead of growing its memory.
@@ -51,6 +55,7 @@ where
     let writer = tokio::spawn(write_lines(output, inbox));
     let mut lines = LineReader::new(input, gateway.settings.max_body_bytes);
     let mut session: Option<(String, Arc<Session>)> = None;
+    let stateless_calls = StatelessCalls::default();
     let mut running = JoinSet::new();
     tokio::pin!(shutdown);
     let mut signalled = false;
@@ -154,71 +159,51 @@ where
                 };
                 send(&outbox, reply).await;
             }
+            Message::Request { id, method, params }
+                if stateless::carries_envelope(params.as_ref()) =>
+            {
+                let reply = answer_stateless(
+                    &gateway,
+                    &outbox,
+                    &mut running,
+                    &stateless_calls,
+                    Request { id, method, params },
+                );
+                if let Some(reply) = reply {
+                    send(&outbox, reply).await;
+                }
+            }
             Message::Request { id, method, params } => {
                 let Some((_, current)) = session.clone() else {
                     let reply = jsonrpc::error(
                         Some(&id),
                         code::INVALID_REQUEST,
-                        "send `initialize` first",
+                        "send `initialize` first (or, in revision 2026-07-28, carry the \
+                         protocol version and client capabilities in params._meta)",
                         None,
                     );
                     send(&outbox, reply).await;
                     continue;
                 };
-                let gateway = Arc::clone(&gateway);
-                let outbox = outbox.clone();
-                // Calls run concurrently; each answer is written when ready.
-                let span = tracing::info_span!(
-                    "mcp",
-                    rpc_id = %id.to_value(),
-                    method = %method,
-                    session = %current.log_tag,
-                );
-                running.spawn(
-                    async move {
-                        let caller = Caller::local();
-                        let (notifier, mut notifications) =
-                            match gateway.mcp.notifier_for(&current, &method, params.as_ref()) {
-                                Some((notifier, receiver)) => (Some(notifier), Some(receiver)),
-                                None => (None, None),
-                            };
-                        let respond = gateway.mcp.respond(
-                            &current,
-                            &caller,
-                            &id,
-                            &method,
-                            params.as_ref(),
-                            notifier,
-                        );
-                        tokio::pin!(respond);
-                        // The request's notifications go out as they come,
-                        // before its answer.
-                        let reply = loop {
-                            tokio::select! {
-                                biased;
-                                reply = &mut respond => break reply,
-                                Some(notification) = next(&mut notifications) => {
-                                    send(&outbox, notification).await;
-                                }
-                            }
-                        };
-                        while let Some(notification) =
-                            notifications.as_mut().and_then(|r| r.try_recv().ok())
-                        {
-                            send(&outbox, notification).await;
-                        }
-                        // A call the client cancelled gets no answer.
-                        if let Some(reply) = reply {
-                            send(&outbox, reply).await;
-                        }
-                    }
-                    .instrument(span),
-                );
+                let request = Request { id, method, params };
+                spawn_request(&mut running, &gateway, &outbox, current, request, None);
             }
             Message::Notification { method, params } => {
-                // Before `initialize` there is nothing a notification could
-                // refer to.
-                if let Some((_, current)) = &session {
+                // A cancellation may name a 2026-07-28 request, which has no
+                // session; before `initialize` nothing else could be meant.
+                let request_id = params
+                    .as_ref()
+                    .and_then(|params| params.get("requestId"))
+                    .map(Value::to_string);
+                let stateless_request = request_id
+                    .and_then(|request_id| lock(&stateless_calls).get(&request_id).cloned());
+                if let Some(request_session) =
+                    stateless_request.filter(|_| method == "notifications/cancelled")
+                {
+                    gateway
+                        .mcp
+                        .notification(&request_session, &method, params.as_ref());
+                } else if let Some((_, current)) = &session {
                     gateway.mcp.notification(current, &method, params.as_ref());
                 }
             }
@@ -251,6 +236,122 @@ where
         Err(_) => lifecycle.record_forced_close(),
     }
     Ok(lifecycle.outcome())
+}
+
+/// One request read from stdin.
+struct Request {
+    id: RequestId,
+    method: String,
+    params: Option<Map<String, Value>>,
+}
+
+/// The 2026-07-28 requests running, each with the state its `_meta`
+/// declared, by request id (its JSON text), so `notifications/cancelled`
+/// can find them.
+type StatelessCalls = Arc<Mutex<HashMap<String, Arc<Session>>>>;
+
+fn lock(calls: &StatelessCalls) -> MutexGuard<'_, HashMap<String, Arc<Session>>> {
+    calls
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Takes a 2026-07-28 request: answers `server/discover` and refusals at
+/// once (returned), and runs the rest like a session's request, with the
+/// state its envelope declares.
+fn answer_stateless(
+    gateway: &Arc<Gateway>,
+    outbox: &mpsc::Sender<Value>,
+    running: &mut JoinSet<()>,
+    stateless_calls: &StatelessCalls,
+    request: Request,
+) -> Option<Value> {
+    let Request { id, method, params } = &request;
+    let envelope = match Envelope::read(params.as_ref()) {
+        Ok(envelope) => envelope,
+        Err(error) => return Some(error.response(Some(id))),
+    };
+    let revision = match envelope.revision(Transport::Stdio) {
+        Ok(revision) => revision,
+        Err(error) => return Some(error.response(Some(id))),
+    };
+    if method == "server/discover" {
+        return Some(jsonrpc::result(id, gateway.mcp.discover(Transport::Stdio)));
+    }
+    let request_session = Arc::new(Session::for_one_request(
+        revision,
+        envelope.client_capabilities,
+        envelope.client_info,
+        None,
+        envelope.log_level,
+    ));
+    let key = id.to_value().to_string();
+    lock(stateless_calls).insert(key.clone(), Arc::clone(&request_session));
+    let listed = (Arc::clone(stateless_calls), key);
+    spawn_request(
+        running,
+        gateway,
+        outbox,
+        request_session,
+        request,
+        Some(listed),
+    );
+    None
+}
+
+/// Runs a request concurrently with the others: its notifications go out
+/// as they come, then its answer (none for a call the client cancelled).
+/// `listed` is its entry among the 2026-07-28 requests, removed when done.
+fn spawn_request(
+    running: &mut JoinSet<()>,
+    gateway: &Arc<Gateway>,
+    outbox: &mpsc::Sender<Value>,
+    session: Arc<Session>,
+    request: Request,
+    listed: Option<(StatelessCalls, String)>,
+) {
+    let Request { id, method, params } = request;
+    let (gateway, outbox) = (Arc::clone(gateway), outbox.clone());
+    let span = tracing::info_span!(
+        "mcp",
+        rpc_id = %id.to_value(),
+        method = %method,
+        session = %session.log_tag,
+    );
+    running.spawn(
+        async move {
+            let caller = Caller::local();
+            let (notifier, mut notifications) =
+                match gateway.mcp.notifier_for(&session, &method, params.as_ref()) {
+                    Some((notifier, receiver)) => (Some(notifier), Some(receiver)),
+                    None => (None, None),
+                };
+            let respond =
+                gateway
+                    .mcp
+                    .respond(&session, &caller, &id, &method, params.as_ref(), notifier);
+            tokio::pin!(respond);
+            let reply = loop {
+                tokio::select! {
+                    biased;
+                    reply = &mut respond => break reply,
+                    Some(notification) = next(&mut notifications) => {
+                        send(&outbox, notification).await;
+                    }
+                }
+            };
+            while let Some(notification) = notifications.as_mut().and_then(|r| r.try_recv().ok()) {
+                send(&outbox, notification).await;
+            }
+            if let Some((calls, key)) = listed {
+                lock(&calls).remove(&key);
+            }
+            if let Some(reply) = reply {
+                send(&outbox, reply).await;
+            }
+        }
+        .instrument(span),
+    );
 }
 
 async fn send(outbox: &mpsc::Sender<Value>, message: Value) {

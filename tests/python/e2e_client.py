@@ -1,6 +1,7 @@
 """Drives a running Warden with the official MCP Python SDK client.
 
 Usage: python e2e_client.py URL
+       python e2e_client.py --stdio WARDEN_BINARY CONFIG
 
 Lists the tools, calls every example tool, and checks content and isError;
 receives a tool's progress and log notifications while it runs; abandons a
@@ -19,6 +20,7 @@ import json
 import sys
 
 from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
 EXPECTED_TOOLS = {
@@ -50,7 +52,7 @@ async def list_all_tools(client: Client) -> list:
 EXPECTED_PROTOCOL = {"auto": "2026-07-28", "2026-07-28": "2026-07-28", "legacy": "2025-11-25"}
 
 
-async def exercise(url: str, mode: str) -> None:
+async def exercise(server, mode: str) -> None:
     logs: list = []
 
     async def on_log(params) -> None:
@@ -58,7 +60,7 @@ async def exercise(url: str, mode: str) -> None:
 
     # `log_level` opts in to log messages on 2026-07-28 connections; the
     # handshake revisions start at the server's default level (info).
-    async with Client(url, mode=mode, logging_callback=on_log, log_level="info") as client:
+    async with Client(server, mode=mode, logging_callback=on_log, log_level="info") as client:
         check(
             client.protocol_version == EXPECTED_PROTOCOL[mode],
             f"[{mode}] negotiated {client.protocol_version}",
@@ -132,10 +134,14 @@ async def exercise(url: str, mode: str) -> None:
         print(f"[{mode}] ok: protocol {client.protocol_version}, {len(tools)} tools listed, every example tool called")
 
 
-async def main(url: str) -> None:
+async def main(args: list[str]) -> None:
+    if args[0] == "--stdio":
+        server = StdioServerParameters(command=args[1], args=["serve", "--stdio", "--config", args[2]])
+    else:
+        server = args[0]
     for mode in ("auto", "2026-07-28", "legacy"):
-        await exercise(url, mode)
+        await exercise(server, mode)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1:]))

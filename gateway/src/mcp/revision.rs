@@ -64,12 +64,9 @@ impl Revision {
     }
 
     /// Whether Warden serves the revision over `transport`: Streamable HTTP
-    /// came with 2025-03-26, and 2026-07-28 is served over HTTP only so far.
+    /// came with 2025-03-26; stdio carries them all.
     pub fn served_over(self, transport: Transport) -> bool {
-        match transport {
-            Transport::Http => self >= Self::V2025_03_26,
-            Transport::Stdio => !self.is_stateless(),
-        }
+        transport == Transport::Stdio || self >= Self::V2025_03_26
     }
 
     /// The revision `initialize` settles on with a client that asked for
@@ -160,7 +157,7 @@ mod tests {
         );
         assert_eq!(
             Revision::supported_list(Transport::Stdio),
-            "2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05"
+            "2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05"
         );
     }
 }

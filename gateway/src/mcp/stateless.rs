@@ -30,6 +30,16 @@ pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 /// from an old listing.
 pub const LIST_TTL_MS: u64 = 60_000;
 
+/// Whether a request's `params._meta` names a protocol version: how a
+/// 2026-07-28 request is told from a session's over stdio, which has no
+/// header to say it.
+pub fn carries_envelope(params: Option<&Map<String, Value>>) -> bool {
+    params
+        .and_then(|params| params.get("_meta"))
+        .and_then(Value::as_object)
+        .is_some_and(|meta| meta.contains_key(PROTOCOL_VERSION_KEY))
+}
+
 /// What a request's `_meta` declares, before its revision is checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {

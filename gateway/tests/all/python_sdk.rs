@@ -9,27 +9,16 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::support::{TestServer, python_venv, repo_root, slow_misbehave};
+use super::support::{TestServer, config_text, data_dir, python_venv, repo_root, slow_misbehave};
 
-/// A virtualenv with the pinned MCP Python SDK.
-async fn python_with_sdk() -> std::path::PathBuf {
-    python_venv("mcp-python-venv", "tests/python/requirements.txt").await
-}
+const AUDIT_TO_FILE: &str = "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_official_python_client_lists_and_calls_every_example_tool() {
-    let python = python_with_sdk().await;
-
-    let server = TestServer::spawn_edited_process(
-        "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n",
-        slow_misbehave,
-        &[],
-        &[],
-    )
-    .await;
-    let client = Command::new(&python)
+/// Runs the client script with `args` and checks each mode's outcome.
+async fn run_client(python: &std::path::Path, args: &[&std::ffi::OsStr]) {
+    let client = Command::new(python)
         .arg(repo_root().join("tests/python/e2e_client.py"))
-        .arg(server.url())
+        .args(args)
+        .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(180), client)
         .await
@@ -47,10 +36,12 @@ async fn the_official_python_client_lists_and_calls_every_example_tool() {
             && stdout.contains("[legacy] ok: protocol 2025-11-25"),
         "{stdout}"
     );
-    // Each mode abandoned a long call, and the server stopped it (the SDK
-    // cancels by notification in a session, by closing the request's
-    // stream in 2026-07-28).
-    let audit = std::fs::read_to_string(server.config_dir().join("audit.jsonl")).expect("audit");
+}
+
+/// Each mode abandoned a long call, and the server stopped it: the audit
+/// log in `audit_file` has three cancelled `misbehave.sleep` calls.
+fn assert_three_cancelled(audit_file: &std::path::Path) {
+    let audit = std::fs::read_to_string(audit_file).expect("audit");
     let stopped: Vec<serde_json::Value> = audit
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -63,4 +54,45 @@ async fn the_official_python_client_lists_and_calls_every_example_tool() {
             .all(|record| record["outcome"] == "cancelled"),
         "{stopped:?}"
     );
+}
+
+/// A virtualenv with the pinned MCP Python SDK.
+async fn python_with_sdk() -> std::path::PathBuf {
+    python_venv("mcp-python-venv", "tests/python/requirements.txt").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_python_client_lists_and_calls_every_example_tool() {
+    let python = python_with_sdk().await;
+
+    let server = TestServer::spawn_edited_process(AUDIT_TO_FILE, slow_misbehave, &[], &[]).await;
+    let url = server.url();
+    run_client(&python, &[url.as_ref()]).await;
+    // The SDK cancels by notification in a session, by closing the
+    // request's stream in 2026-07-28.
+    assert_three_cancelled(&server.config_dir().join("audit.jsonl"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_python_client_over_stdio_in_each_mode() {
+    let python = python_with_sdk().await;
+    let data = data_dir();
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let config = config_dir.path().join("warden.toml");
+    std::fs::write(
+        &config,
+        slow_misbehave(config_text(data.path(), AUDIT_TO_FILE)),
+    )
+    .expect("write config");
+    run_client(
+        &python,
+        &[
+            "--stdio".as_ref(),
+            env!("CARGO_BIN_EXE_warden").as_ref(),
+            config.as_os_str(),
+        ],
+    )
+    .await;
+    // Over stdio every mode cancels with `notifications/cancelled`.
+    assert_three_cancelled(&config_dir.path().join("audit.jsonl"));
 }
