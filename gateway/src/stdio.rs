@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::auth::Caller;
@@ -22,7 +23,9 @@ use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
 use crate::mcp::jsonrpc::{self, DecodeError, Message, RequestId, code};
 use crate::mcp::revision::Transport;
 use crate::mcp::session::Session;
-use crate::mcp::stateless::{self, Envelope};
+use crate::mcp::stateless::{
+    self, Envelope, honoured_subscriptions, subscription_ended, subscription_notification,
+};
 
 /// Responses waiting for the writer; bounded so a client that stops reading
 /// slows Warden down instead of growing its memory.
@@ -56,6 +59,8 @@ where
     let mut lines = LineReader::new(input, gateway.settings.max_body_bytes);
     let mut session: Option<(String, Arc<Session>)> = None;
     let stateless_calls = StatelessCalls::default();
+    // Ends the subscriptions when the client closes stdin.
+    let input_closed = CancellationToken::new();
     let mut running = JoinSet::new();
     tokio::pin!(shutdown);
     let mut signalled = false;
@@ -166,7 +171,7 @@ where
                     &gateway,
                     &outbox,
                     &mut running,
-                    &stateless_calls,
+                    (&stateless_calls, &input_closed),
                     Request { id, method, params },
                 );
                 if let Some(reply) = reply {
@@ -213,6 +218,7 @@ where
         while running.try_join_next().is_some() {}
     }
 
+    input_closed.cancel();
     // A client that closes stdin still gets its answers; a signal starts the
     // drain deadline.
     let lifecycle = gateway.mcp.lifecycle();
@@ -263,7 +269,7 @@ fn answer_stateless(
     gateway: &Arc<Gateway>,
     outbox: &mpsc::Sender<Value>,
     running: &mut JoinSet<()>,
-    stateless_calls: &StatelessCalls,
+    (stateless_calls, input_closed): (&StatelessCalls, &CancellationToken),
     request: Request,
 ) -> Option<Value> {
     let Request { id, method, params } = &request;
@@ -285,18 +291,96 @@ fn answer_stateless(
         None,
         envelope.log_level,
     ));
+    let honoured = if method == "subscriptions/listen" {
+        match honoured_subscriptions(params.as_ref()) {
+            Ok(honoured) => Some(honoured),
+            Err(error) => return Some(error.response(Some(id))),
+        }
+    } else {
+        None
+    };
     let key = id.to_value().to_string();
     lock(stateless_calls).insert(key.clone(), Arc::clone(&request_session));
     let listed = (Arc::clone(stateless_calls), key);
-    spawn_request(
-        running,
-        gateway,
-        outbox,
-        request_session,
-        request,
-        Some(listed),
-    );
+    match honoured {
+        Some(honoured) => {
+            let subscription = Subscription {
+                gateway: Arc::clone(gateway),
+                outbox: outbox.clone(),
+                session: request_session,
+                id: request.id,
+                honoured,
+                input_closed: input_closed.clone(),
+                listed,
+            };
+            running.spawn(subscription.run());
+        }
+        None => spawn_request(
+            running,
+            gateway,
+            outbox,
+            request_session,
+            request,
+            Some(listed),
+        ),
+    }
     None
+}
+
+/// A `subscriptions/listen` over stdio: its notifications are lines tagged
+/// with its id, until the client cancels it (`notifications/cancelled`),
+/// or it ends with its result when a drain begins or stdin closes.
+struct Subscription {
+    gateway: Arc<Gateway>,
+    outbox: mpsc::Sender<Value>,
+    session: Arc<Session>,
+    id: RequestId,
+    honoured: Value,
+    input_closed: CancellationToken,
+    listed: (StatelessCalls, String),
+}
+
+impl Subscription {
+    async fn run(self) {
+        let running = self.session.start_call(&self.id.to_value());
+        let cancelled = running.cancelled();
+        let tools = self.honoured.get("toolsListChanged") == Some(&Value::Bool(true));
+        let mut tools_changed = self.gateway.mcp.subscribe_tools_changed();
+        let drain_begun = self.gateway.mcp.lifecycle().drain_begun();
+        let acknowledged = subscription_notification(
+            &self.id,
+            "notifications/subscriptions/acknowledged",
+            serde_json::json!({ "notifications": self.honoured }),
+        );
+        send(&self.outbox, acknowledged).await;
+        loop {
+            tokio::select! {
+                () = cancelled.cancelled() => break,
+                () = drain_begun.cancelled() => {
+                    send(&self.outbox, subscription_ended(&self.id)).await;
+                    break;
+                }
+                () = self.input_closed.cancelled() => {
+                    send(&self.outbox, subscription_ended(&self.id)).await;
+                    break;
+                }
+                changed = tools_changed.recv(), if tools => match changed {
+                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let changed = subscription_notification(
+                            &self.id,
+                            "notifications/tools/list_changed",
+                            serde_json::json!({}),
+                        );
+                        send(&self.outbox, changed).await;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+        drop(running);
+        let (calls, key) = &self.listed;
+        lock(calls).remove(key);
+    }
 }
 
 /// Runs a request concurrently with the others: its notifications go out

@@ -25,7 +25,7 @@ use crate::mcp::RpcError;
 use crate::mcp::jsonrpc::{self, Message, code};
 use crate::mcp::revision::{Revision, Transport};
 use crate::mcp::session::Session;
-use crate::mcp::stateless::Envelope;
+use crate::mcp::stateless::{Envelope, honoured_subscriptions};
 
 /// The header naming a request's method.
 const METHOD_HEADER: &str = "mcp-method";
@@ -106,7 +106,7 @@ pub async fn answer(
             return response::json(StatusCode::OK, &jsonrpc::result(&id, result));
         }
         "subscriptions/listen" => {
-            return match listen::honoured(params.as_ref()) {
+            return match honoured_subscriptions(params.as_ref()) {
                 Ok(honoured) => listen::open(gateway, id, honoured),
                 Err(error) => refuse(error),
             };

@@ -284,13 +284,6 @@ impl Mcp {
                     self.handshake_request(session, caller, id, method, params, notifier)
                         .await?
                 }
-                // HTTP answers it with a stream of its own before this.
-                "subscriptions/listen" => {
-                    return Err(RpcError::new(
-                        code::METHOD_NOT_FOUND,
-                        "subscriptions/listen is served over HTTP only",
-                    ));
-                }
                 _ => {
                     return Err(RpcError::new(
                         code::METHOD_NOT_FOUND,

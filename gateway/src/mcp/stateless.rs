@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use warden_sandbox::LogLevel;
 
 use super::RpcError;
-use super::jsonrpc::code;
+use super::jsonrpc::{self, RequestId, code};
 use super::notify;
 use super::revision::{Revision, Transport};
 
@@ -21,6 +21,8 @@ pub const CLIENT_INFO_KEY: &str = "io.modelcontextprotocol/clientInfo";
 /// `_meta` key of the lowest log level the client wants (optional; without
 /// it the request gets no log messages).
 pub const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
+/// `_meta` key naming the `subscriptions/listen` stream a message belongs to.
+pub const SUBSCRIPTION_ID_KEY: &str = "io.modelcontextprotocol/subscriptionId";
 /// `_meta` key of the server's `Implementation` on results.
 pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
@@ -179,6 +181,41 @@ pub fn complete(method: &str, result: &mut Value, server_info: &Value) {
     }
 }
 
+/// The notification types a `subscriptions/listen` request asks for that
+/// Warden honours: `toolsListChanged` (it serves no prompts or resources,
+/// and MCP forbids sending types not asked for).
+pub fn honoured_subscriptions(params: Option<&Map<String, Value>>) -> Result<Value, RpcError> {
+    let filter = params
+        .and_then(|params| params.get("notifications"))
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            RpcError::invalid_params("`subscriptions/listen` needs a `notifications` object")
+        })?;
+    let mut honoured = Map::new();
+    if filter.get("toolsListChanged") == Some(&Value::Bool(true)) {
+        honoured.insert("toolsListChanged".to_owned(), Value::Bool(true));
+    }
+    Ok(Value::Object(honoured))
+}
+
+/// A notification of subscription `id` (the listen request's id).
+pub fn subscription_notification(id: &RequestId, method: &str, params: Value) -> Value {
+    let mut params = params;
+    params["_meta"] = json!({ SUBSCRIPTION_ID_KEY: id.to_value() });
+    json!({ "jsonrpc": "2.0", "method": method, "params": params })
+}
+
+/// The result that ends subscription `id` on purpose.
+pub fn subscription_ended(id: &RequestId) -> Value {
+    jsonrpc::result(
+        id,
+        json!({
+            "resultType": "complete",
+            "_meta": { SUBSCRIPTION_ID_KEY: id.to_value() },
+        }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +287,25 @@ mod tests {
                 }))
             );
         }
+    }
+
+    #[test]
+    fn only_tool_list_changes_are_honoured() {
+        let params = |filter: Value| json!({ "notifications": filter }).as_object().cloned();
+        assert_eq!(
+            honoured_subscriptions(
+                params(json!({"toolsListChanged": true, "promptsListChanged": true})).as_ref()
+            ),
+            Ok(json!({"toolsListChanged": true}))
+        );
+        assert_eq!(
+            honoured_subscriptions(
+                params(json!({"resourceSubscriptions": ["file:///a"]})).as_ref()
+            ),
+            Ok(json!({}))
+        );
+        assert!(honoured_subscriptions(None).is_err());
+        assert!(honoured_subscriptions(params(json!([])).as_ref()).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::stdio::StdioWarden;
 use super::support::{EventStream, MCP_HEADERS, Reply, TestServer, without_component};
 
 const VERSION: &str = "2026-07-28";
@@ -408,4 +409,96 @@ async fn a_listen_stream_hears_of_tool_changes_and_ends_with_the_drain() {
     );
     assert_eq!(stream.next_event(wait).await, None);
     assert_eq!(server.exit_code(wait).await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_stdio_requests_carry_their_envelope_and_subscriptions_are_lines() {
+    let mut warden = StdioWarden::start("watch_interval_ms = 0");
+    // No `initialize`: the envelope is enough.
+    warden
+        .send(
+            serde_json::from_str(&request(1, "server/discover", json!({}), json!({})))
+                .expect("JSON"),
+        )
+        .await;
+    let discovered = warden.next().await;
+    assert_eq!(
+        discovered["result"]["supportedVersions"],
+        json!([
+            "2026-07-28",
+            "2025-11-25",
+            "2025-06-18",
+            "2025-03-26",
+            "2024-11-05"
+        ])
+    );
+    let listen = |id: &str| {
+        let mut body: Value = serde_json::from_str(&request(
+            0,
+            "subscriptions/listen",
+            json!({"notifications": {"toolsListChanged": true}}),
+            json!({}),
+        ))
+        .expect("JSON");
+        body["id"] = json!(id);
+        body
+    };
+    warden.send(listen("sub")).await;
+    let acknowledged = warden.next().await;
+    assert_eq!(
+        acknowledged["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    assert_eq!(
+        acknowledged["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "sub"
+    );
+
+    let (config, full) = &warden.config;
+    std::fs::write(config, without_component(full, "json")).expect("rewrite config");
+    let pid = warden.child.id().expect("pid").to_string();
+    let hup = std::process::Command::new("kill")
+        .args(["-s", "HUP", &pid])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    assert_eq!(
+        warden.next().await,
+        json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed",
+               "params": {"_meta": {"io.modelcontextprotocol/subscriptionId": "sub"}}})
+    );
+
+    // Cancelled by the client: no result; the next line answers the next
+    // request.
+    warden
+        .send(
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                     "params": {"requestId": "sub"}}),
+        )
+        .await;
+    warden
+        .send(
+            serde_json::from_str(&request(2, "server/discover", json!({}), json!({})))
+                .expect("JSON"),
+        )
+        .await;
+    assert_eq!(warden.next().await["id"], 2);
+
+    // Closing stdin ends a subscription with its result.
+    warden.send(listen("sub2")).await;
+    assert_eq!(
+        warden.next().await["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    drop(warden.stdin);
+    let line = tokio::time::timeout(Duration::from_secs(30), warden.stdout.next_line())
+        .await
+        .expect("a line")
+        .expect("read")
+        .expect("the subscription's result");
+    assert_eq!(
+        serde_json::from_str::<Value>(&line).expect("JSON"),
+        json!({"jsonrpc": "2.0", "id": "sub2", "result": {"resultType": "complete",
+               "_meta": {"io.modelcontextprotocol/subscriptionId": "sub2"}}})
+    );
 }
