@@ -204,7 +204,17 @@ pub async fn call_with_usage(
                 .map(|tool| record::redact(&params.arguments, &tool.audit.redact));
             (PendingRecord::new(slot, record), logged)
         });
+        // Should the request go away before the call ends, the call still
+        // counts, as its audit record does.
+        let mut unfinished = Unfinished {
+            tool: catalog
+                .get(&params.name)
+                .filter(|tool| access::allows(tool, context.caller))
+                .map(Arc::clone),
+            started,
+        };
         let (reply, ended) = run_call(catalog, context, params).await;
+        unfinished.tool = None;
         let duration = started.elapsed();
         if let Some(tool) = &ended.tool {
             log_call(tool, &ended, duration);
@@ -228,6 +238,25 @@ pub async fn call_with_usage(
     }
     .instrument(span)
     .await
+}
+
+/// A call whose future was dropped before it ended (the request went
+/// away: a closed connection, a request timeout, a drain's deadline): it
+/// is logged and counted as `cancelled`, reason `abandoned`, the outcome
+/// its audit record gets.
+struct Unfinished {
+    /// `None` once the call has ended, or for a tool this caller cannot see.
+    tool: Option<Arc<Tool>>,
+    started: Instant,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(tool) = self.tool.take() {
+            let ended = Ended::new(&tool, "cancelled", Some("abandoned"));
+            log_call(&tool, &ended, self.started.elapsed());
+        }
+    }
 }
 
 /// How a call ended, for its log line, metrics and audit record.

@@ -369,6 +369,18 @@ async fn without_resumption_closing_the_stream_cancels_the_call() {
     let record = audit_record(&server, "misbehave.progress").await;
     assert_eq!(record["outcome"], json!("cancelled"), "{record}");
     assert_eq!(session.ping_status().await, StatusCode::OK);
+    // The call counts in the metrics and has its log line, as it is audited.
+    server.wait_for_log("reason=\"abandoned\"", 1).await;
+    let metrics = server.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("warden_tool_calls_total")
+                && line.contains("misbehave.progress")
+                && line.contains("outcome=\"cancelled\"")
+                && line.contains("reason=\"abandoned\"")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
