@@ -14,6 +14,7 @@ use warden_sandbox::{
 use crate::auth::access::ToolAccess;
 use crate::config::{self, AccessPolicy, ComponentConfig, Config, ToolAuditConfig, ToolQuotas};
 use crate::limits::ToolRates;
+use crate::mcp::param_headers::{self, HeaderParam};
 
 /// Why the catalog could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +94,8 @@ pub struct Tool {
     pub input_validator: jsonschema::Validator,
     /// Compiled output schema, when the tool declares one.
     pub output_validator: Option<jsonschema::Validator>,
+    /// Arguments mirrored into `Mcp-Param-*` headers (2026-07-28).
+    pub header_params: Vec<HeaderParam>,
     /// The tool as `tools/list` shows it, built once.
     pub listing: Value,
     /// Who may see and call it; `None`: every caller.
@@ -359,6 +362,8 @@ fn compile_tool(
         .map_err(|error| invalid("input", error.to_string()))?;
     let input_validator =
         compile_schema(&input_schema).map_err(|reason| invalid("input", reason))?;
+    let header_params =
+        param_headers::declared(&input_schema).map_err(|reason| invalid("input", reason))?;
     let output_schema: Option<Value> = info
         .output_schema
         .as_deref()
@@ -377,6 +382,7 @@ fn compile_tool(
         component: Arc::clone(component),
         input_validator,
         output_validator,
+        header_params,
         listing,
         access: None,
         rates: ToolRates::default(),

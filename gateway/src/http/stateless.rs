@@ -1,7 +1,8 @@
 //! `/mcp` in revision 2026-07-28: POST only, no session. A request's
 //! routing headers must agree with its body (`MCP-Protocol-Version` with
 //! the `_meta` revision, `Mcp-Method` with the method, `Mcp-Name` with the
-//! tool a `tools/call` names), else 400 with -32020; a revision Warden does
+//! tool a `tools/call` names, `Mcp-Param-*` with the arguments its tool
+//! mirrors), else 400 with -32020; a revision Warden does
 //! not serve this way is 400 with -32022 and the list it does; an unknown
 //! method is 404 with -32601. The request runs as in a session, with what
 //! its `_meta` declares; closing its event stream cancels it, as nothing
@@ -20,12 +21,12 @@ use super::mcp_endpoint::{
 };
 use super::response::{self, Body};
 use super::{Gateway, listen};
-use crate::auth::Caller;
-use crate::mcp::RpcError;
+use crate::auth::{Caller, access};
 use crate::mcp::jsonrpc::{self, Message, code};
 use crate::mcp::revision::{Revision, Transport};
 use crate::mcp::session::Session;
 use crate::mcp::stateless::{Envelope, honoured_subscriptions};
+use crate::mcp::{RpcError, param_headers};
 
 /// The header naming a request's method.
 const METHOD_HEADER: &str = "mcp-method";
@@ -93,7 +94,14 @@ pub async fn answer(
         Ok(envelope) => envelope,
         Err(error) => return refuse(error),
     };
-    if let Err(error) = check_routing_headers(headers, &envelope, &method, params.as_ref()) {
+    let checked = check_routing_headers(
+        (gateway, caller),
+        headers,
+        &envelope,
+        &method,
+        params.as_ref(),
+    );
+    if let Err(error) = checked {
         return refuse(error);
     }
     let revision = match envelope.revision(Transport::Http) {
@@ -131,6 +139,7 @@ pub async fn answer(
 
 /// -32020 unless the routing headers say what the body says.
 fn check_routing_headers(
+    (gateway, caller): (&Gateway, &Caller),
     headers: &HeaderMap,
     envelope: &Envelope,
     method: &str,
@@ -158,6 +167,32 @@ fn check_routing_headers(
             return mismatch(
                 "the Mcp-Name header must be present and equal params.name".to_owned(),
             );
+        }
+        // A tool the caller may not see is refused as unknown later, its
+        // headers unchecked: nothing of it is told.
+        let tool = name.and_then(|name| {
+            let catalog = gateway.mcp.catalog();
+            catalog
+                .get(name)
+                .filter(|tool| access::allows(tool, caller))
+                .map(Arc::clone)
+        });
+        let arguments = params
+            .and_then(|params| params.get("arguments"))
+            .and_then(Value::as_object);
+        if let (Some(tool), Some(arguments)) = (tool, arguments) {
+            let values = |name: &str| {
+                headers
+                    .get_all(name)
+                    .iter()
+                    .map(|value| value.to_str().unwrap_or("\u{fffd}"))
+                    .collect()
+            };
+            if let Err(reason) =
+                param_headers::check(&tool.header_params, arguments, values, decode_header_value)
+            {
+                return mismatch(reason);
+            }
         }
     }
     Ok(())

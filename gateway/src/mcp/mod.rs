@@ -4,6 +4,7 @@
 mod downlevel;
 pub mod jsonrpc;
 pub mod notify;
+pub mod param_headers;
 pub mod revision;
 pub mod session;
 pub mod stateless;

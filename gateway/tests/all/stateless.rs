@@ -502,3 +502,66 @@ async fn over_stdio_requests_carry_their_envelope_and_subscriptions_are_lines() 
                "_meta": {"io.modelcontextprotocol/subscriptionId": "sub2"}}})
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mirrored_arguments_travel_in_headers_that_must_match() {
+    let server = TestServer::start().await;
+    let echo = |arguments: Value| {
+        request(
+            1,
+            "tools/call",
+            json!({"name": "misbehave.echo", "arguments": arguments}),
+            json!({}),
+        )
+    };
+    let call = |arguments: Value, label: Option<&'static str>| {
+        let mut headers = vec![
+            ("mcp-protocol-version", VERSION),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "misbehave.echo"),
+        ];
+        if let Some(label) = label {
+            headers.push(("mcp-param-label", label));
+        }
+        let body = echo(arguments);
+        let server = &server;
+        async move { server.post(&headers, body).await }
+    };
+
+    let agreed = call(json!({"value": 1, "label": "eu-west"}), Some("eu-west")).await;
+    assert_eq!(agreed.status, StatusCode::OK, "{}", agreed.text());
+    assert_eq!(agreed.json()["result"]["structuredContent"]["value"], 1);
+    // A value a header cannot carry as it is comes base64-wrapped.
+    let wrapped = call(
+        json!({"value": 1, "label": "zürich"}),
+        Some("=?base64?esO8cmljaA==?="),
+    )
+    .await;
+    assert_eq!(wrapped.status, StatusCode::OK, "{}", wrapped.text());
+    let neither = call(json!({"value": 1}), None).await;
+    assert_eq!(neither.status, StatusCode::OK, "{}", neither.text());
+
+    for (arguments, label, says) in [
+        (json!({"value": 1, "label": "eu-west"}), None, "is missing"),
+        (
+            json!({"value": 1, "label": "eu-west"}),
+            Some("us-east"),
+            "does not match",
+        ),
+        (
+            json!({"value": 1}),
+            Some("eu-west"),
+            "is present but argument `label` is not",
+        ),
+    ] {
+        let refused = call(arguments, label).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            refused.text()
+        );
+        assert_eq!(refused.rpc_code(), -32020);
+        assert!(refused.text().contains(says), "{}", refused.text());
+    }
+}

@@ -33,10 +33,22 @@ pub struct Steps {
     pub steps: u32,
 }
 
-/// Arguments and result of `misbehave.echo`.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct Echo {
+/// Arguments of `misbehave.echo`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EchoArgs {
     /// Any JSON value.
+    pub value: serde_json::Value,
+    /// A label that clients of revision 2026-07-28 also send as the
+    /// `Mcp-Param-Label` header, so proxies can route on it.
+    #[serde(default)]
+    #[schemars(extend("x-mcp-header" = "Label"))]
+    pub label: String,
+}
+
+/// Result of `misbehave.echo`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Echo {
+    /// The value given.
     pub value: serde_json::Value,
 }
 
@@ -58,8 +70,8 @@ fn progress(args: StepsArgs) -> Result<Steps, ToolError> {
     Ok(Steps { steps: args.steps })
 }
 
-fn echo(args: Echo) -> Result<Echo, ToolError> {
-    Ok(args)
+fn echo(args: EchoArgs) -> Result<Echo, ToolError> {
+    Ok(Echo { value: args.value })
 }
 
 /// Returns structured content that does not conform to the declared output
@@ -229,8 +241,19 @@ mod tests {
     #[test]
     fn echo_returns_the_value() {
         let value = json!({"n": 1, "list": [true, null, "x"]});
-        let result = call("misbehave.echo", json!({ "value": value }));
+        let result = call("misbehave.echo", json!({ "value": value, "label": "a" }));
         assert_eq!(result.structured_value(), Some(json!({ "value": value })));
+    }
+
+    #[test]
+    fn echo_mirrors_its_label_into_a_header() {
+        let info = toolbox()
+            .list()
+            .into_iter()
+            .find(|tool| tool.name == "misbehave.echo")
+            .expect("echo");
+        let schema: Value = serde_json::from_str(&info.input_schema).expect("JSON");
+        assert_eq!(schema["properties"]["label"]["x-mcp-header"], "Label");
     }
 
     #[test]
