@@ -279,29 +279,25 @@ impl Mcp {
         params: Option<&Map<String, Value>>,
         notifier: Option<Arc<RequestNotifier>>,
     ) -> Result<Value, RpcError> {
-        if session.revision.is_stateless() {
-            let mut result = match method {
-                "tools/list" | "tools/call" => {
-                    self.handshake_request(session, caller, id, method, params, notifier)
-                        .await?
-                }
-                _ => {
-                    return Err(RpcError::new(
-                        code::METHOD_NOT_FOUND,
-                        format!("Method not found: {method} (not part of revision 2026-07-28)"),
-                    ));
-                }
-            };
-            stateless::complete(method, &mut result, &server_info());
-            return Ok(result);
+        let stateless = session.revision.is_stateless();
+        if stateless && !matches!(method, "tools/list" | "tools/call") {
+            return Err(RpcError::new(
+                code::METHOD_NOT_FOUND,
+                format!("Method not found: {method} (not part of revision 2026-07-28)"),
+            ));
         }
-        self.handshake_request(session, caller, id, method, params, notifier)
-            .await
+        let mut result = self
+            .dispatch(session, caller, id, method, params, notifier)
+            .await?;
+        if stateless {
+            stateless::complete(method, &mut result, &server_info());
+        }
+        Ok(result)
     }
 
-    /// Answers a request of the handshake revisions (and the methods
-    /// 2026-07-28 shares with them).
-    async fn handshake_request(
+    /// Answers a method of the handshake revisions (2026-07-28 shares
+    /// `tools/list` and `tools/call` with them).
+    async fn dispatch(
         &self,
         session: &Session,
         caller: &Caller,

@@ -454,14 +454,7 @@ async fn over_stdio_requests_carry_their_envelope_and_subscriptions_are_lines() 
         "sub"
     );
 
-    let (config, full) = &warden.config;
-    std::fs::write(config, without_component(full, "json")).expect("rewrite config");
-    let pid = warden.child.id().expect("pid").to_string();
-    let hup = std::process::Command::new("kill")
-        .args(["-s", "HUP", &pid])
-        .status()
-        .expect("kill");
-    assert!(hup.success());
+    warden.reload_without("json");
     assert_eq!(
         warden.next().await,
         json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed",

@@ -153,6 +153,20 @@ impl StdioWarden {
         .await;
     }
 
+    /// Rewrites the config without component `name` and reloads it
+    /// (SIGHUP).
+    pub fn reload_without(&self, name: &str) {
+        let (config, full) = &self.config;
+        std::fs::write(config, super::support::without_component(full, name))
+            .expect("rewrite config");
+        let pid = self.child.id().expect("pid").to_string();
+        let hup = std::process::Command::new("kill")
+            .args(["-s", "HUP", &pid])
+            .status()
+            .expect("kill");
+        assert!(hup.success());
+    }
+
     /// The next line, as JSON, within a minute.
     pub async fn next(&mut self) -> Value {
         let line = tokio::time::timeout(Duration::from_secs(60), self.stdout.next_line())
@@ -187,15 +201,7 @@ async fn a_reload_that_changes_the_tools_notifies_the_stdio_client() {
         json!(true)
     );
 
-    let (config, full) = &warden.config;
-    std::fs::write(config, super::support::without_component(full, "json"))
-        .expect("rewrite config");
-    let pid = warden.child.id().expect("pid").to_string();
-    let hup = std::process::Command::new("kill")
-        .args(["-s", "HUP", &pid])
-        .status()
-        .expect("kill");
-    assert!(hup.success());
+    warden.reload_without("json");
     assert_eq!(
         warden.next().await,
         json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
