@@ -212,7 +212,11 @@ where
                     gateway.mcp.notification(current, &method, params.as_ref());
                 }
             }
-            Message::Response { .. } => {}
+            Message::Response { id, answer } => {
+                if let Some((_, current)) = &session {
+                    gateway.mcp.client_response(current, &id, answer);
+                }
+            }
         }
         // Reap finished calls so the set does not grow with the session.
         while running.try_join_next().is_some() {}

@@ -4,7 +4,12 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "tool-component",
-    imports: { default: trappable },
+    // Requests to the client wait for its answer without blocking a thread.
+    imports: {
+        "warden:tool/host.sample": async | trappable,
+        "warden:tool/host.elicit": async | trappable,
+        default: trappable,
+    },
     exports: { default: async },
 });
 

@@ -14,10 +14,11 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use crate::bindings::{self, ToolComponentPre};
 use crate::cache::{self, CacheOutcome};
+use crate::client::{CallClock, Suspended};
 use crate::engine::{EPOCH_TICK, Sandbox, Ticker};
 use crate::error::{CallError, LoadError};
 use crate::events::{CallEvents, NoEvents};
-use crate::host::{CallState, LogLimitExceeded};
+use crate::host::{CallState, ClientRequestLimits, LogLimitExceeded};
 use crate::limiter::CallLimiter;
 use crate::output::CapturedOutput;
 use crate::policy::{DirMode, Policy};
@@ -275,6 +276,9 @@ impl ToolComponent {
                 tool: tool.to_string(),
                 message,
             })?;
+        let timeout = Duration::from_millis(limits.timeout_ms);
+        let started = Instant::now();
+        let clock = Arc::new(CallClock::new(started, timeout));
         let mut store = Store::new(
             &self.engine,
             CallState {
@@ -287,6 +291,14 @@ impl ToolComponent {
                 log_messages: 0,
                 log_limit_hit: false,
                 last_progress: None,
+                clock: Arc::clone(&clock),
+                client: ClientRequestLimits {
+                    max_requests: limits.max_client_requests,
+                    max_request_bytes: limits.max_output_bytes,
+                    timeout: Duration::from_millis(limits.client_request_timeout_ms),
+                },
+                client_requests: 0,
+                suspended: false,
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -308,12 +320,14 @@ impl ToolComponent {
         } else {
             None
         };
-        let timeout = Duration::from_millis(limits.timeout_ms);
-        let started = Instant::now();
-        let deadline = started + timeout;
         store.set_epoch_deadline(1);
+        let epoch_clock = Arc::clone(&clock);
         store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
+            // The guest runs wasm here, so the clock is running.
+            if epoch_clock
+                .deadline()
+                .is_some_and(|deadline| Instant::now() >= deadline)
+            {
                 Ok(UpdateDeadline::Interrupt)
             } else {
                 Ok(UpdateDeadline::YieldCustom(
@@ -335,7 +349,10 @@ impl ToolComponent {
             };
             // Epochs stop a guest running wasm; this outer timer also stops
             // one blocked inside a host call, where epochs cannot reach it.
-            tokio::time::timeout(timeout + 2 * EPOCH_TICK, running).await
+            tokio::select! {
+                outcome = running => Some(outcome),
+                () = clock.expired(2 * EPOCH_TICK) => None,
+            }
         };
 
         let (stdout_text, stdout_dropped) = stdout.contents();
@@ -352,9 +369,9 @@ impl ToolComponent {
         };
         events.finished(&tool, &usage);
         match outcome {
-            Ok(Ok(value)) => Ok((value, usage)),
-            Ok(Err(error)) => Err(self.classify(&tool, error, store.data(), &usage)),
-            Err(_elapsed) => Err(CallError::Timeout {
+            Some(Ok(value)) => Ok((value, usage)),
+            Some(Err(error)) => Err(self.classify(&tool, error, store.data(), &usage)),
+            None => Err(CallError::Timeout {
                 tool: tool.to_string(),
                 limit_ms: limits.timeout_ms,
             }),
@@ -376,6 +393,9 @@ impl ToolComponent {
                 tool,
                 limit: limits.max_log_messages,
             };
+        }
+        if state.suspended || error.is::<Suspended>() {
+            return CallError::AwaitingClient { tool };
         }
         if state.limiter.memory_refused() {
             return CallError::MemoryLimit {

@@ -159,6 +159,13 @@ pub enum CallError {
         /// Tool name.
         tool: String,
     },
+    /// The embedder suspended the call at a request to the client: the
+    /// answer comes with a later call (not a failure of the tool).
+    #[error("tool `{tool}` waits for answers from the client")]
+    AwaitingClient {
+        /// Tool name.
+        tool: String,
+    },
     /// The host failed to set up the call (not the tool's fault).
     #[error("tool `{tool}` could not be started: {message}")]
     Host {
@@ -182,6 +189,7 @@ impl CallError {
             Self::Trap { .. } => "trap",
             Self::Busy { .. } => "busy",
             Self::UnknownTool { .. } => "unknown_tool",
+            Self::AwaitingClient { .. } => "awaiting_client",
             Self::Host { .. } => "host_error",
         }
     }

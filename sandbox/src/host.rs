@@ -1,11 +1,13 @@
 //! Per-call store state and the host side of the `warden:tool/host` imports.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::warden::tool::{host, types};
+use crate::client::{CallClock, ClientReply, ClientRequestError, ClientRequestKind, Suspended};
 use crate::events::{CallEvents, LogLevel};
 use crate::limiter::CallLimiter;
 
@@ -21,6 +23,19 @@ pub(crate) struct CallState {
     pub(crate) log_messages: u32,
     pub(crate) log_limit_hit: bool,
     pub(crate) last_progress: Option<f64>,
+    pub(crate) clock: Arc<CallClock>,
+    pub(crate) client: ClientRequestLimits,
+    pub(crate) client_requests: u32,
+    /// Set when the embedder suspended the call to wait for a later one.
+    pub(crate) suspended: bool,
+}
+
+/// Bounds on one call's requests to the client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientRequestLimits {
+    pub(crate) max_requests: u32,
+    pub(crate) max_request_bytes: u64,
+    pub(crate) timeout: Duration,
 }
 
 impl WasiView for CallState {
@@ -39,6 +54,61 @@ impl WasiView for CallState {
 pub(crate) struct LogLimitExceeded;
 
 impl types::Host for CallState {}
+
+impl CallState {
+    /// Sends one request to the client through the embedder, within the
+    /// call's bounds, with the call's clock stopped while it waits.
+    async fn ask_client(
+        &mut self,
+        kind: ClientRequestKind,
+        request: String,
+    ) -> wasmtime::Result<Result<String, types::ClientError>> {
+        if self.client_requests >= self.client.max_requests {
+            return Ok(Err(types::ClientError::Invalid(format!(
+                "a call may make at most {} requests to the client",
+                self.client.max_requests
+            ))));
+        }
+        if request.len() as u64 > self.client.max_request_bytes {
+            return Ok(Err(types::ClientError::Invalid(format!(
+                "the request is {} bytes, more than the limit of {} bytes",
+                request.len(),
+                self.client.max_request_bytes
+            ))));
+        }
+        self.client_requests += 1;
+        let reply = {
+            let _paused = self.clock.pause();
+            let asked = self.events.client_request(&self.tool, kind, request);
+            match tokio::time::timeout(self.client.timeout, asked).await {
+                Ok(reply) => reply,
+                Err(_elapsed) => ClientReply::Failed(ClientRequestError::Unavailable(format!(
+                    "the client did not answer within {} ms",
+                    self.client.timeout.as_millis()
+                ))),
+            }
+        };
+        match reply {
+            ClientReply::Answered(answer) => Ok(Ok(answer)),
+            ClientReply::Failed(error) => Ok(Err(error.into())),
+            ClientReply::Suspend => {
+                self.suspended = true;
+                Err(Suspended.into())
+            }
+        }
+    }
+}
+
+impl From<ClientRequestError> for types::ClientError {
+    fn from(error: ClientRequestError) -> Self {
+        match error {
+            ClientRequestError::Unsupported(reason) => Self::Unsupported(reason),
+            ClientRequestError::Invalid(reason) => Self::Invalid(reason),
+            ClientRequestError::Refused(reason) => Self::Refused(reason),
+            ClientRequestError::Unavailable(reason) => Self::Unavailable(reason),
+        }
+    }
+}
 
 impl host::Host for CallState {
     fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
@@ -67,6 +137,20 @@ impl host::Host for CallState {
                 .progress(&self.tool, done, total, message.as_deref());
         }
         Ok(())
+    }
+
+    async fn sample(
+        &mut self,
+        request: String,
+    ) -> wasmtime::Result<Result<String, types::ClientError>> {
+        self.ask_client(ClientRequestKind::Sample, request).await
+    }
+
+    async fn elicit(
+        &mut self,
+        request: String,
+    ) -> wasmtime::Result<Result<String, types::ClientError>> {
+        self.ask_client(ClientRequestKind::Elicit, request).await
     }
 }
 

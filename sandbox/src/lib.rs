@@ -31,6 +31,7 @@
 
 mod bindings;
 mod cache;
+mod client;
 mod component;
 mod engine;
 mod error;
@@ -44,6 +45,7 @@ mod tool;
 /// The WIT package every tool component is built against (`wit/tool.wit`).
 pub const WIT_PACKAGE: &str = "warden:tool@0.1.0";
 
+pub use client::{ClientReply, ClientReplyFuture, ClientRequestError, ClientRequestKind};
 pub use component::{CallOutput, CallUsage, FUEL_SLICE, ToolComponent};
 pub use engine::{PoolStats, Sandbox, SandboxConfig};
 pub use error::{CallError, LoadError, SandboxError};

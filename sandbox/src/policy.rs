@@ -34,11 +34,18 @@ pub struct Limits {
     /// How long a call waits for one of `max_concurrency` slots before it
     /// fails as busy, in milliseconds.
     pub queue_timeout_ms: u64,
+    /// How long one request to the client (`sample`, `elicit`) may wait for
+    /// its answer, in milliseconds. The waiting does not count against
+    /// `timeout_ms`.
+    pub client_request_timeout_ms: u64,
+    /// How many requests to the client one call may make.
+    pub max_client_requests: u32,
 }
 
 impl Limits {
     /// The conservative defaults: 5 s, unmetered, 64 MiB memory, 1 MiB
-    /// output, 100 log messages, 16 concurrent calls, 1 s queue wait.
+    /// output, 100 log messages, 16 concurrent calls, 1 s queue wait, 5
+    /// minutes for each of at most 8 requests to the client.
     pub const DEFAULT: Limits = Limits {
         timeout_ms: 5_000,
         fuel: None,
@@ -47,6 +54,8 @@ impl Limits {
         max_log_messages: 100,
         max_concurrency: 16,
         queue_timeout_ms: 1_000,
+        client_request_timeout_ms: 300_000,
+        max_client_requests: 8,
     };
 }
 

@@ -181,6 +181,15 @@ pub const MAX_CONCURRENCY_RANGE: RangeInclusive<u32> = 1..=10_000;
 pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = Limits::DEFAULT.queue_timeout_ms;
 /// Accepted `limits.queue_timeout_ms`: 0 (fail at once when busy) ..= 1 minute.
 pub const QUEUE_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 0..=60_000;
+/// Default `limits.client_request_timeout_ms`: 5 minutes (a person may be
+/// filling in a form).
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_MS: u64 = Limits::DEFAULT.client_request_timeout_ms;
+/// Accepted `limits.client_request_timeout_ms`: 100 ms ..= 1 hour.
+pub const CLIENT_REQUEST_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 100..=3_600_000;
+/// Default `limits.max_client_requests`, per call.
+pub const DEFAULT_MAX_CLIENT_REQUESTS: u32 = Limits::DEFAULT.max_client_requests;
+/// Accepted `limits.max_client_requests`: 0 (none) ..= 100.
+pub const MAX_CLIENT_REQUESTS_RANGE: RangeInclusive<u32> = 0..=100;
 
 // ---- Types ------------------------------------------------------------------
 

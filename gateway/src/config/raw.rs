@@ -502,6 +502,10 @@ pub(super) struct RawLimits {
     pub max_concurrency: u32,
     #[serde(deserialize_with = "queue_timeout_ms")]
     pub queue_timeout_ms: u64,
+    #[serde(deserialize_with = "client_request_timeout_ms")]
+    pub client_request_timeout_ms: u64,
+    #[serde(deserialize_with = "max_client_requests")]
+    pub max_client_requests: u32,
 }
 
 impl Default for RawLimits {
@@ -515,6 +519,8 @@ impl Default for RawLimits {
             max_log_messages: d.max_log_messages,
             max_concurrency: d.max_concurrency,
             queue_timeout_ms: d.queue_timeout_ms,
+            client_request_timeout_ms: d.client_request_timeout_ms,
+            max_client_requests: d.max_client_requests,
         }
     }
 }
@@ -529,6 +535,8 @@ impl From<RawLimits> for model::Limits {
             max_log_messages: raw.max_log_messages,
             max_concurrency: raw.max_concurrency,
             queue_timeout_ms: raw.queue_timeout_ms,
+            client_request_timeout_ms: raw.client_request_timeout_ms,
+            max_client_requests: raw.max_client_requests,
         }
     }
 }
@@ -995,6 +1003,14 @@ ranged_field!(max_output_bytes: u64 = model::MAX_OUTPUT_BYTES_RANGE, Unit::Bytes
 ranged_field!(max_log_messages: u32 = model::MAX_LOG_MESSAGES_RANGE, Unit::Of("messages"));
 ranged_field!(max_concurrency: u32 = model::MAX_CONCURRENCY_RANGE, Unit::Of("calls"));
 ranged_field!(queue_timeout_ms: u64 = model::QUEUE_TIMEOUT_MS_RANGE, Unit::Of("milliseconds"));
+ranged_field!(
+    client_request_timeout_ms: u64 = model::CLIENT_REQUEST_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
+);
+ranged_field!(
+    max_client_requests: u32 = model::MAX_CLIENT_REQUESTS_RANGE,
+    Unit::Of("requests")
+);
 
 /// `limits.fuel`: optional, so present means `Some`.
 fn fuel<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {

@@ -131,6 +131,8 @@ max_output_bytes = 65536
 max_log_messages = 0
 max_concurrency = 4
 queue_timeout_ms = 0
+client_request_timeout_ms = 60000
+max_client_requests = 2
 
 [components.text.capabilities]
 dirs = [
@@ -185,6 +187,8 @@ enabled = true
             max_log_messages: 0,
             max_concurrency: 4,
             queue_timeout_ms: 0,
+            client_request_timeout_ms: 60_000,
+            max_client_requests: 2,
         }
     );
     assert_eq!(
@@ -286,6 +290,8 @@ fn every_range_is_enforced_at_both_ends_with_key_and_line() {
         ("limits", "max_log_messages", 0, Some(100_000)),
         ("limits", "max_concurrency", 1, Some(10_000)),
         ("limits", "queue_timeout_ms", 0, Some(60_000)),
+        ("limits", "client_request_timeout_ms", 100, Some(3_600_000)),
+        ("limits", "max_client_requests", 0, Some(100)),
     ];
     let f = Fixture::new();
     for &(table, key, min, max) in ranges {

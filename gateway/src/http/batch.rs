@@ -128,7 +128,10 @@ async fn one(
             gateway.mcp.notification(session, &method, params.as_ref());
             return None;
         }
-        Ok(Message::Response { .. }) => return None,
+        Ok(Message::Response { id, answer }) => {
+            gateway.mcp.client_response(session, &id, answer);
+            return None;
+        }
         Ok(Message::Request { id, method, params }) => (id, method, params),
     };
     if method == "initialize" {

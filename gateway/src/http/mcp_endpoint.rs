@@ -291,7 +291,10 @@ async fn post(
             gateway.mcp.notification(&session, &method, params.as_ref());
             response::empty(StatusCode::ACCEPTED)
         }
-        Message::Response { .. } => response::empty(StatusCode::ACCEPTED),
+        Message::Response { id, answer } => {
+            gateway.mcp.client_response(&session, &id, answer);
+            response::empty(StatusCode::ACCEPTED)
+        }
     }
 }
 

@@ -72,6 +72,8 @@ pub enum Message {
     Response {
         /// The id it answers.
         id: RequestId,
+        /// Its `result`, or its `error` object.
+        answer: Result<Value, Value>,
     },
 }
 
@@ -210,9 +212,21 @@ fn decode_value(value: Value) -> Result<Message, DecodeError> {
         (Some(Value::String(method)), Some(id)) => Ok(Message::Request { id, method, params }),
         (Some(Value::String(method)), None) => Ok(Message::Notification { method, params }),
         (Some(_), _) => Err(invalid("`method` must be a string")),
-        (None, Some(id)) if object.contains_key("result") || object.contains_key("error") => {
-            Ok(Message::Response { id })
-        }
+        (None, Some(id)) => match (object.remove("result"), object.remove("error")) {
+            (Some(result), None) => Ok(Message::Response {
+                id,
+                answer: Ok(result),
+            }),
+            (None, Some(error @ Value::Object(_))) => Ok(Message::Response {
+                id,
+                answer: Err(error),
+            }),
+            (None, Some(_)) => Err(invalid("a JSON-RPC error must be an object")),
+            (Some(_), Some(_)) => Err(invalid(
+                "a JSON-RPC response carries `result` or `error`, not both",
+            )),
+            (None, None) => Err(invalid("a JSON-RPC request needs a `method`")),
+        },
         (None, _) => Err(invalid("a JSON-RPC request needs a `method`")),
     }
 }

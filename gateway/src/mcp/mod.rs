@@ -1,6 +1,7 @@
 //! The MCP protocol: JSON-RPC framing, revisions, sessions and the methods
 //! Warden answers. Transport-agnostic: `http` feeds it decoded messages.
 
+pub mod client_requests;
 mod downlevel;
 pub mod jsonrpc;
 pub mod notify;
@@ -22,6 +23,7 @@ use crate::auth::Caller;
 use crate::catalog::Catalog;
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
+use client_requests::{Binding, ClientAsker, RetryRound, Route};
 use jsonrpc::{RequestId, code};
 use notify::RequestNotifier;
 use revision::{Revision, Transport};
@@ -330,6 +332,7 @@ impl Mcp {
                 Ok(listing)
             }
             "tools/call" => {
+                let client = self.client_asker(session, caller, params, notifier.as_deref())?;
                 let params = tools::CallParams::parse(params)?;
                 let catalog = self.catalog.load_full();
                 let context = tools::CallContext {
@@ -342,6 +345,7 @@ impl Mcp {
                     session: Some(&session.log_tag),
                     notifier,
                     cancelled: None,
+                    client: Some(Arc::new(client)),
                 };
                 let running = session.start_call(&id.to_value());
                 let context = tools::CallContext {
@@ -361,6 +365,54 @@ impl Mcp {
                 format!("Method not found: {method}"),
             )),
         }
+    }
+
+    /// Where a `tools/call`'s requests to the client go: its stream in the
+    /// handshake revisions, a retry of the call in 2026-07-28.
+    fn client_asker(
+        &self,
+        session: &Session,
+        caller: &Caller,
+        params: Option<&Map<String, Value>>,
+        notifier: Option<&RequestNotifier>,
+    ) -> Result<ClientAsker, RpcError> {
+        let route = if session.revision.is_stateless() {
+            let field = |name: &str| params.and_then(|params| params.get(name));
+            let binding = Binding::new(
+                caller.name(),
+                field("name").and_then(Value::as_str).unwrap_or_default(),
+                // `tools/call` takes absent or null arguments as `{}`.
+                field("arguments")
+                    .filter(|arguments| !arguments.is_null())
+                    .unwrap_or(&Value::Object(Map::new())),
+            );
+            Route::Retry(Arc::new(RetryRound::start(
+                binding,
+                Arc::clone(self.sessions.sealer()),
+                field("requestState"),
+                field("inputResponses"),
+            )?))
+        } else {
+            match notifier {
+                Some(notifier) => Route::Live {
+                    stream: notifier.stream(),
+                    pending: Arc::clone(&session.pending),
+                },
+                None => Route::Unreachable("this request has no stream to the client"),
+            }
+        };
+        Ok(ClientAsker::new(
+            session.revision,
+            session.client_capabilities.clone(),
+            route,
+        ))
+    }
+
+    /// Hands a client's response to the request of the session's that it
+    /// answers; a response nothing waits for is logged and dropped.
+    pub fn client_response(&self, session: &Session, id: &RequestId, answer: Result<Value, Value>) {
+        let routed = session.pending.answer(id, answer);
+        tracing::debug!(session = %session.log_tag, ?id, routed, "response from the client");
     }
 
     /// Answers a request inside a session with the whole JSON-RPC response

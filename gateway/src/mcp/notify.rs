@@ -56,6 +56,12 @@ impl RequestNotifier {
         self
     }
 
+    /// The request's stream itself, for messages that must not be dropped
+    /// (requests to the client wait for room instead).
+    pub fn stream(&self) -> mpsc::Sender<Value> {
+        self.sender.clone()
+    }
+
     /// A tool's log message, from the tool called `tool` (its served name).
     pub fn log(&self, tool: &str, level: LogLevel, message: &str) {
         if self.min_level.is_none_or(|min_level| level < min_level) {

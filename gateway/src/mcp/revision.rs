@@ -95,6 +95,11 @@ impl Revision {
         self >= Self::V2025_03_26
     }
 
+    /// Whether servers may ask clients for input (`elicitation/create`).
+    pub fn has_elicitation(self) -> bool {
+        self >= Self::V2025_06_18
+    }
+
     /// Whether a POST body may be a JSON-RPC batch (an array of messages).
     pub fn accepts_batches(self) -> bool {
         self == Self::V2025_03_26

@@ -168,7 +168,10 @@ pub fn complete(method: &str, result: &mut Value, server_info: &Value) {
     let Some(fields) = result.as_object_mut() else {
         return;
     };
-    fields.insert("resultType".to_owned(), json!("complete"));
+    // An `InputRequiredResult` already says what it is.
+    fields
+        .entry("resultType")
+        .or_insert_with(|| json!("complete"));
     if matches!(method, "tools/list" | "server/discover") {
         fields.insert("ttlMs".to_owned(), json!(LIST_TTL_MS));
         fields.insert("cacheScope".to_owned(), json!("private"));

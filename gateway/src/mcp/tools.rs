@@ -9,10 +9,12 @@ use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use warden_sandbox::{
-    CallError, CallEvents, CallOutput, CallResult, CallUsage, Content, LogLevel, ResourceContents,
+    CallError, CallEvents, CallOutput, CallResult, CallUsage, ClientReplyFuture, ClientRequestKind,
+    Content, LogLevel, ResourceContents,
 };
 
 use super::RpcError;
+use super::client_requests::ClientAsker;
 use super::jsonrpc::code;
 use super::notify::RequestNotifier;
 use super::revision::Revision;
@@ -137,6 +139,9 @@ pub struct CallContext<'a> {
     pub notifier: Option<Arc<RequestNotifier>>,
     /// Cancelled when the client cancels the request; `None`: it cannot.
     pub cancelled: Option<CancellationToken>,
+    /// Where the tool's requests to the client go; `None`: there is no
+    /// client to ask (`warden call`).
+    pub client: Option<Arc<ClientAsker>>,
 }
 
 /// Runs a `tools/call` to completion and builds its result. A shutdown that
@@ -337,6 +342,7 @@ async fn run_call(
             .filter(|limits| limits.fuel().is_some())
             .map(|limits| (limits, caller.name().to_owned())),
         usage: Mutex::new(None),
+        client: context.client.clone(),
     });
     let running = tool.component.call(
         &tool.info.name,
@@ -389,6 +395,20 @@ async fn run_call(
             ended.usage = Some(usage.clone());
             (Ok((value, Some(usage))), ended)
         }
+        Err(error @ CallError::AwaitingClient { .. }) => {
+            let input_required = context
+                .client
+                .as_ref()
+                .and_then(|client| client.input_required());
+            let mut ended = Ended::new(tool, "input_required", None);
+            ended.usage = usage;
+            match input_required {
+                Some(reply) => (reply.map(|result| (result, None)), ended),
+                // Only a retry round suspends; without one this is a bug
+                // reported as the failure it is.
+                None => (Ok((call_error_result(&error), None)), ended),
+            }
+        }
         Err(error) => {
             let mut ended = Ended::new(tool, "failed", Some(error.reason()));
             ended.usage = usage;
@@ -433,6 +453,7 @@ struct CallObserver {
     notifier: Option<Arc<RequestNotifier>>,
     fuel: Option<(Arc<Limits>, String)>,
     usage: Mutex<Option<CallUsage>>,
+    client: Option<Arc<ClientAsker>>,
 }
 
 impl CallEvents for CallObserver {
@@ -458,6 +479,18 @@ impl CallEvents for CallObserver {
             .usage
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage.clone());
+    }
+
+    fn client_request(
+        &self,
+        tool: &str,
+        kind: ClientRequestKind,
+        request: String,
+    ) -> ClientReplyFuture {
+        match &self.client {
+            Some(client) => client.ask(kind, &request),
+            None => warden_sandbox::NoEvents.client_request(tool, kind, request),
+        }
     }
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod batches;
 mod calls;
 mod cli;
+mod client_requests;
 mod deploy;
 mod event_stream;
 mod examples;

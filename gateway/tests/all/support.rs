@@ -447,6 +447,16 @@ impl TestServer {
         revision: &str,
         headers: &[(&str, &str)],
     ) -> Session<'_> {
+        self.session_declaring(revision, headers, json!({})).await
+    }
+
+    /// An initialized session whose client declared `capabilities`.
+    pub async fn session_declaring(
+        &self,
+        revision: &str,
+        headers: &[(&str, &str)],
+        capabilities: Value,
+    ) -> Session<'_> {
         let reply = self
             .post(
                 headers,
@@ -454,7 +464,7 @@ impl TestServer {
                     "jsonrpc": "2.0", "id": 0, "method": "initialize",
                     "params": {
                         "protocolVersion": revision,
-                        "capabilities": {},
+                        "capabilities": capabilities,
                         "clientInfo": { "name": "warden-tests", "version": "0" }
                     }
                 })
@@ -586,7 +596,7 @@ impl Session<'_> {
     }
 
     /// The session's headers, with `extra`.
-    fn headers_with<'h>(&'h self, extra: &[(&'h str, &'h str)]) -> Vec<(&'h str, &'h str)> {
+    pub fn headers_with<'h>(&'h self, extra: &[(&'h str, &'h str)]) -> Vec<(&'h str, &'h str)> {
         let mut headers: Vec<(&str, &str)> = self
             .headers
             .iter()

@@ -7,6 +7,7 @@ use warden_sandbox::{
     Sandbox, SandboxConfig, ToolComponent,
 };
 
+mod client;
 mod containment;
 
 fn sandbox(fuel_metering: bool) -> Sandbox {

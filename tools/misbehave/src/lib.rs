@@ -6,6 +6,7 @@
 //! can prove the breach is contained and reported with the right reason.
 //! Never configure it in a real deployment.
 
+mod ask;
 mod escape;
 mod runaway;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use warden_tool::schemars::{self, JsonSchema};
 use warden_tool::{CallResult, LogLevel, NoArgs, Tool, ToolError, Toolbox};
 
+pub use ask::{Answers, AskArgs, AskKind, Question};
 pub use escape::{ConnectArgs, EnvArgs, PathArgs, WriteFileArgs};
 pub use runaway::{BytesArgs, CountArgs, PanicArgs, SleepArgs};
 
@@ -172,6 +174,13 @@ pub fn toolbox() -> Toolbox {
              one info line per step. Proves progress and log forwarding.",
             progress,
         ))
+        .tool(Tool::new(
+            "misbehave.ask",
+            "Sends the given requests to the client (sample, elicit) one \
+             after another, exactly as given, and returns each answer or \
+             error. Proves the gateway's handling of requests to the client.",
+            ask::ask,
+        ))
         .tool(
             Tool::new(
                 "misbehave.echo",
@@ -216,6 +225,7 @@ mod tests {
                 "misbehave.sleep",
                 "misbehave.bad_output",
                 "misbehave.progress",
+                "misbehave.ask",
                 "misbehave.echo",
             ]
         );

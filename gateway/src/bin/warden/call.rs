@@ -49,6 +49,7 @@ pub async fn run(
         session: None,
         notifier: None,
         cancelled: None,
+        client: None,
     };
     let (result, usage) = tools::call_with_usage(&catalog, &context, params)
         .await

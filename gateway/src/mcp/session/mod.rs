@@ -7,6 +7,7 @@
 //! stream, the last request's time) and a list of the sessions a `DELETE`
 //! ended here, kept until their ids expire.
 
+pub mod pending;
 pub mod replay;
 pub mod token;
 
@@ -20,6 +21,7 @@ use warden_sandbox::LogLevel;
 
 use super::revision::Revision;
 use crate::config::SessionKey;
+use pending::PendingRequests;
 use replay::{ReplayBounds, ReplayLog};
 use token::{OpenError, SESSION_ID_BYTES, SealError, SessionClaims, SessionSealer};
 
@@ -46,6 +48,8 @@ pub struct Session {
     /// The calls running in this process, by request id (its JSON text), so
     /// that `notifications/cancelled` can stop them.
     calls: Mutex<HashMap<String, CancellationToken>>,
+    /// Requests sent to the client from this process that wait for answers.
+    pub pending: Arc<PendingRequests>,
 }
 
 /// A running call's place in its session's list; leaves it when dropped.
@@ -99,6 +103,7 @@ impl Session {
             )),
             log_level: Mutex::new(log_level),
             calls: Mutex::new(HashMap::new()),
+            pending: Arc::default(),
         }
     }
 
@@ -303,7 +308,7 @@ struct LocalState {
 /// The sessions of this process: seals new ones, opens and tracks the ones
 /// requests name.
 pub struct SessionStore {
-    sealer: SessionSealer,
+    sealer: Arc<SessionSealer>,
     state: Mutex<LocalState>,
     idle_timeout: Duration,
     lifetime: Duration,
@@ -336,13 +341,18 @@ impl SessionStore {
     /// An empty store.
     pub fn new(settings: &SessionSettings) -> Self {
         Self {
-            sealer: SessionSealer::new(&settings.key, &settings.former_keys),
+            sealer: Arc::new(SessionSealer::new(&settings.key, &settings.former_keys)),
             state: Mutex::default(),
             idle_timeout: settings.idle_timeout,
             lifetime: settings.lifetime,
             max_sessions: settings.max_sessions,
             replay: settings.replay,
         }
+    }
+
+    /// Seals and opens this process's tokens (session ids, request states).
+    pub fn sealer(&self) -> &Arc<SessionSealer> {
+        &self.sealer
     }
 
     fn lock(&self) -> MutexGuard<'_, LocalState> {
@@ -488,6 +498,7 @@ impl SessionStore {
             stream: Arc::new(StreamState::new(self.replay, stream_tag())),
             log_level: Mutex::new(Some(super::notify::DEFAULT_LOG_LEVEL)),
             calls: Mutex::new(HashMap::new()),
+            pending: Arc::default(),
         };
         let local = state.live.entry(token).or_insert(Local {
             session: Arc::new(session),

@@ -30,10 +30,13 @@ const HEADER_BYTES: usize = 1 + KEY_ID_BYTES;
 /// 8 KiB header lines that proxies commonly accept.
 pub const MAX_CLAIMS_BYTES: usize = 4096;
 
-/// Longest token text accepted for opening; anything longer was not sealed
-/// here, and is refused before any decoding.
-const MAX_TOKEN_CHARS: usize =
-    (HEADER_BYTES + NONCE_BYTES + MAX_CLAIMS_BYTES + TAG_BYTES).div_ceil(3) * 4;
+/// First byte of a sealed `requestState`.
+const REQUEST_STATE_FORMAT: u8 = 0x52;
+
+/// Most bytes a sealed `requestState` carries (the answers a call collected
+/// so far); a token longer than what this seals is refused before any
+/// decoding.
+pub const MAX_REQUEST_STATE_BYTES: usize = 256 * 1024;
 
 /// Bytes of a session's own random id inside its claims.
 pub const SESSION_ID_BYTES: usize = 16;
@@ -172,65 +175,13 @@ impl SessionSealer {
         };
         // Serialising a tree of JSON values cannot fail.
         let plaintext = serde_json::to_vec(&wire).unwrap_or_default();
-        if plaintext.len() > MAX_CLAIMS_BYTES {
-            return Err(SealError::TooLarge(plaintext.len()));
-        }
-        let mut nonce = [0u8; NONCE_BYTES];
-        getrandom::fill(&mut nonce).map_err(|error| SealError::Random(error.to_string()))?;
-        let key = &self.keys[0];
-        let mut token =
-            Vec::with_capacity(HEADER_BYTES + NONCE_BYTES + plaintext.len() + TAG_BYTES);
-        token.push(FORMAT_VERSION);
-        token.extend_from_slice(&key.id);
-        let sealed = key
-            .cipher
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: &plaintext,
-                    aad: &token[..HEADER_BYTES],
-                },
-            )
-            // Encryption fails only for messages of gigabytes.
-            .map_err(|_| SealError::TooLarge(plaintext.len()))?;
-        token.extend_from_slice(&nonce);
-        token.extend_from_slice(&sealed);
-        Ok(URL_SAFE_NO_PAD.encode(token))
+        self.seal_bytes(Sealed::SessionId, &plaintext)
     }
 
     /// The claims `token` carries, if one of this sealer's keys sealed it.
     /// Expiry is the caller's to check.
     pub fn open(&self, token: &str) -> Result<SessionClaims, OpenError> {
-        if token.len() > MAX_TOKEN_CHARS {
-            return Err(OpenError::TooLong);
-        }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| OpenError::Malformed)?;
-        if bytes.len() < HEADER_BYTES + NONCE_BYTES + TAG_BYTES {
-            return Err(OpenError::Malformed);
-        }
-        let (header, rest) = bytes.split_at(HEADER_BYTES);
-        if header[0] != FORMAT_VERSION {
-            return Err(OpenError::UnknownVersion);
-        }
-        let key = self
-            .keys
-            .iter()
-            .find(|key| key.id == header[1..])
-            .ok_or(OpenError::UnknownKey)?;
-        let (nonce, sealed) = rest.split_at(NONCE_BYTES);
-        let nonce = XNonce::try_from(nonce).map_err(|_| OpenError::Malformed)?;
-        let plaintext = key
-            .cipher
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: sealed,
-                    aad: header,
-                },
-            )
-            .map_err(|_| OpenError::Forged)?;
+        let plaintext = self.open_bytes(Sealed::SessionId, token)?;
         let wire: WireClaims =
             serde_json::from_slice(&plaintext).map_err(|_| OpenError::BadClaims)?;
         let mut id = [0u8; SESSION_ID_BYTES];
@@ -243,6 +194,96 @@ impl SessionSealer {
             owner: wire.owner,
             expires_at: wire.exp,
         })
+    }
+
+    /// `plaintext` sealed as a `what`: only [`open_bytes`](Self::open_bytes)
+    /// with the same `what` opens it, so a token made for one purpose is
+    /// never accepted for another.
+    pub fn seal_bytes(&self, what: Sealed, plaintext: &[u8]) -> Result<String, SealError> {
+        if plaintext.len() > what.max_plaintext_bytes() {
+            return Err(SealError::TooLarge(plaintext.len()));
+        }
+        let mut nonce = [0u8; NONCE_BYTES];
+        getrandom::fill(&mut nonce).map_err(|error| SealError::Random(error.to_string()))?;
+        let key = &self.keys[0];
+        let mut token =
+            Vec::with_capacity(HEADER_BYTES + NONCE_BYTES + plaintext.len() + TAG_BYTES);
+        token.push(what.format_version());
+        token.extend_from_slice(&key.id);
+        let sealed = key
+            .cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &token[..HEADER_BYTES],
+                },
+            )
+            // Encryption fails only for messages of gigabytes.
+            .map_err(|_| SealError::TooLarge(plaintext.len()))?;
+        token.extend_from_slice(&nonce);
+        token.extend_from_slice(&sealed);
+        Ok(URL_SAFE_NO_PAD.encode(token))
+    }
+
+    /// What a token [`seal_bytes`](Self::seal_bytes) made for `what` carries.
+    pub fn open_bytes(&self, what: Sealed, token: &str) -> Result<Vec<u8>, OpenError> {
+        let max_token_chars =
+            (HEADER_BYTES + NONCE_BYTES + what.max_plaintext_bytes() + TAG_BYTES).div_ceil(3) * 4;
+        if token.len() > max_token_chars {
+            return Err(OpenError::TooLong);
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| OpenError::Malformed)?;
+        if bytes.len() < HEADER_BYTES + NONCE_BYTES + TAG_BYTES {
+            return Err(OpenError::Malformed);
+        }
+        let (header, rest) = bytes.split_at(HEADER_BYTES);
+        if header[0] != what.format_version() {
+            return Err(OpenError::UnknownVersion);
+        }
+        let key = self
+            .keys
+            .iter()
+            .find(|key| key.id == header[1..])
+            .ok_or(OpenError::UnknownKey)?;
+        let (nonce, sealed) = rest.split_at(NONCE_BYTES);
+        let nonce = XNonce::try_from(nonce).map_err(|_| OpenError::Malformed)?;
+        key.cipher
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: sealed,
+                    aad: header,
+                },
+            )
+            .map_err(|_| OpenError::Forged)
+    }
+}
+
+/// What a sealed token is for; its first byte (authenticated) says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed {
+    /// A session id (handshake revisions).
+    SessionId,
+    /// The `requestState` of an `InputRequiredResult` (2026-07-28).
+    RequestState,
+}
+
+impl Sealed {
+    fn format_version(self) -> u8 {
+        match self {
+            Self::SessionId => FORMAT_VERSION,
+            Self::RequestState => REQUEST_STATE_FORMAT,
+        }
+    }
+
+    fn max_plaintext_bytes(self) -> usize {
+        match self {
+            Self::SessionId => MAX_CLAIMS_BYTES,
+            Self::RequestState => MAX_REQUEST_STATE_BYTES,
+        }
     }
 }
 
@@ -321,8 +362,27 @@ mod tests {
         assert_eq!(sealer.open(""), Err(OpenError::Malformed));
         assert_eq!(sealer.open("not base64!"), Err(OpenError::Malformed));
         assert_eq!(sealer.open("AAAA"), Err(OpenError::Malformed));
-        let long = "A".repeat(MAX_TOKEN_CHARS + 1);
+        let long =
+            "A".repeat((HEADER_BYTES + NONCE_BYTES + MAX_CLAIMS_BYTES + TAG_BYTES) * 4 / 3 + 4);
         assert_eq!(sealer.open(&long), Err(OpenError::TooLong));
+    }
+
+    #[test]
+    fn a_token_opens_only_for_its_purpose() {
+        let sealer = SessionSealer::new(&key(), &[]);
+        let session = sealer.seal(&claims()).expect("sealed");
+        assert_eq!(
+            sealer.open_bytes(Sealed::RequestState, &session),
+            Err(OpenError::UnknownVersion)
+        );
+        let state = sealer
+            .seal_bytes(Sealed::RequestState, br#"{"answers":{}}"#)
+            .expect("sealed");
+        assert_eq!(sealer.open(&state), Err(OpenError::UnknownVersion));
+        assert_eq!(
+            sealer.open_bytes(Sealed::RequestState, &state).as_deref(),
+            Ok(&br#"{"answers":{}}"#[..])
+        );
     }
 
     #[test]
