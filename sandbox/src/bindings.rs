@@ -6,8 +6,7 @@ wasmtime::component::bindgen!({
     world: "tool-component",
     // Requests to the client wait for its answer without blocking a thread.
     imports: {
-        "warden:tool/host.sample": async | trappable,
-        "warden:tool/host.elicit": async | trappable,
+        "warden:tool/host.ask-client": async | trappable,
         default: trappable,
     },
     exports: { default: async },

@@ -1,5 +1,5 @@
-//! Requests a running tool makes of the client through the host (`sample`,
-//! `elicit`), and the call clock that stops while one waits.
+//! Requests a running tool makes of the client through the host
+//! (`ask-client`), and the call clock that stops while one waits.
 //!
 //! The sandbox only carries them: the embedder's [`CallEvents`] decides how
 //! a request reaches a client and what comes back. Waiting is bounded by the
@@ -17,20 +17,36 @@ use std::time::{Duration, Instant};
 /// What a tool asks of the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientRequestKind {
-    /// A completion from the client's model (`sample`).
+    /// A completion from the client's model.
     Sample,
-    /// Input from the user (`elicit`).
+    /// Input from the user.
     Elicit,
+    /// The client's roots.
+    ListRoots,
 }
 
 impl ClientRequestKind {
-    /// `"sample"` or `"elicit"`: the import's name.
+    /// `"sample"`, `"elicit"` or `"roots"`: a short name for keys and logs.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sample => "sample",
             Self::Elicit => "elicit",
+            Self::ListRoots => "roots",
         }
     }
+}
+
+/// One request of a tool to its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    /// What is asked.
+    pub kind: ClientRequestKind,
+    /// The request's params, JSON text as the tool wrote it.
+    pub params: String,
+    /// The tool's name for the request, if it gave one.
+    pub key: Option<String>,
+    /// Whether the tool can do without the answer.
+    pub optional: bool,
 }
 
 /// Why a request to the client has no answer; the guest sees the same
@@ -67,7 +83,7 @@ pub enum ClientReply {
 /// The future of a [`ClientReply`].
 pub type ClientReplyFuture = Pin<Box<dyn Future<Output = ClientReply> + Send>>;
 
-/// Raised from `sample`/`elicit` when the embedder suspends the call;
+/// Raised from `ask-client` when the embedder suspends the call;
 /// recognised by the call path.
 #[derive(Debug, thiserror::Error)]
 #[error("the call waits for answers from the client")]

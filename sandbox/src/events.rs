@@ -1,7 +1,7 @@
 //! What a running tool reports while it works: log messages and progress,
 //! and what it consumed once it stops.
 
-use crate::client::{ClientReply, ClientReplyFuture, ClientRequestError, ClientRequestKind};
+use crate::client::{ClientReply, ClientReplyFuture, ClientRequest, ClientRequestError};
 use crate::component::CallUsage;
 
 /// Severity of a tool's log message (the syslog levels MCP uses).
@@ -52,20 +52,15 @@ pub trait CallEvents: Send + Sync {
     /// it consumed (the fuel of a failed call too, which the call's error
     /// does not carry). Not called when the call never got an instance.
     fn finished(&self, _tool: &str, _usage: &CallUsage) {}
-    /// The tool asks the client something (`request`: the request's params
-    /// as JSON text). The future may wait for the client; the sandbox
-    /// bounds it with the component's `client_request_timeout_ms`. By
-    /// default no client is reachable.
-    fn client_request(
-        &self,
-        _tool: &str,
-        kind: ClientRequestKind,
-        _request: String,
-    ) -> ClientReplyFuture {
+    /// The tool asks the client something. The future may wait for the
+    /// client; the sandbox bounds it with the component's
+    /// `client_request_timeout_ms`, and runs the requests of one
+    /// `ask-client` concurrently. By default no client is reachable.
+    fn client_request(&self, _tool: &str, request: ClientRequest) -> ClientReplyFuture {
         Box::pin(std::future::ready(ClientReply::Failed(
             ClientRequestError::Unsupported(format!(
                 "no client can answer `{}` requests here",
-                kind.as_str()
+                request.kind.as_str()
             )),
         )))
     }

@@ -7,7 +7,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::warden::tool::{host, types};
-use crate::client::{CallClock, ClientReply, ClientRequestError, ClientRequestKind, Suspended};
+use crate::client::{
+    CallClock, ClientReply, ClientRequest, ClientRequestError, ClientRequestKind, Suspended,
+};
 use crate::events::{CallEvents, LogLevel};
 use crate::limiter::CallLimiter;
 
@@ -56,45 +58,90 @@ pub(crate) struct LogLimitExceeded;
 impl types::Host for CallState {}
 
 impl CallState {
-    /// Sends one request to the client through the embedder, within the
-    /// call's bounds, with the call's clock stopped while it waits.
-    async fn ask_client(
+    /// Sends a tool's requests to the client through the embedder, all at
+    /// once, within the call's bounds, with the call's clock stopped while
+    /// they wait.
+    async fn send_to_client(
         &mut self,
-        kind: ClientRequestKind,
-        request: String,
-    ) -> wasmtime::Result<Result<String, types::ClientError>> {
-        if self.client_requests >= self.client.max_requests {
-            return Ok(Err(types::ClientError::Invalid(format!(
-                "a call may make at most {} requests to the client",
-                self.client.max_requests
-            ))));
+        requests: Vec<types::ClientRequest>,
+    ) -> wasmtime::Result<Vec<Result<String, types::ClientError>>> {
+        let mut replies: Vec<Option<ClientReply>> = Vec::with_capacity(requests.len());
+        let mut asked = Vec::new();
+        for request in requests {
+            let refusal = if self.client_requests >= self.client.max_requests {
+                Some(format!(
+                    "a call may make at most {} requests to the client",
+                    self.client.max_requests
+                ))
+            } else if request.params.len() as u64 > self.client.max_request_bytes {
+                Some(format!(
+                    "the request is {} bytes, more than the limit of {} bytes",
+                    request.params.len(),
+                    self.client.max_request_bytes
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = refusal {
+                replies.push(Some(ClientReply::Failed(ClientRequestError::Invalid(
+                    reason,
+                ))));
+                continue;
+            }
+            self.client_requests += 1;
+            let request = ClientRequest {
+                kind: request.kind.into(),
+                params: request.params,
+                key: request.key,
+                optional: request.optional,
+            };
+            let timeout = self.client.timeout;
+            let reply = self.events.client_request(&self.tool, request);
+            asked.push((replies.len(), async move {
+                tokio::time::timeout(timeout, reply)
+                    .await
+                    .unwrap_or_else(|_| {
+                        ClientReply::Failed(ClientRequestError::Unavailable(format!(
+                            "the client did not answer within {} ms",
+                            timeout.as_millis()
+                        )))
+                    })
+            }));
+            replies.push(None);
         }
-        if request.len() as u64 > self.client.max_request_bytes {
-            return Ok(Err(types::ClientError::Invalid(format!(
-                "the request is {} bytes, more than the limit of {} bytes",
-                request.len(),
-                self.client.max_request_bytes
-            ))));
-        }
-        self.client_requests += 1;
-        let reply = {
+        let answered = {
             let _paused = self.clock.pause();
-            let asked = self.events.client_request(&self.tool, kind, request);
-            match tokio::time::timeout(self.client.timeout, asked).await {
-                Ok(reply) => reply,
-                Err(_elapsed) => ClientReply::Failed(ClientRequestError::Unavailable(format!(
-                    "the client did not answer within {} ms",
-                    self.client.timeout.as_millis()
-                ))),
-            }
+            futures::future::join_all(
+                asked
+                    .into_iter()
+                    .map(|(index, reply)| async move { (index, reply.await) }),
+            )
+            .await
         };
-        match reply {
-            ClientReply::Answered(answer) => Ok(Ok(answer)),
-            ClientReply::Failed(error) => Ok(Err(error.into())),
-            ClientReply::Suspend => {
-                self.suspended = true;
-                Err(Suspended.into())
+        for (index, reply) in answered {
+            replies[index] = Some(reply);
+        }
+        let mut results = Vec::with_capacity(replies.len());
+        for reply in replies.into_iter().flatten() {
+            match reply {
+                ClientReply::Answered(answer) => results.push(Ok(answer)),
+                ClientReply::Failed(error) => results.push(Err(error.into())),
+                ClientReply::Suspend => {
+                    self.suspended = true;
+                    return Err(Suspended.into());
+                }
             }
+        }
+        Ok(results)
+    }
+}
+
+impl From<types::ClientRequestKind> for ClientRequestKind {
+    fn from(kind: types::ClientRequestKind) -> Self {
+        match kind {
+            types::ClientRequestKind::Sample => Self::Sample,
+            types::ClientRequestKind::Elicit => Self::Elicit,
+            types::ClientRequestKind::ListRoots => Self::ListRoots,
         }
     }
 }
@@ -139,18 +186,11 @@ impl host::Host for CallState {
         Ok(())
     }
 
-    async fn sample(
+    async fn ask_client(
         &mut self,
-        request: String,
-    ) -> wasmtime::Result<Result<String, types::ClientError>> {
-        self.ask_client(ClientRequestKind::Sample, request).await
-    }
-
-    async fn elicit(
-        &mut self,
-        request: String,
-    ) -> wasmtime::Result<Result<String, types::ClientError>> {
-        self.ask_client(ClientRequestKind::Elicit, request).await
+        requests: Vec<types::ClientRequest>,
+    ) -> wasmtime::Result<Vec<Result<String, types::ClientError>>> {
+        self.send_to_client(requests).await
     }
 }
 

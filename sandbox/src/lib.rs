@@ -45,7 +45,9 @@ mod tool;
 /// The WIT package every tool component is built against (`wit/tool.wit`).
 pub const WIT_PACKAGE: &str = "warden:tool@0.1.0";
 
-pub use client::{ClientReply, ClientReplyFuture, ClientRequestError, ClientRequestKind};
+pub use client::{
+    ClientReply, ClientReplyFuture, ClientRequest, ClientRequestError, ClientRequestKind,
+};
 pub use component::{CallOutput, CallUsage, FUEL_SLICE, ToolComponent};
 pub use engine::{PoolStats, Sandbox, SandboxConfig};
 pub use error::{CallError, LoadError, SandboxError};

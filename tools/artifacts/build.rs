@@ -35,6 +35,11 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
         "misbehave-tool",
         "`misbehave.*`: deliberate breaches, for tests only.",
     ),
+    (
+        "conformance",
+        "conformance-tool",
+        "`test_*`: the fixtures the official MCP conformance suite calls, for tests only.",
+    ),
 ];
 
 /// Crates whose sources end up in the components, relative to the workspace.
@@ -44,6 +49,7 @@ const SOURCES: &[&str] = &[
     "tools/json",
     "tools/files",
     "tools/misbehave",
+    "tools/conformance",
 ];
 
 /// Why the build script failed.

@@ -31,11 +31,13 @@ use crate::mcp::session::replay::StreamKind;
 
 /// Answers with the JSON-RPC response `request` resolves to (`None` for a
 /// call the client cancelled: the stream then ends without one) and the
-/// notifications `notifications` receives meanwhile.
+/// notifications `notifications` receives meanwhile. A plain JSON error
+/// answer gets the HTTP status `error_status` gives its code.
 pub async fn answer<F>(
     session: Arc<Session>,
     request: F,
     mut notifications: mpsc::Receiver<Value>,
+    error_status: fn(i64) -> StatusCode,
 ) -> Response<Body>
 where
     F: Future<Output = Option<Value>> + Send + 'static,
@@ -46,7 +48,10 @@ where
         reply = &mut request => {
             let queued = drain(&mut notifications);
             if let (true, Some(reply)) = (queued.is_empty(), &reply) {
-                return response::json(StatusCode::OK, reply);
+                let status = reply["error"]["code"]
+                    .as_i64()
+                    .map_or(StatusCode::OK, error_status);
+                return response::json(status, reply);
             }
             let (events, body) = mpsc::channel(queued.len() + 2);
             let writer = StreamWriter::open(session, events);

@@ -398,7 +398,7 @@ pub(super) async fn answer_request(
         }
         .instrument(span)
     };
-    call_stream::answer(session, request, notifications).await
+    call_stream::answer(session, request, notifications, error_status).await
 }
 
 /// The trace id of a W3C `traceparent` header
@@ -541,11 +541,19 @@ fn check_protocol_version(
             "unsupported MCP-Protocol-Version `{requested}`; supported: {}",
             Revision::supported_list(Transport::Http)
         )),
-        Some(revision) if revision != session.revision => refusal(format!(
-            "MCP-Protocol-Version `{requested}` does not match the session's negotiated revision `{}`",
-            session.revision.as_str()
-        )),
-        Some(_) => None,
+        // MCP refuses only invalid or unsupported versions; clients (the
+        // official conformance suite's among them) send other supported
+        // ones. The session keeps the revision it negotiated.
+        Some(revision) => {
+            if revision != session.revision {
+                tracing::debug!(
+                    header = %requested,
+                    negotiated = session.revision.as_str(),
+                    "MCP-Protocol-Version differs from the session's revision; serving the negotiated one"
+                );
+            }
+            None
+        }
     }
 }
 

@@ -71,6 +71,7 @@ fn error_status(code: i64) -> StatusCode {
         | code::INVALID_REQUEST
         | code::INVALID_PARAMS
         | code::HEADER_MISMATCH
+        | code::MISSING_REQUIRED_CLIENT_CAPABILITY
         | code::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     }

@@ -1,5 +1,5 @@
-//! A tool's requests to the client that called it: `sampling/createMessage`
-//! (the tool's `sample`) and `elicitation/create` (its `elicit`).
+//! A tool's requests to the client that called it (its `ask-client`):
+//! `sampling/createMessage`, `elicitation/create` and `roots/list`.
 //!
 //! Handshake revisions carry them as server-to-client requests on the
 //! call's own stream (SSE events over HTTP, lines over stdio); the client's
@@ -7,7 +7,9 @@
 //! waiting tool.
 //!
 //! Revision 2026-07-28 has no server-to-client requests: the call ends with
-//! an `InputRequiredResult` naming what it needs, and the client re-sends
+//! an `InputRequiredResult` naming what it needs (or, when the client did
+//! not declare a capability the tool needs, a -32021 error naming it), and
+//! the client re-sends
 //! the call with `inputResponses` and the `requestState` it got. A call
 //! runs in a fresh instance each time, so the retry runs the tool from the
 //! start and hands it the answers collected so far as it asks again; the
@@ -22,15 +24,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
-use warden_sandbox::{ClientReply, ClientReplyFuture, ClientRequestError, ClientRequestKind};
+use warden_sandbox::{
+    ClientReply, ClientReplyFuture, ClientRequest, ClientRequestError, ClientRequestKind,
+};
 
 use super::RpcError;
+use super::jsonrpc::code;
 use super::revision::Revision;
 use super::session::pending::PendingRequests;
 use super::session::token::{Sealed, SessionSealer};
 
 /// How long a `requestState` stays valid: time for a person to answer.
 pub const REQUEST_STATE_TTL_SECS: u64 = 3600;
+
+/// Longest key a tool may give a request.
+pub const MAX_KEY_CHARS: usize = 128;
 
 /// Where one call's requests to its client go.
 pub struct ClientAsker {
@@ -66,22 +74,24 @@ impl ClientAsker {
         }
     }
 
-    /// Sends the tool's request (`request`: the params as JSON text) and
-    /// resolves to the client's answer.
-    pub fn ask(&self, kind: ClientRequestKind, request: &str) -> ClientReplyFuture {
-        let (method, params) = match check(kind, self.revision, &self.capabilities, request) {
-            Ok(checked) => checked,
-            Err(error) => return ready(ClientReply::Failed(error)),
-        };
-        match &self.route {
-            Route::Live { stream, pending } => Box::pin(ask_live(
+    /// Sends the tool's request and resolves to the client's answer.
+    pub fn ask(&self, request: ClientRequest) -> ClientReplyFuture {
+        let checked = check(
+            request.kind,
+            self.revision,
+            &self.capabilities,
+            &request.params,
+        );
+        match (&self.route, checked) {
+            (Route::Retry(round), checked) => ready(round.ask(&request, checked)),
+            (_, Err(refusal)) => ready(ClientReply::Failed(refusal.error)),
+            (Route::Live { stream, pending }, Ok((method, params))) => Box::pin(ask_live(
                 stream.clone(),
                 Arc::clone(pending),
                 method,
                 params,
             )),
-            Route::Retry(round) => ready(round.ask(kind, method, params)),
-            Route::Unreachable(reason) => ready(ClientReply::Failed(
+            (Route::Unreachable(reason), Ok(_)) => ready(ClientReply::Failed(
                 ClientRequestError::Unavailable((*reason).to_owned()),
             )),
         }
@@ -144,6 +154,39 @@ fn describe_error(error: &Value) -> String {
     }
 }
 
+/// Why a request cannot go to the client.
+#[derive(Debug, Clone, PartialEq)]
+struct Refusal {
+    error: ClientRequestError,
+    /// The capability the client would have to declare, when that is why.
+    missing: Option<&'static str>,
+}
+
+impl Refusal {
+    fn invalid(reason: &str) -> Self {
+        Self {
+            error: ClientRequestError::Invalid(reason.to_owned()),
+            missing: None,
+        }
+    }
+
+    fn unsupported(reason: String) -> Self {
+        Self {
+            error: ClientRequestError::Unsupported(reason),
+            missing: None,
+        }
+    }
+
+    fn undeclared(capability: &'static str) -> Self {
+        Self {
+            error: ClientRequestError::Unsupported(format!(
+                "the client did not declare the `{capability}` capability"
+            )),
+            missing: Some(capability),
+        }
+    }
+}
+
 /// The method and params of a tool's request, once it is one this client
 /// can take.
 fn check(
@@ -151,37 +194,36 @@ fn check(
     revision: Revision,
     capabilities: &Value,
     request: &str,
-) -> Result<(&'static str, Value), ClientRequestError> {
-    let invalid = |reason: &str| ClientRequestError::Invalid(reason.to_owned());
-    let mut params: Map<String, Value> = serde_json::from_str(request)
-        .map_err(|error| invalid(&format!("the request must be a JSON object: {error}")))?;
+) -> Result<(&'static str, Value), Refusal> {
+    let mut params: Map<String, Value> = serde_json::from_str(request).map_err(|error| {
+        Refusal::invalid(&format!("the request must be a JSON object: {error}"))
+    })?;
+    let declared = |name: &'static str| {
+        capabilities
+            .get(name)
+            .and_then(Value::as_object)
+            .ok_or(Refusal::undeclared(name))
+    };
     match kind {
         ClientRequestKind::Sample => {
-            let sampling = capabilities
-                .get("sampling")
-                .filter(|value| value.is_object());
-            let Some(sampling) = sampling else {
-                return Err(ClientRequestError::Unsupported(
-                    "the client did not declare the `sampling` capability".to_owned(),
-                ));
-            };
+            let sampling = declared("sampling")?;
             if params
                 .get("messages")
                 .and_then(Value::as_array)
                 .is_none_or(Vec::is_empty)
             {
-                return Err(invalid("`messages` must be a non-empty array"));
+                return Err(Refusal::invalid("`messages` must be a non-empty array"));
             }
             if params
                 .get("maxTokens")
                 .and_then(Value::as_u64)
                 .is_none_or(|tokens| tokens == 0)
             {
-                return Err(invalid("`maxTokens` must be a positive integer"));
+                return Err(Refusal::invalid("`maxTokens` must be a positive integer"));
             }
             let uses_tools = params.contains_key("tools") || params.contains_key("toolChoice");
-            if uses_tools && sampling.get("tools").is_none() {
-                return Err(ClientRequestError::Unsupported(
+            if uses_tools && !sampling.contains_key("tools") {
+                return Err(Refusal::unsupported(
                     "the client did not declare `sampling.tools`, so a request may not offer it tools"
                         .to_owned(),
                 ));
@@ -190,21 +232,14 @@ fn check(
         }
         ClientRequestKind::Elicit => {
             if !revision.has_elicitation() {
-                return Err(ClientRequestError::Unsupported(format!(
+                return Err(Refusal::unsupported(format!(
                     "elicitation needs protocol revision 2025-06-18 or later; this client speaks {}",
                     revision.as_str()
                 )));
             }
-            let elicitation = capabilities
-                .get("elicitation")
-                .and_then(Value::as_object)
-                .ok_or_else(|| {
-                    ClientRequestError::Unsupported(
-                        "the client did not declare the `elicitation` capability".to_owned(),
-                    )
-                })?;
+            let elicitation = declared("elicitation")?;
             if !params.get("message").is_some_and(Value::is_string) {
-                return Err(invalid("`message` must be a string"));
+                return Err(Refusal::invalid("`message` must be a string"));
             }
             let mode = params
                 .get("mode")
@@ -214,12 +249,14 @@ fn check(
                     // An empty `elicitation` object declares form mode.
                     let form = elicitation.contains_key("form") || !elicitation.contains_key("url");
                     if !form {
-                        return Err(ClientRequestError::Unsupported(
+                        return Err(Refusal::unsupported(
                             "the client declared only URL-mode elicitation".to_owned(),
                         ));
                     }
                     if !params.get("requestedSchema").is_some_and(Value::is_object) {
-                        return Err(invalid("`requestedSchema` must be an object schema"));
+                        return Err(Refusal::invalid(
+                            "`requestedSchema` must be an object schema",
+                        ));
                     }
                     // Modes came with 2025-11-25; earlier clients know only forms.
                     if revision < Revision::V2025_11_25 {
@@ -228,21 +265,25 @@ fn check(
                 }
                 Some("url") => {
                     if revision < Revision::V2025_11_25 || !elicitation.contains_key("url") {
-                        return Err(ClientRequestError::Unsupported(
+                        return Err(Refusal::unsupported(
                             "the client did not declare URL-mode elicitation".to_owned(),
                         ));
                     }
                     if !params.get("url").is_some_and(Value::is_string)
                         || !params.get("elicitationId").is_some_and(Value::is_string)
                     {
-                        return Err(invalid(
+                        return Err(Refusal::invalid(
                             "URL-mode elicitation needs `url` and `elicitationId` strings",
                         ));
                     }
                 }
-                Some(_) => return Err(invalid("`mode` must be \"form\" or \"url\"")),
+                Some(_) => return Err(Refusal::invalid("`mode` must be \"form\" or \"url\"")),
             }
             Ok(("elicitation/create", Value::Object(params)))
+        }
+        ClientRequestKind::ListRoots => {
+            declared("roots")?;
+            Ok(("roots/list", Value::Object(params)))
         }
     }
 }
@@ -290,8 +331,11 @@ struct RequestState {
 #[derive(Clone, Serialize, Deserialize)]
 struct Answer {
     /// Digest of the request it answers: a tool that asks something else
-    /// under the same key on a retry is asked anew.
-    d: String,
+    /// under the same key on a retry is asked anew. `None` for an answer
+    /// the client gave before it was asked, which fits any request under
+    /// its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    d: Option<String>,
     /// The client's result.
     a: Value,
 }
@@ -309,8 +353,12 @@ pub struct RetryRound {
 struct Progress {
     /// Requests the tool made so far in this run.
     made: u32,
-    /// The unanswered one that suspended the call.
-    unanswered: Option<Unanswered>,
+    /// Their keys.
+    keys: std::collections::HashSet<String>,
+    /// The unanswered ones that suspended the call.
+    unanswered: Vec<Unanswered>,
+    /// Capabilities the tool needs that the client did not declare.
+    missing: BTreeMap<&'static str, ()>,
 }
 
 struct Unanswered {
@@ -339,6 +387,7 @@ impl RetryRound {
             }
         };
         let mut answers = HashMap::new();
+        let mut asked = BTreeMap::new();
         match request_state {
             None | Some(Value::Null) => {}
             Some(Value::String(token)) => {
@@ -354,20 +403,27 @@ impl RetryRound {
                     ));
                 }
                 answers.extend(state.answers);
-                for (key, request_digest) in state.asked {
-                    // Keys the last round did not ask are ignored, as MCP asks.
-                    if let Some(response) = responses.and_then(|responses| responses.get(&key)) {
-                        answers.insert(
-                            key,
-                            Answer {
-                                d: request_digest,
-                                a: response.clone(),
-                            },
-                        );
-                    }
-                }
+                asked = state.asked;
             }
             Some(_) => return Err(RpcError::invalid_params("`requestState` must be a string")),
+        }
+        // Every response is the client's answer under its key: to what the
+        // last round asked (bound to that request), or given unasked (it
+        // fits whatever the tool asks under that key). Keys the tool never
+        // asks are ignored, as MCP wants.
+        for (key, response) in responses.into_iter().flatten() {
+            if !response.is_object() {
+                return Err(RpcError::invalid_params(format!(
+                    "`inputResponses.{key}` must be an object (the client's result)"
+                )));
+            }
+            answers.insert(
+                key.clone(),
+                Answer {
+                    d: asked.get(key).cloned(),
+                    a: response.clone(),
+                },
+            );
         }
         Ok(Self {
             binding,
@@ -383,21 +439,51 @@ impl RetryRound {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The answer collected for the tool's next request, or a suspension
-    /// that ends this run with the request unanswered.
-    fn ask(&self, kind: ClientRequestKind, method: &'static str, params: Value) -> ClientReply {
+    /// The answer collected for the tool's request, or a suspension that
+    /// ends this run with the request unanswered.
+    fn ask(
+        &self,
+        request: &ClientRequest,
+        checked: Result<(&'static str, Value), Refusal>,
+    ) -> ClientReply {
         let mut progress = self.progress();
         progress.made += 1;
-        let key = format!("{}-{}", kind.as_str(), progress.made);
+        let key = match &request.key {
+            Some(key) if key.is_empty() || key.chars().count() > MAX_KEY_CHARS => {
+                return ClientReply::Failed(ClientRequestError::Invalid(format!(
+                    "a request key must be 1 to {MAX_KEY_CHARS} characters"
+                )));
+            }
+            Some(key) => key.clone(),
+            None => format!("{}-{}", request.kind.as_str(), progress.made),
+        };
+        if !progress.keys.insert(key.clone()) {
+            return ClientReply::Failed(ClientRequestError::Invalid(format!(
+                "the key `{key}` names an earlier request of this call"
+            )));
+        }
+        let (method, params) = match checked {
+            Ok(checked) => checked,
+            Err(Refusal {
+                missing: Some(capability),
+                ..
+            }) if !request.optional => {
+                // 2026-07-28 answers a call that needs an undeclared
+                // capability with -32021.
+                progress.missing.insert(capability, ());
+                return ClientReply::Suspend;
+            }
+            Err(refusal) => return ClientReply::Failed(refusal.error),
+        };
         let request_digest = digest(&format!("{method} {params}"));
         if let Some(answer) = self
             .answers
             .get(&key)
-            .filter(|answer| answer.d == request_digest)
+            .filter(|answer| answer.d.as_ref().is_none_or(|d| *d == request_digest))
         {
             return ClientReply::Answered(answer.a.to_string());
         }
-        progress.unanswered = Some(Unanswered {
+        progress.unanswered.push(Unanswered {
             key,
             digest: request_digest,
             method,
@@ -406,10 +492,31 @@ impl RetryRound {
         ClientReply::Suspend
     }
 
-    /// The `InputRequiredResult` for a run that stopped at an unanswered
-    /// request; `None` when it did not.
+    /// How a run that stopped at requests it could not have answered ends:
+    /// an `InputRequiredResult`, or -32021 for capabilities the client did
+    /// not declare; `None` when it did not stop so.
     pub fn input_required(&self) -> Option<Result<Value, RpcError>> {
-        let unanswered = self.progress().unanswered.take()?;
+        let mut progress = self.progress();
+        if !progress.missing.is_empty() {
+            let names: Vec<&str> = progress.missing.keys().copied().collect();
+            let required: Map<String, Value> = names
+                .iter()
+                .map(|name| ((*name).to_owned(), json!({})))
+                .collect();
+            return Some(Err(RpcError::new(
+                code::MISSING_REQUIRED_CLIENT_CAPABILITY,
+                format!(
+                    "the tool needs the client capability `{}`, which the request's clientCapabilities do not declare",
+                    names.join("`, `")
+                ),
+            )
+            .with_data(json!({ "requiredCapabilities": required }))));
+        }
+        let unanswered = std::mem::take(&mut progress.unanswered);
+        drop(progress);
+        if unanswered.is_empty() {
+            return None;
+        }
         let state = RequestState {
             binding: self.binding.clone(),
             exp: unix_now().saturating_add(REQUEST_STATE_TTL_SECS),
@@ -418,7 +525,10 @@ impl RetryRound {
                 .iter()
                 .map(|(key, answer)| (key.clone(), answer.clone()))
                 .collect(),
-            asked: BTreeMap::from([(unanswered.key.clone(), unanswered.digest)]),
+            asked: unanswered
+                .iter()
+                .map(|request| (request.key.clone(), request.digest.clone()))
+                .collect(),
         };
         // Serialising a tree of JSON values cannot fail.
         let plaintext = serde_json::to_vec(&state).unwrap_or_default();
@@ -427,16 +537,21 @@ impl RetryRound {
             .seal_bytes(Sealed::RequestState, &plaintext)
             .map_err(|error| {
                 RpcError::new(
-                    super::jsonrpc::code::INTERNAL_ERROR,
+                    code::INTERNAL_ERROR,
                     format!("cannot carry the answers collected so far: {error}"),
                 )
             });
+        let input_requests: Map<String, Value> = unanswered
+            .into_iter()
+            .map(|request| {
+                let asked = json!({ "method": request.method, "params": request.params });
+                (request.key, asked)
+            })
+            .collect();
         Some(sealed.map(|request_state| {
             json!({
                 "resultType": "input_required",
-                "inputRequests": {
-                    unanswered.key: { "method": unanswered.method, "params": unanswered.params },
-                },
+                "inputRequests": input_requests,
                 "requestState": request_state,
             })
         }))

@@ -16,6 +16,9 @@ pub mod code {
     pub const INTERNAL_ERROR: i64 = -32603;
     /// 2026-07-28: a routing header disagrees with the body (or is missing).
     pub const HEADER_MISMATCH: i64 = -32020;
+    /// 2026-07-28: the request needs a client capability its `_meta` does
+    /// not declare.
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i64 = -32021;
     /// 2026-07-28: the request's protocol version is not served here.
     pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 }

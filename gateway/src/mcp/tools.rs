@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use warden_sandbox::{
-    CallError, CallEvents, CallOutput, CallResult, CallUsage, ClientReplyFuture, ClientRequestKind,
+    CallError, CallEvents, CallOutput, CallResult, CallUsage, ClientReplyFuture, ClientRequest,
     Content, LogLevel, ResourceContents,
 };
 
@@ -400,7 +400,11 @@ async fn run_call(
                 .client
                 .as_ref()
                 .and_then(|client| client.input_required());
-            let mut ended = Ended::new(tool, "input_required", None);
+            let reason = match &input_required {
+                Some(Err(_)) => Some("missing_client_capability"),
+                _ => None,
+            };
+            let mut ended = Ended::new(tool, "input_required", reason);
             ended.usage = usage;
             match input_required {
                 Some(reply) => (reply.map(|result| (result, None)), ended),
@@ -481,15 +485,10 @@ impl CallEvents for CallObserver {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage.clone());
     }
 
-    fn client_request(
-        &self,
-        tool: &str,
-        kind: ClientRequestKind,
-        request: String,
-    ) -> ClientReplyFuture {
+    fn client_request(&self, tool: &str, request: ClientRequest) -> ClientReplyFuture {
         match &self.client {
-            Some(client) => client.ask(kind, &request),
-            None => warden_sandbox::NoEvents.client_request(tool, kind, request),
+            Some(client) => client.ask(request),
+            None => warden_sandbox::NoEvents.client_request(tool, request),
         }
     }
 }

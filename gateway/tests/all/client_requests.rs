@@ -234,9 +234,15 @@ async fn a_cancelled_call_stops_waiting_for_its_client() {
     );
 }
 
-/// A 2026-07-28 `tools/call` of `misbehave.ask`, with `extra` params.
+/// A 2026-07-28 `tools/call` of `misbehave.ask` with `questions`, with
+/// `extra` params.
 fn stateless_call(id: u64, questions: &Value, extra: Value, caps: Value) -> String {
-    let mut params = json!({"name": "misbehave.ask", "arguments": {"questions": questions},
+    stateless_call_with(id, &json!({"questions": questions}), extra, caps)
+}
+
+/// The same with all of `misbehave.ask`'s arguments.
+fn stateless_call_with(id: u64, arguments: &Value, extra: Value, caps: Value) -> String {
+    let mut params = json!({"name": "misbehave.ask", "arguments": arguments,
     "_meta": {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": caps,
@@ -258,8 +264,16 @@ async fn post_stateless(server: &TestServer, body: String) -> Value {
             body,
         )
         .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    reply.json()
+    // Results are 200; errors of a 2026-07-28 request (-32602 and -32021
+    // here) are 400.
+    let body = reply.json();
+    let expected = if body.get("error").is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    assert_eq!(reply.status, expected, "{}", reply.text());
+    body
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -353,12 +367,73 @@ async fn stateless_calls_ask_with_input_required_results_and_retries() {
     .await;
     assert_eq!(forged["error"]["code"], -32602, "{forged}");
 
-    // Without the capabilities the tool hears so at once.
-    let unable = post_stateless(&server, stateless_call(6, &questions, json!({}), json!({}))).await;
-    assert_eq!(unable["result"]["resultType"], "complete");
+    // A call that needs a capability the client did not declare ends with
+    // -32021 naming it (HTTP 400); an optional request gets `unsupported`.
+    let needy = server
+        .post(
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "misbehave.ask"),
+            ],
+            stateless_call(6, &questions, json!({}), json!({"elicitation": {}})),
+        )
+        .await;
+    assert_eq!(needy.status, StatusCode::BAD_REQUEST, "{}", needy.text());
+    let error = &needy.json()["error"];
+    assert_eq!(error["code"], -32021);
+    assert_eq!(
+        error["data"]["requiredCapabilities"],
+        json!({"sampling": {}})
+    );
+    let optional = json!([{"kind": "sample", "optional": true,
+        "request": sample_request("hi")["request"]}]);
+    let unable = post_stateless(&server, stateless_call(7, &optional, json!({}), json!({}))).await;
+    assert_eq!(unable["result"]["resultType"], "complete", "{unable}");
     assert_eq!(
         unable["result"]["structuredContent"]["answers"][0]["error"],
         "unsupported"
+    );
+
+    // Requests asked together come back together, under the keys the tool
+    // gave; roots are asked for too.
+    let together = json!([
+        {"kind": "elicit", "key": "user_name", "request": elicit_request("name?")["request"]},
+        {"kind": "roots"},
+    ]);
+    let all = json!({"elicitation": {}, "roots": {}});
+    let params = json!({"questions": together, "together": true});
+    let first = post_stateless(
+        &server,
+        stateless_call_with(8, &params, json!({}), all.clone()),
+    )
+    .await;
+    let requests = &first["result"]["inputRequests"];
+    assert_eq!(
+        requests["user_name"]["method"], "elicitation/create",
+        "{first}"
+    );
+    assert_eq!(requests["roots-2"]["method"], "roots/list", "{first}");
+    let state = first["result"]["requestState"].clone();
+    let roots = json!({"roots": [{"uri": "file:///work", "name": "work"}]});
+    let retry = json!({"requestState": state, "inputResponses": {
+        "user_name": {"action": "decline"}, "roots-2": roots, "ignored": {}}});
+    let done = post_stateless(&server, stateless_call_with(9, &params, retry, all)).await;
+    assert_eq!(
+        done["result"]["structuredContent"]["answers"],
+        json!([{"answer": {"action": "decline"}}, {"answer": roots}]),
+        "{done}"
+    );
+    let unnamed = json!({"questions": [{"kind": "elicit", "key": "",
+        "request": elicit_request("name?")["request"]}]});
+    let bad_key = post_stateless(
+        &server,
+        stateless_call_with(10, &unnamed, json!({}), json!({"elicitation": {}})),
+    )
+    .await;
+    assert_eq!(
+        bad_key["result"]["structuredContent"]["answers"][0]["error"], "invalid",
+        "{bad_key}"
     );
 }
 

@@ -143,9 +143,9 @@ async fn a_stream_needs_a_live_session_and_accepts_sse() {
     )
     .await;
     assert_eq!(json_only.status, StatusCode::NOT_ACCEPTABLE);
-    let wrong_revision =
-        EventStream::open(server.addr, &stream_headers(&session.id, "2025-06-18")).await;
-    assert_eq!(wrong_revision.status, StatusCode::BAD_REQUEST);
+    let unsupported_revision =
+        EventStream::open(server.addr, &stream_headers(&session.id, "1999-01-01")).await;
+    assert_eq!(unsupported_revision.status, StatusCode::BAD_REQUEST);
 
     // Once the client closes a stream, the session may open another.
     let first = EventStream::open(server.addr, &stream_headers(&session.id, "2025-11-25")).await;

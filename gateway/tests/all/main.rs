@@ -6,6 +6,7 @@ mod batches;
 mod calls;
 mod cli;
 mod client_requests;
+mod conformance;
 mod deploy;
 mod event_stream;
 mod examples;

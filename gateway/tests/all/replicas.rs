@@ -35,22 +35,27 @@ async fn three_replicas_with_one_key_serve_one_session() {
         .await;
     assert_eq!(counted["structuredContent"]["words"], json!(3), "{counted}");
 
-    // The negotiated revision travels in the id: the third replica holds the
-    // client to 2025-06-18 without ever having seen its `initialize`.
-    let mismatched = third
+    // The negotiated revision travels in the id: the third replica answers
+    // 2025-06-18's way (arguments that fail the schema are a JSON-RPC error,
+    // not a tool error) without ever having seen the `initialize`, whatever
+    // supported version the header names.
+    let invalid = third
         .post(
             &[
                 ("mcp-session-id", &session.id),
                 ("mcp-protocol-version", "2025-11-25"),
             ],
-            json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}).to_string(),
+            json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                "params": {"name": "text.count", "arguments": {"text": 5}}})
+            .to_string(),
         )
         .await;
-    assert_eq!(mismatched.status, StatusCode::BAD_REQUEST);
-    assert!(
-        mismatched.text().contains("2025-06-18"),
+    assert_eq!(invalid.status, StatusCode::OK);
+    assert_eq!(
+        invalid.json()["error"]["code"],
+        json!(-32602),
         "{}",
-        mismatched.text()
+        invalid.text()
     );
 
     // A replica with another key does not know the session.

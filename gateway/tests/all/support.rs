@@ -135,8 +135,9 @@ pub fn data_dir() -> tempfile::TempDir {
 /// binary as a child process. Stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
-    /// The separate Prometheus listener.
-    pub metrics_addr: SocketAddr,
+    /// The separate Prometheus listener, when the config has one (the
+    /// shared test config always does).
+    pub metrics_addr: Option<SocketAddr>,
     running: Running,
     /// The data folder and the folder holding `warden.toml`.
     dirs: (tempfile::TempDir, tempfile::TempDir),
@@ -237,7 +238,7 @@ impl TestServer {
         });
         Self {
             addr,
-            metrics_addr,
+            metrics_addr: Some(metrics_addr),
             running: Running::InProcess(Some((shutdown, metrics_shutdown))),
             config: std::fs::read_to_string(&config_path).expect("read config"),
             dirs: (data, config_dir),
@@ -272,11 +273,32 @@ impl TestServer {
             &format!("metrics_listen = \"127.0.0.1:0\"\n{extra_server}"),
             edit,
         );
+        Self::spawn_config_file((data, config_dir), &config_path, env, args).await
+    }
+
+    /// Starts the real `warden serve` binary with `config`, a whole config
+    /// file's text (relative paths in it resolve against a new empty
+    /// folder), and `args` added to `warden serve`'s arguments; waits until
+    /// it serves.
+    pub async fn spawn_with_config(config: &str, args: &[&str]) -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
+        let config_dir = tempfile::tempdir().expect("tempdir");
+        let config_path = config_dir.path().join("warden.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        Self::spawn_config_file((data, config_dir), &config_path, &[], args).await
+    }
+
+    async fn spawn_config_file(
+        dirs: (tempfile::TempDir, tempfile::TempDir),
+        config_path: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
             .envs(env.iter().copied())
             .arg("serve")
             .arg("--config")
-            .arg(&config_path)
+            .arg(config_path)
             .args(args)
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -294,10 +316,8 @@ impl TestServer {
                 if let Some(addr) = address_after(&line, "serving MCP at http://")
                     .or_else(|| address_after(&line, "serving MCP at https://"))
                 {
-                    return (
-                        addr,
-                        metrics_addr.expect("metrics listener announced first"),
-                    );
+                    // The metrics listener, when configured, is announced first.
+                    return (addr, metrics_addr);
                 }
             }
             panic!(
@@ -318,8 +338,8 @@ impl TestServer {
             addr,
             metrics_addr,
             running: Running::Process { child, log },
-            config: std::fs::read_to_string(&config_path).expect("read config"),
-            dirs: (data, config_dir),
+            config: std::fs::read_to_string(config_path).expect("read config"),
+            dirs,
         }
     }
 
@@ -501,7 +521,7 @@ impl TestServer {
     /// The Prometheus exposition text.
     pub async fn metrics(&self) -> String {
         let reply = send(
-            self.metrics_addr,
+            self.metrics_addr.expect("the config serves metrics"),
             Method::GET,
             "/metrics",
             &[],

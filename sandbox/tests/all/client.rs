@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use warden_sandbox::{
-    CallError, CallEvents, ClientReply, ClientReplyFuture, ClientRequestKind, LogLevel,
+    CallError, CallEvents, ClientReply, ClientReplyFuture, ClientRequest, LogLevel,
 };
 
 use super::{limits, misbehave, sandbox};
@@ -22,26 +22,22 @@ struct Client {
 impl CallEvents for Client {
     fn log(&self, _: &str, _: LogLevel, _: &str) {}
     fn progress(&self, _: &str, _: f64, _: Option<f64>, _: Option<&str>) {}
-    fn client_request(
-        &self,
-        _tool: &str,
-        kind: ClientRequestKind,
-        request: String,
-    ) -> ClientReplyFuture {
+    fn client_request(&self, _tool: &str, request: ClientRequest) -> ClientReplyFuture {
         let (delay, suspend) = (self.delay, self.suspend);
         Box::pin(async move {
             tokio::time::sleep(delay).await;
             if suspend {
                 return ClientReply::Suspend;
             }
-            ClientReply::Answered(json!({"kind": kind.as_str(), "asked": request}).to_string())
+            let asked = json!({"kind": request.kind.as_str(), "asked": request.params});
+            ClientReply::Answered(asked.to_string())
         })
     }
 }
 
 fn questions(count: usize) -> String {
     let question = json!({"kind": "sample", "request": {"messages": [], "maxTokens": 1}});
-    json!({"questions": vec![question; count]}).to_string()
+    json!({"questions": vec![question; count], "together": true}).to_string()
 }
 
 async fn answers(
@@ -65,6 +61,7 @@ async fn waiting_for_the_client_does_not_count_against_the_time_limit() {
         delay: Duration::from_millis(400),
         suspend: false,
     };
+    // Two requests at once, each taking longer than the call may run.
     let answers = answers(|limits| limits.timeout_ms = 250, client, 2)
         .await
         .expect("answered");

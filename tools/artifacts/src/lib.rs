@@ -2,11 +2,11 @@
 //! crate's build script.
 //!
 //! Building this crate runs a nested `cargo build --release --target
-//! wasm32-wasip2` of the `text`, `json`, `files` and `misbehave` tool crates
-//! (into `<target>/tools`) and copies each component to
-//! `<target>/components/<name>.wasm`, where `<target>` is `$CARGO_TARGET_DIR`
-//! or the workspace's `target/`. The constants below are those absolute
-//! paths, for tests and benchmarks that load the components.
+//! wasm32-wasip2` of the `text`, `json`, `files`, `misbehave` and
+//! `conformance` tool crates (into `<target>/tools`) and copies each
+//! component to `<target>/components/<name>.wasm`, where `<target>` is
+//! `$CARGO_TARGET_DIR` or the workspace's `target/`. The constants below are
+//! those absolute paths, for tests and benchmarks that load the components.
 //!
 //! The build needs the wasm target: `rustup target add wasm32-wasip2` (the
 //! repository's `rust-toolchain.toml` asks rustup for it).

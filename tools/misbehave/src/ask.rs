@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use warden_tool::ToolError;
-use warden_tool::client::{self, ClientError};
+use warden_tool::client::{self, ClientError, Request};
 use warden_tool::schemars::{self, JsonSchema};
 
 /// One request to the client.
@@ -15,6 +15,8 @@ pub enum AskKind {
     Sample,
     /// `elicit`: input from the user.
     Elicit,
+    /// `list-roots`: the client's roots.
+    Roots,
 }
 
 /// One request of `misbehave.ask`.
@@ -22,8 +24,15 @@ pub enum AskKind {
 pub struct Question {
     /// Which import to call.
     pub kind: AskKind,
-    /// Its params, sent as given (any JSON, valid or not).
+    /// Its params, sent as given (any JSON, valid or not); `{}` when absent.
+    #[serde(default)]
     pub request: Value,
+    /// Its name, if the test gives one.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Whether the tool can do without the answer.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// Arguments of `misbehave.ask`.
@@ -35,6 +44,10 @@ pub struct AskArgs {
     /// (true) or is recorded in the answers and the next one asked.
     #[serde(default)]
     pub stop_on_error: bool,
+    /// Whether to send every request at once (one `ask-client`) instead of
+    /// one after another.
+    #[serde(default)]
+    pub together: bool,
 }
 
 /// What `misbehave.ask` returns.
@@ -44,13 +57,40 @@ pub struct Answers {
     pub answers: Vec<Value>,
 }
 
+fn request(question: Question) -> Request {
+    let params = if question.request.is_null() {
+        serde_json::json!({})
+    } else {
+        question.request
+    };
+    let request = match question.kind {
+        AskKind::Sample => Request::sample(params),
+        AskKind::Elicit => Request::elicit(params),
+        AskKind::Roots => Request::list_roots(),
+    };
+    let request = match question.key {
+        Some(key) => request.key(key),
+        None => request,
+    };
+    if question.optional {
+        request.optional()
+    } else {
+        request
+    }
+}
+
 pub fn ask(args: AskArgs) -> Result<Answers, ToolError> {
+    let requests: Vec<Request> = args.questions.into_iter().map(request).collect();
+    let replies = if args.together {
+        client::ask(&requests)
+    } else {
+        requests
+            .into_iter()
+            .flat_map(|request| client::ask(&[request]))
+            .collect()
+    };
     let mut answers = Vec::new();
-    for question in args.questions {
-        let reply = match question.kind {
-            AskKind::Sample => client::sample(&question.request),
-            AskKind::Elicit => client::elicit(&question.request),
-        };
+    for reply in replies {
         match reply {
             Ok(answer) => answers.push(serde_json::json!({ "answer": answer })),
             Err(error) if args.stop_on_error => return Err(error.into()),
