@@ -1,7 +1,11 @@
 use serde_json::json;
+use warden_sandbox::ClientRequestKind;
 
+use super::check::Refusal;
 use super::*;
 use crate::config::SessionKey;
+use crate::mcp::jsonrpc::code;
+use crate::mcp::session::token::SessionSealer;
 
 fn sealer() -> Arc<SessionSealer> {
     Arc::new(SessionSealer::new(
