@@ -9,6 +9,8 @@ pub struct Summary {
     pub samples: usize,
     /// Median.
     pub p50: Duration,
+    /// 90th percentile.
+    pub p90: Duration,
     /// 99th percentile.
     pub p99: Duration,
     /// Slowest sample.
@@ -26,6 +28,7 @@ impl Summary {
         Self {
             samples: samples.len(),
             p50: at(0.5),
+            p90: at(0.9),
             p99: at(0.99),
             max: samples.last().copied().unwrap_or_default(),
         }
@@ -74,6 +77,7 @@ mod tests {
         let samples = (1..=100).rev().map(Duration::from_micros).collect();
         let summary = Summary::of(samples);
         assert_eq!(summary.p50, Duration::from_micros(51));
+        assert_eq!(summary.p90, Duration::from_micros(90));
         assert_eq!(summary.p99, Duration::from_micros(99));
         assert_eq!(summary.max, Duration::from_micros(100));
     }

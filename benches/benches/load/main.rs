@@ -1,0 +1,214 @@
+//! End-to-end load: Warden and baseline MCP servers, each started here on
+//! loopback, driven by N keep-alive HTTP/1.1 connections (one MCP session
+//! each) calling one tool in a closed loop. Prints, per server, workload
+//! and connection count: requests per second, latency percentiles, errors
+//! and the server's peak RSS, and each baseline's throughput as a ratio to
+//! Warden's.
+//!
+//! ```sh
+//! cargo bench -p warden-benches --bench load
+//! WARDEN_LOAD_SECS=1 WARDEN_LOAD_WARMUP_SECS=0.5 cargo bench -p warden-benches --bench load
+//! ```
+//!
+//! Knobs (environment): `WARDEN_LOAD_SECS` (measured seconds per point,
+//! default 5), `WARDEN_LOAD_REQUESTS` (a request count per point instead),
+//! `WARDEN_LOAD_WARMUP_SECS` (default 1), `WARDEN_LOAD_CONNECTIONS` (default
+//! `1,64`), `WARDEN_LOAD_SERVERS` (default
+//! `warden,rmcp,rmcp-stateless,hyper,python`), `WARDEN_LOAD_WORKLOADS`
+//! (default `count,find,query`).
+//!
+//! Each point gets a freshly started server, so its peak RSS is that
+//! point's alone. The client runs on one thread of the same machine as the
+//! server; on two cores it takes a share of the CPU from every server alike.
+
+mod client;
+mod drive;
+mod knobs;
+mod process;
+mod report;
+mod servers;
+mod workloads;
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::knobs::{Knobs, Stop};
+use crate::report::{Point, Row};
+use crate::servers::{Paths, Prepared, Server};
+use crate::workloads::Workload;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        // The table is printed; the status tells scripts it has holes.
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("load: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs every point and prints the table; `false` when a server could not
+/// be built or a point failed.
+fn run() -> anyhow::Result<bool> {
+    let knobs = Knobs::from_env()?;
+    let paths = Paths::discover()?;
+    // One client thread: the rest of the machine is the server's.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    // The first structured result each workload produced, to check that
+    // every server computes the same thing.
+    let mut reference: HashMap<&str, Value> = HashMap::new();
+    for &server in &knobs.servers {
+        eprintln!("load: building {}", server.label());
+        let prepared = match servers::prepare(server, &paths) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                eprintln!(
+                    "load: {} cannot be built, skipping it: {error:#}",
+                    server.label()
+                );
+                skipped.push((server, format!("{error:#}")));
+                continue;
+            }
+        };
+        // One start before the points, so that one-time work (Warden
+        // compiling its components into its cache) falls in none of them.
+        if let Err(error) = runtime.block_on(prepared.start()).map(drop) {
+            eprintln!(
+                "load: {} does not start, skipping it: {error:#}",
+                server.label()
+            );
+            skipped.push((server, format!("{error:#}")));
+            continue;
+        }
+        for workload in &knobs.workloads {
+            for &connections in &knobs.connections {
+                let mut row = runtime.block_on(point(&prepared, workload, connections, &knobs));
+                if let Ok(point) = &mut row.outcome {
+                    point.differs = differs(server, workload, point, &mut reference);
+                }
+                progress(&row);
+                rows.push(row);
+            }
+        }
+    }
+    println!();
+    println!("{}", describe(&knobs));
+    report::print(&rows, &skipped);
+    Ok(skipped.is_empty() && rows.iter().all(|row| row.outcome.is_ok()))
+}
+
+async fn point(prepared: &Prepared, workload: &Workload, connections: usize, knobs: &Knobs) -> Row {
+    let outcome = async {
+        // Dropped at the end of this block, which kills the server.
+        let running = prepared.start().await?;
+        let measured = drive::measure(running.addr, workload, connections, knobs).await?;
+        anyhow::Ok(Point {
+            measured,
+            peak_rss_bytes: running.peak_rss_bytes(),
+            differs: false,
+        })
+    }
+    .await;
+    Row {
+        server: prepared.server,
+        workload: workload.label.clone(),
+        connections,
+        outcome: outcome.map_err(|error| format!("{error:#}")),
+    }
+}
+
+/// Whether `point`'s structured result differs from the first one seen for
+/// `workload`; the first one becomes the reference.
+fn differs(
+    server: Server,
+    workload: &Workload,
+    point: &Point,
+    reference: &mut HashMap<&str, Value>,
+) -> bool {
+    if !server.runs_tools() {
+        return false;
+    }
+    let structured = point
+        .measured
+        .sample
+        .as_ref()
+        .and_then(|sample| serde_json::from_slice::<Value>(sample).ok())
+        .and_then(|mut message| {
+            message["result"]
+                .get_mut("structuredContent")
+                .map(Value::take)
+        });
+    let Some(structured) = structured else {
+        eprintln!(
+            "load: {} returned no structured content for {}",
+            server.label(),
+            workload.label
+        );
+        return true;
+    };
+    let first = reference
+        .entry(workload.name)
+        .or_insert_with(|| structured.clone());
+    let differs = *first != structured;
+    if differs {
+        eprintln!(
+            "load: {}'s result for {} differs from the first server's",
+            server.label(),
+            workload.label
+        );
+    }
+    differs
+}
+
+fn progress(row: &Row) {
+    let what = format!(
+        "{} / {} / {} conns",
+        row.server.label(),
+        row.workload,
+        row.connections
+    );
+    match &row.outcome {
+        Ok(point) => {
+            let m = &point.measured;
+            eprintln!(
+                "load: {what}: {:.0} req/s, p50 {:?}, p99 {:?}, {} B answers, {} errors{}",
+                m.requests_per_sec(),
+                m.latency.p50,
+                m.latency.p99,
+                m.sample.as_ref().map_or(0, bytes::Bytes::len),
+                m.errors,
+                m.first_error
+                    .as_deref()
+                    .map(|error| format!(" (first: {error})"))
+                    .unwrap_or_default()
+            );
+        }
+        Err(error) => eprintln!("load: {what}: failed: {error}"),
+    }
+}
+
+fn describe(knobs: &Knobs) -> String {
+    let amount = match knobs.stop {
+        Stop::After(duration) => format!("{duration:?} per point"),
+        Stop::Requests(count) => format!("{count} requests per point"),
+    };
+    let sizes: Vec<String> = knobs
+        .workloads
+        .iter()
+        .map(|w| format!("{}: {} B requests", w.name, w.request_bytes()))
+        .collect();
+    format!(
+        "MCP tools/call over HTTP/1.1 keep-alive on loopback, {amount} after {:?} of warm-up; \
+         one session per connection; req/s counts successful calls; {}.\n",
+        knobs.warmup,
+        sizes.join(", ")
+    )
+}

@@ -1,0 +1,104 @@
+//! A server process started for one point: its log in a file (a pipe left
+//! unread would fill and stall it), readiness by completing an MCP
+//! initialize, peak RSS from `/proc`, and a kill when dropped, so no server
+//! outlives the benchmark, whatever error or panic ends it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::client::Connection;
+
+pub struct Running {
+    name: &'static str,
+    child: Child,
+    pub addr: SocketAddr,
+    log: PathBuf,
+}
+
+/// A port nothing listens on now. Another process could take it before the
+/// server binds it; on a quiet loopback that race is lost rarely, and then
+/// readiness fails with the server's own message.
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl Running {
+    /// Spawns `command`, which must serve MCP at `127.0.0.1:port/mcp`.
+    pub fn spawn(
+        name: &'static str,
+        mut command: Command,
+        port: u16,
+        log: &Path,
+    ) -> anyhow::Result<Self> {
+        let out =
+            std::fs::File::create(log).with_context(|| format!("create {}", log.display()))?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("start {name}: {command:?}"))?;
+        Ok(Self {
+            name,
+            child,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            log: log.to_owned(),
+        })
+    }
+
+    /// Waits until an MCP initialize succeeds, the process exits, or
+    /// `within` passes.
+    pub async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "{} exited ({status}) before serving; its log ends:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            let attempt =
+                tokio::time::timeout(Duration::from_secs(5), Connection::open(self.addr)).await;
+            let error = match attempt {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(error)) => format!("{error:#}"),
+                Err(_) => "initialize timed out".to_owned(),
+            };
+            if Instant::now() > deadline {
+                bail!(
+                    "{} not ready within {within:?} ({error}); its log ends:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The process's peak resident set (`VmHWM`), in bytes.
+    pub fn peak_rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,108 @@
+//! The results table: one row per server, workload and connection count,
+//! with each server's throughput as a ratio to Warden's on the same point.
+
+use std::time::Duration;
+
+use crate::drive::Measured;
+use crate::servers::Server;
+
+pub struct Row {
+    pub server: Server,
+    pub workload: String,
+    pub connections: usize,
+    pub outcome: Result<Point, String>,
+}
+
+pub struct Point {
+    pub measured: Measured,
+    pub peak_rss_bytes: Option<u64>,
+    /// The structured result differs from the first server's.
+    pub differs: bool,
+}
+
+/// Prints the table (Markdown, so it pastes into the README as is).
+pub fn print(rows: &[Row], skipped: &[(Server, String)]) {
+    println!(
+        "| server | workload | conns | req/s | p50 | p90 | p99 | max | errors | peak RSS | req/s vs warden |"
+    );
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for row in rows {
+        let head = format!(
+            "| {} | {} | {} |",
+            row.server.label(),
+            row.workload,
+            row.connections
+        );
+        match &row.outcome {
+            Ok(point) => {
+                let m = &point.measured;
+                let rss = point
+                    .peak_rss_bytes
+                    .map_or("?".to_owned(), |bytes| format!("{:.1} MiB", mib(bytes)));
+                println!(
+                    "{head} {:.0} | {} | {} | {} | {} | {}{} | {rss} | {} |",
+                    m.requests_per_sec(),
+                    latency(m.latency.p50),
+                    latency(m.latency.p90),
+                    latency(m.latency.p99),
+                    latency(m.latency.max),
+                    m.errors,
+                    if point.differs {
+                        " (result differs)"
+                    } else {
+                        ""
+                    },
+                    ratio(rows, row),
+                );
+            }
+            Err(error) => println!(
+                "{head} failed: {} |{}",
+                first_line(error).replace('|', "/"),
+                " |".repeat(7)
+            ),
+        }
+    }
+    for (server, error) in skipped {
+        println!(
+            "\n{} was not measured: {}",
+            server.label(),
+            first_line(error)
+        );
+    }
+}
+
+/// `row`'s throughput over Warden's on the same workload and connections.
+fn ratio(rows: &[Row], row: &Row) -> String {
+    let warden = rows.iter().find(|other| {
+        other.server == Server::Warden
+            && other.workload == row.workload
+            && other.connections == row.connections
+    });
+    let rps = |row: &Row| {
+        row.outcome
+            .as_ref()
+            .ok()
+            .map(|p| p.measured.requests_per_sec())
+    };
+    match (warden.and_then(rps), rps(row)) {
+        (Some(base), Some(this)) if base > 0.0 => format!("{:.2}×", this / base),
+        _ => "–".to_owned(),
+    }
+}
+
+fn latency(duration: Duration) -> String {
+    let micros = duration.as_secs_f64() * 1e6;
+    if micros < 1000.0 {
+        format!("{micros:.0} µs")
+    } else {
+        format!("{:.2} ms", micros / 1000.0)
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
