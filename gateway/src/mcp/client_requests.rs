@@ -34,7 +34,7 @@ pub use retry::{Binding, MAX_KEY_CHARS, REQUEST_STATE_TTL_SECS, RetryRound};
 /// Where one call's requests to its client go.
 pub struct ClientAsker {
     revision: Revision,
-    capabilities: Value,
+    capabilities: Arc<Value>,
     route: Route,
 }
 
@@ -57,7 +57,7 @@ pub enum Route {
 impl ClientAsker {
     /// Requests of a client speaking `revision` that declared
     /// `capabilities`, sent by `route`.
-    pub fn new(revision: Revision, capabilities: Value, route: Route) -> Self {
+    pub fn new(revision: Revision, capabilities: Arc<Value>, route: Route) -> Self {
         Self {
             revision,
             capabilities,

@@ -403,7 +403,7 @@ impl Mcp {
         };
         Ok(ClientAsker::new(
             session.revision,
-            session.client_capabilities.clone(),
+            Arc::clone(&session.client_capabilities),
             route,
         ))
     }

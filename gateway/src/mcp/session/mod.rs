@@ -30,8 +30,9 @@ use token::{OpenError, SESSION_ID_BYTES, SealError, SessionClaims, SessionSealer
 pub struct Session {
     /// The negotiated revision.
     pub revision: Revision,
-    /// The client's declared capabilities.
-    pub client_capabilities: Value,
+    /// The client's declared capabilities; shared, so each call's requests
+    /// to the client read them without a copy.
+    pub client_capabilities: Arc<Value>,
     /// The client's `clientInfo`.
     pub client_info: Value,
     /// The authenticated caller the session belongs to, if any.
@@ -90,7 +91,7 @@ impl Session {
     ) -> Self {
         Self {
             revision,
-            client_capabilities,
+            client_capabilities: Arc::new(client_capabilities),
             client_info,
             owner,
             log_tag: format!("{:08x}", stream_tag()),
@@ -492,7 +493,7 @@ impl SessionStore {
         let session = Session {
             revision: claims.revision,
             log_tag: log_tag(&claims.id),
-            client_capabilities: claims.client_capabilities,
+            client_capabilities: Arc::new(claims.client_capabilities),
             client_info: claims.client_info,
             owner: claims.owner,
             stream: Arc::new(StreamState::new(self.replay, stream_tag())),
@@ -619,7 +620,7 @@ mod tests {
         let there = second.touch(&id).expect("second");
         assert_eq!(there.revision, Revision::V2025_06_18);
         assert_eq!(
-            there.client_capabilities,
+            *there.client_capabilities,
             serde_json::json!({"sampling": {}})
         );
         assert_eq!(there.log_tag, here.log_tag);
