@@ -15,6 +15,7 @@ use crate::auth::access::ToolAccess;
 use crate::config::{self, AccessPolicy, ComponentConfig, Config, ToolAuditConfig, ToolQuotas};
 use crate::limits::ToolRates;
 use crate::mcp::param_headers::{self, HeaderParam};
+use crate::telemetry::metrics::ToolMetrics;
 
 /// Why the catalog could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +105,8 @@ pub struct Tool {
     pub rates: ToolRates,
     /// What its audit records may show.
     pub audit: ToolAuditConfig,
+    /// Its metric series.
+    pub metrics: ToolMetrics,
 }
 
 /// A loaded component and how the config serves it.
@@ -331,6 +334,8 @@ fn sandbox_config(config: &Config) -> SandboxConfig {
         fuel_metering: limits.clone().any(|limits| limits.fuel.is_some())
             || config.rate_limits.caller_fuel.is_some(),
         cache_dir: config.server.cache_dir.clone(),
+        keep_resident_bytes: config.server.pool_keep_resident_bytes,
+        ..SandboxConfig::default()
     }
 }
 
@@ -377,6 +382,7 @@ fn compile_tool(
         .map_err(|reason| invalid("output", reason))?;
     let listing = listing(&name, info, input_schema, output_schema);
     Ok(Tool {
+        metrics: ToolMetrics::new(&name),
         name,
         info: info.clone(),
         component: Arc::clone(component),

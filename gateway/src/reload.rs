@@ -238,12 +238,13 @@ fn watched_files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
 fn warn_of_restart_only_changes(running: &ServerConfig, new: &ServerConfig) {
     let comparable = ServerConfig {
         pool_instances: running.pool_instances,
+        pool_keep_resident_bytes: running.pool_keep_resident_bytes,
         cache_dir: running.cache_dir.clone(),
         ..new.clone()
     };
     if &comparable != running {
         tracing::warn!(
-            "[server] changes other than pool_instances and cache_dir take effect at the next restart"
+            "[server] changes other than pool_instances, pool_keep_resident_bytes and cache_dir take effect at the next restart"
         );
     }
 }

@@ -291,7 +291,6 @@ fn answer_stateless(
     let request_session = Arc::new(Session::for_one_request(
         revision,
         envelope.client_capabilities,
-        envelope.client_info,
         None,
         envelope.log_level,
     ));

@@ -202,6 +202,18 @@ impl ToolComponent {
         Ok(CallOutput { result, usage })
     }
 
+    /// Creates an instance exactly as a call does (slots, store, WASI
+    /// context, limits) and drops it without running any guest code: what
+    /// every call pays before its tool starts.
+    pub async fn instantiate(&self) -> Result<CallUsage, CallError> {
+        let label: Arc<str> = Arc::from(format!("{}/instantiate", self.name));
+        let _slots = self.acquire_slots(&label).await?;
+        let ((), usage) = self
+            .run(label, Arc::new(NoEvents), |_, _| Box::pin(async { Ok(()) }))
+            .await?;
+        Ok(usage)
+    }
+
     async fn list_tools(&self) -> Result<Vec<ToolInfo>, LoadError> {
         let label: Arc<str> = Arc::from(format!("{}/list-tools", self.name));
         let list_error = |reason: String| LoadError::ListTools {

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::SandboxError;
 
@@ -28,6 +28,22 @@ const TABLES_PER_COMPONENT: u32 = 8;
 const MAX_WASM_STACK_BYTES: usize = 512 << 10;
 const ASYNC_STACK_BYTES: usize = 2 << 20;
 
+/// Default [`SandboxConfig::keep_resident_bytes`].
+pub const DEFAULT_KEEP_RESIDENT_BYTES: u64 = 1 << 20;
+
+/// Where instances get their memories, tables and stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InstanceAllocation {
+    /// Slots reserved once when the engine is built and reset for reuse
+    /// after each call: the fast path.
+    #[default]
+    Pooling,
+    /// Fresh mappings for every instance, returned to the kernel when the
+    /// call ends: nothing reserved or kept resident between calls, at the
+    /// price of system calls and page faults on every instantiation.
+    OnDemand,
+}
+
 /// How the engine is built. Fixed for the life of a [`Sandbox`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
@@ -44,16 +60,27 @@ pub struct SandboxConfig {
     /// Where compiled components are cached between runs; `None` compiles
     /// every time.
     pub cache_dir: Option<PathBuf>,
+    /// Pooling (the default) or on-demand allocation.
+    pub allocation: InstanceAllocation,
+    /// Of each pool slot's linear memory, the bytes that stay resident
+    /// between calls: the pages a call dirtied there are reset in place
+    /// instead of being handed back to the kernel and faulted in again by
+    /// the next call. Costs up to this much resident memory per slot that
+    /// has been used; beyond it, memory is released as usual.
+    pub keep_resident_bytes: u64,
 }
 
 impl Default for SandboxConfig {
-    /// 64 instances, 64 MiB memories, no fuel metering, no cache.
+    /// 64 pooled instances, 64 MiB memories, no fuel metering, no cache,
+    /// [`DEFAULT_KEEP_RESIDENT_BYTES`] kept resident per slot.
     fn default() -> Self {
         Self {
             pool_instances: 64,
             max_memory_bytes: 64 << 20,
             fuel_metering: false,
             cache_dir: None,
+            allocation: InstanceAllocation::Pooling,
+            keep_resident_bytes: DEFAULT_KEEP_RESIDENT_BYTES,
         }
     }
 }
@@ -84,6 +111,7 @@ impl Sandbox {
     /// Builds the engine and starts the epoch ticker thread.
     pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
         let pool_instances = config.pool_instances.max(1);
+        let keep_resident = usize::try_from(config.keep_resident_bytes).unwrap_or(usize::MAX);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(pool_instances)
             .total_core_instances(pool_instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
@@ -93,7 +121,16 @@ impl Sandbox {
             .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
             .max_memories_per_component(MEMORIES_PER_COMPONENT)
             .max_tables_per_component(TABLES_PER_COMPONENT)
-            .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
+            .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
+            .linear_memory_keep_resident(keep_resident)
+            .table_keep_resident(keep_resident)
+            // Where the kernel can say which pages a call dirtied (Linux
+            // 6.7 and later), only those are reset.
+            .pagemap_scan(Enabled::Auto);
+        let allocation = match config.allocation {
+            InstanceAllocation::Pooling => InstanceAllocationStrategy::Pooling(pool),
+            InstanceAllocation::OnDemand => InstanceAllocationStrategy::OnDemand,
+        };
 
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
@@ -102,7 +139,7 @@ impl Sandbox {
             .max_wasm_stack(MAX_WASM_STACK_BYTES)
             .async_stack_size(ASYNC_STACK_BYTES)
             .memory_init_cow(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            .allocation_strategy(allocation);
         let engine = Engine::new(&wasm).map_err(SandboxError::Engine)?;
 
         if let Some(dir) = &config.cache_dir {

@@ -49,7 +49,9 @@ pub use client::{
     ClientReply, ClientReplyFuture, ClientRequest, ClientRequestError, ClientRequestKind,
 };
 pub use component::{CallOutput, CallUsage, FUEL_SLICE, ToolComponent};
-pub use engine::{PoolStats, Sandbox, SandboxConfig};
+pub use engine::{
+    DEFAULT_KEEP_RESIDENT_BYTES, InstanceAllocation, PoolStats, Sandbox, SandboxConfig,
+};
 pub use error::{CallError, LoadError, SandboxError};
 pub use events::{CallEvents, LogLevel, NoEvents};
 pub use policy::{Capabilities, DirGrant, DirMode, Limits, Policy};

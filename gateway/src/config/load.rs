@@ -272,6 +272,7 @@ impl Resolver<'_> {
             stream_replay_events: raw.stream_replay_events,
             stream_replay_bytes: raw.stream_replay_bytes,
             pool_instances: raw.pool_instances,
+            pool_keep_resident_bytes: raw.pool_keep_resident_bytes,
             cache_dir,
             log_format: raw.log_format,
             metrics_listen: raw.metrics_listen.map(|listen| listen.0),

@@ -76,6 +76,11 @@ pub const STREAM_REPLAY_BYTES_RANGE: RangeInclusive<usize> = 1024..=64 * 1024 * 
 pub const DEFAULT_POOL_INSTANCES: u32 = 64;
 /// Accepted `server.pool_instances`.
 pub const POOL_INSTANCES_RANGE: RangeInclusive<u32> = 1..=10_000;
+/// Default `server.pool_keep_resident_bytes`: 1 MiB, more than a typical
+/// small call dirties (`benches/`: `text.count` needs under 256 KiB).
+pub const DEFAULT_POOL_KEEP_RESIDENT_BYTES: u64 = warden_sandbox::DEFAULT_KEEP_RESIDENT_BYTES;
+/// Accepted `server.pool_keep_resident_bytes`: 0 ..= 64 MiB.
+pub const POOL_KEEP_RESIDENT_BYTES_RANGE: RangeInclusive<u64> = 0..=64 * 1024 * 1024;
 
 // ---- [rate_limits] ----------------------------------------------------------
 
@@ -337,6 +342,11 @@ pub struct ServerConfig {
     /// the pooling allocator. Default [`DEFAULT_POOL_INSTANCES`] (64), range
     /// [`POOL_INSTANCES_RANGE`].
     pub pool_instances: u32,
+    /// Of each pool slot's linear memory and tables, the bytes kept
+    /// resident between calls and reset in place. Default
+    /// [`DEFAULT_POOL_KEEP_RESIDENT_BYTES`], range
+    /// [`POOL_KEEP_RESIDENT_BYTES_RANGE`].
+    pub pool_keep_resident_bytes: u64,
     /// Absolute folder where compiled components are cached; `None` (the
     /// default) compiles every component at each start.
     pub cache_dir: Option<PathBuf>,
@@ -368,6 +378,7 @@ impl Default for ServerConfig {
             stream_replay_events: DEFAULT_STREAM_REPLAY_EVENTS,
             stream_replay_bytes: DEFAULT_STREAM_REPLAY_BYTES,
             pool_instances: DEFAULT_POOL_INSTANCES,
+            pool_keep_resident_bytes: DEFAULT_POOL_KEEP_RESIDENT_BYTES,
             cache_dir: None,
             log_format: LogFormat::Text,
             metrics_listen: None,

@@ -391,6 +391,8 @@ pub(super) struct RawServer {
     pub stream_replay_bytes: usize,
     #[serde(deserialize_with = "pool_instances")]
     pub pool_instances: u32,
+    #[serde(deserialize_with = "pool_keep_resident_bytes")]
+    pub pool_keep_resident_bytes: u64,
     pub cache_dir: Option<Spanned<NonEmptyPath>>,
     pub log_format: LogFormat,
     pub metrics_listen: Option<Listen>,
@@ -416,6 +418,7 @@ impl Default for RawServer {
             stream_replay_events: d.stream_replay_events,
             stream_replay_bytes: d.stream_replay_bytes,
             pool_instances: d.pool_instances,
+            pool_keep_resident_bytes: d.pool_keep_resident_bytes,
             cache_dir: None,
             log_format: d.log_format,
             metrics_listen: None,
@@ -950,6 +953,10 @@ ranged_field!(
     Unit::Bytes
 );
 ranged_field!(pool_instances: u32 = model::POOL_INSTANCES_RANGE, Unit::Of("instances"));
+ranged_field!(
+    pool_keep_resident_bytes: u64 = model::POOL_KEEP_RESIDENT_BYTES_RANGE,
+    Unit::Bytes
+);
 ranged_field!(
     max_calls_in_flight: u32 = model::MAX_CALLS_IN_FLIGHT_RANGE,
     Unit::Of("calls")

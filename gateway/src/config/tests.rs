@@ -116,6 +116,7 @@ drain_timeout_secs = 5
 watch_interval_ms = 500
 max_sessions = 500
 pool_instances = 128
+pool_keep_resident_bytes = 262144
 cache_dir = "cache"
 log_format = "json"
 metrics_listen = "127.0.0.1:9090"
@@ -166,6 +167,7 @@ enabled = true
     assert_eq!(server.watch_interval_ms, 500);
     assert_eq!(server.max_sessions, 500);
     assert_eq!(server.pool_instances, 128);
+    assert_eq!(server.pool_keep_resident_bytes, 256 << 10);
     assert_eq!(server.cache_dir.as_deref(), Some(&*f.root().join("cache")));
     assert_eq!(server.log_format, LogFormat::Json);
     assert_eq!(
@@ -283,6 +285,7 @@ fn every_range_is_enforced_at_both_ends_with_key_and_line() {
         ("server", "watch_interval_ms", 0, Some(3_600_000)),
         ("server", "max_sessions", 1, None),
         ("server", "pool_instances", 1, Some(10_000)),
+        ("server", "pool_keep_resident_bytes", 0, Some(64 << 20)),
         ("limits", "timeout_ms", 1, Some(600_000)),
         ("limits", "fuel", 1, None),
         ("limits", "max_memory_bytes", 1 << 20, Some(4 << 30)),

@@ -125,7 +125,6 @@ pub async fn answer(
     let session = Arc::new(Session::for_one_request(
         revision,
         envelope.client_capabilities,
-        envelope.client_info,
         caller.session_owner().map(str::to_owned),
         envelope.log_level,
     ));

@@ -263,6 +263,18 @@ fn nesting_depth(body: &[u8]) -> usize {
     deepest
 }
 
+/// A JSON object of `entries`, each value moved in. `json!` would copy
+/// every nested [`Value`] it is given (it serialises them by reference),
+/// which for a tool's result is a deep copy of the whole answer.
+pub fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
+}
+
 /// A notification without params.
 pub fn notification(method: &str) -> Value {
     json!({ "jsonrpc": "2.0", "method": method })
@@ -270,7 +282,11 @@ pub fn notification(method: &str) -> Value {
 
 /// A success response.
 pub fn result(id: &RequestId, result: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id.to_value(), "result": result })
+    object([
+        ("jsonrpc", Value::from("2.0")),
+        ("id", id.to_value()),
+        ("result", result),
+    ])
 }
 
 /// An error response; `id` is `null` when the request's id is unknown.
@@ -279,11 +295,11 @@ pub fn error(id: Option<&RequestId>, code: i64, message: &str, data: Option<Valu
     if let Some(data) = data {
         error["data"] = data;
     }
-    json!({
-        "jsonrpc": "2.0",
-        "id": id.map_or(Value::Null, RequestId::to_value),
-        "error": error,
-    })
+    object([
+        ("jsonrpc", Value::from("2.0")),
+        ("id", id.map_or(Value::Null, RequestId::to_value)),
+        ("error", error),
+    ])
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use warden_sandbox::{
 
 use super::RpcError;
 use super::client_requests::ClientAsker;
-use super::jsonrpc::code;
+use super::jsonrpc::{self, code};
 use super::notify::RequestNotifier;
 use super::revision::Revision;
 use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
@@ -71,7 +71,7 @@ pub fn list(
         .iter()
         .map(|tool| tool.listing.clone())
         .collect();
-    let mut result = json!({ "tools": tools });
+    let mut result = jsonrpc::object([("tools", Value::Array(tools))]);
     if end < visible.len() {
         result["nextCursor"] = json!(encode_cursor(end));
     }
@@ -506,7 +506,7 @@ fn finish(
     if !usage.stderr.is_empty() {
         tracing::debug!(tool = %tool.name, stderr = %usage.stderr, "tool stderr");
     }
-    metrics::record_usage(&tool.name, usage);
+    metrics::record_usage(&tool.metrics, usage);
     match build_result(tool, result) {
         Ok(value) => {
             let outcome = if value["isError"] == Value::Bool(true) {
@@ -549,7 +549,10 @@ fn build_result(tool: &Tool, result: CallResult) -> Result<Value, String> {
         }
     }
     let content: Vec<Value> = result.content.iter().map(content_json).collect();
-    let mut value = json!({ "content": content, "isError": result.is_error });
+    let mut value = jsonrpc::object([
+        ("content", Value::Array(content)),
+        ("isError", Value::Bool(result.is_error)),
+    ]);
     if let Some(structured) = structured {
         value["structuredContent"] = structured;
     }
@@ -581,7 +584,7 @@ fn content_json(content: &Content) -> Value {
                 ResourceContents::Text(text) => resource["text"] = json!(text),
                 ResourceContents::Blob(blob) => resource["blob"] = json!(STANDARD.encode(blob)),
             }
-            json!({ "type": "resource", "resource": resource })
+            jsonrpc::object([("type", Value::from("resource")), ("resource", resource)])
         }
     }
 }
@@ -628,7 +631,7 @@ pub fn schema_violations(validator: &jsonschema::Validator, instance: &Value) ->
 /// The per-call log line and metrics.
 fn log_call(tool: &Tool, ended: &Ended, duration: std::time::Duration) {
     let (outcome, reason) = (ended.outcome, ended.reason);
-    metrics::record_call(&tool.name, outcome, reason, duration);
+    metrics::record_call(&tool.metrics, outcome, reason, duration);
     let span = tracing::Span::current();
     span.record("outcome", outcome);
     if let Some(reason) = reason {

@@ -184,38 +184,95 @@ fn describe() {
 
 /// Records one finished `tools/call`.
 pub fn record_call(
-    tool: &str,
+    tool: &ToolMetrics,
     outcome: &'static str,
     reason: Option<&'static str>,
     duration: Duration,
 ) {
-    let labels = [
-        ("tool", tool.to_owned()),
-        ("outcome", outcome.to_owned()),
-        ("reason", reason.unwrap_or("").to_owned()),
-    ];
-    metrics::counter!(TOOL_CALLS, &labels).increment(1);
-    metrics::histogram!(TOOL_CALL_DURATION, "tool" => tool.to_owned())
-        .record(duration.as_secs_f64());
+    if outcome == "ok" && reason.is_none() {
+        tool.succeeded.increment(1);
+    } else {
+        let labels = [
+            ("tool", tool.name.clone()),
+            ("outcome", outcome.to_owned()),
+            ("reason", reason.unwrap_or("").to_owned()),
+        ];
+        metrics::counter!(TOOL_CALLS, &labels).increment(1);
+    }
+    tool.duration.record(duration.as_secs_f64());
     if reason == Some("invalid_arguments") {
-        metrics::counter!(SCHEMA_REJECTIONS, "tool" => tool.to_owned()).increment(1);
+        tool.schema_rejections.increment(1);
     }
 }
 
 /// Records what a call that ran used.
-pub fn record_usage(tool: &str, usage: &warden_sandbox::CallUsage) {
-    metrics::histogram!(INSTANTIATION_DURATION, "tool" => tool.to_owned())
-        .record(usage.instantiation.as_secs_f64());
-    metrics::histogram!(TOOL_PEAK_MEMORY, "tool" => tool.to_owned())
-        .record(usage.peak_memory_bytes as f64);
+pub fn record_usage(tool: &ToolMetrics, usage: &warden_sandbox::CallUsage) {
+    tool.instantiation.record(usage.instantiation.as_secs_f64());
+    tool.peak_memory.record(usage.peak_memory_bytes as f64);
     if let Some(fuel) = usage.fuel_consumed {
-        metrics::histogram!(TOOL_FUEL, "tool" => tool.to_owned()).record(fuel as f64);
+        tool.fuel.record(fuel as f64);
+    }
+}
+
+/// One tool's series, registered when the catalog is built: every call
+/// records into them without looking a series up by its labels (a hash of
+/// the name and labels, and their allocation, several times per call).
+/// The rarer outcomes of `warden_tool_calls_total` are still looked up.
+#[derive(Clone)]
+pub struct ToolMetrics {
+    name: String,
+    succeeded: metrics::Counter,
+    duration: metrics::Histogram,
+    instantiation: metrics::Histogram,
+    peak_memory: metrics::Histogram,
+    fuel: metrics::Histogram,
+    schema_rejections: metrics::Counter,
+}
+
+impl ToolMetrics {
+    /// Registers the series of tool `name` with the installed recorder.
+    pub fn new(name: &str) -> Self {
+        let tool = || ("tool", name.to_owned());
+        Self {
+            name: name.to_owned(),
+            succeeded: metrics::counter!(
+                TOOL_CALLS,
+                &[
+                    tool(),
+                    ("outcome", "ok".to_owned()),
+                    ("reason", String::new())
+                ]
+            ),
+            duration: metrics::histogram!(TOOL_CALL_DURATION, &[tool()]),
+            instantiation: metrics::histogram!(INSTANTIATION_DURATION, &[tool()]),
+            peak_memory: metrics::histogram!(TOOL_PEAK_MEMORY, &[tool()]),
+            fuel: metrics::histogram!(TOOL_FUEL, &[tool()]),
+            schema_rejections: metrics::counter!(SCHEMA_REJECTIONS, &[tool()]),
+        }
+    }
+}
+
+impl std::fmt::Debug for ToolMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolMetrics")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
 /// Records one HTTP response.
 pub fn record_http(status: u16) {
-    metrics::counter!(HTTP_REQUESTS, "status" => status.to_string()).increment(1);
+    // Most responses are 200s: their series is kept at hand.
+    static OK: OnceLock<metrics::Counter> = OnceLock::new();
+    if status == 200 {
+        OK.get_or_init(|| {
+            recorder();
+            metrics::counter!(HTTP_REQUESTS, "status" => "200")
+        })
+        .increment(1);
+    } else {
+        metrics::counter!(HTTP_REQUESTS, "status" => status.to_string()).increment(1);
+    }
 }
 
 /// Records one request or call refused by a quota or by load shedding.

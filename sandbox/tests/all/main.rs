@@ -15,7 +15,7 @@ fn sandbox(fuel_metering: bool) -> Sandbox {
         pool_instances: 16,
         max_memory_bytes: 64 << 20,
         fuel_metering,
-        cache_dir: None,
+        ..SandboxConfig::default()
     })
     .expect("engine")
 }

@@ -15,6 +15,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use warden_gateway::config::LogFormat;
 use warden_gateway::mcp::revision::{Revision, Transport};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes besides 0 (success), 1 (error) and 2 (bad command line).
 mod exit {
     /// `serve`: the drain deadline passed, so calls were cancelled or

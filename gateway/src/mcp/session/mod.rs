@@ -33,8 +33,6 @@ pub struct Session {
     /// The client's declared capabilities; shared, so each call's requests
     /// to the client read them without a copy.
     pub client_capabilities: Arc<Value>,
-    /// The client's `clientInfo`.
-    pub client_info: Value,
     /// The authenticated caller the session belongs to, if any.
     pub owner: Option<String>,
     /// A short name for the session in logs, the same on every replica. The
@@ -85,14 +83,12 @@ impl Session {
     pub fn for_one_request(
         revision: Revision,
         client_capabilities: Value,
-        client_info: Value,
         owner: Option<String>,
         log_level: Option<LogLevel>,
     ) -> Self {
         Self {
             revision,
             client_capabilities: Arc::new(client_capabilities),
-            client_info,
             owner,
             log_tag: format!("{:08x}", stream_tag()),
             stream: Arc::new(StreamState::new(
@@ -494,7 +490,6 @@ impl SessionStore {
             revision: claims.revision,
             log_tag: log_tag(&claims.id),
             client_capabilities: Arc::new(claims.client_capabilities),
-            client_info: claims.client_info,
             owner: claims.owner,
             stream: Arc::new(StreamState::new(self.replay, stream_tag())),
             log_level: Mutex::new(Some(super::notify::DEFAULT_LOG_LEVEL)),
