@@ -71,6 +71,7 @@ async fn in_process() {
     })
     .await;
     summary.print("in-process instantiate + text.count");
+    summary.record("call_latency", "in-process instantiate + text.count");
 }
 
 async fn over_http() {
@@ -79,7 +80,9 @@ async fn over_http() {
     std::fs::write(
         &config_path,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n\n[components.text]\npath = \"{}\"\n",
+            // One connection carries every sample: more requests than the
+            // default per-connection cap.
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[http]\nmax_requests_per_connection = 1000000\n\n[components.text]\npath = \"{}\"\n",
             warden_tool_artifacts::TEXT
         ),
     )
@@ -148,4 +151,5 @@ async fn over_http() {
     })
     .await;
     summary.print("HTTP tools/call round trip (1 client)");
+    summary.record("call_latency", "HTTP tools/call round trip (1 client)");
 }

@@ -13,11 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use warden_benches::warden::{Build, Paths};
+
 const COMPONENTS: usize = 10;
 const RUNS: usize = 5;
 
 fn main() {
-    let binary = build_warden();
+    let paths = Paths::discover().expect("find the workspace");
+    let binary = Build::release(&paths).expect("build warden").binary;
     let workdir = tempfile::tempdir().expect("temporary directory");
     let components = write_components(workdir.path());
     let total_bytes: u64 = components
@@ -39,44 +42,31 @@ fn main() {
         "cold start, {COMPONENTS} components ({:.1} MiB of wasm), {RUNS} runs each:",
         total_bytes as f64 / f64::from(1 << 20)
     );
-    print_line("  cache empty (compile every component)", uncached);
-    print_line("  cache warm (load every component)", cached);
+    print_line(
+        "  cache empty (compile every component)",
+        "cache empty",
+        uncached,
+    );
+    print_line("  cache warm (load every component)", "cache warm", cached);
 }
 
-fn print_line(name: &str, mut samples: Vec<Duration>) {
+fn print_line(name: &str, key: &str, mut samples: Vec<Duration>) {
     samples.sort_unstable();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    warden_benches::record(
+        "cold_start",
+        key,
+        "p50",
+        ms(samples[samples.len() / 2]),
+        "ms",
+        warden_benches::Better::Lower,
+    );
     println!(
         "{name:<44} p50 {:>8.1} ms   min {:>8.1} ms   max {:>8.1} ms",
         ms(samples[samples.len() / 2]),
         ms(samples[0]),
         ms(samples[samples.len() - 1]),
     );
-}
-
-/// Builds the release `warden` binary (a no-op when it is up to date) and
-/// returns its path.
-fn build_warden() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the benches crate sits in the workspace");
-    let status = Command::new(env!("CARGO"))
-        .current_dir(workspace)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "warden-gateway",
-            "--bin",
-            "warden",
-        ])
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build of warden failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    target.join("release").join("warden")
 }
 
 /// `(table name, file, tool prefix)` of ten distinct component files.

@@ -1,6 +1,61 @@
-//! Shared helpers for Warden's benchmarks: timing loops and percentiles.
+//! Shared helpers for Warden's benchmarks: timing loops, percentiles and
+//! the machine-readable results that `benches/compare` checks against the
+//! committed baseline; and for the end-to-end benchmarks (`load`, `scale`),
+//! the release `warden` built and started ([`warden`], [`server`]), an MCP
+//! client over keep-alive HTTP/1.1 ([`mcp_client`]) and a closed-loop
+//! driver ([`drive`]).
 
+pub mod drive;
+pub mod env;
+pub mod mcp_client;
+pub mod server;
+pub mod warden;
+
+use std::io::Write as _;
 use std::time::{Duration, Instant};
+
+/// Environment variable naming the file that figures are appended to, one
+/// JSON object a line (`benches/run` sets it).
+pub const RESULTS_ENV: &str = "WARDEN_BENCH_RESULTS";
+
+/// Which way a figure improves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Latencies, memory, times.
+    Lower,
+    /// Throughput.
+    Higher,
+}
+
+/// Appends one figure to the results file named by [`RESULTS_ENV`], if
+/// set: `{"bench", "name", "metric", "value", "unit", "better"}`. `name`
+/// identifies what was measured (stable across runs: the comparison keys on
+/// bench, name and metric). Failing to write is reported, not fatal: the
+/// printed table is the primary output.
+pub fn record(bench: &str, name: &str, metric: &str, value: f64, unit: &str, better: Better) {
+    let Ok(path) = std::env::var(RESULTS_ENV) else {
+        return;
+    };
+    let line = serde_json::json!({
+        "bench": bench,
+        "name": name,
+        "metric": metric,
+        "value": value,
+        "unit": unit,
+        "better": match better {
+            Better::Lower => "lower",
+            Better::Higher => "higher",
+        },
+    });
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{line}"));
+    if let Err(error) = written {
+        eprintln!("cannot append to {path}: {error}");
+    }
+}
 
 /// Latency figures of one benchmark.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +89,12 @@ impl Summary {
         }
     }
 
+    /// Records p50 and p99 (in µs) under `bench` and `name`.
+    pub fn record(&self, bench: &str, name: &str) {
+        record(bench, name, "p50", micros(self.p50), "us", Better::Lower);
+        record(bench, name, "p99", micros(self.p99), "us", Better::Lower);
+    }
+
     /// Prints one aligned line: name, median, p99, max.
     pub fn print(&self, name: &str) {
         println!(
@@ -43,6 +104,16 @@ impl Summary {
             micros(self.max),
             self.samples
         );
+    }
+}
+
+/// A latency for a table: µs below a millisecond, else ms.
+pub fn latency_text(duration: Duration) -> String {
+    let micros = micros(duration);
+    if micros < 1000.0 {
+        format!("{micros:.0} µs")
+    } else {
+        format!("{:.2} ms", micros / 1000.0)
     }
 }
 

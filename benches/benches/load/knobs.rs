@@ -4,18 +4,11 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use warden_benches::drive::Stop;
+use warden_benches::env::{list, seconds, var};
 
 use crate::servers::Server;
 use crate::workloads::Workload;
-
-/// How long, or how many requests, one point measures.
-#[derive(Debug, Clone, Copy)]
-pub enum Stop {
-    /// Requests started within this long after the warm-up.
-    After(Duration),
-    /// This many requests after the warm-up, all connections together.
-    Requests(u64),
-}
 
 /// Everything `WARDEN_LOAD_*` selects.
 #[derive(Debug)]
@@ -29,13 +22,6 @@ pub struct Knobs {
 
 impl Knobs {
     pub fn from_env() -> anyhow::Result<Self> {
-        let seconds = |name: &str, default: f64| -> anyhow::Result<Duration> {
-            let value = var(name).map_or(Ok(default), |text| {
-                text.parse::<f64>()
-                    .with_context(|| format!("{name}={text} is not a number of seconds"))
-            })?;
-            Duration::try_from_secs_f64(value).with_context(|| format!("{name}={value}"))
-        };
         let stop = match var("WARDEN_LOAD_REQUESTS") {
             Some(text) => Stop::Requests(
                 text.parse()
@@ -63,24 +49,4 @@ impl Knobs {
             workloads,
         })
     }
-}
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
-
-/// A comma-separated list, each item parsed by `parse`.
-fn list<T>(
-    name: &str,
-    default: &str,
-    parse: impl Fn(&str) -> anyhow::Result<T>,
-) -> anyhow::Result<Vec<T>> {
-    let text = var(name).unwrap_or_else(|| default.to_owned());
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| parse(item).with_context(|| format!("in {name}")))
-        .collect()
 }

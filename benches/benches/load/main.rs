@@ -21,10 +21,7 @@
 //! point's alone. The client runs on one thread of the same machine as the
 //! server; on two cores it takes a share of the CPU from every server alike.
 
-mod client;
-mod drive;
 mod knobs;
-mod process;
 mod report;
 mod servers;
 mod workloads;
@@ -33,10 +30,12 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use serde_json::Value;
+use warden_benches::drive::{self, Stop};
+use warden_benches::warden::Paths;
 
-use crate::knobs::{Knobs, Stop};
+use crate::knobs::Knobs;
 use crate::report::{Point, Row};
-use crate::servers::{Paths, Prepared, Server};
+use crate::servers::{Prepared, Server};
 use crate::workloads::Workload;
 
 fn main() -> ExitCode {
@@ -102,6 +101,7 @@ fn run() -> anyhow::Result<bool> {
     println!();
     println!("{}", describe(&knobs));
     report::print(&rows, &skipped);
+    report::record(&rows);
     Ok(skipped.is_empty() && rows.iter().all(|row| row.outcome.is_ok()))
 }
 
@@ -109,7 +109,9 @@ async fn point(prepared: &Prepared, workload: &Workload, connections: usize, kno
     let outcome = async {
         // Dropped at the end of this block, which kills the server.
         let running = prepared.start().await?;
-        let measured = drive::measure(running.addr, workload, connections, knobs).await?;
+        // Sessions are opened before the clock starts, all of them at once.
+        let opened = drive::connections(running.addr, connections, true).await?;
+        let measured = drive::measure(opened, &workload.request, knobs.warmup, knobs.stop).await?;
         anyhow::Ok(Point {
             measured,
             peak_rss_bytes: running.peak_rss_bytes(),

@@ -1,9 +1,9 @@
 //! The results table: one row per server, workload and connection count,
 //! with each server's throughput as a ratio to Warden's on the same point.
 
-use std::time::Duration;
+use warden_benches::drive::Measured;
+use warden_benches::latency_text;
 
-use crate::drive::Measured;
 use crate::servers::Server;
 
 pub struct Row {
@@ -42,10 +42,10 @@ pub fn print(rows: &[Row], skipped: &[(Server, String)]) {
                 println!(
                     "{head} {:.0} | {} | {} | {} | {} | {}{} | {rss} | {} |",
                     m.requests_per_sec(),
-                    latency(m.latency.p50),
-                    latency(m.latency.p90),
-                    latency(m.latency.p99),
-                    latency(m.latency.max),
+                    latency_text(m.latency.p50),
+                    latency_text(m.latency.p90),
+                    latency_text(m.latency.p99),
+                    latency_text(m.latency.max),
                     m.errors,
                     if point.differs {
                         " (result differs)"
@@ -71,6 +71,67 @@ pub fn print(rows: &[Row], skipped: &[(Server, String)]) {
     }
 }
 
+/// Records every measured point for `benches/compare`: throughput, p99,
+/// peak RSS, and each other server's throughput as a ratio to Warden's
+/// (higher is better for Warden, so a baseline server getting relatively
+/// faster shows as Warden regressing).
+pub fn record(rows: &[Row]) {
+    use warden_benches::{Better, record};
+    for row in rows {
+        let Ok(point) = &row.outcome else {
+            continue;
+        };
+        let name = format!(
+            "{} / {} / {} conns",
+            row.server.label(),
+            row.workload,
+            row.connections
+        );
+        let m = &point.measured;
+        record(
+            "load",
+            &name,
+            "req/s",
+            m.requests_per_sec(),
+            "req/s",
+            Better::Higher,
+        );
+        record(
+            "load",
+            &name,
+            "p99",
+            m.latency.p99.as_secs_f64() * 1e6,
+            "us",
+            Better::Lower,
+        );
+        if let Some(bytes) = point.peak_rss_bytes {
+            record("load", &name, "peak RSS", mib(bytes), "MiB", Better::Lower);
+        }
+        if row.server != Server::Warden
+            && let Some(warden_rps) = rows
+                .iter()
+                .find(|other| {
+                    other.server == Server::Warden
+                        && other.workload == row.workload
+                        && other.connections == row.connections
+                })
+                .and_then(|other| other.outcome.as_ref().ok())
+                .map(|warden| warden.measured.requests_per_sec())
+            && m.requests_per_sec() > 0.0
+        {
+            let ratio = warden_rps / m.requests_per_sec();
+            record(
+                "load",
+                &name,
+                "warden req/s ratio",
+                ratio,
+                "x",
+                Better::Higher,
+            );
+        }
+    }
+}
+
 /// `row`'s throughput over Warden's on the same workload and connections.
 fn ratio(rows: &[Row], row: &Row) -> String {
     let warden = rows.iter().find(|other| {
@@ -87,15 +148,6 @@ fn ratio(rows: &[Row], row: &Row) -> String {
     match (warden.and_then(rps), rps(row)) {
         (Some(base), Some(this)) if base > 0.0 => format!("{:.2}×", this / base),
         _ => "–".to_owned(),
-    }
-}
-
-fn latency(duration: Duration) -> String {
-    let micros = duration.as_secs_f64() * 1e6;
-    if micros < 1000.0 {
-        format!("{micros:.0} µs")
-    } else {
-        format!("{:.2} ms", micros / 1000.0)
     }
 }
 

@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
-
-use crate::process::{Running, free_port};
+use warden_benches::server::{Running, free_port};
+use warden_benches::warden::{self, Build, Config, Paths, cargo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Server {
@@ -58,35 +58,9 @@ impl Server {
     /// first start of a run whose cache is empty.
     fn ready_within(self) -> Duration {
         match self {
-            Self::Warden => Duration::from_secs(300),
+            Self::Warden => warden::READY_WITHIN,
             _ => Duration::from_secs(60),
         }
-    }
-}
-
-/// Where the workspace and its target directory are.
-pub struct Paths {
-    workspace: PathBuf,
-    target: PathBuf,
-    /// Per-run scratch: configurations and server logs.
-    scratch: tempfile::TempDir,
-}
-
-impl Paths {
-    pub fn discover() -> anyhow::Result<Self> {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .context("the benches crate sits in the workspace")?
-            .to_owned();
-        // As the tool artifacts' build script does: a relative target dir is
-        // relative to the workspace.
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| workspace.join("target"), |dir| workspace.join(dir));
-        Ok(Self {
-            workspace,
-            target,
-            scratch: tempfile::tempdir()?,
-        })
     }
 }
 
@@ -95,33 +69,26 @@ pub struct Prepared {
     pub server: Server,
     program: PathBuf,
     args: Vec<String>,
-    /// Warden's configuration (written per start, with the port); `None`
-    /// for the baselines, which take `--port`.
-    warden: Option<WardenFiles>,
-    log: PathBuf,
-}
-
-struct WardenFiles {
-    components: PathBuf,
-    cache: PathBuf,
+    /// Warden's build and where its compile cache lives (the configuration
+    /// is written per start, with the port); `None` for the baselines,
+    /// which take `--port`.
+    warden: Option<(Build, PathBuf)>,
+    /// Warden's configuration file.
     config: PathBuf,
+    log: PathBuf,
 }
 
 impl Prepared {
     /// Starts the server on a free port and waits until it serves.
     pub async fn start(&self) -> anyhow::Result<Running> {
+        if let Some((build, cache)) = &self.warden {
+            return build
+                .start(&warden_config(build, cache)?, &self.config, &self.log)
+                .await;
+        }
         let port = free_port()?;
         let mut command = Command::new(&self.program);
-        command.args(&self.args);
-        match &self.warden {
-            Some(files) => {
-                std::fs::write(&files.config, warden_config(files, port))?;
-                command.arg("serve").arg("--config").arg(&files.config);
-            }
-            None => {
-                command.arg("--port").arg(port.to_string());
-            }
-        }
+        command.args(&self.args).arg("--port").arg(port.to_string());
         let mut running = Running::spawn(self.server.label(), command, port, &self.log)?;
         running.wait_ready(self.server.ready_within()).await?;
         Ok(running)
@@ -136,8 +103,11 @@ pub fn prepare(server: Server, paths: &Paths) -> anyhow::Result<Prepared> {
         .join(format!("{server:?}.log").to_lowercase());
     let (program, args, warden) = match server {
         Server::Warden => {
-            let (binary, files) = build_warden(paths)?;
-            (binary, vec![], Some(files))
+            let build = Build::release(paths)?;
+            // Kept across runs: only a run after the components change
+            // compiles them.
+            let cache = paths.target.join("bench-load/warden-cache");
+            (build.binary.clone(), vec![], Some((build, cache)))
         }
         Server::Rmcp => (build_rmcp(paths)?, vec![], None),
         Server::RmcpStateless => (build_rmcp(paths)?, vec!["--stateless".into()], None),
@@ -157,77 +127,31 @@ pub fn prepare(server: Server, paths: &Paths) -> anyhow::Result<Prepared> {
         program,
         args,
         warden,
+        config: paths.scratch.path().join("warden.toml"),
         log,
     })
-}
-
-fn cargo(paths: &Paths, args: &[&str], what: &str) -> anyhow::Result<()> {
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&paths.workspace)
-        .args(args)
-        .status()
-        .with_context(|| format!("run cargo to build {what}"))?;
-    ensure!(
-        status.success(),
-        "cargo build of {what} failed ({status}): see its output above"
-    );
-    Ok(())
-}
-
-fn build_warden(paths: &Paths) -> anyhow::Result<(PathBuf, WardenFiles)> {
-    cargo(
-        paths,
-        &[
-            "build",
-            "--release",
-            "-p",
-            "warden-gateway",
-            "--bin",
-            "warden",
-        ],
-        "warden",
-    )?;
-    // The build script of warden-tool-artifacts (a dependency of the
-    // gateway) puts the components here.
-    let components = paths.target.join("components");
-    for name in ["text", "json"] {
-        let path = components.join(format!("{name}.wasm"));
-        ensure!(
-            path.is_file(),
-            "{} is missing after the build",
-            path.display()
-        );
-    }
-    let files = WardenFiles {
-        components,
-        // Kept across runs: only a run after the components change compiles them.
-        cache: paths.target.join("bench-load/warden-cache"),
-        config: paths.scratch.path().join("warden.toml"),
-    };
-    Ok((paths.target.join("release/warden"), files))
 }
 
 /// Generous limits, so that the benchmark measures Warden's work and not
 /// its refusals: 64 connections all calling one component each find a free
 /// slot at once, whichever component it is.
-fn warden_config(files: &WardenFiles, port: u16) -> String {
-    let component = |name: &str| {
-        format!(
-            "[components.{name}]\npath = \"{}\"\n\n[components.{name}.limits]\n\
-             timeout_ms = 60000\nmax_memory_bytes = 134217728\n\
-             max_output_bytes = 16777216\nmax_concurrency = 64\nqueue_timeout_ms = 60000\n",
-            files.components.join(format!("{name}.wasm")).display()
-        )
-    };
-    format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\nwatch_interval_ms = 0\n\
-         pool_instances = 128\ncache_dir = \"{}\"\n\n\
-         [http]\nmax_requests_per_connection = 1000000\n\n\
-         [rate_limits]\nmax_calls_in_flight = 1024\ncall_queue_timeout_ms = 60000\n\n{}\n{}",
-        files.cache.display(),
-        component("text"),
-        component("json"),
-    )
+fn warden_config(build: &Build, cache: &Path) -> anyhow::Result<Config> {
+    let mut config = Config::new(0, cache)?
+        .number("server", "pool_instances", 128)
+        .number("http", "max_requests_per_connection", 1_000_000)
+        .number("rate_limits", "max_calls_in_flight", 1024)
+        .number("rate_limits", "call_queue_timeout_ms", 60_000);
+    for name in ["text", "json"] {
+        let limits = format!("components.{name}.limits");
+        config = config
+            .component(build, name)
+            .number(&limits, "timeout_ms", 60_000)
+            .number(&limits, "max_memory_bytes", 128 << 20)
+            .number(&limits, "max_output_bytes", 16 << 20)
+            .number(&limits, "max_concurrency", 64)
+            .number(&limits, "queue_timeout_ms", 60_000);
+    }
+    Ok(config)
 }
 
 fn build_rmcp(paths: &Paths) -> anyhow::Result<PathBuf> {

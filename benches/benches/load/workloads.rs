@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::bail;
 use serde_json::json;
+use warden_benches::mcp_client::Template;
 
 /// Size of the text `text.find` searches.
 const FIND_TEXT_BYTES: usize = 10 * 1024;
@@ -19,8 +20,8 @@ pub struct Workload {
     pub name: &'static str,
     /// What the table says it is.
     pub label: String,
-    /// Everything of the request body before the JSON-RPC id.
-    prefix: String,
+    /// The `tools/call` request.
+    pub request: Template,
 }
 
 impl Workload {
@@ -60,27 +61,16 @@ impl Workload {
             other => bail!("unknown workload {other} (count, find, query)"),
         };
         let params = json!({ "name": tool, "arguments": arguments });
-        // The id goes last so one prefix serves every request.
-        let prefix = format!(r#"{{"jsonrpc":"2.0","method":"tools/call","params":{params},"id":"#);
         Ok(Self {
             name,
             label,
-            prefix,
+            request: Template::new("tools/call", &params),
         })
-    }
-
-    /// The request body of call `id`.
-    pub fn body(&self, id: u64) -> Vec<u8> {
-        let mut body = Vec::with_capacity(self.prefix.len() + 24);
-        body.extend_from_slice(self.prefix.as_bytes());
-        body.extend_from_slice(id.to_string().as_bytes());
-        body.push(b'}');
-        body
     }
 
     /// Bytes of one request body, give or take the id's digits.
     pub fn request_bytes(&self) -> usize {
-        self.prefix.len() + 2
+        self.request.bytes()
     }
 }
 

@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use warden_sandbox::{
-    CallError, CallEvents, Capabilities, DirGrant, DirMode, Limits, LogLevel, NoEvents, Policy,
-    Sandbox, SandboxConfig, ToolComponent,
+    CallError, CallEvents, Capabilities, DirGrant, DirMode, InstanceAllocation, Limits, LogLevel,
+    NoEvents, Policy, Sandbox, SandboxConfig, ToolComponent,
 };
 
 mod client;
@@ -125,6 +125,44 @@ async fn each_call_gets_a_fresh_instance() {
     .await
     .expect("call after a trap");
     assert_eq!(echoed["value"], serde_json::json!([1, 2]));
+}
+
+/// A call's writes to the instance's memory (here a counter in its data
+/// section) never reach the next call, whether the pool slot's pages are
+/// kept resident and restored in place, released, or not pooled at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_a_call_wrote_is_restored_for_the_next() {
+    for config in [
+        SandboxConfig::default(),
+        SandboxConfig {
+            keep_resident_bytes: 0,
+            ..SandboxConfig::default()
+        },
+        SandboxConfig {
+            allocation: InstanceAllocation::OnDemand,
+            ..SandboxConfig::default()
+        },
+    ] {
+        let sandbox = Sandbox::new(config.clone()).expect("engine");
+        let misbehave = misbehave(&sandbox, Policy::default()).await;
+        for _ in 0..3 {
+            let remembered = call_json(&misbehave, "misbehave.remember", serde_json::json!({}))
+                .await
+                .expect("remember");
+            assert_eq!(
+                remembered["calls_before"],
+                // REMEMBER_START in tools/misbehave: the initial image's value.
+                serde_json::json!(41),
+                "{config:?}"
+            );
+        }
+        let usage = misbehave.instantiate().await.expect("instantiate");
+        assert!(
+            usage.instantiation > std::time::Duration::ZERO,
+            "{config:?}"
+        );
+        assert_eq!(sandbox.pool_stats().in_use, 0, "{config:?}");
+    }
 }
 
 #[derive(Default)]

@@ -10,6 +10,8 @@ mod ask;
 mod escape;
 mod runaway;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::{Deserialize, Serialize};
 use warden_tool::schemars::{self, JsonSchema};
 use warden_tool::{CallResult, LogLevel, NoArgs, Tool, ToolError, Toolbox};
@@ -52,6 +54,28 @@ pub struct EchoArgs {
 pub struct Echo {
     /// The value given.
     pub value: serde_json::Value,
+}
+
+/// Calls this instance has served. Starts at a value other than zero, so an
+/// instance whose memory was wrongly zeroed (rather than restored to the
+/// component's initial image) shows too.
+static CALLS: AtomicU64 = AtomicU64::new(REMEMBER_START);
+
+/// What `misbehave.remember` finds in its call counter on a fresh instance.
+pub const REMEMBER_START: u64 = 41;
+
+/// What `misbehave.remember` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Remembered {
+    /// The counter's value before this call: always the initial value when
+    /// every call gets a fresh instance.
+    pub calls_before: u64,
+}
+
+fn remember(_: NoArgs) -> Result<Remembered, ToolError> {
+    Ok(Remembered {
+        calls_before: CALLS.fetch_add(1, Ordering::Relaxed),
+    })
 }
 
 /// The output schema `misbehave.bad_output` declares (and then violates).
@@ -181,6 +205,13 @@ pub fn toolbox() -> Toolbox {
              error. Proves the gateway's handling of requests to the client.",
             ask::ask,
         ))
+        .tool(Tool::new(
+            "misbehave.remember",
+            "Increments a counter in the instance's memory and returns its \
+             previous value. Proves that nothing a call wrote survives into \
+             the next call's instance.",
+            remember,
+        ))
         .tool(
             Tool::new(
                 "misbehave.echo",
@@ -226,6 +257,7 @@ mod tests {
                 "misbehave.bad_output",
                 "misbehave.progress",
                 "misbehave.ask",
+                "misbehave.remember",
                 "misbehave.echo",
             ]
         );

@@ -1,7 +1,8 @@
-//! A server process started for one point: its log in a file (a pipe left
+//! A server process started by a benchmark: its log in a file (a pipe left
 //! unread would fill and stall it), readiness by completing an MCP
-//! initialize, peak RSS from `/proc`, and a kill when dropped, so no server
-//! outlives the benchmark, whatever error or panic ends it.
+//! initialize, its memory and file descriptors from `/proc`, and a kill
+//! when dropped, so no server outlives the benchmark, whatever error or
+//! panic ends it.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -10,11 +11,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use crate::client::Connection;
+use crate::mcp_client::Connection;
 
+/// A running server; killed when dropped.
 pub struct Running {
     name: &'static str,
     child: Child,
+    /// Where it serves, `127.0.0.1`.
     pub addr: SocketAddr,
     log: PathBuf,
 }
@@ -28,7 +31,8 @@ pub fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Running {
-    /// Spawns `command`, which must serve MCP at `127.0.0.1:port/mcp`.
+    /// Spawns `command`, which must serve MCP at `127.0.0.1:port/mcp`,
+    /// its output going to `log`.
     pub fn spawn(
         name: &'static str,
         mut command: Command,
@@ -81,15 +85,53 @@ impl Running {
         }
     }
 
-    /// The process's peak resident set (`VmHWM`), in bytes.
-    pub fn peak_rss_bytes(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024)
+    /// Fails, with the end of its log, if the process has exited.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "{} exited ({status}); its log ends:\n{}",
+                self.name,
+                self.log_tail()
+            );
+        }
+        Ok(())
     }
 
-    fn log_tail(&self) -> String {
+    /// The process's resident set now (`VmRSS`), in bytes.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        self.status_kib("VmRSS:").map(|kib| kib * 1024)
+    }
+
+    /// The process's peak resident set (`VmHWM`), in bytes.
+    pub fn peak_rss_bytes(&self) -> Option<u64> {
+        self.status_kib("VmHWM:").map(|kib| kib * 1024)
+    }
+
+    /// File descriptors the process has open.
+    pub fn open_fds(&self) -> Option<u64> {
+        let entries = std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).ok()?;
+        Some(entries.count() as u64)
+    }
+
+    /// The process's soft limit on open files (`Max open files` in
+    /// `/proc/<pid>/limits`); `None` when unlimited or unreadable.
+    pub fn open_files_limit(&self) -> Option<u64> {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.child.id())).ok()?;
+        let line = limits
+            .lines()
+            .find(|line| line.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    }
+
+    /// A `kB` figure of `/proc/<pid>/status`.
+    fn status_kib(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with(field))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// The last lines of its log.
+    pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")

@@ -1,6 +1,6 @@
-//! Drives one point: N connections, each with its own session, each sending
-//! its next call as soon as the previous one is answered (a closed loop).
-//! Calls started during the warm-up are not counted.
+//! A closed loop over N connections: each sends its next request as soon
+//! as the previous one is answered. Requests started during the warm-up
+//! are not counted.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,29 +9,40 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::task::JoinSet;
-use warden_benches::Summary;
 
-use crate::client::Connection;
-use crate::knobs::{Knobs, Stop};
-use crate::workloads::Workload;
+use crate::Summary;
+use crate::mcp_client::{Connection, Template};
 
-/// Longest a call may take before it counts as an error.
+/// Longest a request may take before it counts as an error.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long, or how many requests, one point measures.
+#[derive(Debug, Clone, Copy)]
+pub enum Stop {
+    /// Requests started within this long after the warm-up.
+    After(Duration),
+    /// This many requests after the warm-up, all connections together.
+    Requests(u64),
+}
 
 /// What one point measured.
 pub struct Measured {
+    /// Latency of the counted requests.
     pub latency: Summary,
-    /// Calls answered with a success, after the warm-up.
+    /// Requests answered with a success, after the warm-up.
     pub ok: u64,
+    /// Requests that failed, after the warm-up.
     pub errors: u64,
-    /// From the end of the warm-up to the last counted call's answer.
+    /// From the end of the warm-up to the last counted request's answer.
     pub elapsed: Duration,
+    /// Why the first failed request failed.
     pub first_error: Option<String>,
     /// One successful JSON-RPC response, to compare servers' results.
     pub sample: Option<Bytes>,
 }
 
 impl Measured {
+    /// Successful requests per second.
     pub fn requests_per_sec(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 {
@@ -42,20 +53,44 @@ impl Measured {
     }
 }
 
+/// Opens `count` connections to `addr` at once, each in its own new
+/// session when `in_session`, else connected in none.
+pub async fn connections(
+    addr: SocketAddr,
+    count: usize,
+    in_session: bool,
+) -> anyhow::Result<Vec<Connection>> {
+    let mut opening = JoinSet::new();
+    for _ in 0..count {
+        opening.spawn(async move {
+            if in_session {
+                Connection::open(addr).await
+            } else {
+                Connection::connect(addr).await
+            }
+        });
+    }
+    let mut opened = Vec::with_capacity(count);
+    while let Some(connection) = opening.join_next().await {
+        opened.push(connection??);
+    }
+    Ok(opened)
+}
+
 enum Until {
     Deadline(Instant),
     Tickets(AtomicU64),
 }
 
 struct Plan {
-    workload: Workload,
+    template: Template,
     warm_until: Instant,
     until: Until,
 }
 
 impl Plan {
-    /// Whether a call starting now is counted, or `None` when the point is
-    /// over.
+    /// Whether a request starting now is counted, or `None` when the point
+    /// is over.
     fn next(&self) -> Option<bool> {
         let now = Instant::now();
         if now < self.warm_until {
@@ -81,35 +116,28 @@ struct PerConnection {
     sample: Option<Bytes>,
 }
 
+/// Sends `template` requests (numbered from 1) on every connection, in a
+/// closed loop, for `warmup` and then until `stop`. The connections are
+/// closed when it returns.
 pub async fn measure(
-    addr: SocketAddr,
-    workload: &Workload,
-    connections: usize,
-    knobs: &Knobs,
+    connections: Vec<Connection>,
+    template: &Template,
+    warmup: Duration,
+    stop: Stop,
 ) -> anyhow::Result<Measured> {
-    // Sessions are opened before the clock starts, all of them at once.
-    let mut opening = JoinSet::new();
-    for _ in 0..connections {
-        opening.spawn(Connection::open(addr));
-    }
-    let mut opened = Vec::with_capacity(connections);
-    while let Some(connection) = opening.join_next().await {
-        opened.push(connection??);
-    }
-
-    let warm_until = Instant::now() + knobs.warmup;
-    let until = match knobs.stop {
+    let warm_until = Instant::now() + warmup;
+    let until = match stop {
         Stop::After(duration) => Until::Deadline(warm_until + duration),
         Stop::Requests(count) => Until::Tickets(AtomicU64::new(count)),
     };
     let plan = Arc::new(Plan {
-        workload: workload.clone(),
+        template: template.clone(),
         warm_until,
         until,
     });
     let ids = Arc::new(AtomicU64::new(1));
     let mut running = JoinSet::new();
-    for connection in opened {
+    for connection in connections {
         running.spawn(run_connection(connection, plan.clone(), ids.clone()));
     }
     let mut total = PerConnection::default();
@@ -142,7 +170,7 @@ async fn run_connection(
     let mut out = PerConnection::default();
     while let Some(counted) = plan.next() {
         let id = ids.fetch_add(1, Ordering::Relaxed);
-        let body = Bytes::from(plan.workload.body(id));
+        let body = plan.template.body(id);
         let started = Instant::now();
         let answer = match tokio::time::timeout(CALL_TIMEOUT, connection.call(body, id)).await {
             Ok(answer) => answer,
