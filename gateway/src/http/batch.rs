@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
 use super::Gateway;
-use super::mcp_endpoint::{SESSION_HEADER, decode_refusal, session_of};
+use super::mcp_endpoint::{LocalState, SESSION_HEADER, decode_refusal, session_of};
 use super::response::{self, Body};
 use crate::auth::Caller;
 use crate::mcp::jsonrpc::{self, DecodeError, Message, code};
@@ -36,7 +36,7 @@ pub async fn answer(
              (send the Mcp-Session-Id header; `initialize` cannot be batched)",
         );
     }
-    let session = match session_of(gateway, headers, caller) {
+    let session = match session_of(gateway, headers, caller, LocalState::Needed) {
         Ok((_, session)) => session,
         Err(refusal) => return *refusal,
     };

@@ -28,7 +28,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::Gateway;
-use super::mcp_endpoint::{accepts_sse, session_of};
+use super::mcp_endpoint::{LocalState, accepts_sse, session_of};
 use super::response::{self, Body};
 use crate::auth::Caller;
 use crate::mcp::jsonrpc::code;
@@ -58,7 +58,7 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Res
             "GET opens an event stream: the Accept header must allow text/event-stream",
         );
     }
-    let (id, session) = match session_of(gateway, headers, caller) {
+    let (id, session) = match session_of(gateway, headers, caller, LocalState::Needed) {
         Ok(found) => found,
         Err(refusal) => return *refusal,
     };

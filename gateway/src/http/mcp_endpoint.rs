@@ -269,7 +269,7 @@ async fn post(
         };
     }
 
-    let session = match session_of(gateway, headers, caller) {
+    let session = match session_of(gateway, headers, caller, local_state_for(&message)) {
         Ok((_, session)) => session,
         Err(refusal) => return *refusal,
     };
@@ -432,7 +432,7 @@ fn delete(gateway: &Gateway, headers: &HeaderMap, caller: &Caller) -> Response<B
         );
     }
     // Only the session's owner may end it.
-    let id = match session_of(gateway, headers, caller) {
+    let id = match session_of(gateway, headers, caller, LocalState::NotNeeded) {
         Ok((id, _)) => id,
         Err(refusal) => return *refusal,
     };
@@ -445,6 +445,30 @@ fn delete(gateway: &Gateway, headers: &HeaderMap, caller: &Caller) -> Response<B
     }
 }
 
+/// Whether a request needs its session's local state in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LocalState {
+    /// Kept between requests: its streams, log level, running calls.
+    Needed,
+    /// Served from the session id alone (or the local state if there is
+    /// some), so a session that only initializes, pings and lists costs
+    /// this process nothing between requests.
+    NotNeeded,
+}
+
+/// What `message` needs of its session: pings, tool listings and every
+/// notification and response work from the session id (a cancellation or
+/// a response has something to reach only where local state exists).
+fn local_state_for(message: &Message) -> LocalState {
+    match message {
+        Message::Request { method, .. } if matches!(method.as_str(), "ping" | "tools/list") => {
+            LocalState::NotNeeded
+        }
+        Message::Request { .. } => LocalState::Needed,
+        Message::Notification { .. } | Message::Response { .. } => LocalState::NotNeeded,
+    }
+}
+
 /// The live session a request names in its `Mcp-Session-Id` header, with
 /// its id, checked against the request's `MCP-Protocol-Version` and
 /// belonging to `caller`; else the response that refuses the request.
@@ -452,6 +476,7 @@ pub(super) fn session_of(
     gateway: &Gateway,
     headers: &HeaderMap,
     caller: &Caller,
+    local: LocalState,
 ) -> Result<(String, Arc<Session>), Box<Response<Body>>> {
     let session_id = match headers.get(SESSION_HEADER).map(HeaderValue::to_str) {
         None => {
@@ -470,11 +495,12 @@ pub(super) fn session_of(
         }
         Some(Ok(id)) => id.to_owned(),
     };
-    let session = gateway
-        .mcp
-        .sessions()
-        .touch(&session_id)
-        .map_err(|error| Box::new(refuse_session(error)))?;
+    let sessions = gateway.mcp.sessions();
+    let session = match local {
+        LocalState::Needed => sessions.touch(&session_id),
+        LocalState::NotNeeded => sessions.view(&session_id),
+    }
+    .map_err(|error| Box::new(refuse_session(error)))?;
     if session.owner.as_deref() != caller.session_owner() {
         // Answered as unknown: another caller learns nothing of it.
         tracing::warn!(

@@ -31,7 +31,7 @@ pub const COMPONENT_LOADS: &str = "warden_component_loads_total";
 pub const CONFIG_RELOADS: &str = "warden_config_reloads_total";
 /// When the catalog last loaded or reloaded successfully, in Unix seconds.
 pub const CONFIG_LAST_RELOAD_SUCCESS: &str = "warden_config_last_reload_success_timestamp_seconds";
-/// Live sessions.
+/// Sessions with local state in this process.
 pub const SESSIONS_ACTIVE: &str = "warden_sessions_active";
 /// Calls running now.
 pub const CALLS_IN_FLIGHT: &str = "warden_calls_in_flight";
@@ -173,7 +173,10 @@ fn describe() {
         Unit::Seconds,
         "Unix time of the last successful catalog load or reload"
     );
-    describe_gauge!(SESSIONS_ACTIVE, "live MCP sessions");
+    describe_gauge!(
+        SESSIONS_ACTIVE,
+        "MCP sessions with local state in this process (recently used for calls, streams or log levels)"
+    );
     describe_gauge!(CALLS_IN_FLIGHT, "tool calls running now");
     describe_gauge!(POOL_SLOTS_IN_USE, "instance-pool slots taken now");
     describe_gauge!(POOL_SLOTS, "instance-pool slots in all");

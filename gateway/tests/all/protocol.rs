@@ -187,6 +187,32 @@ async fn sessions_are_required_checked_and_ended() {
     assert_eq!(no_id.status, StatusCode::BAD_REQUEST);
 }
 
+/// The session id carries the session: one that only initializes, pings
+/// and lists tools keeps no state in the process between its requests;
+/// state starts with the first request that needs it (a call, here).
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_sessions_keep_no_local_state() {
+    let server = TestServer::start().await;
+    let sessions: Vec<_> = futures::future::join_all((0..3).map(|_| server.session())).await;
+    for session in &sessions {
+        assert_eq!(session.ping_status().await, StatusCode::OK);
+        let listed = session.request("tools/list", json!({})).await;
+        assert!(listed["result"]["tools"].is_array(), "{listed}");
+    }
+    assert_eq!(server.health().await["sessions"], json!(0));
+
+    let counted = sessions[1]
+        .call("text.count", json!({"text": "one two"}))
+        .await;
+    assert_eq!(counted["structuredContent"]["words"], json!(2));
+    assert_eq!(server.health().await["sessions"], json!(1));
+
+    // Ending a session that never had local state works the same.
+    assert_eq!(sessions[0].delete().await, StatusCode::NO_CONTENT);
+    assert_eq!(sessions[0].ping_status().await, StatusCode::NOT_FOUND);
+    assert_eq!(sessions[2].ping_status().await, StatusCode::OK);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn protocol_version_header_is_honoured() {
     let server = TestServer::start().await;

@@ -361,7 +361,11 @@ impl SessionStore {
 
     /// Creates a session from `claims` (with a new random id and this
     /// store's lifetime) and returns its id, a sealed token in base64url
-    /// (visible ASCII, as the transport requires), and the session.
+    /// (visible ASCII, as the transport requires), and the session. The
+    /// id carries everything the session is; local state starts with the
+    /// first request that needs it ([`touch`](Self::touch)), so a session
+    /// that stays idle costs this process nothing. Refused while this
+    /// process is full, since it could not serve the session.
     pub fn create(
         &self,
         mut claims: SessionClaims,
@@ -372,31 +376,54 @@ impl SessionStore {
             SealError::Random(message) => SessionError::Random(message),
             too_large @ SealError::TooLarge(_) => SessionError::TooLarge(too_large),
         })?;
-        let session = self
-            .register(token.clone(), claims, Instant::now())
-            .map_err(|_| SessionError::TooMany(self.max_sessions))?;
-        Ok((token, session))
+        if !self.has_room(&mut self.lock(), Instant::now()) {
+            return Err(SessionError::TooMany(self.max_sessions));
+        }
+        Ok((token, Arc::new(self.session_of(claims))))
     }
 
-    /// The session `token` names, touched as used now.
+    /// The session `token` names, touched as used now, with its local state
+    /// in this process (started if it has none yet).
     pub fn touch(&self, token: &str) -> Result<Arc<Session>, LookupError> {
         let now = Instant::now();
-        {
-            let mut state = self.lock();
-            if let Some(local) = state.live.get_mut(token) {
-                if local.expires_at <= unix_now() {
-                    if let Some(expired) = state.live.remove(token) {
-                        expired.session.stream.ended.cancel();
-                    }
-                    return Err(LookupError::Expired);
-                }
-                local.last_seen = now;
-                return Ok(Arc::clone(&local.session));
-            }
+        if let Some(session) = self.touch_local(token, now)? {
+            return Ok(session);
         }
         // New to this process: open it outside the lock.
         let claims = self.open(token)?;
         self.register(token.to_owned(), claims, now)
+    }
+
+    /// The session `token` names for a request that needs no local state
+    /// (a `ping`, a listing, a notification): its local session if this
+    /// process has one, else one opened from the id for this request only,
+    /// which leaves nothing behind.
+    pub fn view(&self, token: &str) -> Result<Arc<Session>, LookupError> {
+        if let Some(session) = self.touch_local(token, Instant::now())? {
+            return Ok(session);
+        }
+        let claims = self.open(token)?;
+        if self.lock().ended.contains_key(&claims.id) {
+            return Err(LookupError::Ended);
+        }
+        Ok(Arc::new(self.session_of(claims)))
+    }
+
+    /// The local session `token` names, touched as used at `now`; `None`
+    /// if this process has none.
+    fn touch_local(&self, token: &str, now: Instant) -> Result<Option<Arc<Session>>, LookupError> {
+        let mut state = self.lock();
+        let Some(local) = state.live.get_mut(token) else {
+            return Ok(None);
+        };
+        if local.expires_at <= unix_now() {
+            if let Some(expired) = state.live.remove(token) {
+                expired.session.stream.ended.cancel();
+            }
+            return Err(LookupError::Expired);
+        }
+        local.last_seen = now;
+        Ok(Some(Arc::clone(&local.session)))
     }
 
     /// Ends the session `token` names in this process and returns its log
@@ -479,14 +506,33 @@ impl SessionStore {
         if state.ended.contains_key(&claims.id) {
             return Err(LookupError::Ended);
         }
+        if !self.has_room(&mut state, now) {
+            return Err(LookupError::TooMany(self.max_sessions));
+        }
+        let (id, expires_at) = (claims.id, claims.expires_at);
+        let session = self.session_of(claims);
+        let local = state.live.entry(token).or_insert(Local {
+            session: Arc::new(session),
+            id,
+            expires_at,
+            last_seen: now,
+        });
+        Ok(Arc::clone(&local.session))
+    }
+
+    /// Whether one more session can have local state, after forgetting
+    /// idle ones if the cap is reached.
+    fn has_room(&self, state: &mut LocalState, now: Instant) -> bool {
         if state.live.len() >= self.max_sessions {
             let unix = unix_now();
             state.live.retain(|_, local| self.keep(local, now, unix));
-            if state.live.len() >= self.max_sessions {
-                return Err(LookupError::TooMany(self.max_sessions));
-            }
         }
-        let session = Session {
+        state.live.len() < self.max_sessions
+    }
+
+    /// A session as `claims` describe it, with fresh local parts.
+    fn session_of(&self, claims: SessionClaims) -> Session {
+        Session {
             revision: claims.revision,
             log_tag: log_tag(&claims.id),
             client_capabilities: Arc::new(claims.client_capabilities),
@@ -495,14 +541,7 @@ impl SessionStore {
             log_level: Mutex::new(Some(super::notify::DEFAULT_LOG_LEVEL)),
             calls: Mutex::new(HashMap::new()),
             pending: Arc::default(),
-        };
-        let local = state.live.entry(token).or_insert(Local {
-            session: Arc::new(session),
-            id: claims.id,
-            expires_at: claims.expires_at,
-            last_seen: now,
-        });
-        Ok(Arc::clone(&local.session))
+        }
     }
 
     /// Whether `local` keeps its state at `now`; one forgotten has its event
@@ -589,6 +628,7 @@ mod tests {
         assert!(store.end(&a).is_some());
         assert!(store.end(&a).is_none());
         assert_eq!(store.touch(&a).err(), Some(LookupError::Ended));
+        assert_eq!(store.view(&a).err(), Some(LookupError::Ended));
         assert!(matches!(
             store.touch("unknown"),
             Err(LookupError::Unopenable(_))
@@ -643,9 +683,20 @@ mod tests {
         capped.max_sessions = 1;
         let store = SessionStore::new(&capped);
         let first = create(&store);
+        let second = create(&store);
+        assert_eq!(store.len(), 0, "an idle session keeps no local state");
+        assert!(store.view(&second).is_ok(), "nor does a view of it");
+        assert_eq!(store.len(), 0);
+        assert!(store.touch(&first).is_ok());
+        assert_eq!(store.len(), 1);
         assert_eq!(
             store.create(claims(Revision::LATEST, Value::Null)).err(),
             Some(SessionError::TooMany(1))
+        );
+        assert_eq!(store.touch(&second).err(), Some(LookupError::TooMany(1)));
+        assert!(
+            store.view(&second).is_ok(),
+            "a request that needs no local state is served when full"
         );
         let other = SessionStore::new(&settings(&key));
         let foreign = create(&other);
