@@ -171,12 +171,7 @@ fn differs(
 }
 
 fn progress(row: &Row) {
-    let what = format!(
-        "{} / {} / {} conns",
-        row.server.label(),
-        row.workload,
-        row.connections
-    );
+    let what = row.name();
     match &row.outcome {
         Ok(point) => {
             let m = &point.measured;

@@ -13,6 +13,18 @@ pub struct Row {
     pub outcome: Result<Point, String>,
 }
 
+impl Row {
+    /// The point's name, as progress lines and recorded figures give it.
+    pub fn name(&self) -> String {
+        format!(
+            "{} / {} / {} conns",
+            self.server.label(),
+            self.workload,
+            self.connections
+        )
+    }
+}
+
 pub struct Point {
     pub measured: Measured,
     pub peak_rss_bytes: Option<u64>,
@@ -81,12 +93,7 @@ pub fn record(rows: &[Row]) {
         let Ok(point) = &row.outcome else {
             continue;
         };
-        let name = format!(
-            "{} / {} / {} conns",
-            row.server.label(),
-            row.workload,
-            row.connections
-        );
+        let name = row.name();
         let m = &point.measured;
         record(
             "load",
