@@ -55,8 +55,8 @@ pub struct Reloader {
     config_path: PathBuf,
     /// One reload at a time.
     running: tokio::sync::Mutex<()>,
-    /// The config file and the component files of the catalog in service.
-    watched: Mutex<Vec<PathBuf>>,
+    /// The files the catalog in service was built from, as they were read.
+    watched: Mutex<WatchedFiles>,
     /// The `[tracing]` table the process started with; it is not reloaded.
     tracing: TracingConfig,
     /// The `[audit]` table the process started with; it is not reloaded.
@@ -67,19 +67,21 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    /// A reloader for `gateway`, which was built from `config`, read from
-    /// `config_path`, and serves HTTP on `exposed_on` (`None`: stdio).
+    /// A reloader for `gateway`, which was built from `config` and
+    /// `watched`, both from [`load_watched`] of `config_path`, and serves
+    /// HTTP on `exposed_on` (`None`: stdio).
     pub fn new(
         gateway: Arc<Gateway>,
         config_path: &Path,
         config: &Config,
+        watched: WatchedFiles,
         exposed_on: Option<SocketAddr>,
     ) -> Self {
         Self {
             gateway,
             config_path: config_path.to_owned(),
             running: tokio::sync::Mutex::new(()),
-            watched: Mutex::new(watched_files(config_path, config)),
+            watched: Mutex::new(watched),
             tracing: config.tracing.clone(),
             audit: config.audit.clone(),
             exposed_on,
@@ -111,7 +113,7 @@ impl Reloader {
     }
 
     async fn rebuild(&self) -> Result<Reloaded, ReloadError> {
-        let config = config::load(&self.config_path)?;
+        let (config, watched) = load_watched(&self.config_path)?;
         if let Some(address) = self.exposed_on {
             config::check_exposure(address, &config.auth).map_err(ReloadError::Exposure)?;
         }
@@ -153,23 +155,23 @@ impl Reloader {
                 .replace_limits(Limits::new(&config.rate_limits));
         }
         self.gateway.mcp.replace_catalog(next);
-        *self
-            .watched
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner()) =
-            watched_files(&self.config_path, &config);
+        *self.watched() = watched;
         Ok(reloaded)
     }
 
     /// Checks the watched files every `interval` and reloads once a change
     /// has settled (the same on two checks in a row), so a file being
     /// written is not read half-way. Runs until the task is dropped.
+    ///
+    /// Changes are judged against the files as the catalog in service read
+    /// them, not as they were when watching began, so an edit made while
+    /// the process was still starting is not missed.
     pub async fn watch(&self, interval: Duration) {
-        let mut applied = self.fingerprint();
-        let mut pending: Option<Fingerprint> = None;
+        let mut applied = self.watched().stamps.clone();
+        let mut pending: Option<Stamps> = None;
         loop {
             tokio::time::sleep(interval).await;
-            let now = self.fingerprint();
+            let now = self.watched().stamp_again();
             if now == applied {
                 pending = None;
                 continue;
@@ -178,37 +180,73 @@ impl Reloader {
                 pending = Some(now);
                 continue;
             }
-            // Refused or not, this version has been tried: the next edit
-            // triggers the next attempt.
-            let _ = self.reload("file change").await;
-            applied = self.fingerprint();
+            applied = match self.reload("file change").await {
+                // What the new catalog read, over its own list of files.
+                Ok(_) => self.watched().stamps.clone(),
+                // Refused: this version has been tried, and the next edit
+                // triggers the next attempt.
+                Err(_) => now,
+            };
             pending = None;
         }
     }
 
-    fn fingerprint(&self) -> Fingerprint {
-        let files = self
-            .watched
+    fn watched(&self) -> std::sync::MutexGuard<'_, WatchedFiles> {
+        self.watched
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-            .clone();
-        files
-            .into_iter()
-            .map(|path| {
-                // Metadata follows symlinks, so a Kubernetes ConfigMap's
-                // atomic symlink swap shows up as a change.
-                let stamp = std::fs::metadata(&path)
-                    .ok()
-                    .map(|meta| (meta.modified().ok(), meta.len()));
-                (path, stamp)
-            })
-            .collect()
     }
 }
 
-/// Each watched file with its modification time and size (`None` when it
-/// cannot be read).
-type Fingerprint = Vec<(PathBuf, Option<(Option<SystemTime>, u64)>)>;
+/// Loads the config at `config_path` together with the stamps of every file
+/// a catalog built from it reads. The config file is stamped before it is
+/// read and the others right after, before anything reads them: a change
+/// made meanwhile shows as a difference at the next check instead of being
+/// taken for the version in service.
+pub fn load_watched(config_path: &Path) -> Result<(Config, WatchedFiles), ConfigError> {
+    let config_stamp = stamp(config_path);
+    let config = config::load(config_path)?;
+    let paths = watched_files(config_path, &config);
+    let stamps = paths
+        .iter()
+        .map(|path| {
+            if path == config_path {
+                config_stamp
+            } else {
+                stamp(path)
+            }
+        })
+        .collect();
+    Ok((config, WatchedFiles { paths, stamps }))
+}
+
+/// The config file, the component files and the key and certificate files
+/// of one catalog, with their stamps when that catalog read them.
+#[derive(Debug, Clone)]
+pub struct WatchedFiles {
+    paths: Vec<PathBuf>,
+    stamps: Stamps,
+}
+
+impl WatchedFiles {
+    fn stamp_again(&self) -> Stamps {
+        self.paths.iter().map(|path| stamp(path)).collect()
+    }
+}
+
+/// A file's modification time and size, `None` when it cannot be read.
+type Stamp = Option<(Option<SystemTime>, u64)>;
+
+/// The stamps of [`WatchedFiles::paths`], in order.
+type Stamps = Vec<Stamp>;
+
+fn stamp(path: &Path) -> Stamp {
+    // Metadata follows symlinks, so a Kubernetes ConfigMap's atomic symlink
+    // swap shows up as a change.
+    std::fs::metadata(path)
+        .ok()
+        .map(|meta| (meta.modified().ok(), meta.len()))
+}
 
 fn watched_files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
     let tls = config.tls.iter().flat_map(|tls| {

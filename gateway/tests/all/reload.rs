@@ -2,12 +2,16 @@
 //! under load without a failed call; a bad config or component is refused
 //! and the running tools keep serving.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::support::{TestServer, busy_caller, without_component};
+use std::sync::Arc;
+
+use warden_gateway::reload::{self, Reloader};
+
+use super::support::{TestServer, busy_caller, config_on_disk, without_component};
 
 const RELOADED: &str = "catalog reloaded";
 const REFUSED: &str = "reload refused";
@@ -117,6 +121,38 @@ async fn a_changed_file_reloads_and_a_bad_component_is_refused() {
         .call("text.count", json!({"text": "still serving"}))
         .await;
     assert_eq!(count["structuredContent"]["words"], json!(2));
+}
+
+/// The watcher compares against the files as the catalog read them: an edit
+/// made after the config was read but before watching began (while the
+/// components were compiling) is picked up, not taken for the version in
+/// service.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edit_made_while_starting_is_picked_up() {
+    let (_data, _config_dir, config_path) = config_on_disk();
+    let (config, watched) = reload::load_watched(&config_path).expect("config loads");
+    let gateway = warden_gateway::build(&config)
+        .await
+        .expect("gateway builds");
+    assert!(gateway.mcp.catalog().get("json.query").is_some());
+
+    let full = std::fs::read_to_string(&config_path).expect("read config");
+    let staged = config_path.with_extension("toml.new");
+    std::fs::write(&staged, without_component(&full, "json")).expect("write config");
+    std::fs::rename(&staged, &config_path).expect("replace config");
+
+    let reloader = Reloader::new(Arc::clone(&gateway), &config_path, &config, watched, None);
+    let watching = tokio::spawn(async move { reloader.watch(Duration::from_millis(20)).await });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while gateway.mcp.catalog().get("json.query").is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the edit was not picked up in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gateway.mcp.catalog().get("text.count").is_some());
+    watching.abort();
 }
 
 #[tokio::test(flavor = "multi_thread")]

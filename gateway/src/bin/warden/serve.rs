@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use warden_gateway::config::{self, AuditSink, LogFormat};
 use warden_gateway::http::Gateway;
 use warden_gateway::lifecycle::DrainOutcome;
-use warden_gateway::reload::Reloader;
+use warden_gateway::reload::{self, Reloader, WatchedFiles};
 use warden_gateway::telemetry;
 
 use crate::exit;
@@ -35,18 +35,19 @@ pub async fn run(
     log_format: Option<LogFormat>,
     stdio: bool,
 ) -> anyhow::Result<ExitCode> {
-    let config = config::load(&config_path)?;
+    let (config, watched) = reload::load_watched(&config_path)?;
     let telemetry = telemetry::init(
         log_format.unwrap_or(config.server.log_format),
         &config.tracing,
     )?;
-    let exit_code = serve(config, config_path, listen, stdio).await;
+    let exit_code = serve(config, watched, config_path, listen, stdio).await;
     telemetry.shutdown().await;
     exit_code
 }
 
 async fn serve(
     config: config::Config,
+    watched: WatchedFiles,
     config_path: PathBuf,
     listen: Option<SocketAddr>,
     stdio: bool,
@@ -68,6 +69,7 @@ async fn serve(
         Arc::clone(&gateway),
         &config_path,
         &config,
+        watched,
         exposed_on,
     ));
     start_reload_triggers(&reloader, config.server.watch_interval_ms);
