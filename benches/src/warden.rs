@@ -84,27 +84,44 @@ fn set_for_this_bench(name: &str) -> bool {
 
 /// The release binary and the example components built with it.
 pub struct Build {
-    /// `target/release/warden`.
+    /// `target/release/warden`, or `WARDEN_BENCH_BINARY`.
     pub binary: PathBuf,
     /// The folder of the example components (`text.wasm`, `json.wasm`, ...).
     pub components: PathBuf,
 }
 
 impl Build {
-    /// Builds the release `warden` binary (a no-op when it is up to date).
+    /// Builds the release `warden` binary (a no-op when it is up to date),
+    /// or takes the one named by `WARDEN_BENCH_BINARY`, to compare builds:
+    /// build each, copy it aside, and run the bench once with each. The
+    /// example components then come from the workspace's last build.
     pub fn release(paths: &Paths) -> anyhow::Result<Self> {
-        cargo(
-            paths,
-            &[
-                "build",
-                "--release",
-                "-p",
-                "warden-gateway",
-                "--bin",
-                "warden",
-            ],
-            "warden",
-        )?;
+        let binary = match std::env::var_os("WARDEN_BENCH_BINARY") {
+            Some(binary) => {
+                let binary = PathBuf::from(binary);
+                ensure!(
+                    binary.is_file(),
+                    "WARDEN_BENCH_BINARY={} is not a file",
+                    binary.display()
+                );
+                binary
+            }
+            None => {
+                cargo(
+                    paths,
+                    &[
+                        "build",
+                        "--release",
+                        "-p",
+                        "warden-gateway",
+                        "--bin",
+                        "warden",
+                    ],
+                    "warden",
+                )?;
+                paths.target.join("release/warden")
+            }
+        };
         // The build script of warden-tool-artifacts (a dependency of the
         // gateway) puts the components here.
         let components = paths.target.join("components");
@@ -116,10 +133,7 @@ impl Build {
                 path.display()
             );
         }
-        Ok(Self {
-            binary: paths.target.join("release/warden"),
-            components,
-        })
+        Ok(Self { binary, components })
     }
 
     /// The example component `name`.
