@@ -1,6 +1,7 @@
 //! Telemetry: logging set-up (readable lines by default, JSON for log
 //! pipelines), optional OpenTelemetry span export, and Prometheus metrics.
 
+mod log_writer;
 pub mod metrics;
 #[cfg(feature = "otlp")]
 pub mod otlp;
@@ -29,17 +30,21 @@ pub enum TelemetryError {
     Otlp(#[from] otlp::OtlpError),
 }
 
-/// What must outlive serving: the span exporter, flushed by [`shutdown`].
+/// What must outlive serving: the log writer and the span exporter, both
+/// flushed by [`shutdown`].
 ///
 /// [`shutdown`]: Telemetry::shutdown
-#[must_use = "dropping it skips the final span export"]
+#[must_use = "dropping it early loses queued log lines and the final span export"]
 pub struct Telemetry {
+    /// Dropping it writes out the buffered lines and stops the log thread.
+    log_writer: log_writer::FlushGuard,
     #[cfg(feature = "otlp")]
     otlp: Option<otlp::OtlpExport>,
 }
 
 impl Telemetry {
-    /// Exports the spans still queued. Call it last, on the runtime.
+    /// Exports the spans still queued and writes out the log lines still
+    /// buffered. Call it last, on the runtime.
     pub async fn shutdown(self) {
         #[cfg(feature = "otlp")]
         if let Some(export) = self.otlp {
@@ -47,6 +52,7 @@ impl Telemetry {
             // needs this runtime's workers free.
             let _ = tokio::task::spawn_blocking(move || export.shutdown()).await;
         }
+        self.log_writer.finish();
     }
 }
 
@@ -56,8 +62,9 @@ impl Telemetry {
 /// installed.
 pub fn init(format: LogFormat, tracing: &TracingConfig) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, log_writer) = log_writer::stderr();
     let lines = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
     let lines = match format {
         LogFormat::Text => lines.boxed(),
@@ -70,12 +77,18 @@ pub fn init(format: LogFormat, tracing: &TracingConfig) -> Result<Telemetry, Tel
         let Some(config) = &tracing.otlp else {
             // A second initialisation (tests, embedding) keeps the first.
             let _ = registry.try_init();
-            return Ok(Telemetry { otlp: None });
+            return Ok(Telemetry {
+                log_writer,
+                otlp: None,
+            });
         };
         let (export, spans) = otlp::OtlpExport::start(config)?;
         let _ = registry.with(spans).try_init();
         tracing::info!(endpoint = %config.endpoint, "exporting spans over OTLP");
-        Ok(Telemetry { otlp: Some(export) })
+        Ok(Telemetry {
+            log_writer,
+            otlp: Some(export),
+        })
     }
     #[cfg(not(feature = "otlp"))]
     {
@@ -83,6 +96,6 @@ pub fn init(format: LogFormat, tracing: &TracingConfig) -> Result<Telemetry, Tel
             return Err(TelemetryError::OtlpNotBuilt);
         }
         let _ = registry.try_init();
-        Ok(Telemetry {})
+        Ok(Telemetry { log_writer })
     }
 }

@@ -79,6 +79,7 @@ async fn three_replicas_with_one_key_serve_one_session() {
             .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
             .map(str::to_owned)
     };
+    second.wait_for_log("session ended by the client", 1).await;
     let tag = tag_of(second.log()).expect("the DELETE was logged with the session's tag");
     assert!(
         first.log().contains(&format!("session={tag}")),
