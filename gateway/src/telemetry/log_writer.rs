@@ -1,15 +1,15 @@
 //! Standard error for log lines, written in batches when lines come fast. A
 //! busy server logs a line per call; writing each in place cost a system
-//! call on a Tokio worker under stderr's lock, about a fifth of a small
-//! call's throughput together with the formatting. A line that comes when
-//! nothing was written for [`FLUSH_INTERVAL`] is written at once, as before;
-//! the lines after it, within that interval, are appended to a buffer (a
+//! call on a Tokio worker under stderr's lock. The first
+//! [`DIRECT_LINES_PER_INTERVAL`] lines of each [`FLUSH_INTERVAL`] are written
+//! at once, as before; the lines after them are appended to a buffer (a
 //! short lock and a copy), which a thread of their own writes out every
-//! [`FLUSH_INTERVAL`]. So a quiet server's lines appear as they happen, and
-//! a busy one's within that interval, in a few large writes. No line is
-//! dropped: a buffer that grows past [`FLUSH_AT_BYTES`] is written out by
-//! the request that filled it, which then waits for the write as every
-//! request did before. On a terminal every line is written at once.
+//! [`FLUSH_INTERVAL`]. So a quiet server's lines, and bursts of a few (start-up,
+//! a reload), appear as they happen, and a busy one's within that interval, in
+//! a few large writes. No line is dropped: a buffer that grows past
+//! [`FLUSH_AT_BYTES`] is written out by the request that filled it, which
+//! then waits for the write as every request did before. On a terminal
+//! every line is written at once.
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -23,6 +23,11 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(20);
 
 /// A buffer this large is written out at once, by the thread that grew it.
 pub const FLUSH_AT_BYTES: usize = 256 * 1024;
+
+/// Lines written at once within one [`FLUSH_INTERVAL`] before the next ones
+/// are buffered: a burst of a few lines (start-up, a reload) appears at
+/// once, a stream of them (a line per call under load) is batched.
+pub const DIRECT_LINES_PER_INTERVAL: u32 = 16;
 
 /// Where log lines go: a [`MakeWriter`] for the `fmt` layer.
 #[derive(Clone)]
@@ -52,8 +57,31 @@ struct Pending {
     batched: bool,
     /// Lines not written yet.
     bytes: Vec<u8>,
-    /// When lines were last written out.
-    written_at: Instant,
+    /// When the current interval of direct writes began.
+    interval_start: Instant,
+    /// Lines written at once since `interval_start`.
+    direct_lines: u32,
+}
+
+impl Pending {
+    /// Whether the next line may be written at once: nothing is buffered
+    /// (it would overtake those lines) and this interval's direct lines
+    /// are not used up. Counts the line if so.
+    fn may_write_at_once(&mut self) -> bool {
+        if !self.bytes.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        if now.saturating_duration_since(self.interval_start) >= FLUSH_INTERVAL {
+            self.interval_start = now;
+            self.direct_lines = 0;
+        }
+        if self.direct_lines >= DIRECT_LINES_PER_INTERVAL {
+            return false;
+        }
+        self.direct_lines += 1;
+        true
+    }
 }
 
 /// A writer of log lines to stderr and the guard that flushes it; batched
@@ -92,7 +120,8 @@ impl Shared {
             pending: Mutex::new(Pending {
                 batched,
                 bytes: Vec::new(),
-                written_at: Instant::now(),
+                interval_start: Instant::now(),
+                direct_lines: 0,
             }),
             output: Mutex::new(output),
             stopping: Mutex::new(false),
@@ -115,13 +144,7 @@ impl Shared {
     /// Writes out everything buffered so far.
     fn flush(&self) {
         let mut output = lock(&self.output);
-        let batch = {
-            let mut pending = lock(&self.pending);
-            if !pending.bytes.is_empty() {
-                pending.written_at = Instant::now();
-            }
-            std::mem::take(&mut pending.bytes)
-        };
+        let batch = std::mem::take(&mut lock(&self.pending).bytes);
         if !batch.is_empty() {
             // Nowhere to report a failing stderr: the lines are lost, as
             // they would be when written one by one.
@@ -133,11 +156,7 @@ impl Shared {
     fn append(&self, line: &[u8]) {
         let full = {
             let mut pending = lock(&self.pending);
-            let now = Instant::now();
-            let quiet = pending.bytes.is_empty()
-                && now.saturating_duration_since(pending.written_at) >= FLUSH_INTERVAL;
-            if !pending.batched || quiet {
-                pending.written_at = now;
+            if !pending.batched || pending.may_write_at_once() {
                 drop(pending);
                 let _ = lock(&self.output).write_all(line);
                 return;
@@ -227,26 +246,37 @@ mod tests {
         }
     }
 
-    /// A batching writer that has just written a line, so the next ones
-    /// are buffered.
+    /// A batching writer whose direct lines of this interval are used up,
+    /// so the next ones are buffered.
     fn batched() -> (Shared, Written) {
         let written = Written::default();
         let shared = Shared::new(true, Box::new(written.clone()));
-        lock(&shared.pending).written_at = Instant::now();
+        let mut pending = lock(&shared.pending);
+        pending.interval_start = Instant::now() + Duration::from_secs(3600);
+        pending.direct_lines = DIRECT_LINES_PER_INTERVAL;
+        drop(pending);
         (shared, written)
     }
 
     #[test]
-    fn a_line_after_a_quiet_interval_is_written_at_once() {
-        let (shared, written) = batched();
-        lock(&shared.pending).written_at = Instant::now() - 2 * FLUSH_INTERVAL;
-        shared.append(b"at once\n");
-        assert_eq!(written.bytes(), b"at once\n");
-        // The next one, right after, waits for the flush.
+    fn a_burst_is_written_at_once_and_a_stream_is_batched() {
+        let written = Written::default();
+        let shared = Shared::new(true, Box::new(written.clone()));
+        // An interval that does not end while the test runs, however slowly.
+        lock(&shared.pending).interval_start = Instant::now() + Duration::from_secs(3600);
+        for _ in 0..DIRECT_LINES_PER_INTERVAL {
+            shared.append(b"at once\n");
+        }
+        let direct = written.bytes();
+        assert_eq!(
+            direct.len(),
+            b"at once\n".len() * DIRECT_LINES_PER_INTERVAL as usize
+        );
+        // Within the same interval, the next ones wait for the flush.
         shared.append(b"batched\n");
-        assert_eq!(written.bytes(), b"at once\n");
+        assert_eq!(written.bytes(), direct);
         shared.flush();
-        assert_eq!(written.bytes(), b"at once\nbatched\n");
+        assert!(written.bytes().ends_with(b"at once\nbatched\n"));
     }
 
     #[test]
@@ -274,7 +304,7 @@ mod tests {
     fn the_thread_writes_within_the_interval_and_the_guard_writes_the_rest() {
         let written = Written::default();
         let shared = Arc::new(Shared::new(true, Box::new(written.clone())));
-        lock(&shared.pending).written_at = Instant::now();
+        lock(&shared.pending).direct_lines = DIRECT_LINES_PER_INTERVAL;
         let flusher = Arc::clone(&shared);
         let thread = std::thread::spawn(move || flusher.flush_every(FLUSH_INTERVAL));
         let guard = FlushGuard {
