@@ -379,7 +379,7 @@ impl SessionStore {
         if !self.has_room(&mut self.lock(), Instant::now()) {
             return Err(SessionError::TooMany(self.max_sessions));
         }
-        Ok((token, Arc::new(self.session_of(claims))))
+        Ok((token, Arc::new(self.fresh_session(claims))))
     }
 
     /// The session `token` names, touched as used now, with its local state
@@ -406,7 +406,7 @@ impl SessionStore {
         if self.lock().ended.contains_key(&claims.id) {
             return Err(LookupError::Ended);
         }
-        Ok(Arc::new(self.session_of(claims)))
+        Ok(Arc::new(self.fresh_session(claims)))
     }
 
     /// The local session `token` names, touched as used at `now`; `None`
@@ -510,7 +510,7 @@ impl SessionStore {
             return Err(LookupError::TooMany(self.max_sessions));
         }
         let (id, expires_at) = (claims.id, claims.expires_at);
-        let session = self.session_of(claims);
+        let session = self.fresh_session(claims);
         let local = state.live.entry(token).or_insert(Local {
             session: Arc::new(session),
             id,
@@ -531,7 +531,7 @@ impl SessionStore {
     }
 
     /// A session as `claims` describe it, with fresh local parts.
-    fn session_of(&self, claims: SessionClaims) -> Session {
+    fn fresh_session(&self, claims: SessionClaims) -> Session {
         Session {
             revision: claims.revision,
             log_tag: log_tag(&claims.id),
