@@ -70,7 +70,14 @@ async fn the_host_check_judges_the_address_actually_served() {
     let (_, hash) = crate::auth::generated_key();
     let server = TestServer::spawn_edited_process(
         &format!("[[auth.api_keys]]\nname = \"ops\"\nhash = \"{hash}\"\n"),
-        |text| text.replace("listen = \"127.0.0.1:0\"", "listen = \"0.0.0.0:8080\""),
+        // Only the `listen` line (not `metrics_listen`, which stays on an
+        // ephemeral loopback port), and no fixed port: the README's
+        // `warden serve` may hold 8080 while the tests run.
+        |text| {
+            let edited = text.replacen("\nlisten = \"127.0.0.1:0\"", "\nlisten = \"0.0.0.0:0\"", 1);
+            assert_ne!(edited, text, "the test config has a `listen` line");
+            edited
+        },
         &[],
         &["--listen", "127.0.0.1:0"],
     )
