@@ -1,0 +1,89 @@
+# Sourced by .ci/run: runs CI's steps one after another or beside each
+# other, times each, and prints a table of the times when the run ends,
+# whether it passed or not.
+#
+#   step NAME COMMAND...        run in the foreground; stop the run on failure
+#   step_background NAME COMMAND...
+#                               start beside the foreground steps, output to
+#                               target/ci-logs/NAME.log
+#   step_join NAME              wait for a background step, show its output,
+#                               stop the run on failure
+#
+# A COMMAND is an executable (a script of .ci/ or a program), never a shell
+# function: bash ignores `set -e` inside a function called where its status
+# is tested, and a step must stop at its first failing command.
+
+ci_started=$SECONDS
+ci_log_dir=target/ci-logs
+mkdir -p "$ci_log_dir"
+declare -a ci_step_names=() ci_step_starts=() ci_step_seconds=() ci_step_results=()
+declare -A ci_background_pids=() ci_background_starts=()
+
+ci_record() { # NAME START STATUS
+  ci_step_names+=("$1")
+  ci_step_starts+=($(($2 - ci_started)))
+  ci_step_seconds+=($((SECONDS - $2)))
+  if [ "$3" -eq 0 ]; then ci_step_results+=(ok); else ci_step_results+=("failed ($3)"); fi
+}
+
+step() {
+  local name=$1 start=$SECONDS status=0
+  shift
+  echo "== $name"
+  "$@" || status=$?
+  ci_record "$name" "$start" "$status"
+  if [ "$status" -ne 0 ]; then
+    echo "step '$name' failed (exit $status)" >&2
+    exit "$status"
+  fi
+}
+
+step_background() {
+  local name=$1
+  shift
+  echo "== $name (started beside the next steps; output in $ci_log_dir/$name.log)"
+  # A process group of its own, so that stopping the step stops everything
+  # it started (cargo's compilers, test servers) too.
+  setsid "$@" >"$ci_log_dir/$name.log" 2>&1 &
+  ci_background_pids[$name]=$!
+  ci_background_starts[$name]=$SECONDS
+}
+
+step_join() {
+  local name=$1 status=0
+  echo "== $name (joined)"
+  wait "${ci_background_pids[$name]}" || status=$?
+  unset "ci_background_pids[$name]"
+  cat "$ci_log_dir/$name.log"
+  ci_record "$name" "${ci_background_starts[$name]}" "$status"
+  if [ "$status" -ne 0 ]; then
+    echo "step '$name' failed (exit $status)" >&2
+    exit "$status"
+  fi
+}
+
+ci_summary() {
+  local status=$? name pid
+  # A background step still running when the run stops (a foreground step
+  # failed) is stopped with it, and shown as such.
+  for name in "${!ci_background_pids[@]}"; do
+    pid=${ci_background_pids[$name]}
+    # The group, or the process alone if it has not made its group yet.
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    ci_record "$name" "${ci_background_starts[$name]}" 143
+    echo "-- output of the stopped step '$name':"
+    tail -n 40 "$ci_log_dir/$name.log" || true
+  done
+  echo
+  echo "== step times (seconds; a step's start is counted from the start of the run)"
+  printf '%-28s %7s %7s  %s\n' step start seconds result
+  local i
+  for i in "${!ci_step_names[@]}"; do
+    printf '%-28s %7d %7d  %s\n' "${ci_step_names[$i]}" "${ci_step_starts[$i]}" \
+      "${ci_step_seconds[$i]}" "${ci_step_results[$i]}"
+  done
+  printf '%-28s %7s %7d  %s\n' total "" $((SECONDS - ci_started)) \
+    "$([ "$status" -eq 0 ] && echo ok || echo "failed ($status)")"
+}
+trap ci_summary EXIT
