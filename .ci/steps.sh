@@ -62,17 +62,33 @@ step_join() {
   fi
 }
 
+ci_stop_background() { # PID: TERM to its group, KILL after a grace period
+  local pid=$1
+  # The group, or the process alone if it has not made its group yet.
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 20); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
 ci_summary() {
-  local status=$? name pid
-  # A background step still running when the run stops (a foreground step
-  # failed) is stopped with it, and shown as such.
+  local status=$? name pid step_status
+  # A background step not joined when the run stops (a foreground step
+  # failed, or the run was stopped) is stopped with it; its own status is
+  # shown where it had already ended.
   for name in "${!ci_background_pids[@]}"; do
     pid=${ci_background_pids[$name]}
-    # The group, or the process alone if it has not made its group yet.
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    ci_record "$name" "${ci_background_starts[$name]}" 143
-    echo "-- output of the stopped step '$name':"
+    if kill -0 "$pid" 2>/dev/null; then
+      ci_stop_background "$pid"
+      echo "-- output of the stopped step '$name':"
+    else
+      echo "-- output of the step '$name', not joined:"
+    fi
+    step_status=0
+    wait "$pid" 2>/dev/null || step_status=$?
+    ci_record "$name" "${ci_background_starts[$name]}" "$step_status"
     tail -n 40 "$ci_log_dir/$name.log" || true
   done
   echo
@@ -87,3 +103,6 @@ ci_summary() {
     "$([ "$status" -eq 0 ] && echo ok || echo "failed ($status)")"
 }
 trap ci_summary EXIT
+# A run stopped from outside still prints its table and exits non-zero.
+trap 'exit 143' TERM
+trap 'exit 130' INT

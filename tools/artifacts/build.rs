@@ -257,7 +257,9 @@ fn var(name: &str) -> Result<OsString, String> {
 /// Copies `built` to `dest` through a temporary file and a rename, so a
 /// process reading the old component never sees a half-written one.
 fn install(built: &Path, dest: &Path) -> Result<(), String> {
-    let temp = dest.with_extension("wasm.tmp");
+    // Per process: two builds of different workspaces (the fuzz crate's and
+    // the main one) may install the same component at once.
+    let temp = dest.with_extension(format!("wasm.tmp.{}", std::process::id()));
     fs::copy(built, &temp)
         .and_then(|_| fs::rename(&temp, dest))
         .map_err(|e| format!("cannot copy {} to {}: {e}", built.display(), dest.display()))
