@@ -19,10 +19,10 @@ mkdir -p "$ci_log_dir"
 declare -a ci_step_names=() ci_step_starts=() ci_step_seconds=() ci_step_results=()
 declare -A ci_background_pids=() ci_background_starts=()
 
-ci_record() { # NAME START STATUS
+ci_record() { # NAME START STATUS [SECONDS]
   ci_step_names+=("$1")
   ci_step_starts+=($(($2 - ci_started)))
-  ci_step_seconds+=($((SECONDS - $2)))
+  ci_step_seconds+=("${4:-$((SECONDS - $2))}")
   if [ "$3" -eq 0 ]; then ci_step_results+=(ok); else ci_step_results+=("failed ($3)"); fi
 }
 
@@ -44,7 +44,11 @@ step_background() {
   echo "== $name (started beside the next steps; output in $ci_log_dir/$name.log)"
   # A process group of its own, so that stopping the step stops everything
   # it started (cargo's compilers, test servers) too.
-  setsid "$@" >"$ci_log_dir/$name.log" 2>&1 &
+  # It notes its own duration: it may end well before it is joined.
+  rm -f "$ci_log_dir/$name.seconds"
+  # shellcheck disable=SC2016
+  setsid bash -c 'started=$SECONDS; status=0; "$@" || status=$?; echo $((SECONDS - started)) >"$0"; exit "$status"' \
+    "$ci_log_dir/$name.seconds" "$@" >"$ci_log_dir/$name.log" 2>&1 &
   ci_background_pids[$name]=$!
   ci_background_starts[$name]=$SECONDS
 }
@@ -55,11 +59,17 @@ step_join() {
   wait "${ci_background_pids[$name]}" || status=$?
   unset "ci_background_pids[$name]"
   cat "$ci_log_dir/$name.log"
-  ci_record "$name" "${ci_background_starts[$name]}" "$status"
+  ci_record "$name" "${ci_background_starts[$name]}" "$status" "$(ci_background_seconds "$name")"
   if [ "$status" -ne 0 ]; then
     echo "step '$name' failed (exit $status)" >&2
     exit "$status"
   fi
+}
+
+ci_background_seconds() { # NAME: its own duration, when it noted one
+  local noted
+  noted=$(cat "$ci_log_dir/$1.seconds" 2>/dev/null || true)
+  if [[ "$noted" =~ ^[0-9]+$ ]]; then echo "$noted"; fi
 }
 
 ci_stop_background() { # PID: TERM to its group, KILL after a grace period
@@ -88,7 +98,7 @@ ci_summary() {
     fi
     step_status=0
     wait "$pid" 2>/dev/null || step_status=$?
-    ci_record "$name" "${ci_background_starts[$name]}" "$step_status"
+    ci_record "$name" "${ci_background_starts[$name]}" "$step_status" "$(ci_background_seconds "$name")"
     tail -n 40 "$ci_log_dir/$name.log" || true
   done
   echo
