@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use warden_gateway::Gateway;
 use warden_gateway::config::Config;
-use warden_gateway::http::Gateway;
 
 /// A folder holding `warden.toml` and a data folder for `files`, kept for
 /// the life of the process.

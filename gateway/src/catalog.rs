@@ -11,7 +11,8 @@ use warden_sandbox::{
     ToolInfo,
 };
 
-use crate::auth::access::ToolAccess;
+use crate::auth::Caller;
+use crate::auth::access::{self, ToolAccess};
 use crate::config::{self, AccessPolicy, ComponentConfig, Config, ToolAuditConfig, ToolQuotas};
 use crate::limits::ToolRates;
 use crate::mcp::param_headers::{self, HeaderParam};
@@ -107,6 +108,14 @@ pub struct Tool {
     pub audit: ToolAuditConfig,
     /// Its metric series.
     pub metrics: ToolMetrics,
+}
+
+impl Tool {
+    /// Whether `caller` may see and call this tool: a tool it may not is
+    /// left out of its listings and answered as unknown.
+    pub fn allows(&self, caller: &Caller) -> bool {
+        access::allows(self.access.as_ref(), &self.name, caller)
+    }
 }
 
 /// A loaded component and how the config serves it.

@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::app::Gateway;
 use crate::auth::Authenticator;
 use crate::catalog::CatalogError;
 use crate::config::{
     self, AuditConfig, Config, ConfigError, JwksSource, ServerConfig, TracingConfig,
 };
-use crate::http::Gateway;
-use crate::http::tls::{Tls, TlsError};
 use crate::limits::Limits;
 use crate::telemetry::metrics;
+use crate::tls::{Tls, TlsError};
 
 /// Why a reload was refused.
 #[derive(Debug, thiserror::Error)]

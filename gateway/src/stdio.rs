@@ -16,10 +16,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+use crate::app::Gateway;
 use crate::auth::Caller;
-use crate::http::Gateway;
-use crate::http::batch::{self, Admit};
 use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
+use crate::mcp::batch::{self, Admit};
 use crate::mcp::jsonrpc::{self, DecodeError, Message, RequestId, code};
 use crate::mcp::revision::Transport;
 use crate::mcp::session::Session;
@@ -129,8 +129,7 @@ where
                 running.spawn(async move {
                     let caller = Arc::new(Caller::local());
                     let answers =
-                        batch::answer_messages(&gateway, &current, &caller, messages, Admit::No)
-                            .await;
+                        batch::answer(&gateway, &current, &caller, messages, Admit::No).await;
                     if let Some(answers) = answers {
                         send(&outbox, answers).await;
                     }

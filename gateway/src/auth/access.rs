@@ -2,7 +2,6 @@
 //! left out of its `tools/list` and answered as unknown when called, so the
 //! caller cannot even learn that it exists.
 
-use crate::catalog::Tool;
 use crate::config::AccessRule;
 
 use super::{Caller, CallerKind};
@@ -17,12 +16,13 @@ pub struct ToolAccess {
     pub source: String,
 }
 
-/// Whether `caller` may see and call `tool`. The decision is logged at
-/// debug level with the rule that made it.
-pub fn allows(tool: &Tool, caller: &Caller) -> bool {
-    let (allowed, why) = decide(tool.access.as_ref(), caller);
+/// Whether `caller` may see and call the tool named `tool`, whose rule is
+/// `access` (`None`: every caller). The decision is logged at debug level
+/// with the rule that made it.
+pub fn allows(access: Option<&ToolAccess>, tool: &str, caller: &Caller) -> bool {
+    let (allowed, why) = decide(access, caller);
     tracing::debug!(
-        tool = %tool.name,
+        tool,
         caller = caller.name(),
         allowed,
         rule = %why,

@@ -15,8 +15,12 @@ use ctutils::CtEq as _;
 use hyper::header::HeaderValue;
 
 use crate::config::{ApiKeyHash, AuthConfig, JwtConfig};
-use crate::http::tls::ClientIdentity;
 use jwt::{JwtError, JwtVerifier, TokenClaims};
+
+/// The verified subject of a client certificate, put in each request's
+/// extensions by the TLS connection that carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity(pub String);
 
 /// How a caller is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,9 +27,9 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use super::Gateway;
 use super::mcp_endpoint::{LocalState, accepts_sse, session_of};
 use super::response::{self, Body};
+use crate::app::Gateway;
 use crate::auth::Caller;
 use crate::mcp::jsonrpc::code;
 use crate::mcp::session::replay::{EventId, StreamKind};

@@ -3,8 +3,8 @@
 use hyper::StatusCode;
 use serde_json::json;
 
-use super::Gateway;
 use super::response::{self, Body};
+use crate::app::Gateway;
 
 /// `/livez`: the process is serving HTTP.
 pub fn live() -> hyper::Response<Body> {

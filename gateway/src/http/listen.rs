@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use super::Gateway;
 use super::event_stream::{KEEPALIVE_INTERVAL, plain_event};
 use super::response::{self, Body};
+use crate::app::Gateway;
 use crate::mcp::jsonrpc::RequestId;
 use crate::mcp::stateless::{subscription_ended, subscription_notification};
 

@@ -15,9 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::response::{self, Body};
-use super::tls::ClientIdentity;
-use super::{Gateway, batch, call_stream, event_stream, oauth, stateless};
+use super::{batch, call_stream, event_stream, oauth, stateless};
+use crate::app::Gateway;
 use crate::auth::Caller;
+use crate::auth::ClientIdentity;
 use crate::limits::rate::retry_after_secs;
 use crate::mcp::jsonrpc::{self, DecodeError, Message, RequestId, code};
 use crate::mcp::revision::{Revision, Transport};

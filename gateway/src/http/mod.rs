@@ -9,16 +9,14 @@ pub mod mcp_endpoint;
 mod oauth;
 pub mod response;
 mod stateless;
-pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, HeaderValue};
 use hyper::server::conn::http1;
@@ -32,13 +30,13 @@ use tracing::Instrument;
 
 use response::Body;
 
-use crate::auth::Authenticator;
-use crate::config::{DEFAULT_MAX_HEADERS, HttpConfig, ServerConfig};
+use crate::app::Gateway;
+use crate::auth::ClientIdentity;
+use crate::config::{DEFAULT_MAX_HEADERS, HttpConfig};
 use crate::lifecycle::{self, DrainOutcome};
-use crate::mcp::Mcp;
 use crate::mcp::jsonrpc::code;
 use crate::telemetry::metrics;
-use tls::{ClientIdentity, Tls};
+use crate::tls;
 
 /// The MCP endpoint's path.
 pub const MCP_PATH: &str = "/mcp";
@@ -46,36 +44,6 @@ pub const MCP_PATH: &str = "/mcp";
 /// How often idle sessions, and quota counters of callers not seen lately,
 /// are swept.
 const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-
-/// Everything a request handler needs.
-pub struct Gateway {
-    /// The protocol handler.
-    pub mcp: Mcp,
-    /// Checks HTTP callers' credentials; replaced whole on reload.
-    pub auth: ArcSwap<Authenticator>,
-    /// The `[server]` settings (origins, body and nesting limits).
-    pub settings: ServerConfig,
-    /// The `[http]` limits.
-    pub http: HttpConfig,
-    /// HTTPS on the MCP listener, when `[tls]` is configured.
-    pub tls: Option<Tls>,
-    /// When the gateway started.
-    pub started: Instant,
-    /// The address the MCP listener is bound to, once [`serve`] runs: a
-    /// `--listen` override or an ephemeral port makes it differ from
-    /// `settings.listen`, and the `Host` check must judge the real one.
-    pub served_on: OnceLock<SocketAddr>,
-}
-
-impl Gateway {
-    /// The address MCP is served on: the bound one, else the configured one.
-    pub fn listen_address(&self) -> SocketAddr {
-        self.served_on
-            .get()
-            .copied()
-            .unwrap_or(self.settings.listen)
-    }
-}
 
 /// Routes one HTTP request.
 pub async fn route(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Response<Body> {
@@ -97,7 +65,7 @@ fn metrics_route(gateway: &Gateway, request: &Request<Incoming>) -> Response<Bod
     if request.uri().path() != "/metrics" {
         return response::text(StatusCode::NOT_FOUND, "metrics are served at /metrics\n");
     }
-    response::prometheus(metrics::render(gateway))
+    response::prometheus(metrics::render(&gateway.live_state()))
 }
 
 /// Serves Prometheus metrics at `/metrics` (and nothing else) on `listener`

@@ -16,12 +16,13 @@ use hyper::header::{ALLOW, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::{Map, Value};
 
+use super::listen;
 use super::mcp_endpoint::{
     PROTOCOL_VERSION_HEADER, SESSION_HEADER, SessionRequest, answer_request,
 };
 use super::response::{self, Body};
-use super::{Gateway, listen};
-use crate::auth::{Caller, access};
+use crate::app::Gateway;
+use crate::auth::Caller;
 use crate::mcp::jsonrpc::{self, Message, code};
 use crate::mcp::revision::{Revision, Transport};
 use crate::mcp::session::Session;
@@ -174,7 +175,7 @@ fn check_routing_headers(
             let catalog = gateway.mcp.catalog();
             catalog
                 .get(name)
-                .filter(|tool| access::allows(tool, caller))
+                .filter(|tool| tool.allows(caller))
                 .map(Arc::clone)
         });
         let arguments = params

@@ -1,6 +1,7 @@
 //! The MCP protocol: JSON-RPC framing, revisions, sessions and the methods
 //! Warden answers. Transport-agnostic: `http` feeds it decoded messages.
 
+pub mod batch;
 pub mod client_requests;
 mod downlevel;
 pub mod jsonrpc;

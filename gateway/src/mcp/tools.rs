@@ -19,7 +19,7 @@ use super::jsonrpc::{self, code};
 use super::notify::RequestNotifier;
 use super::revision::Revision;
 use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
-use crate::auth::{Caller, access};
+use crate::auth::Caller;
 use crate::catalog::{Catalog, Tool};
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
@@ -57,7 +57,7 @@ pub fn list(
     let visible: Vec<&Arc<Tool>> = catalog
         .tools()
         .iter()
-        .filter(|tool| access::allows(tool, caller))
+        .filter(|tool| tool.allows(caller))
         .collect();
     let start = match params.and_then(|params| params.get("cursor")) {
         None | Some(Value::Null) => 0,
@@ -214,7 +214,7 @@ pub async fn call_with_usage(
         let mut unfinished = Unfinished {
             tool: catalog
                 .get(&params.name)
-                .filter(|tool| access::allows(tool, context.caller))
+                .filter(|tool| tool.allows(context.caller))
                 .map(Arc::clone),
             started,
         };
@@ -294,10 +294,7 @@ async fn run_call(
 ) -> (CallReply, Ended) {
     let (caller, revision, lifecycle) = (context.caller, context.revision, context.lifecycle);
     // A tool the caller may not use is answered exactly as a missing one.
-    let Some(tool) = catalog
-        .get(&params.name)
-        .filter(|tool| access::allows(tool, caller))
-    else {
+    let Some(tool) = catalog.get(&params.name).filter(|tool| tool.allows(caller)) else {
         let unknown = Ended {
             tool: None,
             outcome: "rejected",

@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::http::Gateway;
-
 /// `tools/call` outcomes, by tool, outcome and reason.
 pub const TOOL_CALLS: &str = "warden_tool_calls_total";
 /// Wall-clock time of `tools/call`, by tool.
@@ -316,21 +314,31 @@ pub fn record_catalog_loaded() {
     metrics::gauge!(CONFIG_LAST_RELOAD_SUCCESS).set(now.as_secs_f64());
 }
 
-/// The exposition text, with the live-state gauges set from `gateway` first.
-pub fn render(gateway: &Gateway) -> String {
-    let catalog = gateway.mcp.catalog();
-    let pool = catalog.sandbox().pool_stats();
-    let in_flight: u32 = catalog
-        .components()
-        .iter()
-        .map(|component| component.in_flight())
-        .sum();
-    metrics::gauge!(SESSIONS_ACTIVE).set(gateway.mcp.sessions().len() as f64);
-    metrics::gauge!(CALLS_IN_FLIGHT).set(f64::from(in_flight));
-    metrics::gauge!(POOL_SLOTS_IN_USE).set(f64::from(pool.in_use));
-    metrics::gauge!(POOL_SLOTS).set(f64::from(pool.capacity));
-    metrics::gauge!(TOOLS_LOADED).set(catalog.tools().len() as f64);
-    let ready = !gateway.mcp.lifecycle().is_draining();
-    metrics::gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+/// The figures the gauges show, read from the running application when a
+/// scrape comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveState {
+    /// Sessions open.
+    pub sessions: usize,
+    /// Tool calls running, over all components.
+    pub calls_in_flight: u32,
+    /// Instance pool slots taken.
+    pub pool_slots_in_use: u32,
+    /// Instance pool slots in all.
+    pub pool_slots: u32,
+    /// Tools served.
+    pub tools_loaded: usize,
+    /// Whether the server takes new work (no drain has begun).
+    pub ready: bool,
+}
+
+/// The exposition text, with the live-state gauges set from `live` first.
+pub fn render(live: &LiveState) -> String {
+    metrics::gauge!(SESSIONS_ACTIVE).set(live.sessions as f64);
+    metrics::gauge!(CALLS_IN_FLIGHT).set(f64::from(live.calls_in_flight));
+    metrics::gauge!(POOL_SLOTS_IN_USE).set(f64::from(live.pool_slots_in_use));
+    metrics::gauge!(POOL_SLOTS).set(f64::from(live.pool_slots));
+    metrics::gauge!(TOOLS_LOADED).set(live.tools_loaded as f64);
+    metrics::gauge!(READY).set(if live.ready { 1.0 } else { 0.0 });
     recorder().render()
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use warden_gateway::Gateway;
 use warden_gateway::config::{self, AuditSink, LogFormat};
-use warden_gateway::http::Gateway;
 use warden_gateway::lifecycle::DrainOutcome;
 use warden_gateway::reload::{self, Reloader, WatchedFiles};
 use warden_gateway::telemetry;

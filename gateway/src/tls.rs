@@ -13,6 +13,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tokio_rustls::TlsAcceptor;
 
+use crate::auth::ClientIdentity;
 use crate::config::TlsConfig;
 
 /// Why TLS could not be set up from the configured files.
@@ -34,11 +35,6 @@ pub enum TlsError {
     #[error("tls.client_ca_file: {0}")]
     ClientCa(String),
 }
-
-/// The verified subject of a client certificate, put in each request's
-/// extensions by the connection that carried it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIdentity(pub String);
 
 /// TLS settings read and checked, not yet in use.
 pub struct PreparedTls(Arc<rustls::ServerConfig>);

@@ -1,0 +1,154 @@
+//! The application: what every transport serves. Built once from the
+//! configuration ([`build`]: load the catalog, open the audit log, make the
+//! session store and the authenticator), configured again on reload
+//! (`reload`: a new catalog and authenticator swapped in whole), and handed
+//! to the transports, which only frame messages, authenticate and carry
+//! streams.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+
+use crate::audit::{AuditError, AuditLog};
+use crate::auth::Authenticator;
+use crate::catalog::{Catalog, CatalogError};
+use crate::config::{self, Config, HttpConfig, ServerConfig, SessionKey};
+use crate::limits::Limits;
+use crate::mcp::Mcp;
+use crate::mcp::session::replay::ReplayBounds;
+use crate::mcp::session::{SessionSettings, SessionStore};
+use crate::telemetry::{self, metrics::LiveState};
+use crate::tls::{Tls, TlsError};
+
+/// The application every transport serves: the protocol handler with its
+/// catalog, sessions and quotas, the authenticator, and the settings the
+/// transports read.
+pub struct Gateway {
+    /// The protocol handler.
+    pub mcp: Mcp,
+    /// Checks HTTP callers' credentials; replaced whole on reload.
+    pub auth: ArcSwap<Authenticator>,
+    /// The `[server]` settings (origins, body and nesting limits).
+    pub settings: ServerConfig,
+    /// The `[http]` limits.
+    pub http: HttpConfig,
+    /// HTTPS on the MCP listener, when `[tls]` is configured.
+    pub tls: Option<Tls>,
+    /// When the gateway started.
+    pub started: Instant,
+    /// The address the MCP listener is bound to, once
+    /// [`crate::http::serve`] runs: a `--listen` override or an ephemeral
+    /// port makes it differ from `settings.listen`, and the `Host` check
+    /// must judge the real one.
+    pub served_on: OnceLock<SocketAddr>,
+}
+
+impl AsRef<Mcp> for Gateway {
+    fn as_ref(&self) -> &Mcp {
+        &self.mcp
+    }
+}
+
+impl Gateway {
+    /// The address MCP is served on: the bound one, else the configured one.
+    pub fn listen_address(&self) -> SocketAddr {
+        self.served_on
+            .get()
+            .copied()
+            .unwrap_or(self.settings.listen)
+    }
+
+    /// The live figures the metrics exporter shows as gauges.
+    pub fn live_state(&self) -> LiveState {
+        let catalog = self.mcp.catalog();
+        let pool = catalog.sandbox().pool_stats();
+        LiveState {
+            sessions: self.mcp.sessions().len(),
+            calls_in_flight: catalog
+                .components()
+                .iter()
+                .map(|component| component.in_flight())
+                .sum(),
+            pool_slots_in_use: pool.in_use,
+            pool_slots: pool.capacity,
+            tools_loaded: catalog.tools().len(),
+            ready: !self.mcp.lifecycle().is_draining(),
+        }
+    }
+}
+
+/// Why the gateway could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A component failed to load.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The TLS certificate, key or client CA could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The audit log could not be opened.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// No session key is configured and the OS random source failed to
+    /// make one.
+    #[error("cannot generate a session key: {0}")]
+    SessionKey(#[from] getrandom::Error),
+    /// `[auth]` cannot be put in place.
+    #[error("{0}")]
+    Auth(String),
+}
+
+/// Loads every component of `config` and builds the request handler.
+pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
+    telemetry::metrics::recorder();
+    let catalog = Arc::new(Catalog::load(config).await?);
+    telemetry::metrics::record_catalog_loaded();
+    let server = &config.server;
+    let key = match &server.session_key {
+        Some(key) => key.clone(),
+        None => {
+            tracing::info!(
+                "no session key configured: sessions are sealed with a key of this process \
+                 and end with it; set {} to share them across replicas",
+                config::SESSION_KEY_VAR
+            );
+            SessionKey::generate()?
+        }
+    };
+    let audit = config
+        .audit
+        .as_ref()
+        .map(AuditLog::start)
+        .transpose()?
+        .map(Arc::new);
+    let tls = config.tls.as_ref().map(Tls::new).transpose()?;
+    let authenticator = Authenticator::new(&config.auth, None).map_err(BuildError::Auth)?;
+    let sessions = SessionStore::new(&SessionSettings {
+        key,
+        former_keys: server.session_old_keys.clone(),
+        lifetime: Duration::from_secs(server.session_lifetime_secs),
+        idle_timeout: Duration::from_secs(server.session_idle_timeout_secs),
+        max_sessions: server.max_sessions,
+        replay: ReplayBounds {
+            max_events: server.stream_replay_events,
+            max_bytes: server.stream_replay_bytes,
+        },
+    });
+    Ok(Arc::new(Gateway {
+        mcp: Mcp::new(
+            catalog,
+            sessions,
+            Limits::new(&config.rate_limits),
+            audit,
+            server.page_size,
+        ),
+        auth: ArcSwap::from_pointee(authenticator),
+        settings: server.clone(),
+        http: config.http.clone(),
+        tls,
+        started: Instant::now(),
+        served_on: OnceLock::new(),
+    }))
+}
