@@ -41,6 +41,8 @@ mod values;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_checks;
+#[cfg(test)]
 mod tests_security;
 
 pub use auth::check_exposure;
