@@ -36,6 +36,7 @@ mod load;
 mod model;
 mod quota;
 mod raw;
+mod raw_text;
 mod values;
 
 #[cfg(test)]
