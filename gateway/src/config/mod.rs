@@ -29,6 +29,7 @@
 
 mod audit;
 mod auth;
+mod defaults;
 mod environment;
 mod error;
 mod jwt;
