@@ -35,6 +35,7 @@ mod error;
 mod jwt;
 mod load;
 mod model;
+mod model_auth;
 mod quota;
 mod raw;
 mod raw_text;
