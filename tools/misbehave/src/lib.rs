@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use warden_tool::schemars::{self, JsonSchema};
-use warden_tool::{CallResult, LogLevel, NoArgs, Tool, ToolError, Toolbox};
+use warden_tool::{CallResult, Content, LogLevel, NoArgs, Tool, ToolError, Toolbox};
 
 pub use ask::{Answers, AskArgs, AskKind, Question};
 pub use escape::{ConnectArgs, EnvArgs, PathArgs, WriteFileArgs};
-pub use runaway::{BytesArgs, CountArgs, PanicArgs, SleepArgs};
+pub use runaway::{BytesArgs, CountArgs, PanicArgs, ReportsArgs, SleepArgs};
 
 /// Arguments of `misbehave.progress`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -104,6 +104,32 @@ fn echo(args: EchoArgs) -> Result<Echo, ToolError> {
 /// schema: the one deliberately dishonest tool in the repository.
 fn bad_output(_: NoArgs) -> CallResult {
     CallResult::structured(&serde_json::json!({ "count": "not a number" }))
+}
+
+/// Arguments of `misbehave.invalid_result`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct InvalidResultArgs {
+    /// Which rule of MCP's to break: `array_structured` (structured
+    /// content that is an array), `mime_crlf` (an image whose MIME type
+    /// carries a header line) or `script_uri` (a `javascript:` resource).
+    pub kind: String,
+}
+
+/// A result MCP does not allow, whatever the tool declares.
+fn invalid_result(args: InvalidResultArgs) -> CallResult {
+    match args.kind.as_str() {
+        "array_structured" => CallResult::structured(&serde_json::json!([1, 2, 3])),
+        "mime_crlf" => CallResult::from_content(vec![Content::image(
+            vec![0_u8; 4],
+            "image/png\r\nX-Injected: 1",
+        )]),
+        "script_uri" => CallResult::from_content(vec![Content::resource_text(
+            "javascript:alert(1)",
+            Some("text/plain"),
+            "hi",
+        )]),
+        other => CallResult::error(format!("unknown kind `{other}`")),
+    }
 }
 
 /// The component's tools.
@@ -192,11 +218,26 @@ pub fn toolbox() -> Toolbox {
             )
             .declare_output_schema::<Declared>(),
         )
+        .tool(Tool::raw(
+            "misbehave.invalid_result",
+            "Returns a result MCP does not allow (structured content that is \
+             not an object, a MIME type with a line break, a script URI), \
+             without declaring an output schema. Proves the gateway checks \
+             results itself.",
+            invalid_result,
+        ))
         .tool(Tool::new(
             "misbehave.progress",
             "Reports progress for each of the given number of steps and logs \
              one info line per step. Proves progress and log forwarding.",
             progress,
+        ))
+        .tool(Tool::new(
+            "misbehave.progress_flood",
+            "Sends the given number of progress reports as fast as the host \
+             takes them, without logging. Proves a burst of progress cannot \
+             crowd out the call's result.",
+            runaway::progress_flood,
         ))
         .tool(Tool::new(
             "misbehave.ask",
@@ -255,7 +296,9 @@ mod tests {
                 "misbehave.env",
                 "misbehave.sleep",
                 "misbehave.bad_output",
+                "misbehave.invalid_result",
                 "misbehave.progress",
+                "misbehave.progress_flood",
                 "misbehave.ask",
                 "misbehave.remember",
                 "misbehave.echo",

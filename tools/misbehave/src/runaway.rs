@@ -1,4 +1,5 @@
-//! Breaches of the resource limits: CPU, memory, stack, output, logs, time.
+//! Breaches of the resource limits: CPU, memory, stack, output, logs,
+//! progress, time.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -121,6 +122,30 @@ pub(crate) fn log_flood(args: CountArgs) -> Result<Logged, ToolError> {
     Ok(Logged { logged: args.count })
 }
 
+/// Arguments of `misbehave.progress_flood`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReportsArgs {
+    /// How many progress reports to send, as fast as the host takes them.
+    pub reports: u32,
+}
+
+/// What `misbehave.progress_flood` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Reported {
+    /// How many progress reports were sent.
+    pub reported: u32,
+}
+
+pub(crate) fn progress_flood(args: ReportsArgs) -> Result<Reported, ToolError> {
+    let total = f64::from(args.reports);
+    for step in 1..=args.reports {
+        warden_tool::progress(f64::from(step), Some(total), None);
+    }
+    Ok(Reported {
+        reported: args.reports,
+    })
+}
+
 pub(crate) fn huge_output(args: BytesArgs) -> Result<Vec<Content>, ToolError> {
     let bytes = usize::try_from(args.bytes)
         .map_err(|_| ToolError::new("`bytes` does not fit in this guest's memory"))?;
@@ -152,6 +177,12 @@ mod tests {
     fn log_flood_counts() {
         let logged = log_flood(CountArgs { count: 3 }).map(|l| l.logged);
         assert_eq!(logged.ok(), Some(3));
+    }
+
+    #[test]
+    fn progress_flood_counts() {
+        let reported = progress_flood(ReportsArgs { reports: 3 }).map(|r| r.reported);
+        assert_eq!(reported.ok(), Some(3));
     }
 
     #[test]
