@@ -584,9 +584,16 @@ fn check_protocol_version(
     }
 }
 
+/// The answer to a body that is not one usable JSON-RPC message: 400, but
+/// a request whose only fault is its params is answered as a method
+/// answers params it cannot use (200 with -32602).
 pub(super) fn decode_refusal(error: &DecodeError) -> Response<Body> {
+    let status = match error {
+        DecodeError::InvalidParams { .. } => StatusCode::OK,
+        _ => StatusCode::BAD_REQUEST,
+    };
     response::json(
-        StatusCode::BAD_REQUEST,
+        status,
         &jsonrpc::error(error.id(), error.code(), &error.to_string(), None),
     )
 }

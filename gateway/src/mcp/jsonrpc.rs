@@ -109,6 +109,16 @@ pub enum DecodeError {
         /// What is wrong.
         message: String,
     },
+    /// A well-formed request whose `params` is not an object (an array,
+    /// null, a scalar): no MCP method takes those, so it is answered as a
+    /// method answers params it cannot use.
+    #[error("{message}")]
+    InvalidParams {
+        /// The request's id.
+        id: RequestId,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl DecodeError {
@@ -117,6 +127,7 @@ impl DecodeError {
         match self {
             Self::Parse(_) => code::PARSE_ERROR,
             Self::Batch | Self::Invalid { .. } => code::INVALID_REQUEST,
+            Self::InvalidParams { .. } => code::INVALID_PARAMS,
         }
     }
 
@@ -124,6 +135,7 @@ impl DecodeError {
     pub fn id(&self) -> Option<&RequestId> {
         match self {
             Self::Invalid { id, .. } => id.as_ref(),
+            Self::InvalidParams { id, .. } => Some(id),
             Self::Parse(_) | Self::Batch => None,
         }
     }
@@ -206,16 +218,34 @@ fn decode_value(value: Value) -> Result<Message, DecodeError> {
     if raw_id.is_some() && id.is_none() {
         return Err(invalid("`id` must be a string or an integer"));
     }
+    // Judged once the message's kind is known: a request whose params are
+    // not an object is well-formed JSON-RPC with params no method takes.
     let params = match object.remove("params") {
-        None => None,
-        Some(Value::Object(params)) => Some(params),
-        Some(_) => return Err(invalid("`params` must be an object")),
+        None => Ok(None),
+        Some(Value::Object(params)) => Ok(Some(params)),
+        Some(other) => Err(other),
+    };
+    let object_params = |params: Result<Option<Map<String, Value>>, Value>| {
+        params.map_err(|_| invalid("`params` must be an object"))
     };
     match (object.remove("method"), id.clone()) {
-        (Some(Value::String(method)), Some(id)) => Ok(Message::Request { id, method, params }),
-        (Some(Value::String(method)), None) => Ok(Message::Notification { method, params }),
+        (Some(Value::String(method)), Some(id)) => match params {
+            Ok(params) => Ok(Message::Request { id, method, params }),
+            Err(other) => Err(DecodeError::InvalidParams {
+                message: format!(
+                    "`params` of `{method}` must be an object, not {}",
+                    value_kind(&other)
+                ),
+                id,
+            }),
+        },
+        (Some(Value::String(method)), None) => Ok(Message::Notification {
+            method,
+            params: object_params(params)?,
+        }),
         (Some(_), _) => Err(invalid("`method` must be a string")),
         (None, Some(id)) => match (object.remove("result"), object.remove("error")) {
+            _ if params.is_err() => Err(invalid("`params` must be an object")),
             (Some(result), None) => Ok(Message::Response {
                 id,
                 answer: Ok(result),
@@ -231,6 +261,18 @@ fn decode_value(value: Value) -> Result<Message, DecodeError> {
             (None, None) => Err(invalid("a JSON-RPC request needs a `method`")),
         },
         (None, _) => Err(invalid("a JSON-RPC request needs a `method`")),
+    }
+}
+
+/// What kind of JSON value `value` is, for error messages.
+pub fn value_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -321,7 +363,7 @@ mod tests {
 
     #[test]
     fn rejects_malformed_messages_with_the_right_code() {
-        let cases: [(&[u8], i64); 7] = [
+        let cases: [(&[u8], i64); 9] = [
             (b"{", code::PARSE_ERROR),
             (b"[]", code::INVALID_REQUEST),
             (b"42", code::INVALID_REQUEST),
@@ -336,6 +378,14 @@ mod tests {
             ),
             (
                 br#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#,
+                code::INVALID_PARAMS,
+            ),
+            (
+                br#"{"jsonrpc":"2.0","id":1,"method":"x","params":null}"#,
+                code::INVALID_PARAMS,
+            ),
+            (
+                br#"{"jsonrpc":"2.0","method":"x","params":null}"#,
                 code::INVALID_REQUEST,
             ),
         ];

@@ -105,3 +105,45 @@ async fn hostile_requests_get_their_own_4xx_and_never_a_5xx() {
     );
     assert!(!server.log().contains("panicked"), "{}", server.log());
 }
+
+/// Params that are present but not an object are answered as missing or
+/// wrong params are: 200 with -32602 and the request's id, in a session
+/// and before one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn params_that_are_not_an_object_get_invalid_params_like_missing_ones() {
+    let server = TestServer::start().await;
+    let session = server.session().await;
+    let in_session = format!(
+        "{JSON_HEADERS}mcp-session-id: {}\r\nmcp-protocol-version: 2025-11-25\r\n",
+        session.id
+    );
+    let missing = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call"}).to_string();
+    let answer = exchange(server.addr, &post(&in_session, missing.as_bytes()), QUIET).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("-32602"), "{answer}");
+    for (params, kind) in [("null", "null"), ("[1, 2]", "an array"), ("3", "a number")] {
+        for (headers, method) in [
+            (&in_session, "tools/call"),
+            (&JSON_HEADERS.to_owned(), "initialize"),
+        ] {
+            let body =
+                format!(r#"{{"jsonrpc":"2.0","id":7,"method":"{method}","params":{params}}}"#);
+            let answer = exchange(server.addr, &post(headers, body.as_bytes()), QUIET).await;
+            assert!(
+                answer.starts_with("HTTP/1.1 200"),
+                "{method} {params}: {answer}"
+            );
+            assert!(
+                answer.contains("\"code\":-32602"),
+                "{method} {params}: {answer}"
+            );
+            assert!(answer.contains("\"id\":7"), "{method} {params}: {answer}");
+            assert!(
+                answer.contains(&format!(
+                    "`params` of `{method}` must be an object, not {kind}"
+                )),
+                "{method} {params}: {answer}"
+            );
+        }
+    }
+}
