@@ -11,6 +11,7 @@ pub mod revision;
 pub mod session;
 pub mod stateless;
 mod strict_json;
+mod tool_output;
 pub mod tools;
 
 use std::sync::Arc;

@@ -4,13 +4,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use warden_sandbox::{
     CallError, CallEvents, CallOutput, CallResult, CallUsage, ClientReplyFuture, ClientRequest,
-    Content, LogLevel, ResourceContents,
+    LogLevel,
 };
 
 use super::RpcError;
@@ -18,6 +18,7 @@ use super::client_requests::ClientAsker;
 use super::jsonrpc::{self, code};
 use super::notify::RequestNotifier;
 use super::revision::Revision;
+use super::tool_output;
 use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
 use crate::auth::Caller;
 use crate::catalog::{Catalog, Tool};
@@ -504,7 +505,7 @@ fn finish(
         tracing::debug!(tool = %tool.name, stderr = %usage.stderr, "tool stderr");
     }
     metrics::record_usage(&tool.metrics, usage);
-    match build_result(tool, result) {
+    match tool_output::build_result(tool, result) {
         Ok(value) => {
             let outcome = if value["isError"] == Value::Bool(true) {
                 "tool_error"
@@ -513,76 +514,11 @@ fn finish(
             };
             (value, outcome, None)
         }
-        Err(message) => (
-            error_result(&message, "output_schema_violation"),
+        Err(refused) => (
+            error_result(&refused.to_string(), refused.reason()),
             "failed",
-            Some("output_schema_violation"),
+            Some(refused.reason()),
         ),
-    }
-}
-
-fn build_result(tool: &Tool, result: CallResult) -> Result<Value, String> {
-    let name = &tool.name;
-    let structured = result
-        .structured_content
-        .as_deref()
-        .map(serde_json::from_str::<Value>)
-        .transpose()
-        .map_err(|error| {
-            format!("tool `{name}` returned structured content that is not JSON: {error}")
-        })?;
-    if let (Some(validator), false) = (&tool.output_validator, result.is_error) {
-        let Some(structured) = &structured else {
-            return Err(format!(
-                "tool `{name}` declares an output schema but returned no structured content"
-            ));
-        };
-        let violations = schema_violations(validator, structured);
-        if !violations.is_empty() {
-            return Err(format!(
-                "tool `{name}` returned structured content that does not match its output schema: {}",
-                violations.join("; ")
-            ));
-        }
-    }
-    let content: Vec<Value> = result.content.iter().map(content_json).collect();
-    let mut value = jsonrpc::object([
-        ("content", Value::Array(content)),
-        ("isError", Value::Bool(result.is_error)),
-    ]);
-    if let Some(structured) = structured {
-        value["structuredContent"] = structured;
-    }
-    if result.is_error {
-        value["_meta"] = json!({ REASON_META_KEY: "tool_error" });
-    }
-    Ok(value)
-}
-
-fn content_json(content: &Content) -> Value {
-    match content {
-        Content::Text(text) => json!({ "type": "text", "text": text }),
-        Content::Image { data, mime_type } => {
-            json!({ "type": "image", "data": STANDARD.encode(data), "mimeType": mime_type })
-        }
-        Content::Audio { data, mime_type } => {
-            json!({ "type": "audio", "data": STANDARD.encode(data), "mimeType": mime_type })
-        }
-        Content::Resource {
-            uri,
-            mime_type,
-            contents,
-        } => {
-            let mut resource = json!({ "uri": uri });
-            if let Some(mime_type) = mime_type {
-                resource["mimeType"] = json!(mime_type);
-            }
-            match contents {
-                ResourceContents::Text(text) => resource["text"] = json!(text),
-                ResourceContents::Blob(blob) => resource["blob"] = json!(STANDARD.encode(blob)),
-            }
-            jsonrpc::object([("type", Value::from("resource")), ("resource", resource)])
-        }
     }
 }
 

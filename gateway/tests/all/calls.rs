@@ -145,6 +145,29 @@ async fn a_tool_breaking_its_output_schema_is_an_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_result_mcp_does_not_allow_is_refused_without_blaming_a_schema() {
+    let server = TestServer::start().await;
+    let session = server.session().await;
+    for (kind, says) in [
+        (
+            "array_structured",
+            "structured content must be a JSON object, not an array",
+        ),
+        ("mime_crlf", "contains control or non-ASCII characters"),
+        ("script_uri", "uses the `javascript:` scheme"),
+    ] {
+        let result = session
+            .call("misbehave.invalid_result", json!({"kind": kind}))
+            .await;
+        assert_eq!(reason(&result), "invalid_output", "{kind}: {result}");
+        let text = result["content"][0]["text"].as_str().unwrap_or_default();
+        assert!(text.contains(says), "{kind}: {text}");
+        assert!(!text.contains("schema"), "{kind}: {text}");
+        assert!(result.get("structuredContent").is_none(), "{result}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn each_breach_reports_its_reason_and_the_server_keeps_serving() {
     let server = TestServer::start().await;
     let session = server.session().await;
