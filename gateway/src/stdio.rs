@@ -21,6 +21,7 @@ use crate::auth::Caller;
 use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
 use crate::mcp::batch::{self, Admit};
 use crate::mcp::jsonrpc::{self, DecodeError, Message, RequestId, code};
+use crate::mcp::notify::Notifications;
 use crate::mcp::revision::Transport;
 use crate::mcp::session::Session;
 use crate::mcp::stateless::{
@@ -33,7 +34,7 @@ const OUTBOX_CAPACITY: usize = 256;
 
 /// The next notification of a request that may produce some; never, for
 /// one that does not.
-async fn next(notifications: &mut Option<mpsc::Receiver<Value>>) -> Option<Value> {
+async fn next(notifications: &mut Option<Notifications>) -> Option<Value> {
     match notifications {
         Some(receiver) => receiver.recv().await,
         None => std::future::pending().await,
@@ -426,7 +427,8 @@ fn spawn_request(
                     }
                 }
             };
-            while let Some(notification) = notifications.as_mut().and_then(|r| r.try_recv().ok()) {
+            while let Some(notification) = notifications.as_mut().and_then(Notifications::try_recv)
+            {
                 send(&outbox, notification).await;
             }
             if let Some((calls, key)) = listed {

@@ -17,6 +17,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::{Response, StatusCode};
@@ -25,9 +26,15 @@ use tokio::sync::mpsc;
 
 use super::event_stream::{message_event, priming_event};
 use super::response::{self, Body};
-use crate::mcp::notify::QUEUED_NOTIFICATIONS;
+use crate::mcp::notify::{Notifications, QUEUED_NOTIFICATIONS};
 use crate::mcp::session::Session;
 use crate::mcp::session::replay::StreamKind;
+
+/// How long a connected client may read nothing before its stream is let
+/// go. Until then the stream waits for it (what the tool reports
+/// meanwhile is bounded by the request's notification queue); after it
+/// the events stay in the replay log for a resumption.
+const STALLED_READER: Duration = Duration::from_secs(30);
 
 /// Answers with the JSON-RPC response `request` resolves to (`None` for a
 /// call the client cancelled: the stream then ends without one) and the
@@ -36,7 +43,7 @@ use crate::mcp::session::replay::StreamKind;
 pub async fn answer<F>(
     session: Arc<Session>,
     request: F,
-    mut notifications: mpsc::Receiver<Value>,
+    mut notifications: Notifications,
     error_status: fn(i64) -> StatusCode,
 ) -> Response<Body>
 where
@@ -69,7 +76,7 @@ where
     let (events, body) = mpsc::channel(QUEUED_NOTIFICATIONS);
     // Without resumption, the connection's end is the call's end.
     let connection = (!session.stream.replay().resumable()).then(|| events.clone());
-    let writer = StreamWriter::open(session, events);
+    let writer = StreamWriter::open(session, events.clone());
     tokio::spawn(async move {
         writer.prime();
         writer.send(&first);
@@ -80,29 +87,47 @@ where
             }
         };
         tokio::pin!(client_gone);
+        // A notification waiting for room on the connection: the call runs
+        // on meanwhile, and its newer notifications wait in their queue.
+        let mut next = None;
         let reply = loop {
             tokio::select! {
                 biased;
                 reply = &mut request => break reply,
-                Some(notification) = notifications.recv() => writer.send(&notification),
                 // Dropping the request cancels the call.
                 () = &mut client_gone => return,
+                room = events.reserve(), if next.is_some() => {
+                    // The room stays this stream's: the writer is the only
+                    // sender to this connection while the request runs.
+                    drop(room);
+                    if let Some(notification) = next.take() {
+                        writer.send(&notification);
+                    }
+                }
+                Some(notification) = notifications.recv(), if next.is_none() => {
+                    next = Some(notification);
+                }
             }
         };
-        for notification in drain(&mut notifications) {
-            writer.send(&notification);
-        }
-        if let Some(reply) = &reply {
-            writer.send(reply);
+        let rest = next
+            .into_iter()
+            .chain(drain(&mut notifications))
+            .chain(reply);
+        for message in rest {
+            // A client that reads gets every event; one that has stopped
+            // reading is let go after a while, and the response waits in
+            // the replay log.
+            let _ = tokio::time::timeout(STALLED_READER, events.reserve()).await;
+            writer.send(&message);
         }
     });
     response::event_stream(body)
 }
 
 /// What is already queued.
-fn drain(notifications: &mut mpsc::Receiver<Value>) -> Vec<Value> {
+fn drain(notifications: &mut Notifications) -> Vec<Value> {
     let mut queued = Vec::new();
-    while let Ok(notification) = notifications.try_recv() {
+    while let Some(notification) = notifications.try_recv() {
         queued.push(notification);
     }
     queued

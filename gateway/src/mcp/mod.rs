@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use serde_json::{Map, Value, json};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
 use crate::audit::AuditLog;
 use crate::auth::Caller;
@@ -261,7 +261,7 @@ impl Mcp {
         session: &Session,
         method: &str,
         params: Option<&Map<String, Value>>,
-    ) -> Option<(Arc<RequestNotifier>, mpsc::Receiver<Value>)> {
+    ) -> Option<(Arc<RequestNotifier>, notify::Notifications)> {
         (method == "tools/call").then(|| {
             let (mut notifier, receiver) =
                 RequestNotifier::channel(notify::progress_token(params), session.log_level());

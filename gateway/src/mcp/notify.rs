@@ -5,13 +5,17 @@
 //! SSE response over HTTP, lines before the response over stdio.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{self, error::TrySendError};
 use warden_sandbox::LogLevel;
 
 /// Notifications one request may have waiting; beyond it (a client that
-/// does not read) further ones are dropped, counted in the log.
+/// reads slower than the tool reports) further log messages are dropped,
+/// counted in the log, and progress reports replace each other: the
+/// newest is what a client wants to see.
 pub const QUEUED_NOTIFICATIONS: usize = 256;
 
 /// The level below which tool log messages are not sent, until the client
@@ -28,6 +32,65 @@ pub struct RequestNotifier {
     /// `None` sends no log messages.
     min_level: Option<LogLevel>,
     dropped: AtomicU64,
+    latest_progress: Arc<ProgressSlot>,
+}
+
+/// The newest progress report that found the queue full. While one waits
+/// here, newer reports replace it rather than queue behind older ones, so
+/// progress reaches the client in order and its last value is never lost.
+#[derive(Debug, Default)]
+struct ProgressSlot {
+    waiting: Mutex<Option<Value>>,
+    filled: Notify,
+}
+
+impl ProgressSlot {
+    fn lock(&self) -> MutexGuard<'_, Option<Value>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn take(&self) -> Option<Value> {
+        self.lock().take()
+    }
+}
+
+/// The receiving end of one request's notifications, in the order they
+/// were made, with the newest progress report last.
+#[derive(Debug)]
+pub struct Notifications {
+    receiver: mpsc::Receiver<Value>,
+    latest_progress: Arc<ProgressSlot>,
+}
+
+impl Notifications {
+    /// The next notification; `None` once the request's notifier is gone
+    /// and everything it sent has been received.
+    pub async fn recv(&mut self) -> Option<Value> {
+        loop {
+            if let Some(notification) = self.try_recv() {
+                return Some(notification);
+            }
+            tokio::select! {
+                biased;
+                received = self.receiver.recv() => {
+                    return received.or_else(|| self.latest_progress.take());
+                }
+                () = self.latest_progress.filled.notified() => {}
+            }
+        }
+    }
+
+    /// The next notification already waiting, if any.
+    pub fn try_recv(&mut self) -> Option<Value> {
+        // The queue first: a progress report waits in the slot only while
+        // the queue was full, so everything queued is older.
+        self.receiver
+            .try_recv()
+            .ok()
+            .or_else(|| self.latest_progress.take())
+    }
 }
 
 impl RequestNotifier {
@@ -37,16 +100,22 @@ impl RequestNotifier {
     pub fn channel(
         progress_token: Option<Value>,
         min_level: Option<LogLevel>,
-    ) -> (Self, mpsc::Receiver<Value>) {
+    ) -> (Self, Notifications) {
         let (sender, receiver) = mpsc::channel(QUEUED_NOTIFICATIONS);
+        let latest_progress = Arc::new(ProgressSlot::default());
         let notifier = Self {
             sender,
             progress_token,
             progress_messages: true,
             min_level,
             dropped: AtomicU64::new(0),
+            latest_progress: Arc::clone(&latest_progress),
         };
-        (notifier, receiver)
+        let notifications = Notifications {
+            receiver,
+            latest_progress,
+        };
+        (notifier, notifications)
     }
 
     /// The same, sending progress without its `message` (2024-11-05).
@@ -88,18 +157,33 @@ impl RequestNotifier {
         if let Some(message) = message.filter(|_| self.progress_messages) {
             params.insert("message".to_owned(), json!(message));
         }
-        self.send(json!({
+        let notification = json!({
             "jsonrpc": "2.0",
             "method": "notifications/progress",
             "params": params,
-        }));
+        });
+        let mut waiting = self.latest_progress.lock();
+        if waiting.is_some() {
+            *waiting = Some(notification);
+            return;
+        }
+        match self.sender.try_send(notification) {
+            Ok(()) | Err(TrySendError::Closed(_)) => {}
+            Err(TrySendError::Full(notification)) => {
+                *waiting = Some(notification);
+                drop(waiting);
+                self.latest_progress.filled.notify_one();
+            }
+        }
     }
 
     fn send(&self, notification: Value) {
         if self.sender.try_send(notification).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped == 1 {
-                tracing::warn!("notifications of a request are not being read; dropping them");
+                tracing::warn!(
+                    "a request's log messages come faster than its client reads them; dropping them"
+                );
             }
         }
     }
@@ -148,14 +232,15 @@ mod tests {
             sent["params"],
             json!({"level": "error", "logger": "text.count", "data": "loud"})
         );
-        assert!(receiver.try_recv().is_err());
+        assert!(receiver.try_recv().is_none());
     }
 
     #[test]
-    fn progress_carries_the_token_and_a_full_queue_drops() {
+    fn progress_carries_the_token_and_a_full_queue_keeps_the_newest() {
         let (notifier, mut receiver) =
             RequestNotifier::channel(Some(json!("tok-1")), Some(LogLevel::Info));
-        for step in 0..QUEUED_NOTIFICATIONS + 10 {
+        let reports = QUEUED_NOTIFICATIONS + 10;
+        for step in 0..reports {
             #[allow(clippy::cast_precision_loss)]
             notifier.progress(step as f64, None, Some("working"));
         }
@@ -164,7 +249,54 @@ mod tests {
             first["params"],
             json!({"progressToken": "tok-1", "progress": 0.0, "message": "working"})
         );
-        assert_eq!(notifier.dropped.load(Ordering::Relaxed), 10);
+        let mut received = vec![first];
+        while let Some(notification) = receiver.try_recv() {
+            received.push(notification);
+        }
+        // The queue's worth in order, then the newest report.
+        assert_eq!(received.len(), QUEUED_NOTIFICATIONS + 1);
+        let progress: Vec<f64> = received
+            .iter()
+            .filter_map(|sent| sent["params"]["progress"].as_f64())
+            .collect();
+        assert!(progress.windows(2).all(|pair| pair[0] < pair[1]));
+        #[allow(clippy::cast_precision_loss)]
+        let newest = (reports - 1) as f64;
+        assert_eq!(progress.last(), Some(&newest));
+    }
+
+    #[test]
+    fn logs_beyond_the_queue_are_dropped_and_counted() {
+        let (notifier, mut receiver) = RequestNotifier::channel(None, Some(LogLevel::Info));
+        for _ in 0..QUEUED_NOTIFICATIONS + 3 {
+            notifier.log("t", LogLevel::Info, "line");
+        }
+        assert_eq!(notifier.dropped.load(Ordering::Relaxed), 3);
+        let mut received = 0;
+        while receiver.try_recv().is_some() {
+            received += 1;
+        }
+        assert_eq!(received, QUEUED_NOTIFICATIONS);
+    }
+
+    #[tokio::test]
+    async fn a_progress_report_that_waited_is_received_after_the_queue_and_before_the_end() {
+        let (notifier, mut receiver) = RequestNotifier::channel(Some(json!(1)), None);
+        for step in 0..=QUEUED_NOTIFICATIONS {
+            #[allow(clippy::cast_precision_loss)]
+            notifier.progress(step as f64, None, None);
+        }
+        drop(notifier);
+        let mut last = None;
+        let mut count = 0;
+        while let Some(notification) = receiver.recv().await {
+            last = notification["params"]["progress"].as_f64();
+            count += 1;
+        }
+        assert_eq!(count, QUEUED_NOTIFICATIONS + 1);
+        #[allow(clippy::cast_precision_loss)]
+        let newest = QUEUED_NOTIFICATIONS as f64;
+        assert_eq!(last, Some(newest));
     }
 
     #[test]

@@ -135,6 +135,79 @@ async fn progress_and_logs_stream_before_the_response_over_http() {
     assert_eq!(reply.messages().len(), 7);
 }
 
+/// Progress reports `misbehave.progress_flood` sends in one call: far more
+/// than a request's notification queue holds.
+const FLOOD_REPORTS: u32 = 100_000;
+
+/// The test config with time for `FLOOD_REPORTS` reports in a debug build.
+fn with_time_for_the_flood(config: String) -> String {
+    config.replace("timeout_ms = 500", "timeout_ms = 120000")
+}
+
+/// The progress values among `messages`, which must all carry `token`.
+fn progress_values(messages: &[Value], token: &Value) -> Vec<f64> {
+    messages
+        .iter()
+        .filter(|message| message["method"] == "notifications/progress")
+        .map(|message| {
+            assert_eq!(&message["params"]["progressToken"], token, "{message}");
+            message["params"]["progress"]
+                .as_f64()
+                .expect("a progress value")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_progress_never_costs_the_result_over_http() {
+    let server = TestServer::spawn_edited_process("", with_time_for_the_flood, &[], &[]).await;
+    let session = server.session().await;
+    for id in 1..=3 {
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "misbehave.progress_flood", "arguments": {"reports": FLOOD_REPORTS},
+            "_meta": {"progressToken": "flood"}}});
+        let reply = session.post_raw(call.to_string()).await;
+        assert!(reply.is_event_stream(), "{}", reply.text());
+        let mut messages = reply.messages();
+        let response = messages.pop().expect("the response");
+        assert_eq!(response["id"], json!(id), "{response}");
+        assert_eq!(
+            response["result"]["structuredContent"]["reported"],
+            json!(FLOOD_REPORTS),
+            "{response}"
+        );
+        // Reports may be coalesced, never reordered, and the newest arrives.
+        let progress = progress_values(&messages, &json!("flood"));
+        assert!(!progress.is_empty());
+        assert!(
+            progress.windows(2).all(|pair| pair[0] < pair[1]),
+            "progress goes forward"
+        );
+        assert_eq!(progress.last(), Some(&f64::from(FLOOD_REPORTS)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_progress_never_costs_the_result_over_stdio() {
+    let mut warden = StdioWarden::start_edited("", with_time_for_the_flood);
+    warden.initialize().await;
+    warden.until_answer(&json!(1)).await;
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+        "name": "misbehave.progress_flood", "arguments": {"reports": FLOOD_REPORTS},
+        "_meta": {"progressToken": 9}}});
+    warden.send(call).await;
+    let mut notifications = warden.until_answer(&json!(5)).await;
+    let response = notifications.pop().expect("the response");
+    assert_eq!(
+        response["result"]["structuredContent"]["reported"],
+        json!(FLOOD_REPORTS),
+        "{response}"
+    );
+    let progress = progress_values(&notifications, &json!(9));
+    assert!(progress.windows(2).all(|pair| pair[0] < pair[1]));
+    assert_eq!(progress.last(), Some(&f64::from(FLOOD_REPORTS)));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn progress_and_logs_come_before_the_response_over_stdio() {
     let mut warden = StdioWarden::start("");
