@@ -61,21 +61,30 @@ pub async fn route(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respon
     }
 }
 
-fn metrics_route(gateway: &Gateway, request: &Request<Incoming>) -> Response<Body> {
-    if request.uri().path() != "/metrics" {
-        return response::text(StatusCode::NOT_FOUND, "metrics are served at /metrics\n");
+/// The operator's listener: metrics and the probes, with connections of
+/// its own, so a flood of clients on the MCP listener cannot starve a
+/// liveness probe into restarting a healthy process.
+fn admin_route(gateway: &Gateway, request: &Request<Incoming>) -> Response<Body> {
+    match request.uri().path() {
+        "/metrics" => response::prometheus(metrics::render(&gateway.live_state())),
+        "/livez" => health::live(),
+        "/readyz" => health::ready(gateway),
+        "/healthz" => health::health(gateway),
+        _ => response::text(
+            StatusCode::NOT_FOUND,
+            "this listener serves /metrics, /livez, /readyz and /healthz\n",
+        ),
     }
-    response::prometheus(metrics::render(&gateway.live_state()))
 }
 
-/// Serves Prometheus metrics at `/metrics` (and nothing else) on `listener`
-/// until `shutdown` resolves.
+/// Serves Prometheus metrics at `/metrics` and the probes (`/livez`,
+/// `/readyz`, `/healthz`) on `listener` until `shutdown` resolves.
 pub async fn serve_metrics(
     gateway: Arc<Gateway>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) {
-    let connections = accept_loop(&gateway, listener, shutdown, Router::Metrics).await;
+    let connections = accept_loop(&gateway, listener, shutdown, Router::Admin).await;
     // A scrape is quick; a scraper that hangs does not hold up the exit.
     let _ = tokio::time::timeout(lifecycle::FLUSH_AFTER_CANCEL, connections.shutdown()).await;
 }
@@ -128,8 +137,8 @@ pub async fn serve(
 enum Router {
     /// `/mcp` and the probes.
     Mcp,
-    /// `/metrics` only.
-    Metrics,
+    /// `/metrics` and the probes.
+    Admin,
 }
 
 /// Accepts connections until `shutdown` resolves, then closes the listener
@@ -276,7 +285,7 @@ fn service(
             let span = tracing::debug_span!("request", %peer, method = %request.method(), path = %request.uri().path());
             let mut response = match router {
                 Router::Mcp => route(&gateway, request).instrument(span).await,
-                Router::Metrics => metrics_route(&gateway, &request),
+                Router::Admin => admin_route(&gateway, &request),
             };
             // hyper closes the connection after a response that says so.
             if served.fetch_add(1, Ordering::Relaxed) + 1

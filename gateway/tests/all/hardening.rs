@@ -180,3 +180,37 @@ async fn connections_are_capped_and_closed_after_their_request_budget() {
     let answer = read_until_quiet(&mut second, Duration::from_secs(3)).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_on_the_metrics_listener_answer_while_clients_hold_every_mcp_connection() {
+    let server = TestServer::spawn_process("[http]\nmax_connections = 2\n").await;
+    let admin = server.metrics_addr.expect("the test config serves metrics");
+    // Two idle clients take every MCP connection; a third waits unanswered.
+    let _held: Vec<TcpStream> = futures::future::join_all(
+        (0..2).map(|_| async { TcpStream::connect(server.addr).await.expect("connect") }),
+    )
+    .await;
+    let quiet = Duration::from_millis(300);
+    let mut waiting = TcpStream::connect(server.addr).await.expect("connect");
+    waiting
+        .write_all(b"GET /livez HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .expect("write");
+    assert_eq!(read_until_quiet(&mut waiting, quiet).await, "");
+
+    for path in ["/livez", "/readyz", "/healthz", "/metrics"] {
+        let mut probe = TcpStream::connect(admin).await.expect("connect");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
+        probe.write_all(request.as_bytes()).await.expect("write");
+        let answer = read_until_quiet(&mut probe, Duration::from_secs(3)).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+    }
+    let mut other = TcpStream::connect(admin).await.expect("connect");
+    other
+        .write_all(b"GET /mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = read_until_quiet(&mut other, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+}
