@@ -21,7 +21,7 @@ use crate::events::{CallEvents, NoEvents};
 use crate::host::{CallState, ClientRequestLimits, LogLimitExceeded};
 use crate::limiter::CallLimiter;
 use crate::output::CapturedOutput;
-use crate::policy::{DirMode, Policy};
+use crate::policy::{DirMode, Limits, Policy};
 use crate::tool::{CallResult, ToolInfo};
 
 /// A loaded component: compiled, linked, its tools listed and checked.
@@ -89,6 +89,13 @@ impl Sandbox {
             path: path.to_owned(),
             source,
         })?;
+        if let Some(reason) = preamble_problem(&wasm) {
+            return Err(LoadError::Compile {
+                component: name.to_owned(),
+                path: path.to_owned(),
+                reason: reason.to_owned(),
+            });
+        }
         let engine = self.engine.clone();
         let cache_dir = self.config.cache_dir.clone();
         let compiled = tokio::task::spawn_blocking(move || {
@@ -178,16 +185,21 @@ impl ToolComponent {
         let tool: Arc<str> = Arc::from(info.name.as_str());
         let _slots = self.acquire_slots(&tool).await?;
         let (output, usage) = self
-            .run(Arc::clone(&tool), events, |store, instance| {
-                let tool = Arc::clone(&tool);
-                let arguments = arguments.to_owned();
-                Box::pin(async move {
-                    instance
-                        .warden_tool_tool()
-                        .call_call_tool(store, &tool, &arguments)
-                        .await
-                })
-            })
+            .run(
+                &self.policy.limits,
+                Arc::clone(&tool),
+                events,
+                |store, instance| {
+                    let tool = Arc::clone(&tool);
+                    let arguments = arguments.to_owned();
+                    Box::pin(async move {
+                        instance
+                            .warden_tool_tool()
+                            .call_call_tool(store, &tool, &arguments)
+                            .await
+                    })
+                },
+            )
             .await?;
         let result = CallResult::from(output);
         let limit_bytes = self.policy.limits.max_output_bytes;
@@ -209,7 +221,9 @@ impl ToolComponent {
         let label: Arc<str> = Arc::from(format!("{}/instantiate", self.name));
         let _slots = self.acquire_slots(&label).await?;
         let ((), usage) = self
-            .run(label, Arc::new(NoEvents), |_, _| Box::pin(async { Ok(()) }))
+            .run(&self.policy.limits, label, Arc::new(NoEvents), |_, _| {
+                Box::pin(async { Ok(()) })
+            })
             .await?;
         Ok(usage)
     }
@@ -224,10 +238,20 @@ impl ToolComponent {
             .acquire_slots(&label)
             .await
             .map_err(|error| list_error(error.to_string()))?;
+        // Loading has its own budget: tight per-call limits must not keep a
+        // component with many tools from loading.
+        let budget = self.policy.limits.for_loading();
         let (declared, _) = self
-            .run(Arc::clone(&label), Arc::new(NoEvents), |store, instance| {
-                Box::pin(async move { instance.warden_tool_tool().call_list_tools(store).await })
-            })
+            .run(
+                &budget,
+                Arc::clone(&label),
+                Arc::new(NoEvents),
+                |store, instance| {
+                    Box::pin(
+                        async move { instance.warden_tool_tool().call_list_tools(store).await },
+                    )
+                },
+            )
             .await
             .map_err(|error| list_error(error.to_string()))?;
         crate::tool::check_declared(
@@ -270,6 +294,7 @@ impl ToolComponent {
     /// classifies any failure. The store is dropped before returning.
     async fn run<R>(
         &self,
+        limits: &Limits,
         tool: Arc<str>,
         events: Arc<dyn CallEvents>,
         body: impl for<'a> FnOnce(
@@ -279,7 +304,6 @@ impl ToolComponent {
             Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
         >,
     ) -> Result<(R, CallUsage), CallError> {
-        let limits = &self.policy.limits;
         let stdout = CapturedOutput::new(limits.max_output_bytes);
         let stderr = CapturedOutput::new(limits.max_output_bytes);
         let wasi = self
@@ -382,60 +406,62 @@ impl ToolComponent {
         events.finished(&tool, &usage);
         match outcome {
             Some(Ok(value)) => Ok((value, usage)),
-            Some(Err(error)) => Err(self.classify(&tool, error, store.data(), &usage)),
+            Some(Err(error)) => Err(classify(limits, &tool, error, store.data(), &usage)),
             None => Err(CallError::Timeout {
                 tool: tool.to_string(),
                 limit_ms: limits.timeout_ms,
             }),
         }
     }
+}
 
-    /// Turns a failed call into the specific error a client should see.
-    fn classify(
-        &self,
-        tool: &str,
-        error: wasmtime::Error,
-        state: &CallState,
-        usage: &CallUsage,
-    ) -> CallError {
-        let limits = &self.policy.limits;
-        let tool = tool.to_owned();
-        if state.log_limit_hit || error.is::<LogLimitExceeded>() {
-            return CallError::LogLimitExceeded {
-                tool,
-                limit: limits.max_log_messages,
-            };
-        }
-        if state.suspended || error.is::<Suspended>() {
-            return CallError::AwaitingClient { tool };
-        }
-        if state.limiter.memory_refused() {
-            return CallError::MemoryLimit {
-                tool,
-                limit_bytes: limits.max_memory_bytes,
-            };
-        }
-        match error.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => CallError::OutOfFuel {
-                tool,
-                limit: limits.fuel.unwrap_or(u64::MAX),
-            },
-            Some(Trap::Interrupt) => CallError::Timeout {
-                tool,
-                limit_ms: limits.timeout_ms,
-            },
-            Some(Trap::StackOverflow) => CallError::StackOverflow { tool },
-            Some(trap) => CallError::Trap {
-                tool,
-                message: panic_message(&usage.stderr).unwrap_or_else(|| trap.to_string()),
-            },
-            None => CallError::Trap {
-                tool,
-                message: panic_message(&usage.stderr).unwrap_or_else(|| format!("{error:#}")),
-            },
-        }
+/// Turns a failed call under `limits` into the specific error a client
+/// should see.
+fn classify(
+    limits: &Limits,
+    tool: &str,
+    error: wasmtime::Error,
+    state: &CallState,
+    usage: &CallUsage,
+) -> CallError {
+    let tool = tool.to_owned();
+    if state.log_limit_hit || error.is::<LogLimitExceeded>() {
+        return CallError::LogLimitExceeded {
+            tool,
+            limit: limits.max_log_messages,
+        };
     }
+    if state.suspended || error.is::<Suspended>() {
+        return CallError::AwaitingClient { tool };
+    }
+    if state.limiter.memory_refused() {
+        return CallError::MemoryLimit {
+            tool,
+            limit_bytes: limits.max_memory_bytes,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => CallError::OutOfFuel {
+            tool,
+            limit: limits.fuel.unwrap_or(u64::MAX),
+        },
+        Some(Trap::Interrupt) => CallError::Timeout {
+            tool,
+            limit_ms: limits.timeout_ms,
+        },
+        Some(Trap::StackOverflow) => CallError::StackOverflow { tool },
+        Some(trap) => CallError::Trap {
+            tool,
+            message: panic_message(&usage.stderr).unwrap_or_else(|| trap.to_string()),
+        },
+        None => CallError::Trap {
+            tool,
+            message: panic_message(&usage.stderr).unwrap_or_else(|| format!("{error:#}")),
+        },
+    }
+}
 
+impl ToolComponent {
     /// A WASI context granting exactly what the policy lists.
     fn wasi_context(
         &self,
@@ -535,9 +561,45 @@ fn panic_message(stderr: &str) -> Option<String> {
     })
 }
 
+/// What is wrong with a file's first eight bytes, when they are not a
+/// component's preamble: said in one line, before wasmtime's parser gives
+/// a longer and vaguer account.
+fn preamble_problem(wasm: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[u8; 4] = b"\0asm";
+    // Version 0x0d, layer 1: the component model's binary format.
+    const COMPONENT: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
+    const CORE_MODULE: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
+    if wasm.len() < 8 {
+        return Some("not a WebAssembly component (the file is shorter than a wasm header)");
+    }
+    if &wasm[..4] != MAGIC {
+        return Some("not a WebAssembly component (bad magic number)");
+    }
+    match &wasm[4..8] {
+        version if version == COMPONENT => None,
+        version if version == CORE_MODULE => Some(
+            "a core WebAssembly module, not a component (build for wasm32-wasip2, or wrap it with `wasm-tools component new`)",
+        ),
+        _ => Some("not a WebAssembly component (unknown binary version or layer)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_is_not_a_component_is_named_in_one_line() {
+        assert_eq!(
+            preamble_problem(b"\x7fELF\x02\x01\x01\0\0\0"),
+            Some("not a WebAssembly component (bad magic number)")
+        );
+        assert!(preamble_problem(b"\0asm").is_some_and(|problem| problem.contains("shorter")));
+        assert!(
+            preamble_problem(b"\0asm\x01\0\0\0").is_some_and(|problem| problem.contains("core"))
+        );
+        assert_eq!(preamble_problem(b"\0asm\x0d\0\x01\0rest"), None);
+    }
 
     #[test]
     fn extracts_a_rust_panic_message() {

@@ -35,7 +35,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The file is not a valid WebAssembly component.
-    #[error("component `{component}`: {path} is not a valid wasm component: {reason}")]
+    #[error("component `{component}`: cannot compile {path}: {reason}")]
     Compile {
         /// Component name.
         component: String,

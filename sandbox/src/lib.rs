@@ -54,5 +54,7 @@ pub use engine::{
 };
 pub use error::{CallError, LoadError, SandboxError};
 pub use events::{CallEvents, LogLevel, NoEvents};
-pub use policy::{Capabilities, DirGrant, DirMode, Limits, Policy};
+pub use policy::{
+    Capabilities, DirGrant, DirMode, LOAD_FUEL, LOAD_OUTPUT_BYTES, LOAD_TIMEOUT_MS, Limits, Policy,
+};
 pub use tool::{Annotations, CallResult, Content, MAX_TOOL_NAME_CHARS, ResourceContents, ToolInfo};

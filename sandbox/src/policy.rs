@@ -59,6 +59,32 @@ impl Limits {
     };
 }
 
+/// Wall-clock budget of a component's `list-tools` at load, in
+/// milliseconds (or its per-call `timeout_ms`, if longer).
+pub const LOAD_TIMEOUT_MS: u64 = 30_000;
+/// Fuel of a component's `list-tools` at load, when fuel is metered (or its
+/// per-call `fuel`, if larger): far more than building any tool listing
+/// takes, so a component with many tools and tight per-call fuel loads.
+pub const LOAD_FUEL: u64 = 10_000_000_000;
+/// Largest `list-tools` answer and captured output at load, in bytes (or
+/// the per-call `max_output_bytes`, if larger).
+pub const LOAD_OUTPUT_BYTES: u64 = 16 << 20;
+
+impl Limits {
+    /// The limits a component's `list-tools` runs under when it loads: time,
+    /// fuel and output of their own ([`LOAD_TIMEOUT_MS`], [`LOAD_FUEL`],
+    /// [`LOAD_OUTPUT_BYTES`]), independent of what one call may spend;
+    /// memory and the rest as per call.
+    pub fn for_loading(&self) -> Limits {
+        Limits {
+            timeout_ms: self.timeout_ms.max(LOAD_TIMEOUT_MS),
+            fuel: self.fuel.map(|fuel| fuel.max(LOAD_FUEL)),
+            max_output_bytes: self.max_output_bytes.max(LOAD_OUTPUT_BYTES),
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for Limits {
     /// [`Limits::DEFAULT`].
     fn default() -> Self {

@@ -217,6 +217,16 @@ fn inspect_shows_a_component_without_a_config() {
         "{}",
         stderr(&output)
     );
+    // A file that is not wasm at all is named so, in one line.
+    std::fs::write(&bogus, b"#!/bin/sh\necho not wasm\n").expect("write");
+    let output = warden(&["inspect".as_ref(), bogus.as_os_str()]);
+    assert_eq!(output.status.code(), Some(1));
+    let said = stderr(&output);
+    assert!(
+        said.contains("not a WebAssembly component (bad magic number)"),
+        "{said}"
+    );
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
     let output = warden(&[
         "inspect".as_ref(),
         Path::new("/no/such/file.wasm").as_os_str(),

@@ -94,6 +94,35 @@ async fn sleeping_in_a_host_call_times_out() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn per_call_limits_too_tight_to_list_the_tools_still_load_the_component() {
+    // 1,000 units of fuel and 1 ms are far too little to build a listing of
+    // misbehave's tools: loading has its own budget, calls keep theirs.
+    let sandbox = sandbox(true);
+    let misbehave = misbehave(
+        &sandbox,
+        limits(|l| {
+            l.fuel = Some(1_000);
+            l.timeout_ms = 1;
+        }),
+    )
+    .await;
+    assert!(misbehave.tools().len() > 10);
+    let Err(error) = misbehave
+        .call("misbehave.loop", "{}", Arc::new(NoEvents))
+        .await
+    else {
+        panic!("the loop must fail");
+    };
+    assert!(
+        matches!(
+            error,
+            CallError::OutOfFuel { limit: 1_000, .. } | CallError::Timeout { limit_ms: 1, .. }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_loop_runs_out_of_fuel() {
     let policy = limits(|l| {
         l.fuel = Some(5_000_000);
