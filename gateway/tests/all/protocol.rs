@@ -6,6 +6,40 @@ use serde_json::json;
 
 use super::support::{MCP_HEADERS, TestServer};
 
+/// Asserts that `schema` uses only forms every client's schema check takes:
+/// each sub-schema an object (a boolean only as `additionalProperties`),
+/// each `type` a single name.
+fn assert_portable(schema: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    let Value::Object(object) = schema else {
+        panic!("{at}: a sub-schema that is not an object: {schema}");
+    };
+    if let Some(kind) = object.get("type") {
+        assert!(kind.is_string(), "{at}: `type` is not one name: {kind}");
+    }
+    for (keyword, value) in object {
+        let at = format!("{at}.{keyword}");
+        match keyword.as_str() {
+            "items" | "not" | "if" | "then" | "else" | "contains" => {
+                assert_portable(value, &at);
+            }
+            // `additionalProperties: false` is the form every client knows.
+            "additionalProperties" if !value.is_boolean() => assert_portable(value, &at),
+            "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
+                for sub in value.as_array().expect("a list of schemas") {
+                    assert_portable(sub, &at);
+                }
+            }
+            "properties" | "patternProperties" | "$defs" | "definitions" => {
+                for (name, sub) in value.as_object().expect("a map of schemas") {
+                    assert_portable(sub, &format!("{at}.{name}"));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn handshake_negotiates_and_issues_a_session() {
     let server = TestServer::start().await;
@@ -54,6 +88,13 @@ async fn tools_list_paginates_with_opaque_cursors() {
         assert!(tools.len() <= 3, "page_size is 3");
         for tool in &tools {
             assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
+            assert_portable(
+                &tool["inputSchema"],
+                &format!("{}: inputSchema", tool["name"]),
+            );
+            if let Some(output) = tool.get("outputSchema") {
+                assert_portable(output, &format!("{}: outputSchema", tool["name"]));
+            }
             assert!(tool["description"].is_string());
             names.push(tool["name"].as_str().expect("name").to_owned());
         }

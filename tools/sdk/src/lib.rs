@@ -64,6 +64,14 @@
 //! attributes (`rename_all`, `default`, ...) are honoured by both the schema
 //! and the deserializer.
 //!
+//! Some MCP clients check tool schemas with validators that take every
+//! schema for an object and accept one `type` only. The SDK rewrites what
+//! `schemars` derives so that they accept it, meaning the same: a boolean
+//! sub-schema (`true`, derived for a `serde_json::Value` field) becomes
+//! `{}` (or `{"not": {}}`), and a type list with `null` (derived for an
+//! `Option`) becomes `anyOf` of the type and `null`. A schema written by
+//! hand (`Tool::raw`'s declared schemas) should keep to the same forms.
+//!
 //! # Results and errors
 //!
 //! - [`Tool::new`]: when the output type's schema is an object (a struct),
@@ -90,6 +98,7 @@ pub mod bindings;
 pub mod client;
 mod content;
 mod error;
+mod portable;
 mod tool;
 
 pub use schemars;

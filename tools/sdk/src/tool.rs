@@ -243,8 +243,14 @@ impl From<ToolError> for CallResult {
     }
 }
 
+/// `T`'s schema in the forms every client's schema check accepts
+/// (`portable`).
 fn schema_of<T: JsonSchema>() -> Schema {
-    schemars::schema_for!(T)
+    let mut schema = schemars::schema_for!(T);
+    if let Some(object) = schema.as_object_mut() {
+        crate::portable::rewrite(object);
+    }
+    schema
 }
 
 /// `T`'s schema when its root is an object schema.
