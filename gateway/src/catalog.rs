@@ -13,7 +13,9 @@ use warden_sandbox::{
 
 use crate::auth::Caller;
 use crate::auth::access::{self, ToolAccess};
-use crate::config::{self, AccessPolicy, ComponentConfig, Config, ToolAuditConfig, ToolQuotas};
+use crate::config::{
+    self, AccessPolicy, ComponentConfig, Config, DefinedAt, ToolAuditConfig, ToolQuotas,
+};
 use crate::limits::ToolRates;
 use crate::mcp::param_headers::{self, HeaderParam};
 use crate::telemetry::metrics::ToolMetrics;
@@ -24,9 +26,17 @@ pub enum CatalogError {
     /// The engine could not be created.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
-    /// A component failed to load.
+    /// A component file failed to load (no configuration names it).
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A configured component failed to load.
+    #[error("{at}: {source}")]
+    ConfiguredLoad {
+        /// Where the configuration names the component.
+        at: DefinedAt,
+        /// Why it failed.
+        source: LoadError,
+    },
     /// Two components declare the same tool name.
     #[error(
         "tool `{tool}` is declared by both component `{first}` and component `{second}`; \
@@ -167,7 +177,11 @@ impl Catalog {
         for component in &config.components {
             let loaded = sandbox
                 .load(&component.name, &component.path, policy(component))
-                .await?;
+                .await
+                .map_err(|source| CatalogError::ConfiguredLoad {
+                    at: component.defined_at.clone(),
+                    source,
+                })?;
             crate::telemetry::metrics::record_component_load(loaded.loaded_from_cache());
             components.push(Served {
                 component: Arc::new(loaded),

@@ -18,10 +18,11 @@ use crate::client::{CallClock, Suspended};
 use crate::engine::{EPOCH_TICK, Sandbox, Ticker};
 use crate::error::{CallError, LoadError};
 use crate::events::{CallEvents, NoEvents};
-use crate::host::{CallState, ClientRequestLimits, LogLimitExceeded};
+use crate::host::{CallState, ClientRequestLimits, LogLimitExceeded, MessageBytesExceeded};
 use crate::limiter::CallLimiter;
 use crate::output::CapturedOutput;
 use crate::policy::{DirMode, Limits, Policy};
+use crate::pool::{PoolShare, PoolSlot};
 use crate::tool::{CallResult, ToolInfo};
 
 /// A loaded component: compiled, linked, its tools listed and checked.
@@ -35,7 +36,8 @@ pub struct ToolComponent {
     pre: ToolComponentPre<CallState>,
     fuel_metering: bool,
     tcp_allowed: Arc<HashSet<SocketAddr>>,
-    pool_slots: Arc<Semaphore>,
+    /// This component's claim on the sandbox's instance pool.
+    pool_share: PoolShare,
     concurrency: Arc<Semaphore>,
     cache: CacheOutcome,
     /// Keeps the epoch ticker running while this component can run calls.
@@ -124,6 +126,7 @@ impl Sandbox {
 
         let tcp_allowed = resolve_tcp_allowlist(name, &policy.capabilities.tcp_connect)?;
         let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrency.max(1) as usize));
+        let policy_min_pool_slots = policy.limits.min_pool_slots;
         let mut loaded = ToolComponent {
             name: name.to_owned(),
             tools: Vec::new(),
@@ -132,7 +135,7 @@ impl Sandbox {
             pre,
             fuel_metering: self.config.fuel_metering,
             tcp_allowed: Arc::new(tcp_allowed),
-            pool_slots: Arc::clone(&self.pool_slots),
+            pool_share: self.pool_slots.share(policy_min_pool_slots),
             concurrency,
             cache,
             _ticker: Arc::clone(&self.ticker),
@@ -265,7 +268,7 @@ impl ToolComponent {
     async fn acquire_slots(
         &self,
         tool: &str,
-    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), CallError> {
+    ) -> Result<(OwnedSemaphorePermit, PoolSlot), CallError> {
         let wait = Duration::from_millis(self.policy.limits.queue_timeout_ms);
         let busy = |detail: String| CallError::Busy {
             tool: tool.to_owned(),
@@ -279,14 +282,13 @@ impl ToolComponent {
                     self.policy.limits.max_concurrency, self.policy.limits.queue_timeout_ms
                 ))
             })?;
-        let pool = acquire_within(&self.pool_slots, wait)
-            .await
-            .ok_or_else(|| {
-                busy(format!(
-                    "the instance pool stayed full for {} ms",
-                    self.policy.limits.queue_timeout_ms
-                ))
-            })?;
+        let pool = self.pool_share.acquire(wait).await.ok_or_else(|| {
+            busy(format!(
+                "no instance-pool slot came free for it within {} ms (the pool is full, \
+                 or what is free is kept for other components' min_pool_slots)",
+                self.policy.limits.queue_timeout_ms
+            ))
+        })?;
         Ok((concurrency, pool))
     }
 
@@ -326,6 +328,9 @@ impl ToolComponent {
                 max_log_messages: limits.max_log_messages,
                 log_messages: 0,
                 log_limit_hit: false,
+                max_message_bytes: limits.max_output_bytes,
+                message_bytes: 0,
+                message_bytes_hit: false,
                 last_progress: None,
                 clock: Arc::clone(&clock),
                 client: ClientRequestLimits {
@@ -431,15 +436,41 @@ fn classify(
             limit: limits.max_log_messages,
         };
     }
+    if state.message_bytes_hit || error.is::<MessageBytesExceeded>() {
+        return CallError::MessageBytesExceeded {
+            tool,
+            limit_bytes: limits.max_output_bytes,
+        };
+    }
     if state.suspended || error.is::<Suspended>() {
         return CallError::AwaitingClient { tool };
     }
     if state.limiter.memory_refused() {
-        return CallError::MemoryLimit {
-            tool,
-            limit_bytes: limits.max_memory_bytes,
+        // A refused grow is what the guest saw, not necessarily why it
+        // stopped: a panic after it is reported as the panic.
+        return match panic_message(&usage.stderr) {
+            Some(panic) => CallError::Trap {
+                tool,
+                message: format!(
+                    "{panic} (after a memory.grow past its limit of {} bytes was refused)",
+                    limits.max_memory_bytes
+                ),
+            },
+            None => CallError::MemoryLimit {
+                tool,
+                limit_bytes: limits.max_memory_bytes,
+            },
         };
     }
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return CallError::Exited {
+            tool,
+            status: exit.0,
+        };
+    }
+    // The wasm backtrace wasmtime attaches is for whoever debugs the tool,
+    // not for the client: at debug level only.
+    tracing::debug!(tool = %tool, error = ?error, "call failed");
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => CallError::OutOfFuel {
             tool,
@@ -456,7 +487,7 @@ fn classify(
         },
         None => CallError::Trap {
             tool,
-            message: panic_message(&usage.stderr).unwrap_or_else(|| format!("{error:#}")),
+            message: panic_message(&usage.stderr).unwrap_or_else(|| error.root_cause().to_string()),
         },
     }
 }

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::SandboxError;
+use crate::pool::PoolSlots;
 
 /// How often the epoch advances. A running guest checks its deadline and
 /// yields to other tasks once per tick, so this bounds both timeout
@@ -99,7 +99,7 @@ pub struct Sandbox {
     pub(crate) engine: Engine,
     /// What the engine was built from.
     pub(crate) config: SandboxConfig,
-    pub(crate) pool_slots: Arc<Semaphore>,
+    pub(crate) pool_slots: Arc<PoolSlots>,
     pool_capacity: u32,
     /// Shared with every loaded component: a component outliving its
     /// `Sandbox` (a call still running on a catalog that was swapped out)
@@ -152,7 +152,7 @@ impl Sandbox {
         Ok(Self {
             engine,
             config,
-            pool_slots: Arc::new(Semaphore::new(pool_instances as usize)),
+            pool_slots: PoolSlots::new(pool_instances),
             pool_capacity: pool_instances,
             ticker: Arc::new(ticker),
         })
@@ -165,10 +165,9 @@ impl Sandbox {
 
     /// How many instance slots exist and how many are taken now.
     pub fn pool_stats(&self) -> PoolStats {
-        let free = u32::try_from(self.pool_slots.available_permits()).unwrap_or(u32::MAX);
         PoolStats {
             capacity: self.pool_capacity,
-            in_use: self.pool_capacity.saturating_sub(free),
+            in_use: self.pool_slots.in_use(),
         }
     }
 

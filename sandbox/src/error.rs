@@ -135,6 +135,17 @@ pub enum CallError {
         /// The limit.
         limit: u32,
     },
+    /// The tool's log and progress messages together held more text than
+    /// its output limit allows.
+    #[error(
+        "tool `{tool}` sent more than its limit of {limit_bytes} bytes of log and progress messages"
+    )]
+    MessageBytesExceeded {
+        /// Tool name.
+        tool: String,
+        /// The limit (the component's `max_output_bytes`).
+        limit_bytes: u64,
+    },
     /// The tool trapped: a panic, an unreachable instruction, a bad memory
     /// access. `message` holds the guest's panic message when it printed one.
     #[error("tool `{tool}` crashed: {message}")]
@@ -143,6 +154,15 @@ pub enum CallError {
         tool: String,
         /// What happened.
         message: String,
+    },
+    /// The tool ended its instance with `exit(status)` (WASI's `exit`)
+    /// instead of returning a result.
+    #[error("tool `{tool}` exited with status {status} instead of returning a result")]
+    Exited {
+        /// Tool name.
+        tool: String,
+        /// The status it exited with.
+        status: i32,
     },
     /// Every concurrency slot of the component stayed taken for the whole
     /// queue timeout, or the instance pool was exhausted.
@@ -177,6 +197,29 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The same failure, naming the tool `name`: the name the embedder's
+    /// clients know it by, where that is not the one the component
+    /// declares.
+    #[must_use]
+    pub fn for_tool(mut self, name: &str) -> Self {
+        match &mut self {
+            Self::OutOfFuel { tool, .. }
+            | Self::Timeout { tool, .. }
+            | Self::MemoryLimit { tool, .. }
+            | Self::StackOverflow { tool }
+            | Self::OutputTooLarge { tool, .. }
+            | Self::LogLimitExceeded { tool, .. }
+            | Self::MessageBytesExceeded { tool, .. }
+            | Self::Trap { tool, .. }
+            | Self::Exited { tool, .. }
+            | Self::Busy { tool, .. }
+            | Self::UnknownTool { tool }
+            | Self::AwaitingClient { tool }
+            | Self::Host { tool, .. } => name.clone_into(tool),
+        }
+        self
+    }
+
     /// A stable, machine-readable code for the failure, e.g. `"timeout"`.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -185,8 +228,11 @@ impl CallError {
             Self::MemoryLimit { .. } => "memory_limit",
             Self::StackOverflow { .. } => "stack_overflow",
             Self::OutputTooLarge { .. } => "output_too_large",
-            Self::LogLimitExceeded { .. } => "log_limit_exceeded",
+            Self::LogLimitExceeded { .. } | Self::MessageBytesExceeded { .. } => {
+                "log_limit_exceeded"
+            }
             Self::Trap { .. } => "trap",
+            Self::Exited { .. } => "exited",
             Self::Busy { .. } => "busy",
             Self::UnknownTool { .. } => "unknown_tool",
             Self::AwaitingClient { .. } => "awaiting_client",

@@ -24,6 +24,11 @@ pub(crate) struct CallState {
     pub(crate) max_log_messages: u32,
     pub(crate) log_messages: u32,
     pub(crate) log_limit_hit: bool,
+    /// Bytes of log and progress message text the call may send: what the
+    /// gateway may have to hold for a client that reads slowly.
+    pub(crate) max_message_bytes: u64,
+    pub(crate) message_bytes: u64,
+    pub(crate) message_bytes_hit: bool,
     pub(crate) last_progress: Option<f64>,
     pub(crate) clock: Arc<CallClock>,
     pub(crate) client: ClientRequestLimits,
@@ -55,9 +60,27 @@ impl WasiView for CallState {
 #[error("log message limit exceeded")]
 pub(crate) struct LogLimitExceeded;
 
+/// Raised from the `log` and `progress` imports when a call's message text
+/// passes its budget; reported as `log_limit_exceeded`.
+#[derive(Debug, thiserror::Error)]
+#[error("log and progress message bytes exceeded")]
+pub(crate) struct MessageBytesExceeded;
+
 impl types::Host for CallState {}
 
 impl CallState {
+    /// Counts `text` against the call's message budget; fails the call
+    /// past it.
+    fn spend_message_bytes(&mut self, text: &str) -> wasmtime::Result<()> {
+        let spent = self.message_bytes.saturating_add(text.len() as u64);
+        if spent > self.max_message_bytes {
+            self.message_bytes_hit = true;
+            return Err(MessageBytesExceeded.into());
+        }
+        self.message_bytes = spent;
+        Ok(())
+    }
+
     /// Sends a tool's requests to the client through the embedder, all at
     /// once, within the call's bounds, with the call's clock stopped while
     /// they wait.
@@ -163,6 +186,7 @@ impl host::Host for CallState {
             self.log_limit_hit = true;
             return Err(LogLimitExceeded.into());
         }
+        self.spend_message_bytes(&message)?;
         self.log_messages += 1;
         self.events.log(&self.tool, level.into(), &message);
         Ok(())
@@ -176,6 +200,9 @@ impl host::Host for CallState {
     ) -> wasmtime::Result<()> {
         // Progress must increase strictly; anything else (including NaN) is
         // dropped rather than forwarded.
+        if let Some(message) = &message {
+            self.spend_message_bytes(message)?;
+        }
         let increases = done.is_finite() && self.last_progress.is_none_or(|last| done > last);
         if increases {
             self.last_progress = Some(done);

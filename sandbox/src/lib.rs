@@ -40,6 +40,7 @@ mod host;
 mod limiter;
 mod output;
 mod policy;
+mod pool;
 mod tool;
 
 /// The WIT package every tool component is built against (`wit/tool.wit`).

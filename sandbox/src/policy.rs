@@ -40,12 +40,17 @@ pub struct Limits {
     pub client_request_timeout_ms: u64,
     /// How many requests to the client one call may make.
     pub max_client_requests: u32,
+    /// Instance-pool slots kept for this component's calls, whatever other
+    /// components' calls hold: no other component can make it `busy` below
+    /// this many calls at once.
+    pub min_pool_slots: u32,
 }
 
 impl Limits {
     /// The conservative defaults: 5 s, unmetered, 64 MiB memory, 1 MiB
     /// output, 100 log messages, 16 concurrent calls, 1 s queue wait, 5
-    /// minutes for each of at most 8 requests to the client.
+    /// minutes for each of at most 8 requests to the client, one pool slot
+    /// kept for the component.
     pub const DEFAULT: Limits = Limits {
         timeout_ms: 5_000,
         fuel: None,
@@ -56,6 +61,7 @@ impl Limits {
         queue_timeout_ms: 1_000,
         client_request_timeout_ms: 300_000,
         max_client_requests: 8,
+        min_pool_slots: 1,
     };
 }
 

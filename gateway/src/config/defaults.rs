@@ -188,3 +188,9 @@ pub const CLIENT_REQUEST_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 100..=3_600_000
 pub const DEFAULT_MAX_CLIENT_REQUESTS: u32 = Limits::DEFAULT.max_client_requests;
 /// Accepted `limits.max_client_requests`: 0 (none) ..= 100.
 pub const MAX_CLIENT_REQUESTS_RANGE: RangeInclusive<u32> = 0..=100;
+/// Default `limits.min_pool_slots`: one instance-pool slot kept for each
+/// component.
+pub const DEFAULT_MIN_POOL_SLOTS: u32 = Limits::DEFAULT.min_pool_slots;
+/// Accepted `limits.min_pool_slots`: 0 (none kept) ..= 10,000; all
+/// components' together at most `server.pool_instances`.
+pub const MIN_POOL_SLOTS_RANGE: RangeInclusive<u32> = 0..=10_000;

@@ -10,9 +10,10 @@ use serde_path_to_error::{Path as KeyPath, Segment};
 use toml::Spanned;
 
 use super::error::ConfigError;
+use super::grants::SensitivePaths;
 use super::model::{
-    AuthConfig, Capabilities, ComponentConfig, ComponentName, Config, DirGrant, ServerConfig,
-    TlsConfig,
+    AuthConfig, Capabilities, ComponentConfig, ComponentName, Config, DefinedAt, DirGrant,
+    ServerConfig, TlsConfig,
 };
 use super::raw::{NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer, RawTls};
 
@@ -195,10 +196,26 @@ impl Resolver<'_> {
         };
         let raw_components = raw.components.0;
         let mut components = Vec::with_capacity(raw_components.len());
+        let sensitive = SensitivePaths::new(&self.base, server.cache_dir.as_deref());
+        let mut reserved_slots = 0_u64;
         // A BTreeMap: components come out sorted by name.
         for (name, component) in raw_components {
             if component.0.enabled {
-                components.push(self.component(name, component.0, &auth)?);
+                let span = component.0.path.span();
+                let component = self.component(name, component.0, &auth, &sensitive)?;
+                reserved_slots += u64::from(component.limits.min_pool_slots);
+                if reserved_slots > u64::from(server.pool_instances) {
+                    return Err(self.invalid(
+                        span,
+                        format!("components.{}.limits.min_pool_slots", component.name),
+                        format!(
+                            "the enabled components' min_pool_slots add up to {reserved_slots} so far, \
+                             more than the {} slots of server.pool_instances",
+                            server.pool_instances
+                        ),
+                    ));
+                }
+                components.push(component);
             }
         }
         if components.is_empty() {
@@ -284,16 +301,22 @@ impl Resolver<'_> {
         name: ComponentName,
         raw: RawComponent,
         auth: &AuthConfig,
+        sensitive: &SensitivePaths,
     ) -> Result<ComponentConfig, ConfigError> {
         let prefix = format!("components.{name}");
         let path = self.existing(&raw.path, format!("{prefix}.path"), Kind::File)?;
-        let capabilities = self.capabilities(&prefix, raw.capabilities.0)?;
+        let capabilities = self.capabilities(&prefix, raw.capabilities.0, sensitive)?;
         let access = match raw.access {
             None => None,
             Some(access) => Some(self.access(&prefix, access, auth)?),
         };
+        let (line, _) = line_column(self.text, raw.path.span().start);
         Ok(ComponentConfig {
             name,
+            defined_at: DefinedAt {
+                file: self.origin.to_owned(),
+                line,
+            },
             path,
             tool_prefix: raw.tool_prefix.map(|prefix| prefix.0).unwrap_or_default(),
             limits: raw.limits.0.into(),
@@ -308,12 +331,30 @@ impl Resolver<'_> {
         &self,
         prefix: &str,
         raw: RawCapabilities,
+        sensitive: &SensitivePaths,
     ) -> Result<Capabilities, ConfigError> {
         let mut dirs: Vec<DirGrant> = Vec::with_capacity(raw.dirs.len());
         let mut guests: HashMap<String, usize> = HashMap::new();
         for (i, grant) in raw.dirs.into_iter().map(|t| t.0).enumerate() {
             let key = format!("{prefix}.capabilities.dirs[{i}]");
             let host = self.existing(&grant.host, format!("{key}.host"), Kind::Dir)?;
+            if let Some(why) = sensitive.refusal(&host) {
+                if !grant.allow_sensitive {
+                    return Err(self.invalid(
+                        grant.host.span(),
+                        format!("{key}.host"),
+                        format!(
+                            "`{}` {why}; refused unless the grant says `allow_sensitive = true`",
+                            host.display()
+                        ),
+                    ));
+                }
+                tracing::warn!(
+                    grant = %key,
+                    host = %host.display(),
+                    "a directory grant {why}, allowed by allow_sensitive = true"
+                );
+            }
             let guest_span = grant.guest.span();
             let guest = grant.guest.into_inner().0;
             if let Some(first) = guests.insert(guest.clone(), i) {

@@ -17,7 +17,9 @@
 //!   component files and granted directories of enabled components must
 //!   exist, and are canonicalised;
 //! - capabilities are deny by default: a component with no `capabilities`
-//!   table sees no directory, no environment variable and no network;
+//!   table sees no directory, no environment variable and no network; a
+//!   directory grant that holds `/`, the configuration's folder, the compile
+//!   cache or the binary is refused without `allow_sensitive = true`;
 //! - at least one component must be enabled; disabled ones are dropped
 //!   (their values are still checked, their paths are not).
 //!
@@ -32,6 +34,7 @@ mod auth;
 mod defaults;
 mod environment;
 mod error;
+mod grants;
 mod jwt;
 mod load;
 mod model;

@@ -287,6 +287,9 @@ impl From<ComponentName> for String {
 pub struct ComponentConfig {
     /// The table's name.
     pub name: ComponentName,
+    /// Where the table is written (its `path` key), for messages about the
+    /// component that come after the file was read, such as load errors.
+    pub defined_at: DefinedAt,
     /// Canonical absolute path of the component's `.wasm` file, which existed
     /// and was a file when the configuration was loaded.
     pub path: PathBuf,
@@ -304,6 +307,21 @@ pub struct ComponentConfig {
     pub rate_limits: ToolQuotas,
     /// What audit records of the component's calls may show.
     pub audit: ToolAuditConfig,
+}
+
+/// A line of the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinedAt {
+    /// The configuration file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+}
+
+impl std::fmt::Display for DefinedAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
 }
 
 /// `[components.<name>.audit]`.

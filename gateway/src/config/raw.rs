@@ -504,6 +504,8 @@ pub(super) struct RawLimits {
     pub client_request_timeout_ms: u64,
     #[serde(deserialize_with = "max_client_requests")]
     pub max_client_requests: u32,
+    #[serde(deserialize_with = "min_pool_slots")]
+    pub min_pool_slots: u32,
 }
 
 impl Default for RawLimits {
@@ -519,6 +521,7 @@ impl Default for RawLimits {
             queue_timeout_ms: d.queue_timeout_ms,
             client_request_timeout_ms: d.client_request_timeout_ms,
             max_client_requests: d.max_client_requests,
+            min_pool_slots: d.min_pool_slots,
         }
     }
 }
@@ -535,6 +538,7 @@ impl From<RawLimits> for model::Limits {
             queue_timeout_ms: raw.queue_timeout_ms,
             client_request_timeout_ms: raw.client_request_timeout_ms,
             max_client_requests: raw.max_client_requests,
+            min_pool_slots: raw.min_pool_slots,
         }
     }
 }
@@ -556,4 +560,8 @@ pub(super) struct RawDirGrant {
     pub guest: Spanned<GuestPath>,
     #[serde(default)]
     pub mode: DirMode,
+    /// Grants a folder that holds `/`, the configuration, the compile
+    /// cache or the binary anyway (see `config::grants`).
+    #[serde(default)]
+    pub allow_sensitive: bool,
 }

@@ -469,6 +469,7 @@ ranged_field!(
     max_client_requests: u32 = model::MAX_CLIENT_REQUESTS_RANGE,
     Unit::Of("requests")
 );
+ranged_field!(min_pool_slots: u32 = model::MIN_POOL_SLOTS_RANGE, Unit::Of("slots"));
 
 /// `limits.fuel`: optional, so present means `Some`.
 pub(super) fn fuel<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {

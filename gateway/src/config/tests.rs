@@ -21,6 +21,7 @@ impl Fixture {
         fs::write(dir.path().join("text.wasm"), b"\0asm").expect("write text.wasm");
         fs::write(dir.path().join("json.wasm"), b"\0asm").expect("write json.wasm");
         fs::create_dir(dir.path().join("data")).expect("create data/");
+        fs::create_dir(dir.path().join("data/out")).expect("create data/out/");
         fs::write(dir.path().join("data/notes.md"), "hello").expect("write notes.md");
         Self { dir }
     }
@@ -138,7 +139,7 @@ max_client_requests = 2
 [components.text.capabilities]
 dirs = [
   { host = "data", guest = "/data" },
-  { host = ".", guest = "/work/", mode = "rw" },
+  { host = "data/out", guest = "/work/", mode = "rw" },
 ]
 env = { ZED = "last", GREETING = "hello" }
 tcp_connect = ["127.0.0.1:9000", "DB.internal:5432", "[::1]:80", "127.0.0.1:9000"]
@@ -191,6 +192,7 @@ enabled = true
             queue_timeout_ms: 0,
             client_request_timeout_ms: 60_000,
             max_client_requests: 2,
+            min_pool_slots: 1,
         }
     );
     assert_eq!(
@@ -202,7 +204,7 @@ enabled = true
                 mode: warden_sandbox::DirMode::ReadOnly,
             },
             DirGrant {
-                host: f.canonical("."),
+                host: f.canonical("data/out"),
                 guest: "/work".to_owned(),
                 mode: warden_sandbox::DirMode::ReadWrite,
             },
@@ -295,6 +297,8 @@ fn every_range_is_enforced_at_both_ends_with_key_and_line() {
         ("limits", "queue_timeout_ms", 0, Some(60_000)),
         ("limits", "client_request_timeout_ms", 100, Some(3_600_000)),
         ("limits", "max_client_requests", 0, Some(100)),
+        // Its upper bound meets the pool's size first (tests_checks).
+        ("limits", "min_pool_slots", 0, None),
     ];
     let f = Fixture::new();
     for &(table, key, min, max) in ranges {

@@ -54,6 +54,57 @@ fn a_missing_or_wrong_preopen_dir_is_reported() {
 }
 
 #[test]
+fn grants_of_the_root_the_config_or_the_cache_need_an_override() {
+    let f = Fixture::new();
+    for (host, words) in [
+        ("/", &["whole file system"][..]),
+        (".", &["configuration folder", "allow_sensitive = true"][..]),
+        ("cache", &["compile cache"][..]),
+    ] {
+        std::fs::create_dir_all(f.root().join("cache")).expect("mkdir cache");
+        let e = f.invalid(&format!(
+            "[server]\ncache_dir = \"cache\"\n{}",
+            minimal_with(&format!(
+                "[components.text.capabilities]\ndirs = [{{ host = \"{host}\", guest = \"/x\", mode = \"rw\" }}]\n"
+            ))
+        ));
+        e.assert("components.text.capabilities.dirs[0].host", 6, words);
+    }
+    let config = f.ok(&minimal_with(
+        "[components.text.capabilities]\ndirs = [{ host = \".\", guest = \"/x\", allow_sensitive = true }]\n",
+    ));
+    assert_eq!(
+        config.components[0].capabilities.dirs[0].host,
+        f.canonical(".")
+    );
+}
+
+#[test]
+fn the_components_kept_pool_slots_must_fit_in_the_pool() {
+    let f = Fixture::new();
+    let text = |slots: u32| {
+        format!(
+            "[server]\npool_instances = 4\n{MINIMAL}[components.text.limits]\nmin_pool_slots = {slots}\n"
+        )
+    };
+    let e = f.invalid(&text(5));
+    e.assert(
+        "components.text.limits.min_pool_slots",
+        4,
+        &["add up to 5", "4 slots of server.pool_instances"],
+    );
+    assert_eq!(f.ok(&text(4)).components[0].limits.min_pool_slots, 4);
+    let e = f.invalid(&format!(
+        "{MINIMAL}[components.text.limits]\nmin_pool_slots = 10001\n"
+    ));
+    e.assert(
+        "components.text.limits.min_pool_slots",
+        4,
+        &["10001", "10000"],
+    );
+}
+
+#[test]
 fn bad_guest_paths_are_refused() {
     let f = Fixture::new();
     for (guest, word) in [
@@ -69,7 +120,7 @@ fn bad_guest_paths_are_refused() {
     }
 
     let e = f.invalid(&minimal_with(
-        "[components.text.capabilities]\ndirs = [\n  { host = \"data\", guest = \"/data\" },\n  { host = \".\", guest = \"/data/\", mode = \"rw\" },\n]\n",
+        "[components.text.capabilities]\ndirs = [\n  { host = \"data\", guest = \"/data\" },\n  { host = \"data/out\", guest = \"/data/\", mode = \"rw\" },\n]\n",
     ));
     e.assert(
         "components.text.capabilities.dirs[1].guest",

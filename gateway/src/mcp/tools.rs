@@ -356,7 +356,9 @@ async fn run_call(
         }
     };
     let outcome = tokio::select! {
-        outcome = running => outcome,
+        // The sandbox names the tool as its component declares it; clients
+        // know it by its served name (with the component's prefix).
+        outcome = running => outcome.map_err(|error| error.for_tool(&tool.name)),
         () = client_cancelled => {
             let error = RpcError::new(
                 code::INTERNAL_ERROR,

@@ -199,6 +199,12 @@ async fn each_breach_reports_its_reason_and_the_server_keeps_serving() {
             "20 messages",
         ),
         (
+            "misbehave.log_flood",
+            json!({"count": 10, "bytes": 30000}),
+            "log_limit_exceeded",
+            "65536 bytes of log and progress messages",
+        ),
+        (
             "misbehave.huge_output",
             json!({"bytes": 1000000}),
             "output_too_large",

@@ -326,6 +326,66 @@ fn a_restart_with_an_unchanged_catalog_compiles_nothing() {
 }
 
 #[test]
+fn check_and_call_name_tools_as_clients_see_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("warden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[components.misbehave]\npath = \"{}\"\ntool_prefix = \"bad.\"\nlimits = {{ timeout_ms = 200 }}\n",
+            warden_tool_artifacts::MISBEHAVE
+        ),
+    )
+    .expect("write config");
+    let output = warden(&["check".as_ref(), "--config".as_ref(), config.as_os_str()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = String::from_utf8_lossy(&output.stdout);
+    assert!(listing.contains("  tool bad.misbehave.loop: "), "{listing}");
+    assert!(!listing.contains("  tool misbehave.loop: "), "{listing}");
+
+    let output = warden(&[
+        "call".as_ref(),
+        "bad.misbehave.loop".as_ref(),
+        "--args".as_ref(),
+        "{}".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let text = stdout_json(&output)["content"][0]["text"].clone();
+    assert_eq!(
+        text,
+        json!("tool `bad.misbehave.loop` exceeded its 200 ms time limit")
+    );
+}
+
+#[test]
+fn a_component_that_fails_to_load_is_named_with_its_line_in_the_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("bogus.wasm"), b"MZ\x90\0 not wasm").expect("write");
+    let config = dir.path().join("warden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[components.text]\npath = \"{}\"\n\n[components.bogus]\npath = \"bogus.wasm\"\n",
+            warden_tool_artifacts::TEXT
+        ),
+    )
+    .expect("write config");
+    let output = warden(&["check".as_ref(), "--config".as_ref(), config.as_os_str()]);
+    assert_eq!(output.status.code(), Some(1));
+    let said = stderr(&output);
+    assert!(
+        said.contains(&format!(
+            "{}:5: component `bogus`: cannot compile",
+            config.display()
+        )),
+        "{said}"
+    );
+    assert!(said.contains("(bad magic number)"), "{said}");
+}
+
+#[test]
 fn new_session_key_prints_keys_that_check_accepts() {
     let key = || {
         let output = warden(&["new-session-key".as_ref()]);

@@ -94,6 +94,86 @@ async fn sleeping_in_a_host_call_times_out() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_refused_grow_is_reported_as_what_it_led_to() {
+    // 64 MiB asked of a 32 MiB limit: the grow fails, the guest goes on.
+    let policy = || limits(|l| l.max_memory_bytes = 32 << 20);
+    let args = |then: &str| format!(r#"{{"bytes": 67108864, "then": "{then}"}}"#);
+    let error = breach(policy(), false, "misbehave.grow_then", &args("panic")).await;
+    let CallError::Trap { message, .. } = &error else {
+        panic!("a panic is a trap: {error:?}");
+    };
+    assert!(
+        message.contains("gave up after the reservation (granted: false)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("after a memory.grow past its limit of 33554432 bytes was refused"),
+        "{message}"
+    );
+
+    let sandbox = sandbox(false);
+    let misbehave = misbehave(&sandbox, policy()).await;
+    let output = misbehave
+        .call("misbehave.grow_then", &args("return"), Arc::new(NoEvents))
+        .await
+        .unwrap_or_else(|error| panic!("a handled refusal is no failure: {error}"));
+    let structured: serde_json::Value = serde_json::from_str(
+        output
+            .result
+            .structured_content
+            .as_deref()
+            .expect("structured content"),
+    )
+    .expect("JSON");
+    assert_eq!(structured, serde_json::json!({"granted": false}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_text_past_the_output_limit_fails_the_call() {
+    // Five messages of 100 KB: within the message count, past 64 KiB of text.
+    let error = breach(
+        limits(|l| l.max_output_bytes = 64 << 10),
+        false,
+        "misbehave.log_flood",
+        r#"{"count": 5, "bytes": 100000}"#,
+    )
+    .await;
+    assert!(
+        matches!(
+            error,
+            CallError::MessageBytesExceeded {
+                limit_bytes: 65536,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(error.reason(), "log_limit_exceeded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exit_is_reported_with_its_status_and_no_backtrace() {
+    let error = breach(
+        Policy::default(),
+        false,
+        "misbehave.exit",
+        r#"{"status": 3}"#,
+    )
+    .await;
+    let &CallError::Exited { status, .. } = &error else {
+        panic!("an exit is reported as one: {error:?}");
+    };
+    // WASI 0.2's `exit` carries success or failure: a failure arrives as 1
+    // unless the guest passes its code through.
+    assert!(status == 3 || status == 1, "status {status}");
+    assert_eq!(error.reason(), "exited");
+    assert_eq!(
+        error.to_string(),
+        format!("tool `misbehave.exit` exited with status {status} instead of returning a result")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn per_call_limits_too_tight_to_list_the_tools_still_load_the_component() {
     // 1,000 units of fuel and 1 ms are far too little to build a listing of
     // misbehave's tools: loading has its own budget, calls keep theirs.
@@ -420,5 +500,51 @@ async fn a_full_component_answers_busy_after_the_queue_timeout() {
         .expect("join")
         .expect("the first call completes");
     assert_eq!(misbehave.in_flight(), 0);
+    assert_eq!(sandbox.pool_stats().in_use, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_holding_the_pool_cannot_make_another_busy() {
+    // 16 pool slots; `hog` may run 16 calls at once, each sleeping in a host
+    // call. `text` keeps its one slot all the same.
+    let sandbox = sandbox(false);
+    let hog = Arc::new(
+        misbehave(
+            &sandbox,
+            limits(|l| {
+                l.max_concurrency = 16;
+                l.timeout_ms = 10_000;
+                l.queue_timeout_ms = 0;
+            }),
+        )
+        .await,
+    );
+    let text = super::text(&sandbox).await;
+    let sleepers: Vec<_> = (0..16)
+        .map(|_| {
+            let hog = Arc::clone(&hog);
+            tokio::spawn(async move {
+                hog.call("misbehave.sleep", r#"{"ms":1500}"#, Arc::new(NoEvents))
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        sandbox.pool_stats().in_use,
+        15,
+        "one slot stays kept for text"
+    );
+    let counted = call_json(&text, "text.count", serde_json::json!({"text": "a b"}))
+        .await
+        .unwrap_or_else(|error| panic!("text must not be busy: {error}"));
+    assert_eq!(counted["words"], 2);
+    let mut busy = 0;
+    for sleeper in sleepers {
+        if let Err(CallError::Busy { .. }) = sleeper.await.expect("join") {
+            busy += 1;
+        }
+    }
+    assert_eq!(busy, 1, "the hog's 16th call found no slot of its own");
     assert_eq!(sandbox.pool_stats().in_use, 0);
 }

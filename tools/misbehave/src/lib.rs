@@ -18,7 +18,9 @@ use warden_tool::{CallResult, Content, LogLevel, NoArgs, Tool, ToolError, Toolbo
 
 pub use ask::{Answers, AskArgs, AskKind, Question};
 pub use escape::{ConnectArgs, EnvArgs, PathArgs, WriteFileArgs};
-pub use runaway::{BytesArgs, CountArgs, PanicArgs, ReportsArgs, SleepArgs};
+pub use runaway::{
+    BytesArgs, CountArgs, ExitArgs, GrowThenArgs, PanicArgs, ReportsArgs, SleepArgs,
+};
 
 /// Arguments of `misbehave.progress`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -160,6 +162,19 @@ pub fn toolbox() -> Toolbox {
             runaway::panic,
         ))
         .tool(Tool::new(
+            "misbehave.grow_then",
+            "Tries to reserve the given number of bytes without aborting when \
+             refused, then panics or returns. Proves a refused memory.grow is \
+             reported as what it led to.",
+            runaway::grow_then,
+        ))
+        .tool(Tool::with_content(
+            "misbehave.exit",
+            "Exits its instance with the given status instead of returning. \
+             Proves an exit is reported as one, with its status.",
+            runaway::exit,
+        ))
+        .tool(Tool::new(
             "misbehave.stdout",
             "Prints the given number of bytes to stdout in 4 KiB chunks, then \
              returns. Proves captured stdout is bounded.",
@@ -287,6 +302,8 @@ mod tests {
                 "misbehave.alloc",
                 "misbehave.recurse",
                 "misbehave.panic",
+                "misbehave.grow_then",
+                "misbehave.exit",
                 "misbehave.stdout",
                 "misbehave.log_flood",
                 "misbehave.huge_output",

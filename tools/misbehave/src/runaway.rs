@@ -34,6 +34,9 @@ pub struct Printed {
 pub struct CountArgs {
     /// How many log messages to send.
     pub count: u64,
+    /// How many bytes each message has; a short numbered line when 0.
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 /// What `misbehave.log_flood` returns.
@@ -116,10 +119,55 @@ pub(crate) fn stdout(args: BytesArgs) -> Result<Printed, ToolError> {
 }
 
 pub(crate) fn log_flood(args: CountArgs) -> Result<Logged, ToolError> {
+    let big = usize::try_from(args.bytes)
+        .map_err(|_| ToolError::new("`bytes` does not fit in this guest's memory"))?;
+    let big = "x".repeat(big);
     for i in 0..args.count {
-        warden_tool::log(LogLevel::Info, &format!("log flood message {i}"));
+        if big.is_empty() {
+            warden_tool::log(LogLevel::Info, &format!("log flood message {i}"));
+        } else {
+            warden_tool::log(LogLevel::Info, &big);
+        }
     }
     Ok(Logged { logged: args.count })
+}
+
+/// Arguments of `misbehave.grow_then`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GrowThenArgs {
+    /// Bytes to reserve at once, without aborting when refused.
+    pub bytes: u64,
+    /// What to do after the attempt: `panic` (with a message) or `return`.
+    pub then: String,
+}
+
+/// What `misbehave.grow_then` returns when it returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Grown {
+    /// Whether the reservation was granted.
+    pub granted: bool,
+}
+
+pub(crate) fn grow_then(args: GrowThenArgs) -> Result<Grown, ToolError> {
+    let bytes = usize::try_from(args.bytes)
+        .map_err(|_| ToolError::new("`bytes` does not fit in this guest's memory"))?;
+    let mut block: Vec<u8> = Vec::new();
+    let granted = block.try_reserve_exact(bytes).is_ok();
+    match args.then.as_str() {
+        "panic" => panic!("gave up after the reservation (granted: {granted})"),
+        _ => Ok(Grown { granted }),
+    }
+}
+
+/// Arguments of `misbehave.exit`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ExitArgs {
+    /// The status to exit with.
+    pub status: i32,
+}
+
+pub(crate) fn exit(args: ExitArgs) -> Result<Vec<Content>, ToolError> {
+    std::process::exit(args.status)
 }
 
 /// Arguments of `misbehave.progress_flood`.
@@ -175,7 +223,7 @@ mod tests {
 
     #[test]
     fn log_flood_counts() {
-        let logged = log_flood(CountArgs { count: 3 }).map(|l| l.logged);
+        let logged = log_flood(CountArgs { count: 3, bytes: 0 }).map(|l| l.logged);
         assert_eq!(logged.ok(), Some(3));
     }
 

@@ -35,8 +35,13 @@ pub async fn check(config_path: &Path) -> anyhow::Result<()> {
             component.policy(),
             catalog.sandbox().config().fuel_metering,
         )?;
-        for tool in component.tools() {
-            writeln!(out, "  tool {}: {}", tool.name, tool.description)?;
+        // By the names clients see (with the component's tool_prefix).
+        let served = catalog
+            .tools()
+            .iter()
+            .filter(|tool| tool.component.name() == component.name());
+        for tool in served {
+            writeln!(out, "  tool {}: {}", tool.name, tool.info.description)?;
         }
     }
     emit(out)
@@ -159,7 +164,7 @@ fn print_policy(out: &mut String, policy: &Policy, metered: bool) -> anyhow::Res
     };
     writeln!(
         out,
-        "  limits: timeout {} ms, fuel {}, memory {} bytes, output {} bytes, {} log messages, {} concurrent, queue {} ms",
+        "  limits: timeout {} ms, fuel {}, memory {} bytes, output {} bytes, {} log messages, {} concurrent, queue {} ms, {} pool slots kept",
         limits.timeout_ms,
         fuel,
         limits.max_memory_bytes,
@@ -167,6 +172,7 @@ fn print_policy(out: &mut String, policy: &Policy, metered: bool) -> anyhow::Res
         limits.max_log_messages,
         limits.max_concurrency,
         limits.queue_timeout_ms,
+        limits.min_pool_slots,
     )?;
     let capabilities = &policy.capabilities;
     for dir in &capabilities.dirs {
@@ -242,6 +248,7 @@ fn policy_json(policy: &Policy) -> Value {
             "max_log_messages": limits.max_log_messages,
             "max_concurrency": limits.max_concurrency,
             "queue_timeout_ms": limits.queue_timeout_ms,
+            "min_pool_slots": limits.min_pool_slots,
         },
         "capabilities": {
             "dirs": capabilities.dirs.iter().map(|dir| json!({
