@@ -119,6 +119,7 @@ impl Sandbox {
         };
         let mut linker = Linker::<CallState>::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
+        refuse_symlink_creation(&mut linker).map_err(link_error)?;
         bindings::ToolComponent::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)
             .map_err(link_error)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
@@ -590,6 +591,32 @@ fn panic_message(stderr: &str) -> Option<String> {
     } else {
         format!("panicked at {location}: {message}")
     })
+}
+
+/// The interface whose `symlink-at` wasmtime-wasi links.
+const WASI_FILESYSTEM_TYPES: &str = "wasi:filesystem/types@0.2.12";
+
+/// Replaces WASI's `symlink-at` with a refusal (`not-permitted`). The
+/// sandbox never follows a link out of a granted directory, but a link a
+/// guest planted there (`x -> ../../..`) would be followed by host
+/// processes and by components whose grant includes the parent; a guest
+/// cannot create symbolic links at all.
+fn refuse_symlink_creation(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::bindings::filesystem::types::{Descriptor, ErrorCode};
+    linker.allow_shadowing(true);
+    let defined = linker
+        .instance(WASI_FILESYSTEM_TYPES)
+        .and_then(|mut types| {
+            types.func_wrap(
+                "[method]descriptor.symlink-at",
+                |_, (_, _, _): (Resource<Descriptor>, String, String)| {
+                    Ok((Err::<(), ErrorCode>(ErrorCode::NotPermitted),))
+                },
+            )
+        });
+    linker.allow_shadowing(false);
+    defined
 }
 
 /// What is wrong with a file's first eight bytes, when they are not a

@@ -403,6 +403,34 @@ async fn a_read_write_preopen_accepts_writes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_guest_cannot_plant_symbolic_links_even_where_it_may_write() {
+    let data = data_dir();
+    let sandbox = sandbox(false);
+    let misbehave = misbehave(&sandbox, with_dir(data.path(), DirMode::ReadWrite)).await;
+    for (target, link) in [
+        ("../../..", "/data/up"),
+        ("/etc", "/data/abs"),
+        ("new.txt", "/data/inside"),
+    ] {
+        let args = serde_json::json!({ "target": target, "link": link }).to_string();
+        let output = misbehave
+            .call("misbehave.symlink", &args, Arc::new(NoEvents))
+            .await
+            .expect("call");
+        assert!(
+            output.result.is_error,
+            "{target} -> {link}: {:?}",
+            output.result
+        );
+        let name = link.trim_start_matches("/data/");
+        assert!(
+            std::fs::symlink_metadata(data.path().join(name)).is_err(),
+            "{link} exists on the host"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn env_vars_are_only_those_granted() {
     let sandbox = sandbox(false);
     let mut policy = Policy::default();

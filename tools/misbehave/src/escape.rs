@@ -78,6 +78,57 @@ pub(crate) fn write_file(args: WriteFileArgs) -> Result<FileWritten, ToolError> 
     })
 }
 
+/// Arguments of `misbehave.symlink`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SymlinkArgs {
+    /// What the link points to, as given (`../../..`, `/etc`).
+    pub target: String,
+    /// Where to create the link.
+    pub link: String,
+}
+
+/// What `misbehave.symlink` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Linked {
+    /// Always true: a refused link is a tool error.
+    pub linked: bool,
+}
+
+pub(crate) fn symlink(args: SymlinkArgs) -> Result<Linked, ToolError> {
+    make_symlink(&args.target, &args.link).map_err(|error| {
+        ToolError::new(format!(
+            "cannot link `{}` to `{}`: {error}",
+            args.link, args.target
+        ))
+    })?;
+    Ok(Linked { linked: true })
+}
+
+/// WASI's `symlink-at` in the granted directory that holds `link` (std has
+/// no stable way to make a link on WASI).
+#[cfg(target_os = "wasi")]
+fn make_symlink(target: &str, link: &str) -> Result<(), String> {
+    let link = std::path::Path::new(link);
+    for (dir, guest) in wasip2::filesystem::preopens::get_directories() {
+        if let Ok(rest) = link.strip_prefix(&guest) {
+            let rest = rest.to_str().ok_or("the link's path is not UTF-8")?;
+            return dir
+                .symlink_at(target, rest)
+                .map_err(|code| format!("{code:?}"));
+        }
+    }
+    Err("no granted directory holds the link".to_owned())
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn make_symlink(target: &str, link: &str) -> Result<(), String> {
+    #[cfg(unix)]
+    let made = std::os::unix::fs::symlink(target, link);
+    #[cfg(not(unix))]
+    let made: std::io::Result<()> = Err(std::io::Error::other("no symbolic links here"));
+    made.map_err(|error| error.to_string())
+}
+
 pub(crate) fn connect(args: ConnectArgs) -> Result<Connected, ToolError> {
     std::net::TcpStream::connect(&args.address)
         .map_err(|e| ToolError::new(format!("cannot connect to `{}`: {e}", args.address)))?;

@@ -17,7 +17,7 @@ use warden_tool::schemars::{self, JsonSchema};
 use warden_tool::{CallResult, Content, LogLevel, NoArgs, Tool, ToolError, Toolbox};
 
 pub use ask::{Answers, AskArgs, AskKind, Question};
-pub use escape::{ConnectArgs, EnvArgs, PathArgs, WriteFileArgs};
+pub use escape::{ConnectArgs, EnvArgs, PathArgs, SymlinkArgs, WriteFileArgs};
 pub use runaway::{
     BytesArgs, CountArgs, ExitArgs, GrowThenArgs, PanicArgs, ReportsArgs, SleepArgs,
 };
@@ -206,6 +206,12 @@ pub fn toolbox() -> Toolbox {
             escape::write_file,
         ))
         .tool(Tool::new(
+            "misbehave.symlink",
+            "Tries to create a symbolic link, target and place as given. \
+             Proves guests cannot plant links for the host to follow.",
+            escape::symlink,
+        ))
+        .tool(Tool::new(
             "misbehave.connect",
             "Tries to open a TCP connection to host:port. Proves outbound \
              network is denied unless allowed.",
@@ -309,6 +315,7 @@ mod tests {
                 "misbehave.huge_output",
                 "misbehave.read_file",
                 "misbehave.write_file",
+                "misbehave.symlink",
                 "misbehave.connect",
                 "misbehave.env",
                 "misbehave.sleep",
