@@ -28,10 +28,15 @@ pub(crate) struct PoolSlots {
 #[derive(Debug, Default)]
 struct State {
     in_use: u32,
-    /// The sum over components of their reservation not in use.
-    unused_reservations: u32,
     shares: HashMap<u64, Share>,
     next_id: u64,
+}
+
+impl State {
+    /// Slots kept for components and not in use by them.
+    fn unused_reservations(&self) -> u32 {
+        self.shares.values().map(|share| share.unused()).sum()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +79,6 @@ impl PoolSlots {
         let id = state.next_id;
         state.next_id += 1;
         state.shares.insert(id, Share { reserved, held: 0 });
-        state.unused_reservations = state.unused_reservations.saturating_add(reserved);
         PoolShare {
             pool: Arc::clone(self),
             id,
@@ -89,18 +93,11 @@ impl PoolSlots {
             return false;
         };
         let within_reservation = share.held < share.reserved;
-        let admitted = free > 0
-            && if within_reservation {
-                true
-            } else {
-                // What stays free must cover everyone else's reservations.
-                free > state.unused_reservations
-            };
+        // Beyond its own, what stays free must cover everyone else's
+        // reservations.
+        let admitted = free > 0 && (within_reservation || free > state.unused_reservations());
         if admitted {
             state.in_use += 1;
-            if within_reservation {
-                state.unused_reservations = state.unused_reservations.saturating_sub(1);
-            }
             if let Some(share) = state.shares.get_mut(&id) {
                 share.held += 1;
             }
@@ -113,9 +110,6 @@ impl PoolSlots {
         state.in_use = state.in_use.saturating_sub(1);
         if let Some(share) = state.shares.get_mut(&id) {
             share.held = share.held.saturating_sub(1);
-            if share.held < share.reserved {
-                state.unused_reservations = state.unused_reservations.saturating_add(1);
-            }
         }
         drop(state);
         self.freed.notify_waiters();
@@ -154,11 +148,7 @@ impl PoolShare {
 
 impl Drop for PoolShare {
     fn drop(&mut self) {
-        let mut state = self.pool.lock();
-        if let Some(share) = state.shares.remove(&self.id) {
-            state.unused_reservations = state.unused_reservations.saturating_sub(share.unused());
-        }
-        drop(state);
+        self.pool.lock().shares.remove(&self.id);
         // What was kept for this component is free for others now.
         self.pool.freed.notify_waiters();
     }

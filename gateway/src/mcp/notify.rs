@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value, json};
-use tokio::sync::Notify;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use warden_sandbox::LogLevel;
 
@@ -38,10 +37,13 @@ pub struct RequestNotifier {
 /// The newest progress report that found the queue full. While one waits
 /// here, newer reports replace it rather than queue behind older ones, so
 /// progress reaches the client in order and its last value is never lost.
+///
+/// A report waits here only while the queue is full, so the reader is never
+/// asleep on an empty queue meanwhile: it finds the report once it has read
+/// the queue, or when the notifier is gone.
 #[derive(Debug, Default)]
 struct ProgressSlot {
     waiting: Mutex<Option<Value>>,
-    filled: Notify,
 }
 
 impl ProgressSlot {
@@ -68,18 +70,11 @@ impl Notifications {
     /// The next notification; `None` once the request's notifier is gone
     /// and everything it sent has been received.
     pub async fn recv(&mut self) -> Option<Value> {
-        loop {
-            if let Some(notification) = self.try_recv() {
-                return Some(notification);
-            }
-            tokio::select! {
-                biased;
-                received = self.receiver.recv() => {
-                    return received.or_else(|| self.latest_progress.take());
-                }
-                () = self.latest_progress.filled.notified() => {}
-            }
+        if let Some(notification) = self.try_recv() {
+            return Some(notification);
         }
+        let received = self.receiver.recv().await;
+        received.or_else(|| self.latest_progress.take())
     }
 
     /// The next notification already waiting, if any.
@@ -169,11 +164,7 @@ impl RequestNotifier {
         }
         match self.sender.try_send(notification) {
             Ok(()) | Err(TrySendError::Closed(_)) => {}
-            Err(TrySendError::Full(notification)) => {
-                *waiting = Some(notification);
-                drop(waiting);
-                self.latest_progress.filled.notify_one();
-            }
+            Err(TrySendError::Full(notification)) => *waiting = Some(notification),
         }
     }
 
