@@ -16,7 +16,7 @@ use crate::auth::Authenticator;
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{self, Config, HttpConfig, ServerConfig, SessionKey};
 use crate::limits::Limits;
-use crate::mcp::Mcp;
+use crate::mcp::McpServer;
 use crate::mcp::session::replay::ReplayBounds;
 use crate::mcp::session::{SessionSettings, SessionStore};
 use crate::telemetry::{self, metrics::LiveState};
@@ -26,8 +26,8 @@ use crate::tls::{Tls, TlsError};
 /// catalog, sessions and quotas, the authenticator, and the settings the
 /// transports read.
 pub struct Gateway {
-    /// The protocol handler.
-    pub mcp: Mcp,
+    /// The MCP server every transport hands its messages to.
+    pub mcp: Arc<McpServer>,
     /// Checks HTTP callers' credentials; replaced whole on reload.
     pub auth: ArcSwap<Authenticator>,
     /// The `[server]` settings (origins, body and nesting limits).
@@ -43,12 +43,6 @@ pub struct Gateway {
     /// port makes it differ from `settings.listen`, and the `Host` check
     /// must judge the real one.
     pub served_on: OnceLock<SocketAddr>,
-}
-
-impl AsRef<Mcp> for Gateway {
-    fn as_ref(&self) -> &Mcp {
-        &self.mcp
-    }
 }
 
 impl Gateway {
@@ -137,13 +131,13 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         },
     });
     Ok(Arc::new(Gateway {
-        mcp: Mcp::new(
+        mcp: Arc::new(McpServer::new(
             catalog,
             sessions,
             Limits::new(&config.rate_limits),
             audit,
             server.page_size,
-        ),
+        )),
         auth: ArcSwap::from_pointee(authenticator),
         settings: server.clone(),
         http: config.http.clone(),

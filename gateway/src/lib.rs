@@ -17,6 +17,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod limits;
 pub mod mcp;
+pub mod outcome;
 pub mod reload;
 pub mod stdio;
 pub mod telemetry;

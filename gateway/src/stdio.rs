@@ -1,32 +1,31 @@
 //! The stdio transport: newline-delimited JSON-RPC on stdin and stdout, for
 //! clients that launch Warden as a local subprocess. One connection is one
-//! session; all logging goes to stderr.
+//! session; all logging goes to stderr. Each line goes to the MCP server;
+//! this module only frames lines, carries the server's replies, and runs
+//! what keeps running (calls, subscriptions) beside the reading.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
-
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument as _;
 
 use crate::app::Gateway;
 use crate::auth::Caller;
 use crate::lifecycle::{DrainOutcome, FLUSH_AFTER_CANCEL};
-use crate::mcp::batch::{self, Admit};
-use crate::mcp::jsonrpc::{self, DecodeError, Message, RequestId, code};
+use crate::mcp::McpError;
+use crate::mcp::jsonrpc;
 use crate::mcp::notify::Notifications;
 use crate::mcp::revision::Transport;
-use crate::mcp::session::Session;
-use crate::mcp::stateless::{
-    self, Envelope, honoured_subscriptions, subscription_ended, subscription_notification,
+use crate::mcp::server::{
+    Admission, Framing, InFlight, Incoming, Reply, RequestContext, Running, SessionRef,
+    Subscription, SubscriptionEvent,
 };
+use crate::mcp::session::Session;
 
 /// Responses waiting for the writer; bounded so a client that stops reading
 /// slows Warden down instead of growing its memory.
@@ -59,7 +58,8 @@ where
     let writer = tokio::spawn(write_lines(output, inbox));
     let mut lines = LineReader::new(input, gateway.settings.max_body_bytes);
     let mut session: Option<(String, Arc<Session>)> = None;
-    let stateless_calls = StatelessCalls::default();
+    let caller = Arc::new(Caller::local());
+    let in_flight = Arc::new(InFlight::default());
     // Ends the subscriptions when the client closes stdin.
     let input_closed = CancellationToken::new();
     let mut running = JoinSet::new();
@@ -93,129 +93,48 @@ where
         let body = match line {
             Line::Complete(body) => body,
             Line::TooLong => {
-                let message = format!(
+                let refusal = McpError::invalid_request(format!(
                     "message exceeds the limit of {} bytes",
                     gateway.settings.max_body_bytes
-                );
-                send(
-                    &outbox,
-                    jsonrpc::error(None, code::INVALID_REQUEST, &message, None),
-                )
-                .await;
+                ));
+                send(&outbox, refusal.to_message(None)).await;
                 continue;
             }
         };
         if body.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let message = match jsonrpc::decode(&body, gateway.settings.max_json_depth) {
-            Ok(message) => message,
-            Err(DecodeError::Batch)
-                if session
-                    .as_ref()
-                    .is_some_and(|(_, current)| current.revision.accepts_batches()) =>
-            {
-                let Some((_, current)) = session.clone() else {
-                    continue;
-                };
-                let messages = match jsonrpc::decode_batch(&body, gateway.settings.max_json_depth) {
-                    Ok(messages) => messages,
-                    Err(error) => {
-                        let refusal = jsonrpc::error(None, error.code(), &error.to_string(), None);
-                        send(&outbox, refusal).await;
-                        continue;
-                    }
-                };
-                let (gateway, outbox) = (Arc::clone(&gateway), outbox.clone());
-                running.spawn(async move {
-                    let caller = Arc::new(Caller::local());
-                    let answers =
-                        batch::answer(&gateway, &current, &caller, messages, Admit::No).await;
-                    if let Some(answers) = answers {
-                        send(&outbox, answers).await;
-                    }
-                });
-                continue;
-            }
-            Err(error) => {
-                send(
-                    &outbox,
-                    jsonrpc::error(error.id(), error.code(), &error.to_string(), None),
-                )
-                .await;
-                continue;
-            }
-        };
-        match message {
-            Message::Request { id, method, params } if method == "initialize" => {
-                let reply = match gateway.mcp.initialize(
-                    params.as_ref(),
-                    &Caller::local(),
-                    Transport::Stdio,
-                ) {
-                    Ok(initialized) => {
-                        if let Some((previous, _)) = session.take() {
-                            gateway.mcp.sessions().end(&previous);
-                        }
-                        session = Some((initialized.session_id, initialized.session));
-                        jsonrpc::result(&id, initialized.result)
-                    }
-                    Err(error) => error.response(Some(&id)),
-                };
-                send(&outbox, reply).await;
-            }
-            Message::Request { id, method, params }
-                if stateless::carries_envelope(params.as_ref()) =>
-            {
-                let reply = answer_stateless(
-                    &gateway,
-                    &outbox,
-                    &mut running,
-                    (&stateless_calls, &input_closed),
-                    Request { id, method, params },
-                );
-                if let Some(reply) = reply {
-                    send(&outbox, reply).await;
+        let mut context = RequestContext::new(
+            Arc::clone(&caller),
+            Transport::Stdio,
+            match &session {
+                Some((_, current)) => SessionRef::Held(Arc::clone(current)),
+                None => SessionRef::Absent,
+            },
+            Framing::PerMessage,
+            Admission::Uncapped,
+        );
+        context.in_flight = Some(&in_flight);
+        let incoming = Incoming::decode(&body, gateway.settings.max_json_depth);
+        match gateway.mcp.handle(incoming, &context).await {
+            Reply::Nothing => {}
+            Reply::Answer(answer) => send(&outbox, answer.message).await,
+            Reply::Opened {
+                answer,
+                session_id,
+                session: opened,
+            } => {
+                // A second `initialize` starts the connection's session anew.
+                if let Some((previous, _)) = session.replace((session_id, opened)) {
+                    gateway.mcp.sessions().end(&previous);
                 }
+                send(&outbox, answer.message).await;
             }
-            Message::Request { id, method, params } => {
-                let Some((_, current)) = session.clone() else {
-                    let reply = jsonrpc::error(
-                        Some(&id),
-                        code::INVALID_REQUEST,
-                        "send `initialize` first (or, in revision 2026-07-28, carry the \
-                         protocol version and client capabilities in params._meta)",
-                        None,
-                    );
-                    send(&outbox, reply).await;
-                    continue;
-                };
-                let request = Request { id, method, params };
-                spawn_request(&mut running, &gateway, &outbox, current, request, None);
+            Reply::Running(request) => {
+                running.spawn(forward(request, outbox.clone()));
             }
-            Message::Notification { method, params } => {
-                // A cancellation may name a 2026-07-28 request, which has no
-                // session; before `initialize` nothing else could be meant.
-                let request_id = params
-                    .as_ref()
-                    .and_then(|params| params.get("requestId"))
-                    .map(Value::to_string);
-                let stateless_request = request_id
-                    .and_then(|request_id| lock(&stateless_calls).get(&request_id).cloned());
-                if let Some(request_session) =
-                    stateless_request.filter(|_| method == "notifications/cancelled")
-                {
-                    gateway
-                        .mcp
-                        .notification(&request_session, &method, params.as_ref());
-                } else if let Some((_, current)) = &session {
-                    gateway.mcp.notification(current, &method, params.as_ref());
-                }
-            }
-            Message::Response { id, answer } => {
-                if let Some((_, current)) = &session {
-                    gateway.mcp.client_response(current, &id, answer);
-                }
+            Reply::Subscription(subscription) => {
+                running.spawn(listen(subscription, outbox.clone(), input_closed.clone()));
             }
         }
         // Reap finished calls so the set does not grow with the session.
@@ -248,198 +167,56 @@ where
     Ok(lifecycle.outcome())
 }
 
-/// One request read from stdin.
-struct Request {
-    id: RequestId,
-    method: String,
-    params: Option<Map<String, Value>>,
-}
-
-/// The 2026-07-28 requests running, each with the state its `_meta`
-/// declared, by request id (its JSON text), so `notifications/cancelled`
-/// can find them.
-type StatelessCalls = Arc<Mutex<HashMap<String, Arc<Session>>>>;
-
-fn lock(calls: &StatelessCalls) -> MutexGuard<'_, HashMap<String, Arc<Session>>> {
-    calls
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Takes a 2026-07-28 request: answers `server/discover` and refusals at
-/// once (returned), and runs the rest like a session's request, with the
-/// state its envelope declares.
-fn answer_stateless(
-    gateway: &Arc<Gateway>,
-    outbox: &mpsc::Sender<Value>,
-    running: &mut JoinSet<()>,
-    (stateless_calls, input_closed): (&StatelessCalls, &CancellationToken),
-    request: Request,
-) -> Option<Value> {
-    let Request { id, method, params } = &request;
-    let envelope = match Envelope::read(params.as_ref()) {
-        Ok(envelope) => envelope,
-        Err(error) => return Some(error.response(Some(id))),
-    };
-    let revision = match envelope.revision(Transport::Stdio) {
-        Ok(revision) => revision,
-        Err(error) => return Some(error.response(Some(id))),
-    };
-    if method == "server/discover" {
-        return Some(jsonrpc::result(id, gateway.mcp.discover(Transport::Stdio)));
-    }
-    let request_session = Arc::new(Session::for_one_request(
-        revision,
-        envelope.client_capabilities,
-        None,
-        envelope.log_level,
-    ));
-    let honoured = if method == "subscriptions/listen" {
-        match honoured_subscriptions(params.as_ref()) {
-            Ok(honoured) => Some(honoured),
-            Err(error) => return Some(error.response(Some(id))),
-        }
-    } else {
-        None
-    };
-    let key = id.to_value().to_string();
-    lock(stateless_calls).insert(key.clone(), Arc::clone(&request_session));
-    let listed = (Arc::clone(stateless_calls), key);
-    match honoured {
-        Some(honoured) => {
-            let subscription = Subscription {
-                gateway: Arc::clone(gateway),
-                outbox: outbox.clone(),
-                session: request_session,
-                id: request.id,
-                honoured,
-                input_closed: input_closed.clone(),
-                listed,
-            };
-            running.spawn(subscription.run());
-        }
-        None => spawn_request(
-            running,
-            gateway,
-            outbox,
-            request_session,
-            request,
-            Some(listed),
-        ),
-    }
-    None
-}
-
-/// A `subscriptions/listen` over stdio: its notifications are lines tagged
-/// with its id, until the client cancels it (`notifications/cancelled`),
-/// or it ends with its result when a drain begins or stdin closes.
-struct Subscription {
-    gateway: Arc<Gateway>,
-    outbox: mpsc::Sender<Value>,
-    session: Arc<Session>,
-    id: RequestId,
-    honoured: Value,
-    input_closed: CancellationToken,
-    listed: (StatelessCalls, String),
-}
-
-impl Subscription {
-    async fn run(self) {
-        let running = self.session.start_call(&self.id.to_value());
-        let cancelled = running.cancelled();
-        let tools = self.honoured.get("toolsListChanged") == Some(&Value::Bool(true));
-        let mut tools_changed = self.gateway.mcp.subscribe_tools_changed();
-        let drain_begun = self.gateway.mcp.lifecycle().drain_begun();
-        let acknowledged = subscription_notification(
-            &self.id,
-            "notifications/subscriptions/acknowledged",
-            serde_json::json!({ "notifications": self.honoured }),
-        );
-        send(&self.outbox, acknowledged).await;
-        loop {
-            tokio::select! {
-                () = cancelled.cancelled() => break,
-                () = drain_begun.cancelled() => {
-                    send(&self.outbox, subscription_ended(&self.id)).await;
-                    break;
-                }
-                () = self.input_closed.cancelled() => {
-                    send(&self.outbox, subscription_ended(&self.id)).await;
-                    break;
-                }
-                changed = tools_changed.recv(), if tools => match changed {
-                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let changed = subscription_notification(
-                            &self.id,
-                            "notifications/tools/list_changed",
-                            serde_json::json!({}),
-                        );
-                        send(&self.outbox, changed).await;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
-            }
-        }
-        drop(running);
-        let (calls, key) = &self.listed;
-        lock(calls).remove(key);
-    }
-}
-
-/// Runs a request concurrently with the others: its notifications go out
-/// as they come, then its answer (none for a call the client cancelled).
-/// `listed` is its entry among the 2026-07-28 requests, removed when done.
-fn spawn_request(
-    running: &mut JoinSet<()>,
-    gateway: &Arc<Gateway>,
-    outbox: &mpsc::Sender<Value>,
-    session: Arc<Session>,
-    request: Request,
-    listed: Option<(StatelessCalls, String)>,
-) {
-    let Request { id, method, params } = request;
-    let (gateway, outbox) = (Arc::clone(gateway), outbox.clone());
-    let span = tracing::info_span!(
-        "mcp",
-        rpc_id = %id.to_value(),
-        method = %method,
-        session = %session.log_tag,
-    );
-    running.spawn(
-        async move {
-            let caller = Caller::local();
-            let (notifier, mut notifications) =
-                match gateway.mcp.notifier_for(&session, &method, params.as_ref()) {
-                    Some((notifier, receiver)) => (Some(notifier), Some(receiver)),
-                    None => (None, None),
-                };
-            let respond =
-                gateway
-                    .mcp
-                    .respond(&session, &caller, &id, &method, params.as_ref(), notifier);
-            tokio::pin!(respond);
-            let reply = loop {
-                tokio::select! {
-                    biased;
-                    reply = &mut respond => break reply,
-                    Some(notification) = next(&mut notifications) => {
-                        send(&outbox, notification).await;
-                    }
-                }
-            };
-            while let Some(notification) = notifications.as_mut().and_then(Notifications::try_recv)
-            {
+/// Carries a running request: its notifications as they come, then its
+/// answer (none for a call the client cancelled).
+async fn forward(request: Running, outbox: mpsc::Sender<Value>) {
+    let Running {
+        mut notifications,
+        mut answer,
+        ..
+    } = request;
+    let reply = loop {
+        tokio::select! {
+            biased;
+            reply = &mut answer => break reply,
+            Some(notification) = next(&mut notifications) => {
                 send(&outbox, notification).await;
             }
-            if let Some((calls, key)) = listed {
-                lock(&calls).remove(&key);
-            }
-            if let Some(reply) = reply {
-                send(&outbox, reply).await;
+        }
+    };
+    while let Some(notification) = notifications.as_mut().and_then(Notifications::try_recv) {
+        send(&outbox, notification).await;
+    }
+    if let Some(reply) = reply {
+        send(&outbox, reply.message).await;
+    }
+}
+
+/// Carries a `subscriptions/listen`: its notifications are lines tagged
+/// with its id, until the client cancels it, or it ends with its result
+/// when a drain begins or stdin closes.
+async fn listen(
+    mut subscription: Subscription,
+    outbox: mpsc::Sender<Value>,
+    input_closed: CancellationToken,
+) {
+    send(&outbox, subscription.acknowledged()).await;
+    loop {
+        tokio::select! {
+            event = subscription.next() => match event {
+                SubscriptionEvent::Notify(message) => send(&outbox, message).await,
+                SubscriptionEvent::End(message) => {
+                    send(&outbox, message).await;
+                    break;
+                }
+                SubscriptionEvent::Closed(_) => break,
+            },
+            () = input_closed.cancelled() => {
+                send(&outbox, subscription.ended()).await;
+                break;
             }
         }
-        .instrument(span),
-    );
+    }
 }
 
 async fn send(outbox: &mpsc::Sender<Value>, message: Value) {

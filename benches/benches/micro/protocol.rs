@@ -12,8 +12,11 @@ use tokio::runtime::Runtime;
 use warden_gateway::Gateway;
 use warden_gateway::auth::Caller;
 use warden_gateway::config::SessionKey;
-use warden_gateway::mcp::jsonrpc::{self, Message};
+use warden_gateway::mcp::jsonrpc;
 use warden_gateway::mcp::revision::{Revision, Transport};
+use warden_gateway::mcp::server::{
+    Admission, Framing, Incoming, Reply, RequestContext, SessionRef,
+};
 use warden_gateway::mcp::session::token::{SessionClaims, SessionSealer};
 use warden_gateway::mcp::tools::schema_violations;
 
@@ -37,7 +40,7 @@ pub struct LazyGateway<'a> {
 
 struct Served {
     gateway: Arc<Gateway>,
-    caller: Caller,
+    caller: Arc<Caller>,
     session_id: String,
 }
 
@@ -71,20 +74,33 @@ impl<'a> LazyGateway<'a> {
             .runtime
             .block_on(warden_gateway::build(&config))
             .expect("the gateway builds");
-        let caller = Caller::anonymous();
-        let params = json!({
-            "protocolVersion": Revision::LATEST.as_str(),
-            "capabilities": { "sampling": {} },
-            "clientInfo": { "name": "bench-client", "version": "1.0.0" },
+        let caller = Arc::new(Caller::anonymous());
+        let initialize = json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {
+                "protocolVersion": Revision::LATEST.as_str(),
+                "capabilities": { "sampling": {} },
+                "clientInfo": { "name": "bench-client", "version": "1.0.0" },
+            },
         });
-        let initialized = gateway
-            .mcp
-            .initialize(params.as_object(), &caller, Transport::Http)
-            .expect("initialize");
+        let context = RequestContext::new(
+            Arc::clone(&caller),
+            Transport::Http,
+            SessionRef::Absent,
+            Framing::Session,
+            Admission::Capped,
+        );
+        let incoming = Incoming::decode(initialize.to_string().as_bytes(), MAX_DEPTH);
+        let Reply::Opened { session_id, .. } = self
+            .runtime
+            .block_on(gateway.mcp.handle(incoming, &context))
+        else {
+            panic!("initialize opens a session");
+        };
         Served {
             gateway,
             caller,
-            session_id: initialized.session_id,
+            session_id,
         }
     }
 }
@@ -122,27 +138,28 @@ pub fn jsonrpc(criterion: &mut Criterion, runtime: &Runtime, gateway: &LazyGatew
 }
 
 /// What the HTTP endpoint does with a request body once the transport
-/// checks passed: decode it, find its session, answer it.
+/// checks passed: decode it and hand it to the server, which finds its
+/// session and answers it.
 async fn decode_and_dispatch(served: &Served, body: &[u8], depth: usize) -> Value {
-    let Message::Request { id, method, params } = jsonrpc::decode(body, depth).expect("decode")
-    else {
-        panic!("the bench body is a request");
-    };
-    let mcp = &served.gateway.mcp;
-    let session = mcp
-        .sessions()
-        .touch(&served.session_id)
-        .expect("the session is live");
-    mcp.respond(
-        &session,
-        &served.caller,
-        &id,
-        &method,
-        params.as_ref(),
-        None,
-    )
-    .await
-    .expect("a request other than a cancelled call is answered")
+    let context = RequestContext::new(
+        Arc::clone(&served.caller),
+        Transport::Http,
+        SessionRef::Named {
+            id: served.session_id.clone(),
+            protocol_version: None,
+        },
+        Framing::Session,
+        Admission::Capped,
+    );
+    match served
+        .gateway
+        .mcp
+        .handle(Incoming::decode(body, depth), &context)
+        .await
+    {
+        Reply::Answer(answer) => answer.message,
+        other => panic!("a ping or a listing is answered at once: {other:?}"),
+    }
 }
 
 /// A `tools/call` of `text.count` whose text is [`LARGE_ARGUMENT_BYTES`]

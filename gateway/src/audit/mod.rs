@@ -20,6 +20,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::config::{AuditConfig, AuditSink};
+use crate::outcome::{Outcome, Reason};
 use crate::telemetry::metrics;
 pub use record::AuditRecord;
 use writer::Sink;
@@ -112,8 +113,8 @@ impl PendingRecord {
 impl Drop for PendingRecord {
     fn drop(&mut self) {
         if self.slot.is_some() {
-            self.record.outcome = "cancelled";
-            self.record.reason = Some("abandoned");
+            self.record.outcome = Outcome::Cancelled;
+            self.record.reason = Some(Reason::Abandoned);
             self.write();
         }
     }

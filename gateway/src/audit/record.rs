@@ -5,6 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::outcome::{Outcome, Reason};
+
 /// What replaces a redacted value.
 pub const REDACTED: &str = "[redacted]";
 
@@ -27,10 +29,10 @@ pub struct AuditRecord {
     /// `audit.log_arguments` allows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Value>,
-    /// `ok`, `tool_error`, `failed`, `rejected` or `cancelled`.
-    pub outcome: &'static str,
+    /// How the call ended.
+    pub outcome: Outcome,
     /// Why, when not `ok`: the same reasons as `_meta["warden/reason"]`.
-    pub reason: Option<&'static str>,
+    pub reason: Option<Reason>,
     /// Fuel consumed, when metered.
     pub fuel: Option<u64>,
     /// Largest linear memory the instance reached.

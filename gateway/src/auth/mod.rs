@@ -61,6 +61,12 @@ impl Caller {
         Self::new(CallerKind::Local, "local", BTreeSet::new())
     }
 
+    /// An API key's caller, for tests that need one that owns sessions.
+    #[cfg(test)]
+    pub(crate) fn api_key(name: &str) -> Self {
+        Self::new(CallerKind::ApiKey, name, BTreeSet::new())
+    }
+
     fn new(kind: CallerKind, name: &str, roles: BTreeSet<String>) -> Self {
         let owner = match kind {
             CallerKind::ApiKey => Some(format!("key:{name}")),

@@ -15,18 +15,18 @@
 //! wait in the log. With resumption turned off, a client closing the stream
 //! cancels the call, as closing a JSON request does.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::{Response, StatusCode};
+use hyper::Response;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::event_stream::{message_event, priming_event};
 use super::response::{self, Body};
 use crate::mcp::notify::{Notifications, QUEUED_NOTIFICATIONS};
+use crate::mcp::server::PendingAnswer;
 use crate::mcp::session::Session;
 use crate::mcp::session::replay::StreamKind;
 
@@ -36,29 +36,22 @@ use crate::mcp::session::replay::StreamKind;
 /// the events stay in the replay log for a resumption.
 const STALLED_READER: Duration = Duration::from_secs(30);
 
-/// Answers with the JSON-RPC response `request` resolves to (`None` for a
-/// call the client cancelled: the stream then ends without one) and the
-/// notifications `notifications` receives meanwhile. A plain JSON error
-/// answer gets the HTTP status `error_status` gives its code.
-pub async fn answer<F>(
+/// Answers with the answer `request` resolves to (`None` for a call the
+/// client cancelled: the stream then ends without one) and the
+/// notifications `notifications` receives meanwhile. A plain JSON answer
+/// gets the status of the error refusing the request, if any.
+pub async fn answer(
     session: Arc<Session>,
-    request: F,
+    request: PendingAnswer,
     mut notifications: Notifications,
-    error_status: fn(i64) -> StatusCode,
-) -> Response<Body>
-where
-    F: Future<Output = Option<Value>> + Send + 'static,
-{
-    let mut request = Box::pin(request);
+) -> Response<Body> {
+    let mut request = request;
     let first = tokio::select! {
         biased;
         reply = &mut request => {
             let queued = drain(&mut notifications);
             if let (true, Some(reply)) = (queued.is_empty(), &reply) {
-                let status = reply["error"]["code"]
-                    .as_i64()
-                    .map_or(StatusCode::OK, error_status);
-                return response::json(status, reply);
+                return response::answer(reply);
             }
             let (events, body) = mpsc::channel(queued.len() + 2);
             let writer = StreamWriter::open(session, events);
@@ -67,7 +60,7 @@ where
                 writer.send(notification);
             }
             if let Some(reply) = &reply {
-                writer.send(reply);
+                writer.send(&reply.message);
             }
             return response::event_stream(body);
         }
@@ -112,7 +105,7 @@ where
         let rest = next
             .into_iter()
             .chain(drain(&mut notifications))
-            .chain(reply);
+            .chain(reply.map(|answer| answer.message));
         for message in rest {
             // A client that reads gets every event; one that has stopped
             // reading is let go after a while, and the response waits in

@@ -27,11 +27,12 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use super::mcp_endpoint::{LocalState, accepts_sse, session_of};
+use super::mcp_endpoint::{accepts_sse, session_of};
 use super::response::{self, Body};
 use crate::app::Gateway;
 use crate::auth::Caller;
-use crate::mcp::jsonrpc::code;
+use crate::mcp::server::LocalState;
+
 use crate::mcp::session::replay::{EventId, StreamKind};
 use crate::mcp::session::{FeedClaim, Session, StreamState};
 
@@ -52,9 +53,8 @@ const QUEUED_EVENTS: usize = 32;
 /// Answers `GET /mcp`: opens the session's event stream or says why not.
 pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Response<Body> {
     if !accepts_sse(headers) {
-        return response::rpc_error(
+        return response::http_refusal(
             StatusCode::NOT_ACCEPTABLE,
-            code::INVALID_REQUEST,
             "GET opens an event stream: the Accept header must allow text/event-stream",
         );
     }
@@ -63,9 +63,8 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Res
         Err(refusal) => return *refusal,
     };
     if gateway.mcp.lifecycle().is_draining() {
-        return response::rpc_error(
+        return response::http_refusal(
             StatusCode::SERVICE_UNAVAILABLE,
-            code::INVALID_REQUEST,
             "the server is shutting down; open the stream on another replica",
         );
     }
@@ -73,17 +72,15 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Res
         let last = last.to_str().ok().and_then(EventId::parse).ok_or(());
         return match last {
             Ok(last) => resume(gateway, id, session, last),
-            Err(()) => response::rpc_error(
+            Err(()) => response::http_refusal(
                 StatusCode::BAD_REQUEST,
-                code::INVALID_REQUEST,
                 "Last-Event-ID is not an event id this server issued",
             ),
         };
     }
     let Some(claim) = session.stream.claim() else {
-        return response::rpc_error(
+        return response::http_refusal(
             StatusCode::CONFLICT,
-            code::INVALID_REQUEST,
             "this session already has an open event stream",
         );
     };
@@ -117,9 +114,8 @@ fn resume(
             tokio::spawn(feed(Arc::clone(gateway), id, session, claim, sender, true));
             response::event_stream(receiver)
         }
-        (Err(error), StreamKind::Request) => response::rpc_error(
+        (Err(error), StreamKind::Request) => response::http_refusal(
             StatusCode::CONFLICT,
-            code::INVALID_REQUEST,
             &format!("cannot resume the stream: Last-Event-ID `{last}` {error}"),
         ),
     }

@@ -1,6 +1,5 @@
 //! The HTTP transport: a hyper server routing `/mcp` and the probes.
 
-pub(crate) mod batch;
 mod call_stream;
 mod event_stream;
 mod health;
@@ -34,7 +33,6 @@ use crate::app::Gateway;
 use crate::auth::ClientIdentity;
 use crate::config::{DEFAULT_MAX_HEADERS, HttpConfig};
 use crate::lifecycle::{self, DrainOutcome};
-use crate::mcp::jsonrpc::code;
 use crate::telemetry::metrics;
 use crate::tls;
 
@@ -53,9 +51,8 @@ pub async fn route(gateway: &Arc<Gateway>, request: Request<Incoming>) -> Respon
         "/readyz" => health::ready(gateway),
         "/healthz" => health::health(gateway),
         path if oauth::is_metadata_path(path) => oauth::metadata(gateway.auth.load().jwt(), path),
-        _ => response::rpc_error(
+        _ => response::http_refusal(
             StatusCode::NOT_FOUND,
-            code::INVALID_REQUEST,
             &format!("no such endpoint; MCP is served at {MCP_PATH}"),
         ),
     }

@@ -11,7 +11,7 @@ use super::response::{self, Body};
 use crate::auth::AuthError;
 use crate::auth::jwt::JwtError;
 use crate::config::JwtConfig;
-use crate::mcp::jsonrpc::code;
+use crate::mcp::{ErrorKind, McpError};
 
 /// Where RFC 9728 metadata lives; a resource with a path also has it at
 /// this prefix followed by the path.
@@ -33,9 +33,8 @@ pub fn metadata(jwt: Option<&JwtConfig>, path: &str) -> Response<Body> {
     let Some(jwt) =
         jwt.filter(|jwt| suffix.is_empty() || suffix == MCP_PATH || suffix == resource_path(jwt))
     else {
-        return response::rpc_error(
+        return response::http_refusal(
             StatusCode::NOT_FOUND,
-            code::INVALID_REQUEST,
             "no protected resource metadata here: [auth.jwt] is not configured, or the path \
              names another resource",
         );
@@ -86,18 +85,17 @@ pub fn refusal(jwt: Option<&JwtConfig>, error: &AuthError) -> Response<Body> {
     };
     if let AuthError::Token(JwtError::KeysUnavailable(_)) = error {
         tracing::warn!(%error, "refused a request: the issuer's keys are unavailable");
-        let mut refusal = response::rpc_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::INTERNAL_ERROR,
+        let mut refusal = response::refusal(McpError::new(
+            ErrorKind::Unavailable,
             "the token cannot be checked now: the issuer's keys are unavailable; retry later",
-        );
+        ));
         refusal
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(KEYS_UNAVAILABLE_RETRY_SECS));
         return refusal;
     }
     tracing::info!(%error, "refused an unauthenticated request");
-    let mut refusal = response::rpc_error(status, code::INVALID_REQUEST, &error.to_string());
+    let mut refusal = response::http_refusal(status, &error.to_string());
     let challenge = challenge(jwt, error, error_code);
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         refusal.headers_mut().insert(WWW_AUTHENTICATE, value);

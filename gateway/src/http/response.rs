@@ -7,12 +7,15 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::{Frame, SizeHint};
-use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::limits::rate::retry_after_secs;
 use crate::mcp::jsonrpc;
+use crate::mcp::server::Answer;
+use crate::mcp::{ErrorKind, McpError};
 
 /// The response body of every route: whole, or a stream of server-sent
 /// events that lasts until its sender is dropped.
@@ -82,10 +85,52 @@ pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
     response
 }
 
-/// An HTTP-level refusal, carrying a JSON-RPC error (id `null`) whose
+/// The HTTP status that shows a protocol error refusing a request: the one
+/// place a protocol error's status is chosen.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Parse
+        | ErrorKind::InvalidRequest
+        | ErrorKind::InvalidParams
+        | ErrorKind::HeaderMismatch
+        | ErrorKind::MissingClientCapability
+        | ErrorKind::UnsupportedProtocolVersion => StatusCode::BAD_REQUEST,
+        ErrorKind::MethodNotFound | ErrorKind::UnknownSession => StatusCode::NOT_FOUND,
+        ErrorKind::Unavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The server's answer as an HTTP response: 200, or the status of the
+/// error refusing the request, with `Retry-After` when it says when.
+pub fn answer(answer: &Answer) -> Response<Body> {
+    let Some(refusal) = &answer.refusal else {
+        return json(StatusCode::OK, &answer.message);
+    };
+    let mut response = json(status_of(refusal.kind), &answer.message);
+    if let Some(wait) = refusal.retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
+    }
+    response
+}
+
+/// A protocol error refusing the HTTP request as a whole (id `null`).
+pub fn refusal(error: McpError) -> Response<Body> {
+    answer(&Answer::refusal(None, error))
+}
+
+/// A refusal of the HTTP exchange itself (a header, the body, the method),
+/// whose status only HTTP has: a JSON-RPC error (id `null`, -32600) whose
 /// message says exactly what to fix.
-pub fn rpc_error(status: StatusCode, code: i64, message: &str) -> Response<Body> {
-    json(status, &jsonrpc::error(None, code, message, None))
+pub fn http_refusal(status: StatusCode, message: &str) -> Response<Body> {
+    json(
+        status,
+        &jsonrpc::error(None, ErrorKind::InvalidRequest.code(), message, None),
+    )
 }
 
 /// A response with no body.

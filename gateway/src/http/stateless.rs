@@ -1,12 +1,12 @@
-//! `/mcp` in revision 2026-07-28: POST only, no session. A request's
-//! routing headers must agree with its body (`MCP-Protocol-Version` with
-//! the `_meta` revision, `Mcp-Method` with the method, `Mcp-Name` with the
-//! tool a `tools/call` names, `Mcp-Param-*` with the arguments its tool
-//! mirrors), else 400 with -32020; a revision Warden does
-//! not serve this way is 400 with -32022 and the list it does; an unknown
-//! method is 404 with -32601. The request runs as in a session, with what
-//! its `_meta` declares; closing its event stream cancels it, as nothing
-//! can resume it.
+//! `/mcp` in revision 2026-07-28: POST only, no session. What is HTTP's
+//! alone: telling such a request by its headers, and checking that its
+//! routing headers agree with its body (`MCP-Protocol-Version` with the
+//! `_meta` revision, `Mcp-Method` with the method, `Mcp-Name` with the tool
+//! a `tools/call` names, `Mcp-Param-*` with the arguments its tool mirrors),
+//! else -32020. The server does the rest (the envelope, the revision,
+//! `server/discover`); its refusals come back with their status (400 for
+//! -32020, -32022 and bad params, 404 for an unknown method). Closing a
+//! request's event stream cancels it, as nothing can resume it.
 
 use std::sync::Arc;
 
@@ -16,18 +16,14 @@ use hyper::header::{ALLOW, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::{Map, Value};
 
-use super::listen;
-use super::mcp_endpoint::{
-    PROTOCOL_VERSION_HEADER, SESSION_HEADER, SessionRequest, answer_request,
-};
+use super::mcp_endpoint::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use super::response::{self, Body};
 use crate::app::Gateway;
 use crate::auth::Caller;
-use crate::mcp::jsonrpc::{self, Message, code};
+use crate::mcp::param_headers;
 use crate::mcp::revision::{Revision, Transport};
-use crate::mcp::session::Session;
-use crate::mcp::stateless::{Envelope, honoured_subscriptions};
-use crate::mcp::{RpcError, param_headers};
+use crate::mcp::stateless::Envelope;
+use crate::mcp::{ErrorKind, McpError};
 
 /// The header naming a request's method.
 const METHOD_HEADER: &str = "mcp-method";
@@ -53,9 +49,8 @@ pub fn applies(headers: &HeaderMap) -> bool {
 
 /// The answer to `GET` or `DELETE` in 2026-07-28, which has neither.
 pub fn method_not_allowed() -> Response<Body> {
-    let mut refusal = response::rpc_error(
+    let mut refusal = response::http_refusal(
         StatusCode::METHOD_NOT_ALLOWED,
-        code::INVALID_REQUEST,
         "revision 2026-07-28 has no event stream to GET and no session to DELETE: POST requests",
     );
     refusal
@@ -64,90 +59,16 @@ pub fn method_not_allowed() -> Response<Body> {
     refusal
 }
 
-/// The HTTP status of a JSON error answer in 2026-07-28.
-fn error_status(code: i64) -> StatusCode {
-    match code {
-        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
-        code::PARSE_ERROR
-        | code::INVALID_REQUEST
-        | code::INVALID_PARAMS
-        | code::HEADER_MISMATCH
-        | code::MISSING_REQUIRED_CLIENT_CAPABILITY
-        | code::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    }
-}
-
-/// Answers one 2026-07-28 message.
-pub async fn answer(
-    gateway: &Arc<Gateway>,
-    headers: &HeaderMap,
-    caller: &Arc<Caller>,
-    message: Message,
-    trace_id: Option<String>,
-) -> Response<Body> {
-    // The revision defines no notifications from the client over HTTP.
-    let Message::Request { id, method, params } = message else {
-        return response::empty(StatusCode::ACCEPTED);
-    };
-    let refuse =
-        |error: RpcError| response::json(error_status(error.code), &error.response(Some(&id)));
-    let envelope = match Envelope::read(params.as_ref()) {
-        Ok(envelope) => envelope,
-        Err(error) => return refuse(error),
-    };
-    let checked = check_routing_headers(
-        (gateway, caller),
-        headers,
-        &envelope,
-        &method,
-        params.as_ref(),
-    );
-    if let Err(error) = checked {
-        return refuse(error);
-    }
-    let revision = match envelope.revision(Transport::Http) {
-        Ok(revision) => revision,
-        Err(error) => return refuse(error),
-    };
-    match method.as_str() {
-        "server/discover" => {
-            let result = gateway.mcp.discover(Transport::Http);
-            return response::json(StatusCode::OK, &jsonrpc::result(&id, result));
-        }
-        "subscriptions/listen" => {
-            return match honoured_subscriptions(params.as_ref()) {
-                Ok(honoured) => listen::open(gateway, id, honoured),
-                Err(error) => refuse(error),
-            };
-        }
-        _ => {}
-    }
-    let session = Arc::new(Session::for_one_request(
-        revision,
-        envelope.client_capabilities,
-        caller.session_owner().map(str::to_owned),
-        envelope.log_level,
-    ));
-    let request = SessionRequest {
-        session,
-        id,
-        method,
-        params,
-    };
-    answer_request(gateway, headers, caller, request, trace_id, error_status).await
-}
-
 /// -32020 unless the routing headers say what the body says.
-fn check_routing_headers(
+pub(super) fn check_routing_headers(
     (gateway, caller): (&Gateway, &Caller),
     headers: &HeaderMap,
     envelope: &Envelope,
     method: &str,
     params: Option<&Map<String, Value>>,
-) -> Result<(), RpcError> {
+) -> Result<(), McpError> {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    let mismatch = |message: String| Err(RpcError::new(code::HEADER_MISMATCH, message));
+    let mismatch = |message: String| Err(McpError::new(ErrorKind::HeaderMismatch, message));
     if header(PROTOCOL_VERSION_HEADER) != Some(envelope.protocol_version.as_str()) {
         return mismatch(format!(
             "the MCP-Protocol-Version header does not match params._meta's protocol version `{}`",

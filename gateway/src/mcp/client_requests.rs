@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use warden_sandbox::{ClientReply, ClientReplyFuture, ClientRequest, ClientRequestError};
 
-use super::RpcError;
+use super::error::McpError;
 use super::revision::Revision;
 use super::session::pending::PendingRequests;
 use check::check;
@@ -92,7 +92,7 @@ impl ClientAsker {
 impl ClientAsker {
     /// The `InputRequiredResult` of a 2026-07-28 call that stopped at an
     /// unanswered request; `None` otherwise.
-    pub fn input_required(&self) -> Option<Result<Value, RpcError>> {
+    pub fn input_required(&self) -> Option<Result<Value, McpError>> {
         match &self.route {
             Route::Retry(round) => round.input_required(),
             Route::Live { .. } | Route::Unreachable(_) => None,

@@ -7,8 +7,8 @@
 use serde_json::{Map, Value, json};
 use warden_sandbox::LogLevel;
 
-use super::RpcError;
-use super::jsonrpc::{self, RequestId, code};
+use super::error::{ErrorKind, McpError};
+use super::jsonrpc::{self, RequestId};
 use super::notify;
 use super::revision::{Revision, Transport};
 
@@ -58,12 +58,12 @@ pub struct Envelope {
 impl Envelope {
     /// Reads the envelope of a request's `params`; a request without one
     /// is malformed (-32602).
-    pub fn read(params: Option<&Map<String, Value>>) -> Result<Self, RpcError> {
+    pub fn read(params: Option<&Map<String, Value>>) -> Result<Self, McpError> {
         let meta = params
             .and_then(|params| params.get("_meta"))
             .and_then(Value::as_object)
             .ok_or_else(|| {
-                RpcError::invalid_params(format!(
+                McpError::invalid_params(format!(
                     "params._meta must be an object carrying `{PROTOCOL_VERSION_KEY}` and \
                      `{CLIENT_CAPABILITIES_KEY}`"
                 ))
@@ -73,7 +73,7 @@ impl Envelope {
             .filter(|key| !meta.contains_key(*key))
             .collect();
         if !missing.is_empty() {
-            return Err(RpcError::invalid_params(format!(
+            return Err(McpError::invalid_params(format!(
                 "params._meta lacks {}",
                 missing
                     .iter()
@@ -85,7 +85,7 @@ impl Envelope {
         let protocol_version = meta[PROTOCOL_VERSION_KEY]
             .as_str()
             .ok_or_else(|| {
-                RpcError::invalid_params(format!(
+                McpError::invalid_params(format!(
                     "params._meta `{PROTOCOL_VERSION_KEY}` must be a string"
                 ))
             })?
@@ -93,7 +93,7 @@ impl Envelope {
         let client_capabilities = match &meta[CLIENT_CAPABILITIES_KEY] {
             capabilities @ Value::Object(_) => capabilities.clone(),
             _ => {
-                return Err(RpcError::invalid_params(format!(
+                return Err(McpError::invalid_params(format!(
                     "params._meta `{CLIENT_CAPABILITIES_KEY}` must be an object"
                 )));
             }
@@ -102,7 +102,7 @@ impl Envelope {
         let log_level = match meta.get(LOG_LEVEL_KEY) {
             None | Some(Value::Null) => None,
             Some(level) => Some(level.as_str().and_then(notify::parse_level).ok_or_else(|| {
-                RpcError::invalid_params(format!(
+                McpError::invalid_params(format!(
                     "params._meta `{LOG_LEVEL_KEY}` must be one of debug, info, notice, warning, \
                      error, critical, alert, emergency"
                 ))
@@ -119,7 +119,7 @@ impl Envelope {
     /// The stateless revision the envelope names, if Warden serves it over
     /// `transport`; else -32022 listing every revision it serves there, so
     /// a client can fall back to a handshake one.
-    pub fn revision(&self, transport: Transport) -> Result<Revision, RpcError> {
+    pub fn revision(&self, transport: Transport) -> Result<Revision, McpError> {
         Revision::parse_for(&self.protocol_version, transport)
             .filter(|revision| revision.is_stateless())
             .ok_or_else(|| {
@@ -128,8 +128,8 @@ impl Envelope {
                     .filter(|revision| revision.served_over(transport))
                     .map(|revision| revision.as_str())
                     .collect();
-                RpcError::new(
-                    code::UNSUPPORTED_PROTOCOL_VERSION,
+                McpError::new(
+                    ErrorKind::UnsupportedProtocolVersion,
                     format!(
                         "unsupported protocol version `{}`; supported: {}",
                         self.protocol_version,
@@ -187,12 +187,12 @@ pub fn complete(method: &str, result: &mut Value, server_info: &Value) {
 /// The notification types a `subscriptions/listen` request asks for that
 /// Warden honours: `toolsListChanged` (it serves no prompts or resources,
 /// and MCP forbids sending types not asked for).
-pub fn honoured_subscriptions(params: Option<&Map<String, Value>>) -> Result<Value, RpcError> {
+pub fn honoured_subscriptions(params: Option<&Map<String, Value>>) -> Result<Value, McpError> {
     let filter = params
         .and_then(|params| params.get("notifications"))
         .and_then(Value::as_object)
         .ok_or_else(|| {
-            RpcError::invalid_params("`subscriptions/listen` needs a `notifications` object")
+            McpError::invalid_params("`subscriptions/listen` needs a `notifications` object")
         })?;
     let mut honoured = Map::new();
     if filter.get("toolsListChanged") == Some(&Value::Bool(true)) {
@@ -266,7 +266,7 @@ mod tests {
             ),
         ] {
             let error = Envelope::read(params(meta.clone()).as_ref()).expect_err("refused");
-            assert_eq!(error.code, code::INVALID_PARAMS, "{meta}");
+            assert_eq!(error.code(), jsonrpc::code::INVALID_PARAMS, "{meta}");
             assert!(error.message.contains(says), "{meta}: {}", error.message);
         }
         assert!(Envelope::read(None).is_err());
@@ -281,7 +281,7 @@ mod tests {
             )
             .expect("read");
             let error = envelope.revision(Transport::Http).expect_err("refused");
-            assert_eq!(error.code, code::UNSUPPORTED_PROTOCOL_VERSION);
+            assert_eq!(error.code(), jsonrpc::code::UNSUPPORTED_PROTOCOL_VERSION);
             assert_eq!(
                 error.data,
                 Some(json!({

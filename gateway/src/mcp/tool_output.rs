@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use warden_sandbox::{CallResult, Content, ResourceContents};
 
 use super::jsonrpc;
-use super::tools::{REASON_META_KEY, schema_violations};
+use super::schema::schema_violations;
 use crate::catalog::Tool;
+use crate::outcome::{REASON_META_KEY, Reason};
 
 /// Longest media type a result may carry (RFC 6838 caps each name at 127
 /// characters; parameters come on top).
@@ -30,10 +31,10 @@ pub enum RefusedOutput {
 
 impl RefusedOutput {
     /// The stable reason recorded and sent in `_meta`.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Self::SchemaViolation { .. } => "output_schema_violation",
-            Self::Invalid { .. } => "invalid_output",
+            Self::SchemaViolation { .. } => Reason::OutputSchemaViolation,
+            Self::Invalid { .. } => Reason::InvalidOutput,
         }
     }
 }
@@ -93,7 +94,7 @@ pub fn build_result(tool: &Tool, result: CallResult) -> Result<Value, RefusedOut
         value["structuredContent"] = structured;
     }
     if result.is_error {
-        value["_meta"] = json!({ REASON_META_KEY: "tool_error" });
+        value["_meta"] = json!({ REASON_META_KEY: Reason::ToolError.as_str() });
     }
     Ok(value)
 }

@@ -13,9 +13,9 @@ use warden_sandbox::{
     LogLevel,
 };
 
-use super::RpcError;
 use super::client_requests::ClientAsker;
-use super::jsonrpc::{self, code};
+use super::error::McpError;
+use super::jsonrpc;
 use super::notify::RequestNotifier;
 use super::revision::Revision;
 use super::tool_output;
@@ -24,48 +24,32 @@ use crate::auth::Caller;
 use crate::catalog::{Catalog, Tool};
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
+use crate::outcome::{Outcome, REASON_META_KEY, Reason, Rejection};
 use crate::telemetry::metrics;
 
-/// Key under `_meta` of a failed call's result holding the stable reason.
-pub const REASON_META_KEY: &str = "warden/reason";
-
-/// Reason of a call a quota refused.
-pub const RATE_LIMITED_REASON: &str = "rate_limited";
+pub use super::schema::schema_violations;
 
 /// Key under `_meta` of a rate-limited call's result holding the delay to
 /// wait before retrying, in milliseconds.
 pub const RETRY_AFTER_META_KEY: &str = "warden/retryAfterMs";
 
-/// Reason of a call cancelled by a shutdown.
-pub const SHUTDOWN_REASON: &str = "shutdown";
-
-/// Reason of a call the client cancelled (`notifications/cancelled`).
-pub const CLIENT_CANCELLED_REASON: &str = "client_cancelled";
-
-/// Longest schema complaint quoted back to the client, in bytes.
-const MAX_SCHEMA_MESSAGE_BYTES: usize = 300;
-
-/// Schema violations listed in one error at most.
-const MAX_SCHEMA_ERRORS: usize = 20;
-
-/// One page of `tools/list`.
+/// One page of `tools/list`: the first, or the one `cursor` names.
 pub fn list(
     catalog: &Catalog,
     caller: &Caller,
-    params: Option<&Map<String, Value>>,
+    cursor: Option<&str>,
     page_size: usize,
-) -> Result<Value, RpcError> {
+) -> Result<Value, McpError> {
     let visible: Vec<&Arc<Tool>> = catalog
         .tools()
         .iter()
         .filter(|tool| tool.allows(caller))
         .collect();
-    let start = match params.and_then(|params| params.get("cursor")) {
-        None | Some(Value::Null) => 0,
-        Some(Value::String(cursor)) => decode_cursor(cursor)
+    let start = match cursor {
+        None => 0,
+        Some(cursor) => decode_cursor(cursor)
             .filter(|offset| *offset <= visible.len())
-            .ok_or_else(|| RpcError::invalid_params("`cursor` is not one this server issued"))?,
-        Some(_) => return Err(RpcError::invalid_params("`cursor` must be a string")),
+            .ok_or_else(|| McpError::invalid_params("`cursor` is not one this server issued"))?,
     };
     let end = (start + page_size).min(visible.len());
     let tools: Vec<Value> = visible[start..end]
@@ -93,6 +77,7 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 }
 
 /// The parts of `tools/call` params Warden uses.
+#[derive(Debug)]
 pub struct CallParams {
     /// The tool's name.
     pub name: String,
@@ -101,18 +86,18 @@ pub struct CallParams {
 }
 
 impl CallParams {
-    /// Reads `name` and `arguments` (an object, `{}` when absent).
-    pub fn parse(params: Option<&Map<String, Value>>) -> Result<Self, RpcError> {
-        let params = params.ok_or_else(|| RpcError::invalid_params("`tools/call` needs params"))?;
-        let name = match params.get("name") {
-            Some(Value::String(name)) => name.clone(),
-            Some(_) => return Err(RpcError::invalid_params("`name` must be a string")),
-            None => return Err(RpcError::invalid_params("`name` is required")),
+    /// Takes `name` and `arguments` (an object, `{}` when absent) out of
+    /// a call's params.
+    pub fn parse(mut params: Map<String, Value>) -> Result<Self, McpError> {
+        let name = match params.remove("name") {
+            Some(Value::String(name)) => name,
+            Some(_) => return Err(McpError::invalid_params("`name` must be a string")),
+            None => return Err(McpError::invalid_params("`name` is required")),
         };
-        let arguments = match params.get("arguments") {
+        let arguments = match params.remove("arguments") {
             None | Some(Value::Null) => Value::Object(Map::new()),
-            Some(arguments @ Value::Object(_)) => arguments.clone(),
-            Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object")),
+            Some(arguments @ Value::Object(_)) => arguments,
+            Some(_) => return Err(McpError::invalid_params("`arguments` must be an object")),
         };
         Ok(Self { name, arguments })
     }
@@ -152,7 +137,7 @@ pub async fn call(
     catalog: &Catalog,
     context: &CallContext<'_>,
     params: CallParams,
-) -> Result<Value, RpcError> {
+) -> Result<Value, McpError> {
     call_with_usage(catalog, context, params)
         .await
         .map(|(result, _)| result)
@@ -165,7 +150,7 @@ pub async fn call_with_usage(
     catalog: &Catalog,
     context: &CallContext<'_>,
     params: CallParams,
-) -> Result<(Value, Option<CallUsage>), RpcError> {
+) -> Result<(Value, Option<CallUsage>), McpError> {
     let span = tracing::info_span!(
         "tool_call",
         tool = %params.name,
@@ -180,9 +165,11 @@ pub async fn call_with_usage(
         let slot = match context.audit.map(AuditLog::reserve).transpose() {
             Ok(slot) => slot.flatten(),
             Err(unavailable) => {
-                metrics::record_rejection("audit_unavailable");
-                return Err(RpcError::new(code::INTERNAL_ERROR, unavailable.to_string())
-                    .with_data(json!({ REASON_META_KEY: "audit_unavailable" })));
+                metrics::record_rejection(Rejection::AuditUnavailable);
+                return Err(McpError::call_ended(
+                    Reason::AuditUnavailable,
+                    unavailable.to_string(),
+                ));
             }
         };
         // Digest and arguments are the audit record's: only computed for one.
@@ -196,7 +183,7 @@ pub async fn call_with_usage(
                 tool: params.name.clone(),
                 arguments_sha256: digest,
                 arguments: None,
-                outcome: "cancelled",
+                outcome: Outcome::Cancelled,
                 reason: None,
                 fuel: None,
                 peak_memory_bytes: None,
@@ -229,7 +216,9 @@ pub async fn call_with_usage(
             pending.finish(|record| {
                 record.bytes_out = match &reply {
                     Ok((result, _)) => serde_json::to_vec(result).map_or(0, |bytes| bytes.len()),
-                    Err(error) => serde_json::to_vec(&error.response(None)).map_or(0, |b| b.len()),
+                    Err(error) => {
+                        serde_json::to_vec(&error.to_message(None)).map_or(0, |b| b.len())
+                    }
                 };
                 // Only for a tool the caller may use: a hidden one is unknown.
                 record.arguments = logged_arguments.filter(|_| ended.tool.is_some());
@@ -259,7 +248,7 @@ struct Unfinished {
 impl Drop for Unfinished {
     fn drop(&mut self) {
         if let Some(tool) = self.tool.take() {
-            let ended = Ended::new(&tool, "cancelled", Some("abandoned"));
+            let ended = Ended::new(&tool, Outcome::Cancelled, Some(Reason::Abandoned));
             log_call(&tool, &ended, self.started.elapsed());
         }
     }
@@ -269,14 +258,14 @@ impl Drop for Unfinished {
 struct Ended {
     /// `None` for a tool that does not exist (for this caller).
     tool: Option<Arc<Tool>>,
-    outcome: &'static str,
-    reason: Option<&'static str>,
+    outcome: Outcome,
+    reason: Option<Reason>,
     /// What the instance consumed, when one ran (a failed one too).
     usage: Option<CallUsage>,
 }
 
 impl Ended {
-    fn new(tool: &Arc<Tool>, outcome: &'static str, reason: Option<&'static str>) -> Self {
+    fn new(tool: &Arc<Tool>, outcome: Outcome, reason: Option<Reason>) -> Self {
         Self {
             tool: Some(Arc::clone(tool)),
             outcome,
@@ -286,7 +275,7 @@ impl Ended {
     }
 }
 
-type CallReply = Result<(Value, Option<CallUsage>), RpcError>;
+type CallReply = Result<(Value, Option<CallUsage>), McpError>;
 
 async fn run_call(
     catalog: &Catalog,
@@ -298,23 +287,20 @@ async fn run_call(
     let Some(tool) = catalog.get(&params.name).filter(|tool| tool.allows(caller)) else {
         let unknown = Ended {
             tool: None,
-            outcome: "rejected",
-            reason: Some("unknown_tool"),
+            outcome: Outcome::Rejected,
+            reason: Some(Reason::UnknownTool),
             usage: None,
         };
-        let error = RpcError::new(
-            code::INVALID_PARAMS,
-            format!("Unknown tool: {}", params.name),
-        );
+        let error = McpError::invalid_params(format!("Unknown tool: {}", params.name));
         return (Err(error), unknown);
     };
     if let Some(refusal) = check_quotas(tool, context) {
-        let ended = Ended::new(tool, "rejected", Some(RATE_LIMITED_REASON));
+        let ended = Ended::new(tool, Outcome::Rejected, Some(Reason::RateLimited));
         return (Ok((refusal, None)), ended);
     }
     let violations = schema_violations(&tool.input_validator, &params.arguments);
     if !violations.is_empty() {
-        let ended = Ended::new(tool, "rejected", Some("invalid_arguments"));
+        let ended = Ended::new(tool, Outcome::Rejected, Some(Reason::InvalidArguments));
         let message = format!(
             "arguments for tool `{}` do not match its input schema: {}",
             params.name,
@@ -322,12 +308,11 @@ async fn run_call(
         );
         if revision.schema_errors_are_tool_errors() {
             return (
-                Ok((error_result(&message, "invalid_arguments"), None)),
+                Ok((error_result(&message, Reason::InvalidArguments), None)),
                 ended,
             );
         }
-        let error =
-            RpcError::new(code::INVALID_PARAMS, message).with_data(json!({ "errors": violations }));
+        let error = McpError::invalid_params(message).with_data(json!({ "errors": violations }));
         return (Err(error), ended);
     }
     let arguments = params.arguments.to_string();
@@ -360,27 +345,25 @@ async fn run_call(
         // know it by its served name (with the component's prefix).
         outcome = running => outcome.map_err(|error| error.for_tool(&tool.name)),
         () = client_cancelled => {
-            let error = RpcError::new(
-                code::INTERNAL_ERROR,
+            let error = McpError::call_ended(
+                Reason::ClientCancelled,
                 format!("the client cancelled the call to tool `{}`", params.name),
-            )
-            .with_data(json!({ REASON_META_KEY: CLIENT_CANCELLED_REASON }));
+            );
             return (
                 Err(error),
-                Ended::new(tool, "cancelled", Some(CLIENT_CANCELLED_REASON)),
+                Ended::new(tool, Outcome::Cancelled, Some(Reason::ClientCancelled)),
             );
         }
         () = lifecycle.calls_cancelled() => {
             lifecycle.record_cancelled_call();
-            let error = RpcError::new(
-                code::INTERNAL_ERROR,
+            let error = McpError::call_ended(
+                Reason::Shutdown,
                 format!(
                     "Warden is shutting down and cancelled the call to tool `{}` when its drain deadline passed; retry the call",
                     params.name
                 ),
-            )
-            .with_data(json!({ REASON_META_KEY: SHUTDOWN_REASON }));
-            return (Err(error), Ended::new(tool, "cancelled", Some(SHUTDOWN_REASON)));
+            );
+            return (Err(error), Ended::new(tool, Outcome::Cancelled, Some(Reason::Shutdown)));
         }
     };
     let usage = observer
@@ -401,10 +384,10 @@ async fn run_call(
                 .as_ref()
                 .and_then(|client| client.input_required());
             let reason = match &input_required {
-                Some(Err(_)) => Some("missing_client_capability"),
+                Some(Err(_)) => Some(Reason::MissingClientCapability),
                 _ => None,
             };
-            let mut ended = Ended::new(tool, "input_required", reason);
+            let mut ended = Ended::new(tool, Outcome::InputRequired, reason);
             ended.usage = usage;
             match input_required {
                 Some(reply) => (reply.map(|result| (result, None)), ended),
@@ -414,7 +397,8 @@ async fn run_call(
             }
         }
         Err(error) => {
-            let mut ended = Ended::new(tool, "failed", Some(error.reason()));
+            let mut ended =
+                Ended::new(tool, Outcome::Failed, Some(Reason::Sandbox(error.reason())));
             ended.usage = usage;
             (Ok((call_error_result(&error), None)), ended)
         }
@@ -425,14 +409,14 @@ async fn run_call(
 fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
     let caller = context.caller.name();
     let refused = match tool.rates.check(caller) {
-        Err(limited) => Some((limited.quota, limited.wait, "tool")),
+        Err(limited) => Some((limited.quota, limited.wait, Rejection::ToolRate)),
         Ok(()) => context.limits.as_ref().and_then(|limits| {
             let budgets = limits.fuel()?;
             let wait = budgets.check(caller).err()?;
             Some((
                 format!("fuel budget {} per caller", budgets.quota()),
                 wait,
-                "caller_fuel",
+                Rejection::CallerFuel,
             ))
         }),
     };
@@ -443,7 +427,7 @@ fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
         "tool `{}` is rate limited ({quota}); retry in {wait_ms} ms",
         tool.name
     );
-    let mut result = error_result(&message, RATE_LIMITED_REASON);
+    let mut result = error_result(&message, Reason::RateLimited);
     result["_meta"][RETRY_AFTER_META_KEY] = json!(wait_ms);
     Some(result)
 }
@@ -495,11 +479,7 @@ impl CallEvents for CallObserver {
 
 /// Turns a completed call into a result, holding the tool to its output
 /// schema; with the outcome and reason to record.
-fn finish(
-    tool: &Tool,
-    result: CallResult,
-    usage: &CallUsage,
-) -> (Value, &'static str, Option<&'static str>) {
+fn finish(tool: &Tool, result: CallResult, usage: &CallUsage) -> (Value, Outcome, Option<Reason>) {
     if usage.dropped_output_bytes > 0 {
         tracing::warn!(tool = %tool.name, dropped_bytes = usage.dropped_output_bytes, "tool output to stdout/stderr truncated");
     }
@@ -510,57 +490,31 @@ fn finish(
     match tool_output::build_result(tool, result) {
         Ok(value) => {
             let outcome = if value["isError"] == Value::Bool(true) {
-                "tool_error"
+                Outcome::ToolError
             } else {
-                "ok"
+                Outcome::Ok
             };
             (value, outcome, None)
         }
         Err(refused) => (
             error_result(&refused.to_string(), refused.reason()),
-            "failed",
+            Outcome::Failed,
             Some(refused.reason()),
         ),
     }
 }
 
 /// A tool execution error (`isError: true`) with a stable reason in `_meta`.
-pub fn error_result(message: &str, reason: &str) -> Value {
+pub fn error_result(message: &str, reason: Reason) -> Value {
     json!({
         "content": [{ "type": "text", "text": message }],
         "isError": true,
-        "_meta": { REASON_META_KEY: reason },
+        "_meta": { REASON_META_KEY: reason.as_str() },
     })
 }
 
 fn call_error_result(error: &CallError) -> Value {
-    error_result(&error.to_string(), error.reason())
-}
-
-/// Each violation as "`/json/pointer`: reason", capped in count and length.
-pub fn schema_violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    validator
-        .iter_errors(instance)
-        .take(MAX_SCHEMA_ERRORS)
-        .map(|error| {
-            let path = error.instance_path().to_string();
-            let path = if path.is_empty() {
-                "/".to_owned()
-            } else {
-                path
-            };
-            let mut message = error.to_string();
-            if message.len() > MAX_SCHEMA_MESSAGE_BYTES {
-                let mut cut = MAX_SCHEMA_MESSAGE_BYTES;
-                while !message.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                message.truncate(cut);
-                message.push('…');
-            }
-            format!("`{path}`: {message}")
-        })
-        .collect()
+    error_result(&error.to_string(), Reason::Sandbox(error.reason()))
 }
 
 /// The per-call log line and metrics.
@@ -568,19 +522,19 @@ fn log_call(tool: &Tool, ended: &Ended, duration: std::time::Duration) {
     let (outcome, reason) = (ended.outcome, ended.reason);
     metrics::record_call(&tool.metrics, outcome, reason, duration);
     let span = tracing::Span::current();
-    span.record("outcome", outcome);
+    span.record("outcome", outcome.as_str());
     if let Some(reason) = reason {
-        span.record("reason", reason);
+        span.record("reason", reason.as_str());
     }
-    if outcome == "failed" {
+    if outcome == Outcome::Failed {
         // Trace viewers mark the span as an error.
         span.record("otel.status_code", "error");
     }
     tracing::info!(
         tool = %tool.name,
         component = %tool.component.name(),
-        outcome,
-        reason,
+        outcome = outcome.as_str(),
+        reason = reason.map(Reason::as_str),
         duration_ms = %format_args!("{:.3}", duration.as_secs_f64() * 1000.0),
         fuel = ended.usage.as_ref().and_then(|usage| usage.fuel_consumed),
         "tool call"
@@ -600,30 +554,12 @@ mod tests {
 
     #[test]
     fn call_params_need_a_name_and_an_object() {
-        let params = |value: Value| CallParams::parse(value.as_object());
+        let params =
+            |value: Value| CallParams::parse(value.as_object().cloned().unwrap_or_default());
         assert!(params(json!({"name": "t"})).is_ok());
         assert!(params(json!({"name": "t", "arguments": {"a": 1}})).is_ok());
         assert!(params(json!({})).is_err());
         assert!(params(json!({"name": 1})).is_err());
         assert!(params(json!({"name": "t", "arguments": [1]})).is_err());
-        assert!(CallParams::parse(None).is_err());
-    }
-
-    #[test]
-    fn lists_schema_violations_with_their_paths() {
-        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n", "m"]});
-        let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-        let violations = schema_violations(&validator, &json!({"n": "x"}));
-        assert_eq!(violations.len(), 2, "{violations:?}");
-        assert!(
-            violations.iter().any(|v| v.starts_with("`/n`:")),
-            "{violations:?}"
-        );
-        assert!(
-            violations
-                .iter()
-                .any(|v| v.starts_with("`/`:") && v.contains("\"m\"")),
-            "{violations:?}"
-        );
     }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::outcome::{Outcome, Reason, Rejection};
+
 /// `tools/call` outcomes, by tool, outcome and reason.
 pub const TOOL_CALLS: &str = "warden_tool_calls_total";
 /// Wall-clock time of `tools/call`, by tool.
@@ -186,22 +188,22 @@ fn describe() {
 /// Records one finished `tools/call`.
 pub fn record_call(
     tool: &ToolMetrics,
-    outcome: &'static str,
-    reason: Option<&'static str>,
+    outcome: Outcome,
+    reason: Option<Reason>,
     duration: Duration,
 ) {
-    if outcome == "ok" && reason.is_none() {
+    if outcome == Outcome::Ok && reason.is_none() {
         tool.succeeded.increment(1);
     } else {
         let labels = [
             ("tool", tool.name.clone()),
-            ("outcome", outcome.to_owned()),
-            ("reason", reason.unwrap_or("").to_owned()),
+            ("outcome", outcome.as_str().to_owned()),
+            ("reason", reason.map_or("", Reason::as_str).to_owned()),
         ];
         metrics::counter!(TOOL_CALLS, &labels).increment(1);
     }
     tool.duration.record(duration.as_secs_f64());
-    if reason == Some("invalid_arguments") {
+    if reason == Some(Reason::InvalidArguments) {
         tool.schema_rejections.increment(1);
     }
 }
@@ -240,7 +242,7 @@ impl ToolMetrics {
                 TOOL_CALLS,
                 &[
                     tool(),
-                    ("outcome", "ok".to_owned()),
+                    ("outcome", Outcome::Ok.as_str().to_owned()),
                     ("reason", String::new())
                 ]
             ),
@@ -277,8 +279,8 @@ pub fn record_http(status: u16) {
 }
 
 /// Records one request or call refused by a quota or by load shedding.
-pub fn record_rejection(reason: &'static str) {
-    metrics::counter!(REJECTIONS, "reason" => reason).increment(1);
+pub fn record_rejection(reason: Rejection) {
+    metrics::counter!(REJECTIONS, "reason" => reason.as_str()).increment(1);
 }
 
 /// Records one audit record `written` or `dropped`.

@@ -10,11 +10,11 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::{HeaderMap, Request, Response};
+use hyper::{Request, Response};
 use opentelemetry::KeyValue;
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_http::{HeaderExtractor, HttpClient, HttpError, hyper::HyperClient};
+use opentelemetry_http::{HttpClient, HttpError, hyper::HyperClient};
 use opentelemetry_otlp::{Protocol, WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
@@ -91,8 +91,13 @@ impl OtlpExport {
 
 /// Makes `span` a child of the caller's span named by a W3C `traceparent`
 /// (and `tracestate`) header, so the caller's trace continues into Warden.
-pub fn continue_remote_trace(span: &tracing::Span, headers: &HeaderMap) {
-    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+pub fn continue_remote_trace(span: &tracing::Span, traceparent: &str, tracestate: Option<&str>) {
+    let mut carrier = std::collections::HashMap::with_capacity(2);
+    carrier.insert("traceparent".to_owned(), traceparent.to_owned());
+    if let Some(tracestate) = tracestate {
+        carrier.insert("tracestate".to_owned(), tracestate.to_owned());
+    }
+    let parent = TraceContextPropagator::new().extract(&carrier);
     // Fails only when no OpenTelemetry layer is installed: nothing to link.
     let _ = span.set_parent(parent);
 }

@@ -53,7 +53,7 @@ pub async fn run(
     };
     let (result, usage) = tools::call_with_usage(&catalog, &context, params)
         .await
-        .map_err(|error| anyhow::anyhow!("{} (JSON-RPC error {})", error.message, error.code))?;
+        .map_err(|error| anyhow::anyhow!("{} (JSON-RPC error {})", error.message, error.code()))?;
     if as_json {
         let document = json!({ "result": result, "usage": usage.as_ref().map(usage_json) });
         emit(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;

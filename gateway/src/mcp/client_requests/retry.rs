@@ -12,8 +12,7 @@ use sha2::{Digest, Sha256};
 use warden_sandbox::{ClientReply, ClientRequest, ClientRequestError};
 
 use super::check::Refusal;
-use crate::mcp::RpcError;
-use crate::mcp::jsonrpc::code;
+use crate::mcp::error::{ErrorKind, McpError};
 use crate::mcp::session::token::{Sealed, SessionSealer};
 
 /// How long a `requestState` stays valid: time for a person to answer.
@@ -110,12 +109,12 @@ impl RetryRound {
         sealer: Arc<SessionSealer>,
         request_state: Option<&Value>,
         input_responses: Option<&Value>,
-    ) -> Result<Self, RpcError> {
+    ) -> Result<Self, McpError> {
         let responses = match input_responses {
             None | Some(Value::Null) => None,
             Some(Value::Object(responses)) => Some(responses),
             Some(_) => {
-                return Err(RpcError::invalid_params(
+                return Err(McpError::invalid_params(
                     "`inputResponses` must be an object",
                 ));
             }
@@ -127,19 +126,19 @@ impl RetryRound {
             Some(Value::String(token)) => {
                 let state = open_state(&sealer, token)?;
                 if state.binding != binding {
-                    return Err(RpcError::invalid_params(
+                    return Err(McpError::invalid_params(
                         "`requestState` belongs to another call (another caller, tool or arguments)",
                     ));
                 }
                 if state.exp < unix_now() {
-                    return Err(RpcError::invalid_params(
+                    return Err(McpError::invalid_params(
                         "`requestState` has expired; call the tool again without it",
                     ));
                 }
                 answers.extend(state.answers);
                 asked = state.asked;
             }
-            Some(_) => return Err(RpcError::invalid_params("`requestState` must be a string")),
+            Some(_) => return Err(McpError::invalid_params("`requestState` must be a string")),
         }
         // Every response is the client's answer under its key: to what the
         // last round asked (bound to that request), or given unasked (it
@@ -147,7 +146,7 @@ impl RetryRound {
         // asks are ignored, as MCP wants.
         for (key, response) in responses.into_iter().flatten() {
             if !response.is_object() {
-                return Err(RpcError::invalid_params(format!(
+                return Err(McpError::invalid_params(format!(
                     "`inputResponses.{key}` must be an object (the client's result)"
                 )));
             }
@@ -229,7 +228,7 @@ impl RetryRound {
     /// How a run that stopped at requests it could not have answered ends:
     /// an `InputRequiredResult`, or -32021 for capabilities the client did
     /// not declare; `None` when it did not stop so.
-    pub fn input_required(&self) -> Option<Result<Value, RpcError>> {
+    pub fn input_required(&self) -> Option<Result<Value, McpError>> {
         let mut progress = self.progress();
         if !progress.missing.is_empty() {
             let names: Vec<&str> = progress.missing.iter().copied().collect();
@@ -237,8 +236,8 @@ impl RetryRound {
                 .iter()
                 .map(|name| ((*name).to_owned(), json!({})))
                 .collect();
-            return Some(Err(RpcError::new(
-                code::MISSING_REQUIRED_CLIENT_CAPABILITY,
+            return Some(Err(McpError::new(
+                ErrorKind::MissingClientCapability,
                 format!(
                     "the tool needs the client capability `{}`, which the request's clientCapabilities do not declare",
                     names.join("`, `")
@@ -270,8 +269,8 @@ impl RetryRound {
             .sealer
             .seal_bytes(Sealed::RequestState, &plaintext)
             .map_err(|error| {
-                RpcError::new(
-                    code::INTERNAL_ERROR,
+                McpError::new(
+                    ErrorKind::Internal,
                     format!("cannot carry the answers collected so far: {error}"),
                 )
             });
@@ -292,16 +291,16 @@ impl RetryRound {
     }
 }
 
-fn open_state(sealer: &SessionSealer, token: &str) -> Result<RequestState, RpcError> {
+fn open_state(sealer: &SessionSealer, token: &str) -> Result<RequestState, McpError> {
     let plaintext = sealer
         .open_bytes(Sealed::RequestState, token)
         .map_err(|error| {
-            RpcError::invalid_params(format!(
+            McpError::invalid_params(format!(
                 "`requestState` is not one this server issued ({error})"
             ))
         })?;
     serde_json::from_slice(&plaintext).map_err(|_| {
-        RpcError::invalid_params("`requestState` is not one this server issued (unreadable)")
+        McpError::invalid_params("`requestState` is not one this server issued (unreadable)")
     })
 }
 

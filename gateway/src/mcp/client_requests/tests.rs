@@ -160,7 +160,7 @@ fn a_required_request_for_an_undeclared_capability_is_32021() {
     );
     assert_eq!(round.ask(&request, checked), ClientReply::Suspend);
     let error = round.input_required().expect("ended").expect_err("-32021");
-    assert_eq!(error.code, code::MISSING_REQUIRED_CLIENT_CAPABILITY);
+    assert_eq!(error.code(), code::MISSING_REQUIRED_CLIENT_CAPABILITY);
     assert_eq!(
         error.data,
         Some(json!({"requiredCapabilities": {"sampling": {}}}))

@@ -78,6 +78,29 @@ impl Drop for RunningCall<'_> {
     }
 }
 
+/// A [`RunningCall`] holding its session.
+#[derive(Debug)]
+pub struct OwnedCall {
+    session: Arc<Session>,
+    key: Option<String>,
+    cancelled: CancellationToken,
+}
+
+impl OwnedCall {
+    /// Cancelled when the client cancels the request.
+    pub fn cancelled(&self) -> CancellationToken {
+        self.cancelled.clone()
+    }
+}
+
+impl Drop for OwnedCall {
+    fn drop(&mut self) {
+        if let Some(key) = &self.key {
+            self.session.running_calls().remove(key);
+        }
+    }
+}
+
 impl Session {
     /// The state of one 2026-07-28 request, which has no session: what its
     /// `_meta` declares, for the length of the request. Nothing of it is
@@ -119,6 +142,17 @@ impl Session {
     /// A request id already running keeps its first entry: the client reused
     /// an id, and only the first call can be cancelled by it.
     pub fn start_call(&self, request_id: &Value) -> RunningCall<'_> {
+        let (key, cancelled) = self.list_call(request_id);
+        RunningCall {
+            session: self,
+            key,
+            cancelled,
+        }
+    }
+
+    /// Lists `request_id` as running, unless it already is; its key in the
+    /// list (`None`: not listed) and its cancellation.
+    fn list_call(&self, request_id: &Value) -> (Option<String>, CancellationToken) {
         let key = request_id.to_string();
         let cancelled = CancellationToken::new();
         let mut calls = self.running_calls();
@@ -126,9 +160,15 @@ impl Session {
             calls.insert(key.clone(), cancelled.clone());
             key
         });
-        drop(calls);
-        RunningCall {
-            session: self,
+        (key, cancelled)
+    }
+
+    /// [`start_call`](Self::start_call) for a request that outlives any
+    /// borrow of its session (a subscription the transport keeps).
+    pub fn start_owned_call(self: &Arc<Self>, request_id: &Value) -> OwnedCall {
+        let (key, cancelled) = self.list_call(request_id);
+        OwnedCall {
+            session: Arc::clone(self),
             key,
             cancelled,
         }
