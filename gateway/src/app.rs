@@ -17,7 +17,6 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::config::{self, Config, HttpConfig, ServerConfig, SessionKey};
 use crate::limits::Limits;
 use crate::mcp::McpServer;
-use crate::mcp::session::replay::ReplayBounds;
 use crate::mcp::session::{SessionSettings, SessionStore};
 use crate::telemetry::{self, metrics::LiveState};
 use crate::tls::{Tls, TlsError};
@@ -125,10 +124,6 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         lifetime: Duration::from_secs(server.session_lifetime_secs),
         idle_timeout: Duration::from_secs(server.session_idle_timeout_secs),
         max_sessions: server.max_sessions,
-        replay: ReplayBounds {
-            max_events: server.stream_replay_events,
-            max_bytes: server.stream_replay_bytes,
-        },
     });
     Ok(Arc::new(Gateway {
         mcp: Arc::new(McpServer::new(

@@ -24,11 +24,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::event_stream::{message_event, priming_event};
+use super::replay::StreamKind;
 use super::response::{self, Body};
+use super::stream_state::StreamState;
 use crate::mcp::notify::{Notifications, QUEUED_NOTIFICATIONS};
 use crate::mcp::server::PendingAnswer;
 use crate::mcp::session::Session;
-use crate::mcp::session::replay::StreamKind;
 
 /// How long a connected client may read nothing before its stream is let
 /// go. Until then the stream waits for it (what the tool reports
@@ -41,7 +42,8 @@ const STALLED_READER: Duration = Duration::from_secs(30);
 /// notifications `notifications` receives meanwhile. A plain JSON answer
 /// gets the status of the error refusing the request, if any.
 pub async fn answer(
-    session: Arc<Session>,
+    session: &Session,
+    streams: Arc<StreamState>,
     request: PendingAnswer,
     mut notifications: Notifications,
 ) -> Response<Body> {
@@ -54,7 +56,7 @@ pub async fn answer(
                 return response::answer(reply);
             }
             let (events, body) = mpsc::channel(queued.len() + 2);
-            let writer = StreamWriter::open(session, events);
+            let writer = StreamWriter::open(session, streams, events);
             writer.prime();
             for notification in &queued {
                 writer.send(notification);
@@ -68,8 +70,8 @@ pub async fn answer(
     };
     let (events, body) = mpsc::channel(QUEUED_NOTIFICATIONS);
     // Without resumption, the connection's end is the call's end.
-    let connection = (!session.stream.replay().resumable()).then(|| events.clone());
-    let writer = StreamWriter::open(session, events.clone());
+    let connection = (!streams.replay().resumable()).then(|| events.clone());
+    let writer = StreamWriter::open(session, streams, events.clone());
     tokio::spawn(async move {
         writer.prime();
         writer.send(&first);
@@ -129,25 +131,27 @@ fn drain(notifications: &mut Notifications) -> Vec<Value> {
 /// Writes one request's stream through the session's replay log; the
 /// stream ends when the writer is dropped.
 struct StreamWriter {
-    session: Arc<Session>,
+    streams: Arc<StreamState>,
     stream: u64,
+    /// Whether the session's revision opens streams with a priming event.
+    primes: bool,
 }
 
 impl StreamWriter {
-    /// A new stream of the session whose events go to `live`.
-    fn open(session: Arc<Session>, live: mpsc::Sender<Bytes>) -> Self {
-        let stream = session
-            .stream
-            .replay()
-            .open(StreamKind::Request, Some(live));
-        Self { session, stream }
+    /// A new stream of `session` whose events go to `live`.
+    fn open(session: &Session, streams: Arc<StreamState>, live: mpsc::Sender<Bytes>) -> Self {
+        let stream = streams.replay().open(StreamKind::Request, Some(live));
+        Self {
+            streams,
+            stream,
+            primes: session.revision.primes_event_streams(),
+        }
     }
 
     /// The priming event of revisions that resume streams (2025-11-25).
     fn prime(&self) {
-        if self.session.revision.primes_event_streams() {
-            self.session
-                .stream
+        if self.primes {
+            self.streams
                 .replay()
                 .record(self.stream, |id| priming_event(&id));
         }
@@ -155,8 +159,7 @@ impl StreamWriter {
 
     /// Sends one message.
     fn send(&self, message: &Value) {
-        self.session
-            .stream
+        self.streams
             .replay()
             .record(self.stream, |id| message_event(&id, message));
     }
@@ -164,6 +167,6 @@ impl StreamWriter {
 
 impl Drop for StreamWriter {
     fn drop(&mut self) {
-        self.session.stream.replay().finish(self.stream);
+        self.streams.replay().finish(self.stream);
     }
 }

@@ -33,8 +33,9 @@ use crate::app::Gateway;
 use crate::auth::Caller;
 use crate::mcp::server::LocalState;
 
-use crate::mcp::session::replay::{EventId, StreamKind};
-use crate::mcp::session::{FeedClaim, Session, StreamState};
+use super::replay::{EventId, StreamKind};
+use super::stream_state::{FeedClaim, StreamState};
+use crate::mcp::session::Session;
 
 /// The header a reconnecting client names its last event with.
 const LAST_EVENT_ID: &str = "last-event-id";
@@ -78,7 +79,8 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Res
             ),
         };
     }
-    let Some(claim) = session.stream.claim() else {
+    let streams = StreamState::of(&session, &gateway.settings);
+    let Some(claim) = streams.claim() else {
         return response::http_refusal(
             StatusCode::CONFLICT,
             "this session already has an open event stream",
@@ -86,8 +88,20 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Res
     };
     let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
     tracing::debug!(session = %session.log_tag, "event stream opened");
-    tokio::spawn(feed(Arc::clone(gateway), id, session, claim, sender, false));
+    let fed = Fed {
+        session,
+        streams,
+        claim,
+    };
+    tokio::spawn(feed(Arc::clone(gateway), id, fed, sender, false));
     response::event_stream(receiver)
+}
+
+/// A session's `GET` stream, with the right to feed it.
+struct Fed {
+    session: Arc<Session>,
+    streams: Arc<StreamState>,
+    claim: FeedClaim,
 }
 
 /// Answers a `GET` with `Last-Event-ID`: the rest of the stream it names.
@@ -97,21 +111,32 @@ fn resume(
     session: Arc<Session>,
     last: EventId,
 ) -> Response<Body> {
-    let resumed = session.stream.replay().resume(last);
+    let streams = StreamState::of(&session, &gateway.settings);
+    let resumed = streams.replay().resume(last);
     match (resumed, last.kind) {
         (Ok(resumed), _) => {
             tracing::debug!(session = %session.log_tag, %last, "event stream resumed");
             if let Some(sender) = resumed.feed {
-                let claim = session.stream.take_over();
-                tokio::spawn(feed(Arc::clone(gateway), id, session, claim, sender, false));
+                let claim = streams.take_over();
+                let fed = Fed {
+                    session,
+                    streams,
+                    claim,
+                };
+                tokio::spawn(feed(Arc::clone(gateway), id, fed, sender, false));
             }
             response::event_stream(resumed.events)
         }
         (Err(error), StreamKind::Standalone) => {
             tracing::debug!(session = %session.log_tag, %last, %error, "event stream restarted");
-            let claim = session.stream.take_over();
+            let claim = streams.take_over();
             let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
-            tokio::spawn(feed(Arc::clone(gateway), id, session, claim, sender, true));
+            let fed = Fed {
+                session,
+                streams,
+                claim,
+            };
+            tokio::spawn(feed(Arc::clone(gateway), id, fed, sender, true));
             response::event_stream(receiver)
         }
         (Err(error), StreamKind::Request) => response::http_refusal(
@@ -136,32 +161,32 @@ impl Drop for Release {
 async fn feed(
     gateway: Arc<Gateway>,
     id: String,
-    session: Arc<Session>,
-    claim: FeedClaim,
+    fed: Fed,
     events: mpsc::Sender<Bytes>,
     changed_first: bool,
 ) {
+    let Fed {
+        session,
+        streams,
+        claim,
+    } = fed;
     let superseded = claim.superseded();
-    let _release = Release(Arc::clone(&session.stream), claim);
-    let stream = session
-        .stream
+    let _release = Release(Arc::clone(&streams), claim);
+    let stream = streams
         .replay()
         .open(StreamKind::Standalone, Some(events.clone()));
     let mut tools_changed = gateway.mcp.subscribe_tools_changed();
     let drain_begun = gateway.mcp.lifecycle().drain_begun();
-    let session_ended = session.stream.ended();
+    let session_ended = session.ended();
     let mut keepalive = tokio::time::interval(KEEPALIVE_INTERVAL);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate: it primes the stream instead.
     keepalive.tick().await;
     let record = |message: Option<&serde_json::Value>| {
-        session
-            .stream
-            .replay()
-            .record(stream, |event_id| match message {
-                Some(message) => message_event(&event_id, message),
-                None => priming_event(&event_id),
-            });
+        streams.replay().record(stream, |event_id| match message {
+            Some(message) => message_event(&event_id, message),
+            None => priming_event(&event_id),
+        });
     };
     let list_changed = json!({
         "jsonrpc": "2.0",
@@ -174,7 +199,7 @@ async fn feed(
         record(Some(&list_changed));
     }
     let reason = loop {
-        if !session.stream.replay().is_connected(stream) {
+        if !streams.replay().is_connected(stream) {
             break "the client closed it or stopped reading";
         }
         tokio::select! {
@@ -200,7 +225,7 @@ async fn feed(
             }
         }
     };
-    session.stream.replay().finish(stream);
+    streams.replay().finish(stream);
     tracing::debug!(session = %session.log_tag, reason, "event stream closed");
 }
 

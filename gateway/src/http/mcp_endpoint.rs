@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::response::{self, Body};
+use super::stream_state::StreamState;
 use super::{call_stream, event_stream, listen, oauth, stateless};
 use crate::app::Gateway;
 use crate::auth::Caller;
@@ -235,11 +236,11 @@ async fn post(
     }
     let incoming = Incoming::decode(&body, gateway.settings.max_json_depth);
     let reply = gateway.mcp.handle(incoming, &context).await;
-    deliver(reply).await
+    deliver(gateway, reply).await
 }
 
 /// The server's reply as the response to a POST.
-async fn deliver(reply: Reply) -> Response<Body> {
+async fn deliver(gateway: &Gateway, reply: Reply) -> Response<Body> {
     match reply {
         Reply::Nothing => response::empty(StatusCode::ACCEPTED),
         Reply::Answer(answer) => response::answer(&answer),
@@ -264,7 +265,8 @@ async fn deliver(reply: Reply) -> Response<Body> {
                 None => response::empty(StatusCode::ACCEPTED),
             },
             Some(notifications) => {
-                call_stream::answer(running.session, running.answer, notifications).await
+                let streams = StreamState::of(&running.session, &gateway.settings);
+                call_stream::answer(&running.session, streams, running.answer, notifications).await
             }
         },
         Reply::Subscription(subscription) => listen::open(subscription),

@@ -6,8 +6,10 @@ mod health;
 mod listen;
 pub mod mcp_endpoint;
 mod oauth;
+mod replay;
 pub mod response;
 mod stateless;
+mod stream_state;
 
 use std::convert::Infallible;
 use std::future::Future;

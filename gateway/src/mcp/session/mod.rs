@@ -8,12 +8,11 @@
 //! ended here, kept until their ids expire.
 
 pub mod pending;
-pub mod replay;
-mod stream;
 pub mod token;
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -23,8 +22,6 @@ use warden_sandbox::LogLevel;
 use super::revision::Revision;
 use crate::config::SessionKey;
 use pending::PendingRequests;
-use replay::ReplayBounds;
-pub use stream::{FeedClaim, StreamState};
 use token::{OpenError, SESSION_ID_BYTES, SealError, SessionClaims, SessionSealer};
 
 /// What the server knows about one session.
@@ -40,9 +37,13 @@ pub struct Session {
     /// A short name for the session in logs, the same on every replica. The
     /// id itself is a bearer secret and is never logged.
     pub log_tag: String,
-    /// The session's server-to-client stream in this process, shared by
-    /// every copy.
-    pub stream: Arc<StreamState>,
+    /// Cancelled when the session ends here (DELETE, expiry) or this
+    /// process forgets it: its transport's streams close.
+    ended: CancellationToken,
+    /// What the transport serving the session keeps for it in this process
+    /// (HTTP: its event streams and their replay log), made on first use
+    /// and gone with the session's local state.
+    transport_state: TransportState,
     /// The lowest level of tool log messages sent to the client, as
     /// `logging/setLevel` set it in this process; `None` sends none.
     log_level: Mutex<Option<LogLevel>>,
@@ -51,6 +52,20 @@ pub struct Session {
     calls: Mutex<HashMap<String, CancellationToken>>,
     /// Requests sent to the client from this process that wait for answers.
     pub pending: Arc<PendingRequests>,
+}
+
+/// The slot of [`Session::transport_state`].
+#[derive(Default)]
+struct TransportState(OnceLock<Arc<dyn Any + Send + Sync>>);
+
+impl std::fmt::Debug for TransportState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "TransportState(kept)"
+        } else {
+            "TransportState(none)"
+        })
+    }
 }
 
 /// A running call's place in its session's list; leaves it when dropped.
@@ -115,14 +130,9 @@ impl Session {
             revision,
             client_capabilities: Arc::new(client_capabilities),
             owner,
-            log_tag: format!("{:08x}", stream_tag()),
-            stream: Arc::new(StreamState::new(
-                ReplayBounds {
-                    max_events: 0,
-                    max_bytes: 0,
-                },
-                0,
-            )),
+            log_tag: format!("{:08x}", random_tag()),
+            ended: CancellationToken::new(),
+            transport_state: TransportState::default(),
             log_level: Mutex::new(log_level),
             calls: Mutex::new(HashMap::new()),
             pending: Arc::default(),
@@ -191,6 +201,23 @@ impl Session {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Cancelled when the session ends here (DELETE, expiry) or this
+    /// process forgets it.
+    pub fn ended(&self) -> CancellationToken {
+        self.ended.clone()
+    }
+
+    /// The state of type `T` the transport keeps for this session in this
+    /// process, made by `make` on first use.
+    pub fn transport_state<T: Any + Send + Sync>(&self, make: impl Fn() -> T) -> Arc<T> {
+        let kept = self.transport_state.0.get_or_init(|| Arc::new(make()));
+        // One transport serves a session in a process; a state of another
+        // type could only be a second transport's, and this one gets its own.
+        Arc::clone(kept)
+            .downcast::<T>()
+            .unwrap_or_else(|_| Arc::new(make()))
+    }
+
     /// Sets it (`logging/setLevel`).
     pub fn set_log_level(&self, level: LogLevel) {
         *self
@@ -256,7 +283,6 @@ pub struct SessionStore {
     idle_timeout: Duration,
     lifetime: Duration,
     max_sessions: usize,
-    replay: ReplayBounds,
 }
 
 /// Bytes of the session id shown in logs.
@@ -276,8 +302,6 @@ pub struct SessionSettings {
     pub idle_timeout: Duration,
     /// Most sessions with local state at once.
     pub max_sessions: usize,
-    /// What each session keeps for resuming its streams.
-    pub replay: ReplayBounds,
 }
 
 impl SessionStore {
@@ -289,7 +313,6 @@ impl SessionStore {
             idle_timeout: settings.idle_timeout,
             lifetime: settings.lifetime,
             max_sessions: settings.max_sessions,
-            replay: settings.replay,
         }
     }
 
@@ -364,7 +387,7 @@ impl SessionStore {
         };
         if local.expires_at <= unix_now() {
             if let Some(expired) = state.live.remove(token) {
-                expired.session.stream.ended.cancel();
+                expired.session.ended.cancel();
             }
             return Err(LookupError::Expired);
         }
@@ -378,7 +401,7 @@ impl SessionStore {
         let known = self.lock().live.remove(token);
         let (id, expires_at) = match known {
             Some(local) => {
-                local.session.stream.ended.cancel();
+                local.session.ended.cancel();
                 (local.id, local.expires_at)
             }
             None => {
@@ -483,7 +506,8 @@ impl SessionStore {
             log_tag: log_tag(&claims.id),
             client_capabilities: Arc::new(claims.client_capabilities),
             owner: claims.owner,
-            stream: Arc::new(StreamState::new(self.replay, stream_tag())),
+            ended: CancellationToken::new(),
+            transport_state: TransportState::default(),
             log_level: Mutex::new(Some(super::notify::DEFAULT_LOG_LEVEL)),
             calls: Mutex::new(HashMap::new()),
             pending: Arc::default(),
@@ -496,17 +520,16 @@ impl SessionStore {
         let keep =
             now.duration_since(local.last_seen) < self.idle_timeout && local.expires_at > unix;
         if !keep {
-            local.session.stream.ended.cancel();
+            local.session.ended.cancel();
         }
         keep
     }
 }
 
-/// A random tag for a session's event ids in this life of its local state,
-/// so ids from another replica or an earlier life never match here. A
-/// failing random source gives the clock's nanoseconds: tags need to differ,
-/// not to be secret.
-fn stream_tag() -> u32 {
+/// A random tag (a 2026-07-28 request's name in logs, a stream's in its
+/// event ids). A failing random source gives the clock's nanoseconds: tags
+/// need to differ, not to be secret.
+pub fn random_tag() -> u32 {
     let mut bytes = [0u8; 4];
     if getrandom::fill(&mut bytes).is_err() {
         return SystemTime::now()
@@ -541,10 +564,6 @@ mod tests {
             lifetime: Duration::from_secs(3600),
             idle_timeout: Duration::from_secs(60),
             max_sessions: 10,
-            replay: ReplayBounds {
-                max_events: 16,
-                max_bytes: 4096,
-            },
         }
     }
 
@@ -653,7 +672,7 @@ mod tests {
         forgetful.idle_timeout = Duration::ZERO;
         let store = SessionStore::new(&forgetful);
         let id = create(&store);
-        let stream = store.touch(&id).expect("live").stream.ended();
+        let stream = store.touch(&id).expect("live").ended();
         assert_eq!(store.sweep(), 0);
         assert!(stream.is_cancelled(), "a forgotten session's stream ends");
         assert!(store.touch(&id).is_ok(), "forgotten is not ended");

@@ -1,11 +1,15 @@
 //! A session's event streams in this process: who feeds the `GET` stream,
-//! and the log of recent events a broken stream resumes from.
+//! and the log of recent events a broken stream resumes from. The HTTP
+//! transport's alone: it keeps them in the session's transport state, so
+//! they go with the session's local state.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
 use super::replay::{ReplayBounds, ReplayLog};
+use crate::config::ServerConfig;
+use crate::mcp::session::{Session, random_tag};
 
 /// The state of a session's event streams in this process: the `GET`
 /// stream's feed, and the log of recent events that lets a broken stream
@@ -13,7 +17,6 @@ use super::replay::{ReplayBounds, ReplayLog};
 #[derive(Debug)]
 pub struct StreamState {
     feed: Mutex<FeedSlot>,
-    pub(super) ended: CancellationToken,
     replay: Mutex<ReplayLog>,
 }
 
@@ -45,9 +48,30 @@ impl StreamState {
     pub fn new(bounds: ReplayBounds, tag: u32) -> Self {
         Self {
             feed: Mutex::default(),
-            ended: CancellationToken::new(),
             replay: Mutex::new(ReplayLog::new(bounds, tag)),
         }
+    }
+
+    /// The event streams of `session` in this process, made on first use
+    /// with the replay bounds of `settings`; a 2026-07-28 request's own
+    /// state keeps none, as nothing can resume its stream. The tag is new
+    /// for each life of the session's local state, so event ids from
+    /// another replica or an earlier life never match here.
+    pub fn of(session: &Session, settings: &ServerConfig) -> Arc<Self> {
+        session.transport_state(|| {
+            let bounds = if session.revision.is_stateless() {
+                ReplayBounds {
+                    max_events: 0,
+                    max_bytes: 0,
+                }
+            } else {
+                ReplayBounds {
+                    max_events: settings.stream_replay_events,
+                    max_bytes: settings.stream_replay_bytes,
+                }
+            };
+            Self::new(bounds, random_tag())
+        })
     }
 
     fn feed_slot(&self) -> MutexGuard<'_, FeedSlot> {
@@ -94,11 +118,5 @@ impl StreamState {
         self.replay
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Cancelled when the session ends here (DELETE, expiry) or this process
-    /// forgets it.
-    pub fn ended(&self) -> CancellationToken {
-        self.ended.clone()
     }
 }
