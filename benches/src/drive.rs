@@ -125,6 +125,43 @@ pub async fn measure(
     warmup: Duration,
     stop: Stop,
 ) -> anyhow::Result<Measured> {
+    let (measured, _) = measure_probed(connections, template, warmup, stop, || ()).await?;
+    Ok(measured)
+}
+
+/// What a probe read at the two ends of the measured window.
+pub struct Window<T> {
+    /// When the warm-up ended (the probe runs on the client's thread, so
+    /// up to a timer tick after it), and what the probe read then.
+    pub start: (Instant, T),
+    /// When the last counted request had been answered, and what the probe
+    /// read then.
+    pub end: (Instant, T),
+}
+
+impl<T> Window<T> {
+    /// Wall time between the two readings.
+    pub fn wall(&self) -> Duration {
+        self.end.0.saturating_duration_since(self.start.0)
+    }
+}
+
+/// [`measure`], calling `probe` when the warm-up ends and again when every
+/// connection is done, so that what the server used in the measured window
+/// can be told from the warm-up's. The probe runs twice per point and in
+/// no request's path, so the load generator's cost per request is that of
+/// [`measure`].
+pub async fn measure_probed<T>(
+    connections: Vec<Connection>,
+    template: &Template,
+    warmup: Duration,
+    stop: Stop,
+    mut probe: impl FnMut() -> T,
+) -> anyhow::Result<(Measured, Window<T>)> {
+    let mut start = None;
+    if warmup.is_zero() {
+        start = Some((Instant::now(), probe()));
+    }
     let warm_until = Instant::now() + warmup;
     let until = match stop {
         Stop::After(duration) => Until::Deadline(warm_until + duration),
@@ -140,8 +177,26 @@ pub async fn measure(
     for connection in connections {
         running.spawn(run_connection(connection, plan.clone(), ids.clone()));
     }
+    let warm_end = tokio::time::sleep_until(warm_until.into());
+    tokio::pin!(warm_end);
     let mut total = PerConnection::default();
-    while let Some(done) = running.join_next().await {
+    loop {
+        // Until the warm-up is over, its end is awaited beside the
+        // connections; a connection does not finish before it.
+        let done = if start.is_none() {
+            tokio::select! {
+                done = running.join_next() => done,
+                () = &mut warm_end => {
+                    start = Some((Instant::now(), probe()));
+                    continue;
+                }
+            }
+        } else {
+            running.join_next().await
+        };
+        let Some(done) = done else {
+            break;
+        };
         let done = done?;
         total.latencies.extend(done.latencies);
         total.ok += done.ok;
@@ -150,7 +205,13 @@ pub async fn measure(
         total.first_error = total.first_error.or(done.first_error);
         total.sample = total.sample.or(done.sample);
     }
-    Ok(Measured {
+    let end = (Instant::now(), probe());
+    // Only when no connection was given: then nothing was measured either.
+    let start = match start {
+        Some(start) => start,
+        None => (end.0, probe()),
+    };
+    let measured = Measured {
         latency: Summary::of(total.latencies),
         ok: total.ok,
         errors: total.errors,
@@ -159,7 +220,8 @@ pub async fn measure(
         }),
         first_error: total.first_error,
         sample: total.sample,
-    })
+    };
+    Ok((measured, Window { start, end }))
 }
 
 async fn run_connection(

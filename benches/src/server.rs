@@ -1,7 +1,7 @@
 //! A server process started by a benchmark: its log in a file (a pipe left
 //! unread would fill and stall it), readiness by completing an MCP
-//! initialize, its memory and file descriptors from `/proc`, and a kill
-//! when dropped, so no server outlives the benchmark, whatever error or
+//! initialize, its memory, CPU time and file descriptors from `/proc`, and
+//! a kill when dropped, so no server outlives the benchmark, whatever error or
 //! panic ends it.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, bail, ensure};
 
 use crate::mcp_client::Connection;
 
@@ -107,6 +107,21 @@ impl Running {
         self.status_kib("VmHWM:").map(|kib| kib * 1024)
     }
 
+    /// CPU time the process has used so far, user and system, all its
+    /// threads together (`utime` + `stime` of `/proc/<pid>/stat`).
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let path = format!("/proc/{}/stat", self.child.id());
+        let stat = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+        let ticks =
+            stat_cpu_ticks(&stat).with_context(|| format!("no utime and stime in {path}"))?;
+        // The kernel reports these in USER_HZ ticks, which the auxiliary
+        // vector gives (AT_CLKTCK), as sysconf(_SC_CLK_TCK) does.
+        let per_sec = rustix::param::clock_ticks_per_second();
+        ensure!(per_sec > 0, "the kernel gave no clock tick rate");
+        let nanos = u128::from(ticks) * 1_000_000_000 / u128::from(per_sec);
+        Ok(Duration::from_nanos(u64::try_from(nanos)?))
+    }
+
     /// File descriptors the process has open.
     pub fn open_fds(&self) -> Option<u64> {
         let entries = std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).ok()?;
@@ -138,9 +153,41 @@ impl Running {
     }
 }
 
+/// `utime` + `stime`, in clock ticks, of the text of a `/proc/<pid>/stat`.
+fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name, the second field, is in parentheses and may itself
+    // hold spaces and parentheses; the fields after the last `)` are plain.
+    let (_, after_name) = stat.rsplit_once(')')?;
+    // After the name come the state (the third field), ..., utime (the
+    // 14th) and stime (the 15th).
+    let mut fields = after_name.split_whitespace().skip(14 - 3);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    utime.checked_add(stime)
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_utime_and_stime_whatever_the_command_name() {
+        let stat = "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 1234 0 0 0 \
+                    150 27 0 0 20 0 9 0 123456 98765432 4321 18446744073709551615";
+        assert_eq!(stat_cpu_ticks(stat), Some(177));
+        assert_eq!(stat_cpu_ticks("4242 (a) S 1 2"), None);
+    }
+
+    #[test]
+    fn this_process_has_used_some_cpu() {
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+        assert!(stat_cpu_ticks(&stat).is_some());
     }
 }

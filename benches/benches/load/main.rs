@@ -1,9 +1,10 @@
 //! End-to-end load: Warden and baseline MCP servers, each started here on
 //! loopback, driven by N keep-alive HTTP/1.1 connections (one MCP session
 //! each) calling one tool in a closed loop. Prints, per server, workload
-//! and connection count: requests per second, latency percentiles, errors
-//! and the server's peak RSS, and each baseline's throughput as a ratio to
-//! Warden's.
+//! and connection count: requests per second, latency percentiles, errors,
+//! the server's CPU time per call and CPU use (from `/proc/<pid>/stat` at
+//! the start and end of the measured window), its peak RSS, and each
+//! baseline's throughput as a ratio to Warden's.
 //!
 //! ```sh
 //! cargo bench -p warden-benches --bench load
@@ -34,7 +35,7 @@ use warden_benches::drive::{self, Stop};
 use warden_benches::warden::Paths;
 
 use crate::knobs::Knobs;
-use crate::report::{Point, Row};
+use crate::report::{Point, Row, ServerCpu};
 use crate::servers::{Prepared, Server};
 use crate::workloads::Workload;
 
@@ -111,10 +112,24 @@ async fn point(prepared: &Prepared, workload: &Workload, connections: usize, kno
         let running = prepared.start().await?;
         // Sessions are opened before the clock starts, all of them at once.
         let opened = drive::connections(running.addr, connections, true).await?;
-        let measured = drive::measure(opened, &workload.request, knobs.warmup, knobs.stop).await?;
+        let (measured, window) =
+            drive::measure_probed(opened, &workload.request, knobs.warmup, knobs.stop, || {
+                running.cpu_time()
+            })
+            .await?;
+        let wall = window.wall();
+        let server_cpu = match (window.start.1, window.end.1) {
+            (Ok(start), Ok(end)) => Ok(ServerCpu {
+                used: end.saturating_sub(start),
+                wall,
+                calls: measured.ok + measured.errors,
+            }),
+            (Err(error), _) | (_, Err(error)) => Err(format!("{error:#}")),
+        };
         anyhow::Ok(Point {
             measured,
             peak_rss_bytes: running.peak_rss_bytes(),
+            server_cpu,
             differs: false,
         })
     }
@@ -175,8 +190,15 @@ fn progress(row: &Row) {
     match &row.outcome {
         Ok(point) => {
             let m = &point.measured;
+            let cpu = match &point.server_cpu {
+                Ok(cpu) => {
+                    let (per_call, cpus) = cpu.texts();
+                    format!("server CPU {per_call}/call ({cpus})")
+                }
+                Err(error) => format!("server CPU unknown ({error})"),
+            };
             eprintln!(
-                "load: {what}: {:.0} req/s, p50 {:?}, p99 {:?}, {} B answers, {} errors{}",
+                "load: {what}: {:.0} req/s, p50 {:?}, p99 {:?}, {cpu}, {} B answers, {} errors{}",
                 m.requests_per_sec(),
                 m.latency.p50,
                 m.latency.p99,
@@ -204,7 +226,9 @@ fn describe(knobs: &Knobs) -> String {
         .collect();
     format!(
         "MCP tools/call over HTTP/1.1 keep-alive on loopback, {amount} after {:?} of warm-up; \
-         one session per connection; req/s counts successful calls; {}.\n",
+         one session per connection; req/s counts successful calls; server CPU per call is \
+         the server's user + system time over the measured window divided by the calls \
+         answered in it, and its use that time over the window's wall time; {}.\n",
         knobs.warmup,
         sizes.join(", ")
     )

@@ -1,6 +1,8 @@
 //! The results table: one row per server, workload and connection count,
 //! with each server's throughput as a ratio to Warden's on the same point.
 
+use std::time::Duration;
+
 use warden_benches::drive::Measured;
 use warden_benches::latency_text;
 
@@ -28,16 +30,53 @@ impl Row {
 pub struct Point {
     pub measured: Measured,
     pub peak_rss_bytes: Option<u64>,
+    /// Why it could not be read, when it could not.
+    pub server_cpu: Result<ServerCpu, String>,
     /// The structured result differs from the first server's.
     pub differs: bool,
+}
+
+/// The server process's CPU time over the measured window.
+pub struct ServerCpu {
+    /// User and system time, all its threads together.
+    pub used: Duration,
+    /// Wall time between the two readings.
+    pub wall: Duration,
+    /// Requests answered in the window, failures too: the server did work
+    /// for those as well.
+    pub calls: u64,
+}
+
+impl ServerCpu {
+    /// µs of the server's CPU per call; `None` when no call was answered.
+    pub fn micros_per_call(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.used.as_secs_f64() * 1e6 / self.calls as f64)
+    }
+
+    /// CPU-seconds per wall-second: 1.0 is one core kept busy.
+    pub fn cpus(&self) -> Option<f64> {
+        let wall = self.wall.as_secs_f64();
+        (wall > 0.0).then(|| self.used.as_secs_f64() / wall)
+    }
+
+    /// Per call and utilisation, as the table and progress lines give them.
+    pub fn texts(&self) -> (String, String) {
+        (
+            self.micros_per_call()
+                .map_or("–".to_owned(), |micros| format!("{micros:.1} µs")),
+            self.cpus()
+                .map_or("–".to_owned(), |cpus| format!("{cpus:.2} CPUs")),
+        )
+    }
 }
 
 /// Prints the table (Markdown, so it pastes into the README as is).
 pub fn print(rows: &[Row], skipped: &[(Server, String)]) {
     println!(
-        "| server | workload | conns | req/s | p50 | p90 | p99 | max | errors | peak RSS | req/s vs warden |"
+        "| server | workload | conns | req/s | p50 | p90 | p99 | max | errors \
+         | server CPU/call | server CPU use | peak RSS | req/s vs warden |"
     );
-    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for row in rows {
         let head = format!(
             "| {} | {} | {} |",
@@ -51,8 +90,12 @@ pub fn print(rows: &[Row], skipped: &[(Server, String)]) {
                 let rss = point
                     .peak_rss_bytes
                     .map_or("?".to_owned(), |bytes| format!("{:.1} MiB", mib(bytes)));
+                let (cpu_per_call, cpu_use) = point
+                    .server_cpu
+                    .as_ref()
+                    .map_or(("?".to_owned(), "?".to_owned()), ServerCpu::texts);
                 println!(
-                    "{head} {:.0} | {} | {} | {} | {} | {}{} | {rss} | {} |",
+                    "{head} {:.0} | {} | {} | {} | {} | {}{} | {cpu_per_call} | {cpu_use} | {rss} | {} |",
                     m.requests_per_sec(),
                     latency_text(m.latency.p50),
                     latency_text(m.latency.p90),
@@ -70,7 +113,7 @@ pub fn print(rows: &[Row], skipped: &[(Server, String)]) {
             Err(error) => println!(
                 "{head} failed: {} |{}",
                 first_line(error).replace('|', "/"),
-                " |".repeat(7)
+                " |".repeat(9)
             ),
         }
     }
@@ -84,9 +127,9 @@ pub fn print(rows: &[Row], skipped: &[(Server, String)]) {
 }
 
 /// Records every measured point for `benches/compare`: throughput, p99,
-/// peak RSS, and each other server's throughput as a ratio to Warden's
-/// (higher is better for Warden, so a baseline server getting relatively
-/// faster shows as Warden regressing).
+/// the server's CPU per call, peak RSS, and each other server's throughput
+/// as a ratio to Warden's (higher is better for Warden, so a baseline
+/// server getting relatively faster shows as Warden regressing).
 pub fn record(rows: &[Row]) {
     use warden_benches::{Better, record};
     for row in rows {
@@ -111,6 +154,23 @@ pub fn record(rows: &[Row]) {
             "us",
             Better::Lower,
         );
+        // Its utilisation is not recorded: more of it is neither better nor
+        // worse by itself (it follows the throughput).
+        if let Some(micros) = point
+            .server_cpu
+            .as_ref()
+            .ok()
+            .and_then(ServerCpu::micros_per_call)
+        {
+            record(
+                "load",
+                &name,
+                "server CPU/call",
+                micros,
+                "us",
+                Better::Lower,
+            );
+        }
         if let Some(bytes) = point.peak_rss_bytes {
             record("load", &name, "peak RSS", mib(bytes), "MiB", Better::Lower);
         }
