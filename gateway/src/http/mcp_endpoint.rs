@@ -18,6 +18,7 @@ use super::{call_stream, event_stream, listen, oauth, stateless};
 use crate::app::Gateway;
 use crate::auth::Caller;
 use crate::auth::ClientIdentity;
+use crate::catalog::Tool;
 use crate::mcp::revision::Transport;
 use crate::mcp::server::{
     Admission, Framing, Incoming, LocalState, Reply, RequestContext, SessionRef, TraceContext,
@@ -216,8 +217,11 @@ async fn post(
             Err(refusal) => return *refusal,
         }
     };
-    let routing = |envelope: &Envelope, method: &str, params: Option<&Map<String, Value>>| {
-        stateless::check_routing_headers((gateway, caller), headers, envelope, method, params)
+    let routing = |envelope: &Envelope,
+                   method: &str,
+                   params: Option<&Map<String, Value>>,
+                   tool: Option<&Tool>| {
+        stateless::check_routing_headers(headers, envelope, method, params, tool)
     };
     let mut context = RequestContext::new(
         Arc::clone(caller),

@@ -8,8 +8,6 @@
 //! -32020, -32022 and bad params, 404 for an unknown method). Closing a
 //! request's event stream cancels it, as nothing can resume it.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hyper::header::{ALLOW, HeaderMap, HeaderValue};
@@ -18,8 +16,7 @@ use serde_json::{Map, Value};
 
 use super::mcp_endpoint::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use super::response::{self, Body};
-use crate::app::Gateway;
-use crate::auth::Caller;
+use crate::catalog::Tool;
 use crate::mcp::param_headers;
 use crate::mcp::revision::{Revision, Transport};
 use crate::mcp::stateless::Envelope;
@@ -59,13 +56,14 @@ pub fn method_not_allowed() -> Response<Body> {
     refusal
 }
 
-/// -32020 unless the routing headers say what the body says.
+/// -32020 unless the routing headers say what the body says. `tool` is the
+/// tool a `tools/call` names, when its caller may use it.
 pub(super) fn check_routing_headers(
-    (gateway, caller): (&Gateway, &Caller),
     headers: &HeaderMap,
     envelope: &Envelope,
     method: &str,
     params: Option<&Map<String, Value>>,
+    tool: Option<&Tool>,
 ) -> Result<(), McpError> {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let mismatch = |message: String| Err(McpError::new(ErrorKind::HeaderMismatch, message));
@@ -92,13 +90,6 @@ pub(super) fn check_routing_headers(
         }
         // A tool the caller may not see is refused as unknown later, its
         // headers unchecked: nothing of it is told.
-        let tool = name.and_then(|name| {
-            let catalog = gateway.mcp.catalog();
-            catalog
-                .get(name)
-                .filter(|tool| tool.allows(caller))
-                .map(Arc::clone)
-        });
         let arguments = params
             .and_then(|params| params.get("arguments"))
             .and_then(Value::as_object);

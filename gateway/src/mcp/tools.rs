@@ -103,6 +103,34 @@ impl CallParams {
     }
 }
 
+/// A call, with the tool its caller may use by the name it gives: the
+/// call's access decision, made once.
+pub struct ToolCall {
+    /// The tool; `None` when there is none by that name for this caller.
+    pub tool: Option<Arc<Tool>>,
+    /// What the client sent.
+    pub params: CallParams,
+}
+
+impl ToolCall {
+    /// The call of `params` by `caller` against `catalog`.
+    pub fn resolve(catalog: &Catalog, caller: &Caller, params: CallParams) -> Self {
+        Self {
+            tool: visible_tool(catalog, caller, &params.name),
+            params,
+        }
+    }
+}
+
+/// The tool `name` names for `caller`: a tool the caller may not use is
+/// answered exactly as a missing one.
+pub fn visible_tool(catalog: &Catalog, caller: &Caller, name: &str) -> Option<Arc<Tool>> {
+    catalog
+        .get(name)
+        .filter(|tool| tool.allows(caller))
+        .map(Arc::clone)
+}
+
 /// Who makes a call, under which revision, and what bounds and records it
 /// besides the tool's own policy.
 pub struct CallContext<'a> {
@@ -133,12 +161,8 @@ pub struct CallContext<'a> {
 /// Runs a `tools/call` to completion and builds its result. A shutdown that
 /// cancels calls stops this one too, with a JSON-RPC error: the tool never
 /// produced a result, so none is made up.
-pub async fn call(
-    catalog: &Catalog,
-    context: &CallContext<'_>,
-    params: CallParams,
-) -> Result<Value, McpError> {
-    call_with_usage(catalog, context, params)
+pub async fn call(context: &CallContext<'_>, call: ToolCall) -> Result<Value, McpError> {
+    call_with_usage(context, call)
         .await
         .map(|(result, _)| result)
 }
@@ -147,10 +171,10 @@ pub async fn call(
 /// The call runs in a `tool_call` span that ends with its outcome; its log
 /// line, metrics and audit record are made here, once, however it ended.
 pub async fn call_with_usage(
-    catalog: &Catalog,
     context: &CallContext<'_>,
-    params: CallParams,
+    call: ToolCall,
 ) -> Result<(Value, Option<CallUsage>), McpError> {
+    let ToolCall { tool, params } = call;
     let span = tracing::info_span!(
         "tool_call",
         tool = %params.name,
@@ -191,8 +215,8 @@ pub async fn call_with_usage(
                 bytes_in,
                 bytes_out: 0,
             };
-            let logged = catalog
-                .get(&params.name)
+            let logged = tool
+                .as_ref()
                 .filter(|tool| tool.audit.log_arguments)
                 .map(|tool| record::redact(&params.arguments, &tool.audit.redact));
             (PendingRecord::new(slot, record), logged)
@@ -200,13 +224,10 @@ pub async fn call_with_usage(
         // Should the request go away before the call ends, the call still
         // counts, as its audit record does.
         let mut unfinished = Unfinished {
-            tool: catalog
-                .get(&params.name)
-                .filter(|tool| tool.allows(context.caller))
-                .map(Arc::clone),
+            tool: tool.clone(),
             started,
         };
-        let (reply, ended) = run_call(catalog, context, params).await;
+        let (reply, ended) = run_call(tool.as_ref(), context, params).await;
         unfinished.tool = None;
         let duration = started.elapsed();
         if let Some(tool) = &ended.tool {
@@ -278,13 +299,12 @@ impl Ended {
 type CallReply = Result<(Value, Option<CallUsage>), McpError>;
 
 async fn run_call(
-    catalog: &Catalog,
+    tool: Option<&Arc<Tool>>,
     context: &CallContext<'_>,
     params: CallParams,
 ) -> (CallReply, Ended) {
     let (caller, revision, lifecycle) = (context.caller, context.revision, context.lifecycle);
-    // A tool the caller may not use is answered exactly as a missing one.
-    let Some(tool) = catalog.get(&params.name).filter(|tool| tool.allows(caller)) else {
+    let Some(tool) = tool else {
         let unknown = Ended {
             tool: None,
             outcome: Outcome::Rejected,

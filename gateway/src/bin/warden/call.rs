@@ -11,7 +11,7 @@ use warden_gateway::catalog::Catalog;
 use warden_gateway::config;
 use warden_gateway::lifecycle::Lifecycle;
 use warden_gateway::mcp::revision::Revision;
-use warden_gateway::mcp::tools::{self, CallContext, CallParams};
+use warden_gateway::mcp::tools::{self, CallContext, CallParams, ToolCall};
 use warden_sandbox::CallUsage;
 
 use crate::describe::emit;
@@ -51,7 +51,8 @@ pub async fn run(
         cancelled: None,
         client: None,
     };
-    let (result, usage) = tools::call_with_usage(&catalog, &context, params)
+    let call = ToolCall::resolve(&catalog, &caller, params);
+    let (result, usage) = tools::call_with_usage(&context, call)
         .await
         .map_err(|error| anyhow::anyhow!("{} (JSON-RPC error {})", error.message, error.code()))?;
     if as_json {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::context::{Answer, Framing, Reply, RequestContext, Running, SessionRef};
-use super::methods::{self, Origin};
+use super::methods::{self, Origin, SessionRequest};
 use super::{LocalState, McpServer};
 use crate::mcp::error::McpError;
 use crate::mcp::jsonrpc::{DecodeError, Message};
@@ -135,16 +135,14 @@ impl McpServer {
             }
             Ok(Message::Request { id, method, params }) => (id, method, params),
         };
-        let reply = self
-            .request(
-                Arc::clone(session),
-                id,
-                method,
-                params,
-                context,
-                Origin::Batch,
-            )
-            .await;
+        let request = SessionRequest {
+            session: Arc::clone(session),
+            id,
+            method,
+            params,
+            resolved: None,
+        };
+        let reply = self.request(request, context, Origin::Batch).await;
         match reply {
             Reply::Answer(answer) => Some(answer.message),
             Reply::Running(running) => running.answer.await.map(|answer| answer.message),

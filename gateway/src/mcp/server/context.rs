@@ -14,6 +14,7 @@ use super::super::revision::Transport;
 use super::super::session::Session;
 use super::super::stateless::Envelope;
 use crate::auth::Caller;
+use crate::catalog::Tool;
 
 /// A message as a transport read it.
 #[derive(Debug)]
@@ -129,8 +130,12 @@ fn trace_id_of(traceparent: &str) -> Option<&str> {
 
 /// A check of a 2026-07-28 request against what its transport carries
 /// beside the body (HTTP's routing headers): -32020 when they disagree.
-pub type RoutingCheck<'a> =
-    &'a (dyn Fn(&Envelope, &str, Option<&Map<String, Value>>) -> Result<(), McpError> + Sync);
+/// It gets the envelope, the method, the params and, for a `tools/call`,
+/// the tool the caller may use by the name it gives.
+pub type RoutingCheck<'a> = &'a (
+        dyn Fn(&Envelope, &str, Option<&Map<String, Value>>, Option<&Tool>) -> Result<(), McpError>
+            + Sync
+    );
 
 /// Everything about a message that is not the message: who sent it, over
 /// what, in which session, and how it is to be run.

@@ -11,6 +11,7 @@ use tracing::Instrument as _;
 use super::context::{Admission, Answer, Reply, RequestContext, Running};
 use super::request::{CallToolParams, ClientRequest, InitializeParams};
 use super::{McpServer, server_info};
+use crate::catalog::Tool;
 use crate::mcp::client_requests::{Binding, ClientAsker, RetryRound, Route};
 use crate::mcp::downlevel;
 use crate::mcp::error::{ErrorKind, McpError};
@@ -20,12 +21,25 @@ use crate::mcp::revision::Revision;
 use crate::mcp::session::token::SessionClaims;
 use crate::mcp::session::{Session, SessionError};
 use crate::mcp::stateless;
-use crate::mcp::tools::{self, CallContext};
+use crate::mcp::tools::{self, CallContext, ToolCall};
 use crate::outcome::Rejection;
 use crate::telemetry::metrics;
 
 /// How long a shed call's client is told to wait.
 const SHED_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A request and the session (or, in 2026-07-28, the request's own state)
+/// it runs in.
+pub(super) struct SessionRequest {
+    pub session: Arc<Session>,
+    pub id: RequestId,
+    pub method: String,
+    pub params: Option<Map<String, Value>>,
+    /// For a `tools/call` whose tool was already looked up for its caller
+    /// (2026-07-28 checks it against the routing headers first): that
+    /// decision, which the call keeps.
+    pub resolved: Option<Option<Arc<Tool>>>,
+}
 
 /// Whether a request came alone or in a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +59,14 @@ fn answer_error(id: &RequestId, error: McpError, revision: Revision) -> Answer {
     } else {
         Answer::error(Some(id), &error)
     }
+}
+
+/// A `tools/call` on its way to run.
+struct Call {
+    session: Arc<Session>,
+    id: RequestId,
+    params: CallToolParams,
+    resolved: Option<Option<Arc<Tool>>>,
 }
 
 impl McpServer {
@@ -108,16 +130,20 @@ impl McpServer {
         }
     }
 
-    /// A request in `session`, in the `mcp` span.
+    /// A request in its session, in the `mcp` span.
     pub(super) async fn request(
         self: &Arc<Self>,
-        session: Arc<Session>,
-        id: RequestId,
-        method: String,
-        params: Option<Map<String, Value>>,
+        request: SessionRequest,
         context: &RequestContext<'_>,
         origin: Origin,
     ) -> Reply {
+        let SessionRequest {
+            session,
+            id,
+            method,
+            params,
+            resolved,
+        } = request;
         let revision = session.revision;
         let refuse = |error: McpError| Reply::Answer(answer_error(&id, error, revision));
         if revision.is_stateless() && !matches!(method.as_str(), "tools/list" | "tools/call") {
@@ -166,10 +192,13 @@ impl McpServer {
         }
         let answer = match request {
             ClientRequest::CallTool(params) => {
-                return self
-                    .call(session, id, *params, context, origin)
-                    .instrument(span)
-                    .await;
+                let call = Call {
+                    session,
+                    id,
+                    params: *params,
+                    resolved,
+                };
+                return self.call(call, context, origin).instrument(span).await;
             }
             ClientRequest::Ping => Ok(json!({})),
             ClientRequest::SetLogLevel(level) => {
@@ -203,12 +232,16 @@ impl McpServer {
     /// one), and runs on as [`Reply::Running`].
     async fn call(
         self: &Arc<Self>,
-        session: Arc<Session>,
-        id: RequestId,
-        params: CallToolParams,
+        call: Call,
         context: &RequestContext<'_>,
         origin: Origin,
     ) -> Reply {
+        let Call {
+            session,
+            id,
+            params,
+            resolved,
+        } = call;
         let revision = session.revision;
         let place = match context.admission {
             Admission::Uncapped => None,
@@ -256,11 +289,18 @@ impl McpServer {
             .in_flight
             .filter(|_| revision.is_stateless())
             .map(|in_flight| in_flight.list(&id, &session));
+        let tool = match resolved {
+            Some(tool) => tool,
+            None => tools::visible_tool(&self.catalog.load(), &context.caller, &params.call.name),
+        };
+        let call = ToolCall {
+            tool,
+            params: params.call,
+        };
         let server = Arc::clone(self);
         let caller = Arc::clone(&context.caller);
         let log_tag = session.log_tag.clone();
         let answer = async move {
-            let catalog = server.catalog.load_full();
             let call_context = CallContext {
                 caller: &caller,
                 revision,
@@ -273,7 +313,7 @@ impl McpServer {
                 cancelled: Some(running.cancelled()),
                 client: Some(Arc::new(client)),
             };
-            let called = tools::call(&catalog, &call_context, params.call).await;
+            let called = tools::call(&call_context, call).await;
             drop(running);
             // The call's place and its listing are held until it has ended.
             drop((place, listed));

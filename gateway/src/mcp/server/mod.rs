@@ -32,11 +32,13 @@ use super::jsonrpc::{Message, RequestId};
 use super::revision::{Revision, Transport};
 use super::session::{LookupError, Session, SessionStore};
 use super::stateless::{self, Envelope};
+use super::tools;
 use crate::audit::AuditLog;
 use crate::auth::Caller;
 use crate::catalog::Catalog;
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
+use methods::{Origin, SessionRequest};
 
 /// Server identity reported by `initialize`.
 const SERVER_NAME: &str = "warden";
@@ -195,15 +197,14 @@ impl McpServer {
         };
         match message {
             Message::Request { id, method, params } => {
-                self.request(
+                let request = SessionRequest {
                     session,
                     id,
                     method,
                     params,
-                    context,
-                    methods::Origin::Single,
-                )
-                .await
+                    resolved: None,
+                };
+                self.request(request, context, Origin::Single).await
             }
             Message::Notification { method, params } => {
                 methods::notification(&session, &method, params.as_ref());
@@ -302,8 +303,16 @@ impl McpServer {
             Ok(envelope) => envelope,
             Err(error) => return refuse(error),
         };
+        // A call's tool is looked up once, for the routing headers and the
+        // call alike.
+        let resolved = (method == "tools/call").then(|| {
+            let name = params.as_ref().and_then(|params| params.get("name"));
+            name.and_then(Value::as_str)
+                .and_then(|name| tools::visible_tool(&self.catalog.load(), &context.caller, name))
+        });
+        let tool = resolved.as_ref().and_then(Option::as_deref);
         if let Some(check) = context.routing
-            && let Err(error) = check(&envelope, &method, params.as_ref())
+            && let Err(error) = check(&envelope, &method, params.as_ref(), tool)
         {
             return refuse(error);
         }
@@ -332,15 +341,14 @@ impl McpServer {
             context.caller.session_owner().map(str::to_owned),
             envelope.log_level,
         ));
-        self.request(
+        let request = SessionRequest {
             session,
             id,
             method,
             params,
-            context,
-            methods::Origin::Single,
-        )
-        .await
+            resolved,
+        };
+        self.request(request, context, Origin::Single).await
     }
 
     /// A new `subscriptions/listen` stream of request `id`.
