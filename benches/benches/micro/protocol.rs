@@ -97,6 +97,13 @@ impl<'a> LazyGateway<'a> {
         else {
             panic!("initialize opens a session");
         };
+        // Local state, as a session that has run a call has: a ping or a
+        // listing then finds it in memory instead of opening the sealed id.
+        gateway
+            .mcp
+            .sessions()
+            .touch(&session_id)
+            .expect("the session just opened is live");
         Served {
             gateway,
             caller,
