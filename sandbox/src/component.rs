@@ -1,7 +1,5 @@
 //! Loading a component once and running each call in a fresh instance.
 
-use std::collections::HashSet;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +18,7 @@ use crate::error::{CallError, LoadError};
 use crate::events::{CallEvents, NoEvents};
 use crate::host::{CallState, ClientRequestLimits, LogLimitExceeded, MessageBytesExceeded};
 use crate::limiter::CallLimiter;
+use crate::name_lookup::{self, NetworkGrant};
 use crate::output::CapturedOutput;
 use crate::policy::{DirMode, Limits, Policy};
 use crate::pool::{PoolShare, PoolSlot};
@@ -35,7 +34,8 @@ pub struct ToolComponent {
     engine: Engine,
     pre: ToolComponentPre<CallState>,
     fuel_metering: bool,
-    tcp_allowed: Arc<HashSet<SocketAddr>>,
+    /// What the guest may reach over TCP, and the names it may look up.
+    network: Arc<NetworkGrant>,
     /// This component's claim on the sandbox's instance pool.
     pool_share: PoolShare,
     concurrency: Arc<Semaphore>,
@@ -117,15 +117,24 @@ impl Sandbox {
             component: name.to_owned(),
             reason: format!("{error:#}"),
         };
+        let network =
+            NetworkGrant::resolve(&policy.capabilities.tcp_connect).map_err(|reason| {
+                LoadError::Capability {
+                    component: name.to_owned(),
+                    reason,
+                }
+            })?;
+        let network = Arc::new(network);
         let mut linker = Linker::<CallState>::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
         refuse_symlink_creation(&mut linker).map_err(link_error)?;
+        name_lookup::answer_from_grant(&mut linker, name, Arc::clone(&network))
+            .map_err(link_error)?;
         bindings::ToolComponent::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)
             .map_err(link_error)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
         let pre = ToolComponentPre::new(instance_pre).map_err(link_error)?;
 
-        let tcp_allowed = resolve_tcp_allowlist(name, &policy.capabilities.tcp_connect)?;
         let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrency.max(1) as usize));
         let policy_min_pool_slots = policy.limits.min_pool_slots;
         let mut loaded = ToolComponent {
@@ -135,7 +144,7 @@ impl Sandbox {
             engine: self.engine.clone(),
             pre,
             fuel_metering: self.config.fuel_metering,
-            tcp_allowed: Arc::new(tcp_allowed),
+            network,
             pool_share: self.pool_slots.share(policy_min_pool_slots),
             concurrency,
             cache,
@@ -518,15 +527,17 @@ impl ToolComponent {
                     format!("cannot open directory {}: {error:#}", dir.host.display())
                 })?;
         }
-        if !self.tcp_allowed.is_empty() {
-            let allowed = Arc::clone(&self.tcp_allowed);
+        if !self.network.is_empty() {
+            let network = Arc::clone(&self.network);
             let tool = Arc::clone(tool);
+            // Names are answered by `name_lookup` from the grant; WASI's own
+            // lookup, which asks the host's resolver, stays off.
             builder
                 .allow_tcp(true)
-                .allow_ip_name_lookup(true)
+                .allow_ip_name_lookup(false)
                 .socket_addr_check(move |addr, use_| {
                     let permitted = match use_ {
-                        SocketAddrUse::TcpConnect => allowed.contains(&addr),
+                        SocketAddrUse::TcpConnect => network.addresses.contains(&addr),
                         // Connecting binds implicitly to the wildcard address.
                         SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
                         _ => false,
@@ -552,23 +563,6 @@ async fn acquire_within(
         .await
         .ok()?
         .ok()
-}
-
-fn resolve_tcp_allowlist(
-    component: &str,
-    entries: &[String],
-) -> Result<HashSet<SocketAddr>, LoadError> {
-    let mut allowed = HashSet::new();
-    for entry in entries {
-        let addrs = entry
-            .to_socket_addrs()
-            .map_err(|error| LoadError::Capability {
-                component: component.to_owned(),
-                reason: format!("tcp_connect entry `{entry}` does not resolve: {error}"),
-            })?;
-        allowed.extend(addrs);
-    }
-    Ok(allowed)
 }
 
 /// The message of a Rust guest's panic, from what its panic hook printed:

@@ -38,6 +38,7 @@ mod error;
 mod events;
 mod host;
 mod limiter;
+mod name_lookup;
 mod output;
 mod policy;
 mod pool;

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use warden_sandbox::{CallError, Capabilities, DirMode, NoEvents, Policy};
+use warden_sandbox::{
+    CallError, CallOutput, Capabilities, DirMode, NoEvents, Policy, ToolComponent,
+};
 
 use super::{call_json, data_dir, limits, misbehave, sandbox, with_dir};
 
@@ -499,6 +501,46 @@ async fn network_is_denied_unless_listed() {
     .await
     .expect("listed address is reachable");
     assert_eq!(connected["connected"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn name_lookups_answer_only_the_listed_names_and_never_ask_the_resolver() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let sandbox = sandbox(false);
+    let granted = |entry: String| Policy {
+        capabilities: Capabilities {
+            tcp_connect: vec![entry],
+            ..Capabilities::default()
+        },
+        ..Policy::default()
+    };
+    async fn connect(component: &ToolComponent, address: String) -> CallOutput {
+        let arguments = serde_json::json!({ "address": address }).to_string();
+        component
+            .call("misbehave.connect", &arguments, Arc::new(NoEvents))
+            .await
+            .expect("call completes")
+    }
+
+    // Only an address is listed: a name, even one the host resolves
+    // without the network, is not looked up.
+    let by_address = misbehave(&sandbox, granted(format!("127.0.0.1:{port}"))).await;
+    let refused = connect(&by_address, format!("localhost:{port}")).await;
+    assert!(refused.result.is_error, "{:?}", refused.result);
+    let said = format!("{:?}", refused.result.content);
+    assert!(said.contains("cannot connect to `localhost:"), "{said}");
+    assert!(listener.accept().is_err(), "nothing may reach the listener");
+    let literal = connect(&by_address, format!("127.0.0.1:{port}")).await;
+    assert!(!literal.result.is_error, "{:?}", literal.result);
+
+    // A listed name is answered from what it resolved to at load.
+    let by_name = misbehave(&sandbox, granted(format!("localhost:{port}"))).await;
+    let reached = connect(&by_name, format!("LOCALHOST:{port}")).await;
+    assert!(!reached.result.is_error, "{:?}", reached.result);
+    let other = connect(&by_name, format!("localhost.localdomain:{port}")).await;
+    assert!(other.result.is_error, "{:?}", other.result);
 }
 
 #[tokio::test(flavor = "multi_thread")]
