@@ -114,7 +114,9 @@ fn server_config(tls: &TlsConfig) -> Result<rustls::ServerConfig, TlsError> {
         }
     };
     let mut config = builder.with_single_cert(chain, key)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // HTTP/2 first: clients (and the ingresses in front of Warden) that
+    // speak it get it; the others keep HTTP/1.1.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
 

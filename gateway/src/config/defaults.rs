@@ -120,6 +120,11 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 << 10;
 /// Accepted `http.max_header_bytes`: 8 KiB (a sealed session id and a key
 /// must fit) ..= 1 MiB.
 pub const MAX_HEADER_BYTES_RANGE: RangeInclusive<usize> = 8 << 10..=1 << 20;
+/// Default `http.max_concurrent_streams`: HTTP/2 requests one connection
+/// may have open at once (RFC 9113 suggests no fewer than 100).
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Accepted `http.max_concurrent_streams`.
+pub const MAX_CONCURRENT_STREAMS_RANGE: RangeInclusive<u32> = 1..=10_000;
 /// Default `http.max_headers`: header fields per request.
 pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Accepted `http.max_headers`.

@@ -384,6 +384,9 @@ pub struct HttpConfig {
     /// Requests one connection may carry before it is closed. Default
     /// [`DEFAULT_MAX_REQUESTS_PER_CONNECTION`].
     pub max_requests_per_connection: u32,
+    /// HTTP/2 requests one connection may have open at once; more are
+    /// refused (`REFUSED_STREAM`). Default [`DEFAULT_MAX_CONCURRENT_STREAMS`].
+    pub max_concurrent_streams: u32,
     /// Whether connections stay open between requests. Default `true`.
     pub keep_alive: bool,
     /// Largest request line and headers; beyond, 431. Default
@@ -406,6 +409,7 @@ impl Default for HttpConfig {
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             keep_alive: true,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_headers: DEFAULT_MAX_HEADERS,

@@ -61,6 +61,8 @@ pub(super) struct RawHttp {
     pub max_connections: u32,
     #[serde(deserialize_with = "max_requests_per_connection")]
     pub max_requests_per_connection: u32,
+    #[serde(deserialize_with = "max_concurrent_streams")]
+    pub max_concurrent_streams: u32,
     pub keep_alive: bool,
     #[serde(deserialize_with = "max_header_bytes")]
     pub max_header_bytes: usize,
@@ -78,6 +80,7 @@ impl Default for RawHttp {
             request_timeout_ms: d.request_timeout_ms,
             max_connections: d.max_connections,
             max_requests_per_connection: d.max_requests_per_connection,
+            max_concurrent_streams: d.max_concurrent_streams,
             keep_alive: d.keep_alive,
             max_header_bytes: d.max_header_bytes,
             max_headers: d.max_headers,
@@ -100,6 +103,7 @@ impl From<RawHttp> for model::HttpConfig {
             request_timeout_ms: raw.request_timeout_ms,
             max_connections: raw.max_connections,
             max_requests_per_connection: raw.max_requests_per_connection,
+            max_concurrent_streams: raw.max_concurrent_streams,
             keep_alive: raw.keep_alive,
             max_header_bytes: raw.max_header_bytes,
             max_headers: raw.max_headers,

@@ -429,6 +429,10 @@ ranged_field!(
     max_requests_per_connection: u32 = model::MAX_REQUESTS_PER_CONNECTION_RANGE,
     Unit::Of("requests")
 );
+ranged_field!(
+    max_concurrent_streams: u32 = model::MAX_CONCURRENT_STREAMS_RANGE,
+    Unit::Of("streams")
+);
 ranged_field!(max_header_bytes: usize = model::MAX_HEADER_BYTES_RANGE, Unit::Bytes);
 ranged_field!(max_headers: usize = model::MAX_HEADERS_RANGE, Unit::Of("headers"));
 ranged_field!(

@@ -39,7 +39,7 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Body_>) -> Response
     if let Some(refusal) = check_single_headers(request.headers()) {
         return refusal;
     }
-    if let Some(refusal) = check_host(gateway, request.headers()) {
+    if let Some(refusal) = check_host(gateway, &request) {
         return refusal;
     }
     if let Some(refusal) = check_origin(gateway, request.headers()) {
@@ -126,10 +126,27 @@ fn check_single_headers(headers: &HeaderMap) -> Option<Response<Body>> {
     ))
 }
 
-/// Refuses a request whose `Host` is not this server's: a browser tricked by
-/// DNS rebinding sends the attacker's name.
-fn check_host(gateway: &Gateway, headers: &HeaderMap) -> Option<Response<Body>> {
-    let host = headers.get(HOST).and_then(|value| value.to_str().ok());
+/// Refuses a request whose host is not this server's: a browser tricked by
+/// DNS rebinding sends the attacker's name. The host is HTTP/2's
+/// `:authority` (or an absolute URI's), else the `Host` header; when both
+/// are sent they must agree.
+fn check_host(gateway: &Gateway, request: &Request<Body_>) -> Option<Response<Body>> {
+    let header = request.headers().get(HOST).map(HeaderValue::to_str);
+    let authority = request
+        .uri()
+        .authority()
+        .map(|authority| authority.as_str());
+    let host = match (authority, header) {
+        (Some(authority), Some(Ok(header))) if !authority.eq_ignore_ascii_case(header) => {
+            return Some(response::http_refusal(
+                StatusCode::BAD_REQUEST,
+                "the Host header and the request's authority name different hosts",
+            ));
+        }
+        (Some(authority), _) => Some(authority),
+        (None, Some(Ok(header))) => Some(header),
+        (None, _) => None,
+    };
     let allowed =
         host.is_some_and(|host| gateway.http.is_host_allowed(host, gateway.listen_address()));
     (!allowed).then(|| {

@@ -1,6 +1,7 @@
 //! The HTTP transport: a hyper server routing `/mcp` and the probes.
 
 mod call_stream;
+mod connection;
 mod event_stream;
 mod health;
 mod listen;
@@ -15,16 +16,13 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, HeaderValue};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -33,10 +31,10 @@ use response::Body;
 
 use crate::app::Gateway;
 use crate::auth::ClientIdentity;
-use crate::config::{DEFAULT_MAX_HEADERS, HttpConfig};
 use crate::lifecycle::{self, DrainOutcome};
 use crate::telemetry::metrics;
 use crate::tls;
+use connection::{Activity, Builders, Connections, Version};
 
 /// The MCP endpoint's path.
 pub const MCP_PATH: &str = "/mcp";
@@ -141,17 +139,19 @@ enum Router {
 }
 
 /// Accepts connections until `shutdown` resolves, then closes the listener
-/// and hands back the open connections, told to finish their current request.
+/// and hands back the open connections, to be told to finish their current
+/// requests.
 async fn accept_loop(
     gateway: &Arc<Gateway>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     router: Router,
-) -> GracefulShutdown {
-    let graceful = GracefulShutdown::new();
+) -> Connections {
+    let connections = Connections::default();
     let limits = &gateway.http;
     let open_connections = Arc::new(Semaphore::new(limits.max_connections as usize));
-    let builder = connection_builder(limits);
+    let builders = Builders::new(limits);
+    let first_bytes_limit = Duration::from_millis(limits.header_read_timeout_ms);
     tokio::pin!(shutdown);
     loop {
         // At the connection cap, new clients wait in the kernel's backlog.
@@ -179,69 +179,110 @@ async fn accept_loop(
             (Router::Mcp, Some(tls)) => Some(tls.acceptor()),
             _ => None,
         };
-        let Some(acceptor) = tls else {
-            let connection = builder.serve_connection(
-                TokioIo::new(stream),
-                service(Arc::clone(gateway), peer, router, None),
-            );
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                if let Err(error) = connection.await {
-                    tracing::debug!(%peer, %error, "connection ended with an error");
-                }
+        let (gateway, builders, draining) = (
+            Arc::clone(gateway),
+            builders.clone(),
+            connections.draining(),
+        );
+        connections.spawn(async move {
+            let Some(acceptor) = tls else {
+                // A client that sends nothing is held no longer than one
+                // that stalls in its headers.
+                let Some(version) = connection::sniff(&stream, first_bytes_limit).await else {
+                    tracing::debug!(%peer, "connection closed: no request began in time");
+                    return;
+                };
+                let io = TokioIo::new(stream);
+                serve_one(
+                    io,
+                    version,
+                    &builders,
+                    (gateway, peer, router, None),
+                    draining,
+                )
+                .await;
                 drop(place);
-            });
-            continue;
-        };
-        let (gateway, builder, watcher) =
-            (Arc::clone(gateway), builder.clone(), graceful.watcher());
-        let handshake_limit = Duration::from_millis(limits.header_read_timeout_ms);
-        tokio::spawn(async move {
+                return;
+            };
             // The handshake gets the time the headers would: a client that
             // stalls in it is a slowloris too.
-            let stream = match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await
-            {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::debug!(%peer, %error, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let identity = tls::client_identity(stream.get_ref().1);
-            let connection = builder.serve_connection(
-                TokioIo::new(stream),
-                service(gateway, peer, router, identity),
-            );
-            if let Err(error) = watcher.watch(connection).await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
+            let stream =
+                match tokio::time::timeout(first_bytes_limit, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            let session = stream.get_ref().1;
+            let identity = tls::client_identity(session);
+            let version = connection::negotiated(session.alpn_protocol());
+            let io = TokioIo::new(stream);
+            serve_one(
+                io,
+                version,
+                &builders,
+                (gateway, peer, router, identity),
+                draining,
+            )
+            .await;
             drop(place);
         });
     }
-    graceful
+    connections
 }
 
-/// HTTP/1.1 connection settings from the `[http]` limits.
-fn connection_builder(limits: &HttpConfig) -> http1::Builder {
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
-        .keep_alive(limits.keep_alive)
-        .max_header_size(limits.max_header_bytes);
-    // A custom count moves hyper's header array to the heap: only if asked.
-    if limits.max_headers != DEFAULT_MAX_HEADERS {
-        builder.max_headers(limits.max_headers);
+/// What a connection's requests are served with: the application, the
+/// peer, the routes, and the TLS client's identity.
+type Serving = (Arc<Gateway>, SocketAddr, Router, Option<ClientIdentity>);
+
+/// Serves one connection in `version` until it ends.
+async fn serve_one<I>(
+    io: TokioIo<I>,
+    version: Version,
+    builders: &Builders,
+    (gateway, peer, router, identity): Serving,
+    draining: tokio_util::sync::CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity::default());
+    let service = service(gateway, peer, router, identity, Arc::clone(&activity));
+    let ended = match version {
+        Version::Http1 => {
+            let connection = builders.http1.serve_connection(io, service);
+            connection::drive(
+                connection,
+                |connection| connection.graceful_shutdown(),
+                draining,
+                &activity,
+                None,
+            )
+            .await
+        }
+        Version::Http2 => {
+            let connection = builders.http2.serve_connection(io, service);
+            connection::drive(
+                connection,
+                |connection| connection.graceful_shutdown(),
+                draining,
+                &activity,
+                Some(builders.idle),
+            )
+            .await
+        }
+    };
+    if let Err(error) = ended {
+        tracing::debug!(%peer, ?version, %error, "connection ended with an error");
     }
-    builder
 }
 
-/// Serves the MCP routes on one plain connection over `io` (any byte
-/// stream): what the listener does for each accepted TCP connection,
+/// Serves the MCP routes on one plain HTTP/1.1 connection over `io` (any
+/// byte stream): what the listener does for each accepted TCP connection,
 /// without the listener. The fuzz targets feed requests through it. Unlike
 /// the listener's connections, a peer may close its sending side once its
 /// requests are written and still read every answer (half close).
@@ -249,10 +290,13 @@ pub async fn serve_connection<I>(gateway: Arc<Gateway>, io: I, peer: SocketAddr)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let mut builder = connection_builder(&gateway.http);
+    let mut builder = Builders::new(&gateway.http).http1;
     builder.half_close(true);
-    let connection =
-        builder.serve_connection(TokioIo::new(io), service(gateway, peer, Router::Mcp, None));
+    let activity = Arc::new(Activity::default());
+    let connection = builder.serve_connection(
+        TokioIo::new(io),
+        service(gateway, peer, Router::Mcp, None, activity),
+    );
     if let Err(error) = connection.await {
         tracing::debug!(%peer, %error, "connection ended with an error");
     }
@@ -263,17 +307,16 @@ fn service(
     peer: SocketAddr,
     router: Router,
     identity: Option<ClientIdentity>,
+    activity: Arc<Activity>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = Response<Body>,
     Error = Infallible,
     Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
 > + Clone {
-    // Requests served on this connection so far.
-    let served = Arc::new(AtomicU32::new(0));
     service_fn(move |mut request: Request<Incoming>| {
         let gateway = Arc::clone(&gateway);
-        let served = Arc::clone(&served);
+        let activity = Arc::clone(&activity);
         if let Some(identity) = &identity {
             request.extensions_mut().insert(identity.clone());
         }
@@ -281,18 +324,23 @@ fn service(
         // connection from its start, and unboxed that room is the size of
         // the whole request handling (about 7 KB), idle connections too.
         Box::pin(async move {
+            let served = activity.start_request();
+            let http2 = request.version() == hyper::Version::HTTP_2;
             let span = tracing::debug_span!("request", %peer, method = %request.method(), path = %request.uri().path());
             let mut response = match router {
                 Router::Mcp => route(&gateway, request).instrument(span).await,
                 Router::Admin => admin_route(&gateway, &request),
             };
-            // hyper closes the connection after a response that says so.
-            if served.fetch_add(1, Ordering::Relaxed) + 1
-                >= gateway.http.max_requests_per_connection
-            {
-                response
-                    .headers_mut()
-                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            if served >= gateway.http.max_requests_per_connection {
+                if http2 {
+                    // GOAWAY: the streams open finish, new ones go elsewhere.
+                    activity.spend_budget();
+                } else {
+                    // hyper closes the connection after a response that says so.
+                    response
+                        .headers_mut()
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                }
             }
             metrics::record_http(response.status().as_u16());
             Ok::<_, Infallible>(response)

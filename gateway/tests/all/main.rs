@@ -12,6 +12,7 @@ mod event_stream;
 mod examples;
 mod hardening;
 mod hostile;
+mod http2;
 mod jwt;
 mod metrics;
 mod notifications;
