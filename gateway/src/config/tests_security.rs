@@ -297,7 +297,8 @@ fn http_limits_are_read_with_safe_defaults() {
     let config = f.ok(&format!(
         "[http]\nheader_read_timeout_ms = 2000\nbody_read_timeout_ms = 5000\n\
          request_timeout_ms = 60000\nmax_connections = 10\nmax_requests_per_connection = 5\n\
-         keep_alive = false\nmax_header_bytes = 16384\nmax_headers = 50\n\
+         max_concurrent_streams = 8\nkeep_alive = false\nmax_header_bytes = 16384\n\
+         max_headers = 50\n\
          allowed_hosts = [\"MCP.Example.com\", \"mcp.example.com\", \"[::1]\"]\n{MINIMAL}"
     ));
     let http = &config.http;
@@ -308,11 +309,12 @@ fn http_limits_are_read_with_safe_defaults() {
             http.request_timeout_ms,
             http.max_connections,
             http.max_requests_per_connection,
+            http.max_concurrent_streams,
             http.keep_alive,
             http.max_header_bytes,
             http.max_headers,
         ),
-        (2000, 5000, 60_000, 10, 5, false, 16384, 50)
+        (2000, 5000, 60_000, 10, 5, 8, false, 16384, 50)
     );
     assert_eq!(http.allowed_hosts, ["mcp.example.com", "::1"]);
     assert_eq!(f.ok(MINIMAL).http, HttpConfig::default());
@@ -332,6 +334,8 @@ fn http_limits_are_read_with_safe_defaults() {
         "[http]\nallowed_hosts = [\"https://x.example\"]\n{MINIMAL}"
     ));
     e.assert("http.allowed_hosts[0]", 2, &["without scheme or port"]);
+    let e = f.invalid(&format!("[http]\nmax_concurrent_streams = 0\n{MINIMAL}"));
+    e.assert("http.max_concurrent_streams", 2, &["got 0"]);
     let e = f.invalid(&format!("[http]\nmax_header_bytes = 1024\n{MINIMAL}"));
     e.assert("http.max_header_bytes", 2, &["8192 (8 KiB)", "got 1024"]);
     let e = f.invalid(&format!("[http]\nheader_read_timeout_ms = 0\n{MINIMAL}"));
