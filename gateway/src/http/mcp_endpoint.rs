@@ -21,7 +21,7 @@ use crate::auth::ClientIdentity;
 use crate::catalog::Tool;
 use crate::mcp::revision::Transport;
 use crate::mcp::server::{
-    Admission, Framing, Incoming, LocalState, Reply, RequestContext, SessionRef, TraceContext,
+    self, Admission, Framing, Incoming, LocalState, Reply, RequestContext, SessionRef, TraceContext,
 };
 use crate::mcp::session::Session;
 use crate::mcp::stateless::Envelope;
@@ -340,10 +340,7 @@ fn delete(gateway: &Gateway, headers: &HeaderMap, caller: &Caller) -> Response<B
             tracing::info!(session = %log_tag, "session ended by the client");
             response::empty(StatusCode::NO_CONTENT)
         }
-        None => response::refusal(McpError::new(
-            ErrorKind::UnknownSession,
-            "unknown or expired session; send `initialize` to start a new one",
-        )),
+        None => response::refusal(server::unknown_session()),
     }
 }
 

@@ -133,6 +133,10 @@ impl McpServer {
                 tracing::debug!(session = %session.log_tag, ?id, routed, "response from the client");
                 return None;
             }
+            Ok(Message::Request { id, method, .. }) if method == "initialize" => {
+                let refused = McpError::invalid_request("`initialize` cannot be part of a batch");
+                return Some(refused.to_message(Some(&id)));
+            }
             Ok(Message::Request { id, method, params }) => (id, method, params),
         };
         let request = SessionRequest {

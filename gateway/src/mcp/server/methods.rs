@@ -151,15 +151,6 @@ impl McpServer {
                 "Method not found: {method} (not part of revision 2026-07-28)"
             )));
         }
-        if method == "initialize" {
-            let message = match origin {
-                Origin::Single => {
-                    "this session is already initialized; start a new session to initialize again"
-                }
-                Origin::Batch => "`initialize` cannot be part of a batch",
-            };
-            return refuse(McpError::invalid_request(message));
-        }
         let request = match ClientRequest::parse(&method, params) {
             Ok(Some(request)) => request,
             Ok(None) => {
@@ -299,7 +290,7 @@ impl McpServer {
         };
         let server = Arc::clone(self);
         let caller = Arc::clone(&context.caller);
-        let log_tag = session.log_tag.clone();
+        let call_session = Arc::clone(&session);
         let answer = async move {
             let call_context = CallContext {
                 caller: &caller,
@@ -308,7 +299,7 @@ impl McpServer {
                 limits: Some(server.limits()),
                 audit: server.audit.as_deref(),
                 request_id: id.to_value(),
-                session: Some(&log_tag),
+                session: Some(&call_session.log_tag),
                 notifier,
                 cancelled: Some(running.cancelled()),
                 client: Some(Arc::new(client)),

@@ -437,7 +437,8 @@ fn refuse_session(error: LookupError) -> McpError {
     unknown_session()
 }
 
-fn unknown_session() -> McpError {
+/// The refusal of a session id that names no live session of the caller's.
+pub fn unknown_session() -> McpError {
     McpError::new(
         ErrorKind::UnknownSession,
         "unknown or expired session; send `initialize` to start a new one",
