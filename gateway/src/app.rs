@@ -16,6 +16,7 @@ use crate::auth::Authenticator;
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{self, Config, HttpConfig, ServerConfig, SessionKey};
 use crate::limits::Limits;
+use crate::limits::held_bytes::HeldBytes;
 use crate::mcp::McpServer;
 use crate::mcp::session::{SessionSettings, SessionStore};
 use crate::telemetry::{self, metrics::LiveState};
@@ -33,6 +34,12 @@ pub struct Gateway {
     pub settings: ServerConfig,
     /// The `[http]` limits.
     pub http: HttpConfig,
+    /// The events all sessions keep for resumption, held to
+    /// `server.stream_replay_total_bytes`.
+    pub replay_held: Arc<HeldBytes>,
+    /// The responses connections have not yet read, held to
+    /// `http.max_unsent_bytes`.
+    pub unsent_held: Arc<HeldBytes>,
     /// HTTPS on the MCP listener, when `[tls]` is configured.
     pub tls: Option<Tls>,
     /// When the gateway started.
@@ -68,6 +75,8 @@ impl Gateway {
             pool_slots: pool.capacity,
             tools_loaded: catalog.tools().len(),
             ready: !self.mcp.lifecycle().is_draining(),
+            unsent_bytes: self.unsent_held.bytes(),
+            replay_bytes: self.replay_held.bytes(),
         }
     }
 }
@@ -136,6 +145,8 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         auth: ArcSwap::from_pointee(authenticator),
         settings: server.clone(),
         http: config.http.clone(),
+        replay_held: HeldBytes::new(server.stream_replay_total_bytes),
+        unsent_held: HeldBytes::new(config.http.max_unsent_bytes),
         tls,
         started: Instant::now(),
         served_on: OnceLock::new(),

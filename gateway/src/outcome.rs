@@ -102,6 +102,8 @@ pub enum Rejection {
     ToolRate,
     /// The caller's fuel budget.
     CallerFuel,
+    /// The connection holds responses it has not read.
+    UnreadResponses,
 }
 
 impl Rejection {
@@ -113,6 +115,7 @@ impl Rejection {
             Self::AuditUnavailable => "audit_unavailable",
             Self::ToolRate => "tool",
             Self::CallerFuel => "caller_fuel",
+            Self::UnreadResponses => "unread_responses",
         }
     }
 }

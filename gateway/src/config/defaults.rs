@@ -65,6 +65,11 @@ pub const STREAM_REPLAY_EVENTS_RANGE: RangeInclusive<usize> = 0..=100_000;
 pub const DEFAULT_STREAM_REPLAY_BYTES: usize = 256 * 1024;
 /// Accepted `server.stream_replay_bytes`: 1 KiB ..= 64 MiB.
 pub const STREAM_REPLAY_BYTES_RANGE: RangeInclusive<usize> = 1024..=64 * 1024 * 1024;
+/// Default `server.stream_replay_total_bytes`: 256 MiB for all sessions'
+/// replay logs together.
+pub const DEFAULT_STREAM_REPLAY_TOTAL_BYTES: usize = 256 << 20;
+/// Accepted `server.stream_replay_total_bytes`: 1 MiB ..= 64 GiB.
+pub const STREAM_REPLAY_TOTAL_BYTES_RANGE: RangeInclusive<usize> = 1 << 20..=64 << 30;
 /// Default `server.pool_instances`, in concurrently live wasm instances.
 pub const DEFAULT_POOL_INSTANCES: u32 = 64;
 /// Accepted `server.pool_instances`.
@@ -125,6 +130,22 @@ pub const MAX_HEADER_BYTES_RANGE: RangeInclusive<usize> = 8 << 10..=1 << 20;
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Accepted `http.max_concurrent_streams`.
 pub const MAX_CONCURRENT_STREAMS_RANGE: RangeInclusive<u32> = 1..=10_000;
+/// Default `http.max_unsent_bytes_per_connection`: 8 MiB of responses one
+/// connection may leave unread before its streams are let go and its new
+/// requests refused.
+pub const DEFAULT_MAX_UNSENT_BYTES_PER_CONNECTION: usize = 8 << 20;
+/// Accepted `http.max_unsent_bytes_per_connection`: 64 KiB ..= 1 GiB.
+pub const MAX_UNSENT_BYTES_PER_CONNECTION_RANGE: RangeInclusive<usize> = 64 << 10..=1 << 30;
+/// Default `http.max_unsent_bytes`: 256 MiB of unread responses, all
+/// connections together.
+pub const DEFAULT_MAX_UNSENT_BYTES: usize = 256 << 20;
+/// Accepted `http.max_unsent_bytes`: 1 MiB ..= 64 GiB.
+pub const MAX_UNSENT_BYTES_RANGE: RangeInclusive<usize> = 1 << 20..=64 << 30;
+/// Default `http.send_timeout_ms`: a connection holding unread responses
+/// that takes none of them for 30 s is closed.
+pub const DEFAULT_SEND_TIMEOUT_MS: u64 = 30_000;
+/// Accepted `http.send_timeout_ms`: 1 s ..= 10 minutes.
+pub const SEND_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 1000..=600_000;
 /// Default `http.max_headers`: header fields per request.
 pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Accepted `http.max_headers`.

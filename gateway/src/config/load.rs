@@ -288,6 +288,7 @@ impl Resolver<'_> {
             max_sessions: raw.max_sessions,
             stream_replay_events: raw.stream_replay_events,
             stream_replay_bytes: raw.stream_replay_bytes,
+            stream_replay_total_bytes: raw.stream_replay_total_bytes,
             pool_instances: raw.pool_instances,
             pool_keep_resident_bytes: raw.pool_keep_resident_bytes,
             cache_dir,

@@ -159,6 +159,11 @@ pub struct ServerConfig {
     /// Bytes of events each session keeps for resumption, at most. Default
     /// [`DEFAULT_STREAM_REPLAY_BYTES`], range [`STREAM_REPLAY_BYTES_RANGE`].
     pub stream_replay_bytes: usize,
+    /// Bytes of events all sessions together keep for resumption; a session
+    /// adding an event beyond it drops its own oldest. Default
+    /// [`DEFAULT_STREAM_REPLAY_TOTAL_BYTES`], range
+    /// [`STREAM_REPLAY_TOTAL_BYTES_RANGE`].
+    pub stream_replay_total_bytes: usize,
     /// Most wasm instances alive at once across all components: the size of
     /// the pooling allocator. Default [`DEFAULT_POOL_INSTANCES`] (64), range
     /// [`POOL_INSTANCES_RANGE`].
@@ -198,6 +203,7 @@ impl Default for ServerConfig {
             max_sessions: DEFAULT_MAX_SESSIONS,
             stream_replay_events: DEFAULT_STREAM_REPLAY_EVENTS,
             stream_replay_bytes: DEFAULT_STREAM_REPLAY_BYTES,
+            stream_replay_total_bytes: DEFAULT_STREAM_REPLAY_TOTAL_BYTES,
             pool_instances: DEFAULT_POOL_INSTANCES,
             pool_keep_resident_bytes: DEFAULT_POOL_KEEP_RESIDENT_BYTES,
             cache_dir: None,
@@ -387,6 +393,19 @@ pub struct HttpConfig {
     /// HTTP/2 requests one connection may have open at once; more are
     /// refused (`REFUSED_STREAM`). Default [`DEFAULT_MAX_CONCURRENT_STREAMS`].
     pub max_concurrent_streams: u32,
+    /// Bytes of responses one connection may hold unread before its event
+    /// streams are let go and its new requests refused (503). Default
+    /// [`DEFAULT_MAX_UNSENT_BYTES_PER_CONNECTION`].
+    pub max_unsent_bytes_per_connection: usize,
+    /// Bytes of unread responses of all connections together; beyond it
+    /// event streams are let go and connections holding any get 503.
+    /// Default [`DEFAULT_MAX_UNSENT_BYTES`].
+    pub max_unsent_bytes: usize,
+    /// How long a connection holding unread responses may take none of
+    /// them before it is closed; also how long a request's event stream
+    /// waits for room before it is let go. Default
+    /// [`DEFAULT_SEND_TIMEOUT_MS`].
+    pub send_timeout_ms: u64,
     /// Whether connections stay open between requests. Default `true`.
     pub keep_alive: bool,
     /// Largest request line and headers; beyond, 431. Default
@@ -410,6 +429,9 @@ impl Default for HttpConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_unsent_bytes_per_connection: DEFAULT_MAX_UNSENT_BYTES_PER_CONNECTION,
+            max_unsent_bytes: DEFAULT_MAX_UNSENT_BYTES,
+            send_timeout_ms: DEFAULT_SEND_TIMEOUT_MS,
             keep_alive: true,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_headers: DEFAULT_MAX_HEADERS,

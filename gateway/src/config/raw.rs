@@ -63,6 +63,12 @@ pub(super) struct RawHttp {
     pub max_requests_per_connection: u32,
     #[serde(deserialize_with = "max_concurrent_streams")]
     pub max_concurrent_streams: u32,
+    #[serde(deserialize_with = "max_unsent_bytes_per_connection")]
+    pub max_unsent_bytes_per_connection: usize,
+    #[serde(deserialize_with = "max_unsent_bytes")]
+    pub max_unsent_bytes: usize,
+    #[serde(deserialize_with = "send_timeout_ms")]
+    pub send_timeout_ms: u64,
     pub keep_alive: bool,
     #[serde(deserialize_with = "max_header_bytes")]
     pub max_header_bytes: usize,
@@ -81,6 +87,9 @@ impl Default for RawHttp {
             max_connections: d.max_connections,
             max_requests_per_connection: d.max_requests_per_connection,
             max_concurrent_streams: d.max_concurrent_streams,
+            max_unsent_bytes_per_connection: d.max_unsent_bytes_per_connection,
+            max_unsent_bytes: d.max_unsent_bytes,
+            send_timeout_ms: d.send_timeout_ms,
             keep_alive: d.keep_alive,
             max_header_bytes: d.max_header_bytes,
             max_headers: d.max_headers,
@@ -104,6 +113,9 @@ impl From<RawHttp> for model::HttpConfig {
             max_connections: raw.max_connections,
             max_requests_per_connection: raw.max_requests_per_connection,
             max_concurrent_streams: raw.max_concurrent_streams,
+            max_unsent_bytes_per_connection: raw.max_unsent_bytes_per_connection,
+            max_unsent_bytes: raw.max_unsent_bytes,
+            send_timeout_ms: raw.send_timeout_ms,
             keep_alive: raw.keep_alive,
             max_header_bytes: raw.max_header_bytes,
             max_headers: raw.max_headers,
@@ -388,6 +400,8 @@ pub(super) struct RawServer {
     pub stream_replay_events: usize,
     #[serde(deserialize_with = "stream_replay_bytes")]
     pub stream_replay_bytes: usize,
+    #[serde(deserialize_with = "stream_replay_total_bytes")]
+    pub stream_replay_total_bytes: usize,
     #[serde(deserialize_with = "pool_instances")]
     pub pool_instances: u32,
     #[serde(deserialize_with = "pool_keep_resident_bytes")]
@@ -416,6 +430,7 @@ impl Default for RawServer {
             max_sessions: d.max_sessions,
             stream_replay_events: d.stream_replay_events,
             stream_replay_bytes: d.stream_replay_bytes,
+            stream_replay_total_bytes: d.stream_replay_total_bytes,
             pool_instances: d.pool_instances,
             pool_keep_resident_bytes: d.pool_keep_resident_bytes,
             cache_dir: None,

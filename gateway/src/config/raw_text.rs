@@ -403,6 +403,10 @@ ranged_field!(
     stream_replay_bytes: usize = model::STREAM_REPLAY_BYTES_RANGE,
     Unit::Bytes
 );
+ranged_field!(
+    stream_replay_total_bytes: usize = model::STREAM_REPLAY_TOTAL_BYTES_RANGE,
+    Unit::Bytes
+);
 ranged_field!(pool_instances: u32 = model::POOL_INSTANCES_RANGE, Unit::Of("instances"));
 ranged_field!(
     pool_keep_resident_bytes: u64 = model::POOL_KEEP_RESIDENT_BYTES_RANGE,
@@ -432,6 +436,15 @@ ranged_field!(
 ranged_field!(
     max_concurrent_streams: u32 = model::MAX_CONCURRENT_STREAMS_RANGE,
     Unit::Of("streams")
+);
+ranged_field!(
+    max_unsent_bytes_per_connection: usize = model::MAX_UNSENT_BYTES_PER_CONNECTION_RANGE,
+    Unit::Bytes
+);
+ranged_field!(max_unsent_bytes: usize = model::MAX_UNSENT_BYTES_RANGE, Unit::Bytes);
+ranged_field!(
+    send_timeout_ms: u64 = model::SEND_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
 );
 ranged_field!(max_header_bytes: usize = model::MAX_HEADER_BYTES_RANGE, Unit::Bytes);
 ranged_field!(max_headers: usize = model::MAX_HEADERS_RANGE, Unit::Of("headers"));

@@ -116,6 +116,7 @@ session_idle_timeout_secs = 60
 drain_timeout_secs = 5
 watch_interval_ms = 500
 max_sessions = 500
+stream_replay_total_bytes = 33554432
 pool_instances = 128
 pool_keep_resident_bytes = 262144
 cache_dir = "cache"
@@ -167,6 +168,7 @@ enabled = true
     assert_eq!(server.drain_timeout_secs, 5);
     assert_eq!(server.watch_interval_ms, 500);
     assert_eq!(server.max_sessions, 500);
+    assert_eq!(server.stream_replay_total_bytes, 32 << 20);
     assert_eq!(server.pool_instances, 128);
     assert_eq!(server.pool_keep_resident_bytes, 256 << 10);
     assert_eq!(server.cache_dir.as_deref(), Some(&*f.root().join("cache")));
@@ -240,6 +242,7 @@ fn defaults_are_conservative_and_documented() {
     assert_eq!(config.server.drain_timeout_secs, 25);
     assert_eq!(config.server.watch_interval_ms, 2000);
     assert_eq!(config.server.max_sessions, 10_000);
+    assert_eq!(config.server.stream_replay_total_bytes, 256 << 20);
     assert_eq!(config.server.pool_instances, 64);
     assert_eq!(config.server.cache_dir, None);
     assert_eq!(config.server.log_format, LogFormat::Text);
@@ -286,6 +289,12 @@ fn every_range_is_enforced_at_both_ends_with_key_and_line() {
         ("server", "drain_timeout_secs", 0, Some(3600)),
         ("server", "watch_interval_ms", 0, Some(3_600_000)),
         ("server", "max_sessions", 1, None),
+        (
+            "server",
+            "stream_replay_total_bytes",
+            1 << 20,
+            Some(64 << 30),
+        ),
         ("server", "pool_instances", 1, Some(10_000)),
         ("server", "pool_keep_resident_bytes", 0, Some(64 << 20)),
         ("limits", "timeout_ms", 1, Some(600_000)),

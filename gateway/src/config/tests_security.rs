@@ -298,7 +298,8 @@ fn http_limits_are_read_with_safe_defaults() {
         "[http]\nheader_read_timeout_ms = 2000\nbody_read_timeout_ms = 5000\n\
          request_timeout_ms = 60000\nmax_connections = 10\nmax_requests_per_connection = 5\n\
          max_concurrent_streams = 8\nkeep_alive = false\nmax_header_bytes = 16384\n\
-         max_headers = 50\n\
+         max_headers = 50\nmax_unsent_bytes_per_connection = 1048576\n\
+         max_unsent_bytes = 104857600\nsend_timeout_ms = 5000\n\
          allowed_hosts = [\"MCP.Example.com\", \"mcp.example.com\", \"[::1]\"]\n{MINIMAL}"
     ));
     let http = &config.http;
@@ -315,6 +316,14 @@ fn http_limits_are_read_with_safe_defaults() {
             http.max_headers,
         ),
         (2000, 5000, 60_000, 10, 5, 8, false, 16384, 50)
+    );
+    assert_eq!(
+        (
+            http.max_unsent_bytes_per_connection,
+            http.max_unsent_bytes,
+            http.send_timeout_ms
+        ),
+        (1 << 20, 100 << 20, 5000)
     );
     assert_eq!(http.allowed_hosts, ["mcp.example.com", "::1"]);
     assert_eq!(f.ok(MINIMAL).http, HttpConfig::default());
@@ -336,6 +345,16 @@ fn http_limits_are_read_with_safe_defaults() {
     e.assert("http.allowed_hosts[0]", 2, &["without scheme or port"]);
     let e = f.invalid(&format!("[http]\nmax_concurrent_streams = 0\n{MINIMAL}"));
     e.assert("http.max_concurrent_streams", 2, &["got 0"]);
+    let e = f.invalid(&format!(
+        "[http]\nmax_unsent_bytes_per_connection = 1000\n{MINIMAL}"
+    ));
+    e.assert(
+        "http.max_unsent_bytes_per_connection",
+        2,
+        &["65536 (64 KiB)", "got 1000"],
+    );
+    let e = f.invalid(&format!("[http]\nsend_timeout_ms = 10\n{MINIMAL}"));
+    e.assert("http.send_timeout_ms", 2, &["got 10"]);
     let e = f.invalid(&format!("[http]\nmax_header_bytes = 1024\n{MINIMAL}"));
     e.assert("http.max_header_bytes", 2, &["8192 (8 KiB)", "got 1024"]);
     let e = f.invalid(&format!("[http]\nheader_read_timeout_ms = 0\n{MINIMAL}"));

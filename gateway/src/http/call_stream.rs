@@ -18,24 +18,30 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use hyper::Response;
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use super::event_stream::{message_event, priming_event};
 use super::replay::StreamKind;
 use super::response::{self, Body};
 use super::stream_state::StreamState;
+use super::unsent::{EventSender, Unsent, event_channel};
 use crate::mcp::notify::{Notifications, QUEUED_NOTIFICATIONS};
 use crate::mcp::server::PendingAnswer;
 use crate::mcp::session::Session;
 
-/// How long a connected client may read nothing before its stream is let
-/// go. Until then the stream waits for it (what the tool reports
-/// meanwhile is bounded by the request's notification queue); after it
-/// the events stay in the replay log for a resumption.
-const STALLED_READER: Duration = Duration::from_secs(30);
+/// Where a request's stream goes: the connection's count of what it has
+/// not read, and how long a client that reads nothing is waited for before
+/// its stream is let go. Until then the stream waits for it (what the tool
+/// reports meanwhile is bounded by the request's notification queue);
+/// after it the events stay in the replay log for a resumption.
+pub struct Connection<'a> {
+    /// The connection's count.
+    pub unsent: &'a Arc<Unsent>,
+    /// `http.send_timeout_ms`.
+    pub send_timeout: Duration,
+}
 
 /// Answers with the answer `request` resolves to (`None` for a call the
 /// client cancelled: the stream then ends without one) and the
@@ -44,8 +50,8 @@ const STALLED_READER: Duration = Duration::from_secs(30);
 pub async fn answer(
     session: &Session,
     streams: Arc<StreamState>,
-    request: PendingAnswer,
-    mut notifications: Notifications,
+    (request, mut notifications): (PendingAnswer, Notifications),
+    to: Connection<'_>,
 ) -> Response<Body> {
     let mut request = request;
     let first = tokio::select! {
@@ -55,23 +61,25 @@ pub async fn answer(
             if let (true, Some(reply)) = (queued.is_empty(), &reply) {
                 return response::answer(reply);
             }
-            let (events, body) = mpsc::channel(queued.len() + 2);
-            let writer = StreamWriter::open(session, streams, events);
-            writer.prime();
-            for notification in &queued {
-                writer.send(notification);
+            // One body: the connection counts it whole, and the log keeps
+            // each event for a resumption.
+            let writer = StreamWriter::open(session, streams, None);
+            let mut body = BytesMut::new();
+            if let Some(priming) = writer.prime() {
+                body.extend_from_slice(&priming);
             }
-            if let Some(reply) = &reply {
-                writer.send(&reply.message);
+            for message in queued.iter().chain(reply.as_ref().map(|reply| &reply.message)) {
+                body.extend_from_slice(&writer.send(message));
             }
-            return response::event_stream(body);
+            return response::whole_event_stream(body.freeze());
         }
         Some(first) = notifications.recv() => first,
     };
-    let (events, body) = mpsc::channel(QUEUED_NOTIFICATIONS);
+    let (events, body) = event_channel(QUEUED_NOTIFICATIONS, to.unsent);
+    let send_timeout = to.send_timeout;
     // Without resumption, the connection's end is the call's end.
     let connection = (!streams.replay().resumable()).then(|| events.clone());
-    let writer = StreamWriter::open(session, streams, events.clone());
+    let writer = StreamWriter::open(session, streams, Some(events.clone()));
     tokio::spawn(async move {
         writer.prime();
         writer.send(&first);
@@ -85,38 +93,91 @@ pub async fn answer(
         // A notification waiting for room on the connection: the call runs
         // on meanwhile, and its newer notifications wait in their queue.
         let mut next = None;
+        let mut held = HeldBack::default();
         let reply = loop {
+            if writer.is_connected() {
+                // A client that resumed gets what was held back at once.
+                for message in held.take() {
+                    writer.send(&message);
+                }
+            }
             tokio::select! {
                 biased;
                 reply = &mut request => break reply,
                 // Dropping the request cancels the call.
                 () = &mut client_gone => return,
-                room = events.reserve(), if next.is_some() => {
-                    // The room stays this stream's: the writer is the only
-                    // sender to this connection while the request runs.
-                    drop(room);
+                () = room(&writer, &events), if next.is_some() => {
+                    // The writer is the only sender to this stream while
+                    // the request runs; another stream of the connection
+                    // may take the room first, and then this one is let go.
                     if let Some(notification) = next.take() {
                         writer.send(&notification);
                     }
                 }
                 Some(notification) = notifications.recv(), if next.is_none() => {
-                    next = Some(notification);
+                    if writer.is_connected() {
+                        next = Some(notification);
+                    } else {
+                        held.keep(notification);
+                    }
                 }
             }
         };
-        let rest = next
-            .into_iter()
-            .chain(drain(&mut notifications))
-            .chain(reply.map(|answer| answer.message));
+        let mut rest: Vec<Value> = next.into_iter().collect();
+        let queued = drain(&mut notifications);
+        if writer.is_connected() {
+            rest.extend(held.take());
+            rest.extend(queued);
+        } else {
+            for notification in queued {
+                held.keep(notification);
+            }
+            rest.extend(held.take());
+        }
+        rest.extend(reply.map(|answer| answer.message));
         for message in rest {
             // A client that reads gets every event; one that has stopped
-            // reading is let go after a while, and the response waits in
-            // the replay log.
-            let _ = tokio::time::timeout(STALLED_READER, events.reserve()).await;
+            // reading is let go after the send timeout, and the response
+            // waits in the replay log.
+            let _ = tokio::time::timeout(send_timeout, room(&writer, &events)).await;
             writer.send(&message);
         }
     });
     response::event_stream(body)
+}
+
+/// Waits for room on the stream's connection, unless the stream has been
+/// let go: then its events go to the replay log only, and need none.
+async fn room(writer: &StreamWriter, events: &EventSender) {
+    if writer.is_connected() {
+        events.room().await;
+    }
+}
+
+/// The notifications of a stream that no client reads live, until one
+/// resumes it or the call ends: log messages in order, and of progress
+/// only the newest report, which is what a client resuming wants to see.
+#[derive(Default)]
+struct HeldBack {
+    messages: Vec<Value>,
+    progress: Option<Value>,
+}
+
+impl HeldBack {
+    fn keep(&mut self, notification: Value) {
+        if notification.get("method").and_then(Value::as_str) == Some("notifications/progress") {
+            self.progress = Some(notification);
+        } else {
+            self.messages.push(notification);
+        }
+    }
+
+    /// What is held, emptied.
+    fn take(&mut self) -> Vec<Value> {
+        let mut held = std::mem::take(&mut self.messages);
+        held.extend(self.progress.take());
+        held
+    }
 }
 
 /// What is already queued.
@@ -138,9 +199,9 @@ struct StreamWriter {
 }
 
 impl StreamWriter {
-    /// A new stream of `session` whose events go to `live`.
-    fn open(session: &Session, streams: Arc<StreamState>, live: mpsc::Sender<Bytes>) -> Self {
-        let stream = streams.replay().open(StreamKind::Request, Some(live));
+    /// A new stream of `session` whose events go to `live`, if any.
+    fn open(session: &Session, streams: Arc<StreamState>, live: Option<EventSender>) -> Self {
+        let stream = streams.replay().open(StreamKind::Request, live);
         Self {
             streams,
             stream,
@@ -149,24 +210,55 @@ impl StreamWriter {
     }
 
     /// The priming event of revisions that resume streams (2025-11-25).
-    fn prime(&self) {
-        if self.primes {
+    fn prime(&self) -> Option<Bytes> {
+        self.primes.then(|| {
             self.streams
                 .replay()
-                .record(self.stream, |id| priming_event(&id));
-        }
+                .record(self.stream, |id| priming_event(&id))
+        })
     }
 
-    /// Sends one message.
-    fn send(&self, message: &Value) {
+    /// Whether a client reads the stream live.
+    fn is_connected(&self) -> bool {
+        self.streams.replay().is_connected(self.stream)
+    }
+
+    /// Sends one message; returns its event.
+    fn send(&self, message: &Value) -> Bytes {
         self.streams
             .replay()
-            .record(self.stream, |id| message_event(&id, message));
+            .record(self.stream, |id| message_event(&id, message))
     }
 }
 
 impl Drop for StreamWriter {
     fn drop(&mut self) {
         self.streams.replay().finish(self.stream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn held_back_notifications_keep_every_log_message_and_the_newest_progress() {
+        let mut held = HeldBack::default();
+        let progress = |value: u32| {
+            json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                   "params": {"progressToken": "t", "progress": value}})
+        };
+        let log = |text: &str| {
+            json!({"jsonrpc": "2.0", "method": "notifications/message",
+                   "params": {"level": "info", "data": text}})
+        };
+        held.keep(progress(1));
+        held.keep(log("a"));
+        held.keep(progress(2));
+        held.keep(log("b"));
+        held.keep(progress(3));
+        assert_eq!(held.take(), [log("a"), log("b"), progress(3)]);
+        assert!(held.take().is_empty());
     }
 }

@@ -2,10 +2,12 @@
 //! over TLS, or by its preface in plain text: "prior knowledge"), and
 //! serving it under the `[http]` limits until it ends, its listener drains,
 //! its request budget is spent or, in HTTP/2, it starts no request for as
-//! long as HTTP/1 would wait for a request's headers.
+//! long as HTTP/1 would wait for a request's headers. A connection whose
+//! client takes none of its responses for the send timeout is closed.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -16,7 +18,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::unsent::Unsent;
 use crate::config::{DEFAULT_MAX_HEADERS, HttpConfig};
+use crate::telemetry::metrics;
 
 /// The HTTP version a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +45,9 @@ pub(super) const H2_STREAM_WINDOW_BYTES: u32 = 1 << 20;
 /// Receive window of a whole HTTP/2 connection, all its streams together.
 pub(super) const H2_CONNECTION_WINDOW_BYTES: u32 = 4 << 20;
 
-/// What one connection may buffer to send per stream before its writer
-/// waits for the client to read.
-const H2_SEND_BUFFER_BYTES: usize = 1 << 20;
+/// What hyper may buffer to send per HTTP/2 stream before it waits for the
+/// client to read (beyond it, the bytes wait as counted [`Unsent`]).
+const H2_SEND_BUFFER_BYTES: usize = 256 << 10;
 
 /// Tells, without consuming anything, whether a plain-text peer opens with
 /// the HTTP/2 preface. `None` when it sends neither that nor anything else
@@ -86,6 +90,8 @@ pub(super) struct Builders {
     pub(super) http2: http2::Builder<TokioExecutor>,
     /// How long an HTTP/2 connection may start no request.
     pub(super) idle: Duration,
+    /// How long a connection may take none of its unsent bytes.
+    pub(super) send_timeout: Duration,
 }
 
 impl Builders {
@@ -116,18 +122,29 @@ impl Builders {
             http1,
             http2,
             idle: header_wait,
+            send_timeout: Duration::from_millis(limits.send_timeout_ms),
         }
     }
 }
 
 /// What the requests of one connection report to it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Activity {
     started: AtomicU32,
     budget_spent: Notify,
+    /// Its responses not yet taken.
+    pub(super) unsent: Arc<Unsent>,
 }
 
 impl Activity {
+    pub(super) fn new(unsent: Arc<Unsent>) -> Self {
+        Self {
+            started: AtomicU32::new(0),
+            budget_spent: Notify::new(),
+            unsent,
+        }
+    }
+
     /// Counts a request; how many the connection has carried with it.
     pub(super) fn start_request(&self) -> u32 {
         self.started
@@ -177,30 +194,51 @@ impl Connections {
     }
 }
 
+/// When a connection is checked for a client that takes nothing.
+pub(super) struct SendCheck {
+    /// `http.send_timeout_ms`.
+    pub(super) timeout: Duration,
+}
+
 /// Drives `connection` to its end, shutting it down gracefully (`shut_down`)
 /// when the listener drains, when `activity` says its budget is spent, or,
-/// with `idle`, when it starts no request for that long.
+/// with `idle`, when it starts no request for that long. It is closed at
+/// once when it holds unsent bytes and takes none of them for a whole
+/// check period (so between one and two send timeouts).
 pub(super) async fn drive<C>(
     connection: C,
     shut_down: fn(Pin<&mut C>),
     draining: CancellationToken,
     activity: &Activity,
-    idle: Option<Duration>,
+    (idle, sending): (Option<Duration>, SendCheck),
 ) -> Result<(), hyper::Error>
 where
     C: Future<Output = Result<(), hyper::Error>>,
 {
     tokio::pin!(connection);
-    let mut idle_check = idle.map(|every| {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks
-    });
+    let mut idle_check = idle.map(ticks);
+    let mut send_check = ticks(sending.timeout);
     let mut started_at_last_check = activity.started();
+    let mut taken_at_last_check = (activity.unsent.taken(), 0);
     let mut closing = false;
     loop {
         tokio::select! {
             ended = connection.as_mut() => return ended,
+            _ = send_check.tick() => {
+                let now = (activity.unsent.taken(), activity.unsent.bytes());
+                let (taken_before, held_before) = taken_at_last_check;
+                taken_at_last_check = now;
+                if held_before > 0 && now.1 > 0 && now.0 == taken_before {
+                    metrics::record_stalled_connection();
+                    tracing::info!(
+                        unsent_bytes = now.1,
+                        send_timeout_ms = sending.timeout.as_millis(),
+                        "connection closed: its client took none of its responses"
+                    );
+                    return Ok(());
+                }
+                continue;
+            }
             () = draining.cancelled(), if !closing => closing = true,
             () = activity.budget_spent.notified(), if !closing => closing = true,
             _ = next_tick(&mut idle_check), if !closing => {
@@ -214,6 +252,13 @@ where
         }
         shut_down(connection.as_mut());
     }
+}
+
+/// Ticks every `every`, the first after one period.
+fn ticks(every: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
 }
 
 async fn next_tick(ticks: &mut Option<tokio::time::Interval>) {

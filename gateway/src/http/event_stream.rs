@@ -25,7 +25,6 @@ use hyper::header::HeaderMap;
 use hyper::{Response, StatusCode};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::mcp_endpoint::{accepts_sse, session_of};
 use super::response::{self, Body};
@@ -35,6 +34,7 @@ use crate::mcp::server::LocalState;
 
 use super::replay::{EventId, StreamKind};
 use super::stream_state::{FeedClaim, StreamState};
+use super::unsent::{EventSender, NotQueued, Unsent, event_channel};
 use crate::mcp::session::Session;
 
 /// The header a reconnecting client names its last event with.
@@ -51,8 +51,14 @@ const RETRY_AFTER_MS: u64 = 1000;
 /// taken as gone and its stream closed.
 const QUEUED_EVENTS: usize = 32;
 
-/// Answers `GET /mcp`: opens the session's event stream or says why not.
-pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Response<Body> {
+/// Answers `GET /mcp`: opens the session's event stream, on the connection
+/// `unsent` counts for, or says why not.
+pub fn open(
+    gateway: &Arc<Gateway>,
+    headers: &HeaderMap,
+    caller: &Caller,
+    unsent: &Arc<Unsent>,
+) -> Response<Body> {
     if !accepts_sse(headers) {
         return response::http_refusal(
             StatusCode::NOT_ACCEPTABLE,
@@ -72,21 +78,21 @@ pub fn open(gateway: &Arc<Gateway>, headers: &HeaderMap, caller: &Caller) -> Res
     if let Some(last) = headers.get(LAST_EVENT_ID) {
         let last = last.to_str().ok().and_then(EventId::parse).ok_or(());
         return match last {
-            Ok(last) => resume(gateway, id, session, last),
+            Ok(last) => resume(gateway, (id, session), last, unsent),
             Err(()) => response::http_refusal(
                 StatusCode::BAD_REQUEST,
                 "Last-Event-ID is not an event id this server issued",
             ),
         };
     }
-    let streams = StreamState::of(&session, &gateway.settings);
+    let streams = StreamState::of(&session, gateway);
     let Some(claim) = streams.claim() else {
         return response::http_refusal(
             StatusCode::CONFLICT,
             "this session already has an open event stream",
         );
     };
-    let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
+    let (sender, receiver) = event_channel(QUEUED_EVENTS, unsent);
     tracing::debug!(session = %session.log_tag, "event stream opened");
     let fed = Fed {
         session,
@@ -107,12 +113,12 @@ struct Fed {
 /// Answers a `GET` with `Last-Event-ID`: the rest of the stream it names.
 fn resume(
     gateway: &Arc<Gateway>,
-    id: String,
-    session: Arc<Session>,
+    (id, session): (String, Arc<Session>),
     last: EventId,
+    unsent: &Arc<Unsent>,
 ) -> Response<Body> {
-    let streams = StreamState::of(&session, &gateway.settings);
-    let resumed = streams.replay().resume(last);
+    let streams = StreamState::of(&session, gateway);
+    let resumed = streams.replay().resume(last, unsent);
     match (resumed, last.kind) {
         (Ok(resumed), _) => {
             tracing::debug!(session = %session.log_tag, %last, "event stream resumed");
@@ -130,7 +136,7 @@ fn resume(
         (Err(error), StreamKind::Standalone) => {
             tracing::debug!(session = %session.log_tag, %last, %error, "event stream restarted");
             let claim = streams.take_over();
-            let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
+            let (sender, receiver) = event_channel(QUEUED_EVENTS, unsent);
             let fed = Fed {
                 session,
                 streams,
@@ -162,7 +168,7 @@ async fn feed(
     gateway: Arc<Gateway>,
     id: String,
     fed: Fed,
-    events: mpsc::Sender<Bytes>,
+    events: EventSender,
     changed_first: bool,
 ) {
     let Fed {
@@ -219,8 +225,8 @@ async fn feed(
                 // A comment, not an event: nothing to replay.
                 match events.try_send(Bytes::from_static(b": keep-alive\n\n")) {
                     Ok(()) => {}
-                    Err(TrySendError::Closed(_)) => break "the client closed it",
-                    Err(TrySendError::Full(_)) => break "the client stopped reading",
+                    Err(NotQueued::Closed) => break "the client closed it",
+                    Err(NotQueued::Full) => break "the client stopped reading",
                 }
             }
         }

@@ -3,26 +3,29 @@
 //! comment every [`KEEPALIVE_INTERVAL`]; a client closing the stream, or
 //! not reading it, ends the subscription.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use hyper::Response;
-use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::event_stream::{KEEPALIVE_INTERVAL, plain_event};
 use super::response::{self, Body};
+use super::unsent::{EventSender, NotQueued, Unsent, event_channel};
 use crate::mcp::server::{Subscription, SubscriptionEvent};
 
 /// Messages queued for a client that is not reading; past that the stream
 /// is closed.
 const QUEUED_EVENTS: usize = 32;
 
-/// Opens the stream of `subscription`.
-pub fn open(subscription: Subscription) -> Response<Body> {
-    let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
+/// Opens the stream of `subscription` on the connection `unsent` counts
+/// for.
+pub fn open(subscription: Subscription, unsent: &Arc<Unsent>) -> Response<Body> {
+    let (sender, receiver) = event_channel(QUEUED_EVENTS, unsent);
     tokio::spawn(feed(subscription, sender));
     response::event_stream(receiver)
 }
 
-async fn feed(mut subscription: Subscription, events: mpsc::Sender<Bytes>) {
+async fn feed(mut subscription: Subscription, events: EventSender) {
     let mut keepalive = tokio::time::interval(KEEPALIVE_INTERVAL);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     keepalive.tick().await;
@@ -31,8 +34,8 @@ async fn feed(mut subscription: Subscription, events: mpsc::Sender<Bytes>) {
         if let Some(chunk) = next.take() {
             match events.try_send(chunk) {
                 Ok(()) => {}
-                Err(TrySendError::Closed(_)) => break "the client closed it",
-                Err(TrySendError::Full(_)) => break "the client stopped reading",
+                Err(NotQueued::Closed) => break "the client closed it",
+                Err(NotQueued::Full) => break "the client stopped reading",
             }
         }
         next = tokio::select! {

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::response::{self, Body};
 use super::stream_state::StreamState;
+use super::unsent::Unsent;
 use super::{call_stream, event_stream, listen, oauth, stateless};
 use crate::app::Gateway;
 use crate::auth::Caller;
@@ -28,6 +29,9 @@ use crate::mcp::stateless::Envelope;
 use crate::mcp::{ErrorKind, McpError};
 use crate::outcome::Rejection;
 use crate::telemetry::metrics;
+
+/// When a connection refused for its unread responses may ask again.
+const UNREAD_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The session header of the Streamable HTTP transport.
 pub const SESSION_HEADER: &str = "mcp-session-id";
@@ -66,11 +70,31 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Body_>) -> Response
             .with_retry_after(wait),
         );
     }
+    let unsent = request
+        .extensions()
+        .get::<Arc<Unsent>>()
+        .cloned()
+        .unwrap_or_else(|| {
+            Unsent::new(
+                gateway.http.max_unsent_bytes_per_connection,
+                &gateway.unsent_held,
+            )
+        });
+    if matches!(*request.method(), Method::POST | Method::GET)
+        && let Err(overloaded) = unsent.admit()
+    {
+        metrics::record_rejection(Rejection::UnreadResponses);
+        tracing::debug!(%overloaded, "request refused");
+        return response::refusal(
+            McpError::new(ErrorKind::Overloaded, overloaded.to_string())
+                .with_retry_after(UNREAD_RETRY_AFTER),
+        );
+    }
     match *request.method() {
         Method::POST => {
             let limit = Duration::from_millis(gateway.http.request_timeout_ms);
             // Dropping the unfinished request cancels its call, if any.
-            match tokio::time::timeout(limit, post(gateway, request, &caller)).await {
+            match tokio::time::timeout(limit, post(gateway, request, &caller, &unsent)).await {
                 Ok(response) => response,
                 Err(_) => {
                     tracing::warn!(
@@ -90,7 +114,7 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Body_>) -> Response
         Method::GET | Method::DELETE if stateless::applies(request.headers()) => {
             stateless::method_not_allowed()
         }
-        Method::GET => event_stream::open(gateway, request.headers(), &caller),
+        Method::GET => event_stream::open(gateway, request.headers(), &caller, &unsent),
         Method::DELETE => delete(gateway, request.headers(), &caller),
         _ => {
             let mut refusal = response::http_refusal(
@@ -176,6 +200,7 @@ async fn post(
     gateway: &Arc<Gateway>,
     request: Request<Body_>,
     caller: &Arc<Caller>,
+    unsent: &Arc<Unsent>,
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
@@ -257,11 +282,12 @@ async fn post(
     }
     let incoming = Incoming::decode(&body, gateway.settings.max_json_depth);
     let reply = gateway.mcp.handle(incoming, &context).await;
-    deliver(gateway, reply).await
+    deliver(gateway, reply, unsent).await
 }
 
-/// The server's reply as the response to a POST.
-async fn deliver(gateway: &Gateway, reply: Reply) -> Response<Body> {
+/// The server's reply as the response to a POST, on the connection
+/// `unsent` counts for.
+async fn deliver(gateway: &Gateway, reply: Reply, unsent: &Arc<Unsent>) -> Response<Body> {
     match reply {
         Reply::Nothing => response::empty(StatusCode::ACCEPTED),
         Reply::Answer(answer) => response::answer(&answer),
@@ -286,11 +312,21 @@ async fn deliver(gateway: &Gateway, reply: Reply) -> Response<Body> {
                 None => response::empty(StatusCode::ACCEPTED),
             },
             Some(notifications) => {
-                let streams = StreamState::of(&running.session, &gateway.settings);
-                call_stream::answer(&running.session, streams, running.answer, notifications).await
+                let streams = StreamState::of(&running.session, gateway);
+                let to = call_stream::Connection {
+                    unsent,
+                    send_timeout: Duration::from_millis(gateway.http.send_timeout_ms),
+                };
+                call_stream::answer(
+                    &running.session,
+                    streams,
+                    (running.answer, notifications),
+                    to,
+                )
+                .await
             }
         },
-        Reply::Subscription(subscription) => listen::open(subscription),
+        Reply::Subscription(subscription) => listen::open(subscription, unsent),
     }
 }
 

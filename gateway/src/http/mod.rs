@@ -7,10 +7,11 @@ mod health;
 mod listen;
 pub mod mcp_endpoint;
 mod oauth;
-mod replay;
+pub mod replay;
 pub mod response;
 mod stateless;
 mod stream_state;
+pub mod unsent;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -34,7 +35,8 @@ use crate::auth::ClientIdentity;
 use crate::lifecycle::{self, DrainOutcome};
 use crate::telemetry::metrics;
 use crate::tls;
-use connection::{Activity, Builders, Connections, Version};
+use connection::{Activity, Builders, Connections, SendCheck, Version};
+use unsent::Unsent;
 
 /// The MCP endpoint's path.
 pub const MCP_PATH: &str = "/mcp";
@@ -250,8 +252,11 @@ async fn serve_one<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::new(Activity::new(connection_unsent(&gateway)));
     let service = service(gateway, peer, router, identity, Arc::clone(&activity));
+    let sending = SendCheck {
+        timeout: builders.send_timeout,
+    };
     let ended = match version {
         Version::Http1 => {
             let connection = builders.http1.serve_connection(io, service);
@@ -260,7 +265,7 @@ async fn serve_one<I>(
                 |connection| connection.graceful_shutdown(),
                 draining,
                 &activity,
-                None,
+                (None, sending),
             )
             .await
         }
@@ -271,7 +276,7 @@ async fn serve_one<I>(
                 |connection| connection.graceful_shutdown(),
                 draining,
                 &activity,
-                Some(builders.idle),
+                (Some(builders.idle), sending),
             )
             .await
         }
@@ -292,7 +297,7 @@ where
 {
     let mut builder = Builders::new(&gateway.http).http1;
     builder.half_close(true);
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::new(Activity::new(connection_unsent(&gateway)));
     let connection = builder.serve_connection(
         TokioIo::new(io),
         service(gateway, peer, Router::Mcp, None, activity),
@@ -300,6 +305,14 @@ where
     if let Err(error) = connection.await {
         tracing::debug!(%peer, %error, "connection ended with an error");
     }
+}
+
+/// A new connection's count of its unsent responses.
+fn connection_unsent(gateway: &Gateway) -> Arc<Unsent> {
+    Unsent::new(
+        gateway.http.max_unsent_bytes_per_connection,
+        &gateway.unsent_held,
+    )
 }
 
 fn service(
@@ -320,6 +333,9 @@ fn service(
         if let Some(identity) = &identity {
             request.extensions_mut().insert(identity.clone());
         }
+        request
+            .extensions_mut()
+            .insert(Arc::clone(&activity.unsent));
         // Boxed: hyper keeps room for the service's future in every
         // connection from its start, and unboxed that room is the size of
         // the whole request handling (about 7 KB), idle connections too.
@@ -342,6 +358,7 @@ fn service(
                         .insert(CONNECTION, HeaderValue::from_static("close"));
                 }
             }
+            response.body_mut().count_on(&activity.unsent);
             metrics::record_http(response.status().as_u16());
             Ok::<_, Infallible>(response)
         })

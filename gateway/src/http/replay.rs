@@ -7,14 +7,20 @@
 //! The tag is random for each life of the session's state in a process, so
 //! an id from another replica, or from before this process forgot the
 //! session, never matches a stream here: replaying another stream's events
-//! is what MCP forbids. The log is bounded in events and bytes; the oldest
-//! go first, and resuming from a point whose successors are gone is refused
-//! rather than replayed with a gap.
+//! is what MCP forbids. The log is bounded in events and bytes, and all
+//! sessions' logs together in bytes (`stream_replay_total_bytes`): the
+//! oldest go first (a log adding an event while all of them hold their cap
+//! drops its own oldest), and resuming from a point whose successors are
+//! gone is refused rather than replayed with a gap.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::mpsc;
+
+use super::unsent::{Chunk, EventSender, Unsent, event_channel};
+use crate::limits::held_bytes::HeldBytes;
 
 /// Events a resumed connection may have queued beyond the replayed ones
 /// before it counts as not reading.
@@ -102,9 +108,9 @@ pub struct Resumed {
     /// Yields the missed events, then new ones. A request's stream ends
     /// with its response; a standalone stream continues through
     /// [`feed`](Self::feed).
-    pub events: mpsc::Receiver<Bytes>,
+    pub events: mpsc::Receiver<Chunk>,
     /// For a standalone stream, the sender a new feed writes to.
-    pub feed: Option<mpsc::Sender<Bytes>>,
+    pub feed: Option<EventSender>,
 }
 
 #[derive(Debug)]
@@ -122,7 +128,7 @@ struct StreamRecord {
     evicted_through: Option<u64>,
     finished: bool,
     /// The connection a request stream's events go to, while there is one.
-    live: Option<mpsc::Sender<Bytes>>,
+    live: Option<EventSender>,
 }
 
 /// The events of one session's streams in this process.
@@ -133,20 +139,38 @@ pub struct ReplayLog {
     next_stream: u64,
     events: VecDeque<Stored>,
     bytes: usize,
+    /// What every session's log holds together.
+    all_logs: Arc<HeldBytes>,
     streams: HashMap<u64, StreamRecord>,
 }
 
 impl ReplayLog {
-    /// An empty log whose ids carry `tag`.
-    pub fn new(bounds: ReplayBounds, tag: u32) -> Self {
+    /// An empty log whose ids carry `tag`, one of those `all_logs` counts.
+    pub fn new(bounds: ReplayBounds, tag: u32, all_logs: Arc<HeldBytes>) -> Self {
         Self {
             bounds,
             tag,
             next_stream: 0,
             events: VecDeque::new(),
             bytes: 0,
+            all_logs,
             streams: HashMap::new(),
         }
+    }
+
+    /// Bytes of events kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Events kept.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether no event is kept.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
     }
 
     /// Whether streams can be resumed at all.
@@ -156,7 +180,7 @@ impl ReplayLog {
 
     /// Opens a stream; a request stream's events go to `live` as well as
     /// into the log.
-    pub fn open(&mut self, kind: StreamKind, live: Option<mpsc::Sender<Bytes>>) -> u64 {
+    pub fn open(&mut self, kind: StreamKind, live: Option<EventSender>) -> u64 {
         let stream = self.next_stream;
         self.next_stream += 1;
         self.streams.insert(
@@ -191,14 +215,14 @@ impl ReplayLog {
             stream,
             seq,
         });
-        if let Some(live) = &record.live {
-            match live.try_send(payload.clone()) {
-                Ok(()) => {}
-                Err(TrySendError::Closed(_) | TrySendError::Full(_)) => record.live = None,
-            }
+        if let Some(live) = &record.live
+            && live.try_send(payload.clone()).is_err()
+        {
+            record.live = None;
         }
         if self.resumable() {
             self.bytes += payload.len();
+            self.all_logs.add(payload.len());
             self.events.push_back(Stored {
                 stream,
                 seq,
@@ -226,8 +250,9 @@ impl ReplayLog {
     }
 
     /// Resumes the stream `after` names: a receiver of its events after
-    /// that one, then of new ones while the stream runs.
-    pub fn resume(&mut self, after: EventId) -> Result<Resumed, ResumeError> {
+    /// that one, then of new ones while the stream runs, on the connection
+    /// `unsent` counts for.
+    pub fn resume(&mut self, after: EventId, unsent: &Arc<Unsent>) -> Result<Resumed, ResumeError> {
         if after.tag != self.tag {
             return Err(ResumeError::Unknown);
         }
@@ -248,10 +273,11 @@ impl ReplayLog {
             .filter(|event| event.stream == after.stream && event.seq > after.seq)
             .map(|event| event.payload.clone())
             .collect();
-        let (sender, events) = mpsc::channel(missed.len() + LIVE_QUEUE);
+        let (sender, events) = event_channel(missed.len() + LIVE_QUEUE, unsent);
         for payload in missed {
-            // The channel has room for every missed event.
-            let _ = sender.try_send(payload);
+            // The channel has room for every missed event, and the log's
+            // bounds are what the connection is asked to take at once.
+            let _ = sender.push(payload);
         }
         let mut feed = None;
         if let Some(record) = self.streams.get_mut(&after.stream) {
@@ -264,13 +290,18 @@ impl ReplayLog {
         Ok(Resumed { events, feed })
     }
 
-    /// Drops the oldest events until the log is within its bounds.
+    /// Drops the oldest events until the log is within its bounds, and
+    /// all logs together within theirs or this one is empty.
     fn evict(&mut self) {
-        while self.events.len() > self.bounds.max_events || self.bytes > self.bounds.max_bytes {
+        while self.events.len() > self.bounds.max_events
+            || self.bytes > self.bounds.max_bytes
+            || self.all_logs.bytes() > self.all_logs.cap()
+        {
             let Some(oldest) = self.events.pop_front() else {
                 break;
             };
             self.bytes -= oldest.payload.len();
+            self.all_logs.remove(oldest.payload.len());
             if let Some(record) = self.streams.get_mut(&oldest.stream) {
                 record.evicted_through = Some(oldest.seq);
             }
@@ -292,6 +323,12 @@ impl ReplayLog {
     }
 }
 
+impl Drop for ReplayLog {
+    fn drop(&mut self) {
+        self.all_logs.remove(self.bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,7 +342,16 @@ mod tests {
                 max_bytes,
             },
             TAG,
+            HeldBytes::new(usize::MAX),
         )
+    }
+
+    fn connection() -> Arc<Unsent> {
+        Unsent::new(usize::MAX, &HeldBytes::new(usize::MAX))
+    }
+
+    fn channel(capacity: usize) -> (EventSender, mpsc::Receiver<Chunk>) {
+        event_channel(capacity, &connection())
     }
 
     fn event(id: EventId) -> Bytes {
@@ -326,10 +372,10 @@ mod tests {
         }
     }
 
-    fn drain(receiver: &mut mpsc::Receiver<Bytes>) -> Vec<String> {
+    fn drain(receiver: &mut mpsc::Receiver<Chunk>) -> Vec<String> {
         let mut seen = Vec::new();
-        while let Ok(payload) = receiver.try_recv() {
-            seen.push(String::from_utf8_lossy(&payload).into_owned());
+        while let Ok(chunk) = receiver.try_recv() {
+            seen.push(String::from_utf8_lossy(&chunk.take()).into_owned());
         }
         seen
     }
@@ -359,7 +405,7 @@ mod tests {
     #[test]
     fn a_broken_request_stream_resumes_with_what_it_missed_then_live() {
         let mut log = log(100, 1 << 20);
-        let (first, mut first_connection) = mpsc::channel(8);
+        let (first, mut first_connection) = channel(8);
         let stream = log.open(StreamKind::Request, Some(first));
         let prime = log.record(stream, event);
         let one = log.record(stream, event);
@@ -370,7 +416,7 @@ mod tests {
         assert!(!log.is_connected(stream));
         log.record(stream, event);
 
-        let mut resumed = log.resume(id_of(&one)).expect("resumable");
+        let mut resumed = log.resume(id_of(&one), &connection()).expect("resumable");
         assert!(resumed.feed.is_none());
         assert_eq!(
             drain(&mut resumed.events),
@@ -386,7 +432,7 @@ mod tests {
         ));
 
         // A finished stream still replays what is kept, and then ends.
-        let mut again = log.resume(id_of(&prime)).expect("kept");
+        let mut again = log.resume(id_of(&prime), &connection()).expect("kept");
         assert_eq!(drain(&mut again.events).len(), 4);
         assert!(matches!(
             again.events.try_recv(),
@@ -404,14 +450,17 @@ mod tests {
             tag: 1,
             ..at(StreamKind::Request, stream, 0)
         };
-        assert_eq!(log.resume(foreign).err(), Some(ResumeError::Unknown));
+        assert_eq!(
+            log.resume(foreign, &connection()).err(),
+            Some(ResumeError::Unknown)
+        );
         for unknown in [
             at(StreamKind::Request, 9, 0),
             at(StreamKind::Standalone, stream, 0),
             at(StreamKind::Request, stream, 5),
         ] {
             assert_eq!(
-                log.resume(unknown).err(),
+                log.resume(unknown, &connection()).err(),
                 Some(ResumeError::Unknown),
                 "{unknown}"
             );
@@ -427,9 +476,12 @@ mod tests {
         }
         assert_eq!(log.events.len(), 3);
         let start = at(StreamKind::Request, stream, 0);
-        assert_eq!(log.resume(start).err(), Some(ResumeError::Evicted));
+        assert_eq!(
+            log.resume(start, &connection()).err(),
+            Some(ResumeError::Evicted)
+        );
         let mut resumed = log
-            .resume(at(StreamKind::Request, stream, 1))
+            .resume(at(StreamKind::Request, stream, 1), &connection())
             .expect("seq 2.. are kept");
         assert_eq!(drain(&mut resumed.events).len(), 3);
 
@@ -439,6 +491,46 @@ mod tests {
             small.record(stream, event);
         }
         assert!(small.bytes <= 40, "{}", small.bytes);
+    }
+
+    #[test]
+    fn logs_together_stay_within_their_total() {
+        let all_logs = HeldBytes::new(100);
+        let bounds = ReplayBounds {
+            max_events: 100,
+            max_bytes: 1 << 20,
+        };
+        let mut first = ReplayLog::new(bounds, TAG, Arc::clone(&all_logs));
+        let mut second = ReplayLog::new(bounds, TAG + 1, Arc::clone(&all_logs));
+        let one = first.open(StreamKind::Request, None);
+        let two = second.open(StreamKind::Request, None);
+        for _ in 0..5 {
+            first.record(one, event);
+        }
+        assert_eq!(all_logs.bytes(), first.bytes());
+        for _ in 0..20 {
+            second.record(two, event);
+            assert!(all_logs.bytes() <= 100, "{}", all_logs.bytes());
+        }
+        // The log that adds pays: the first keeps what it had.
+        assert_eq!(first.len(), 5);
+        assert!(second.len() < 20);
+        assert_eq!(
+            second
+                .resume(
+                    EventId {
+                        tag: TAG + 1,
+                        ..at(StreamKind::Request, two, 0)
+                    },
+                    &connection()
+                )
+                .err(),
+            Some(ResumeError::Evicted)
+        );
+        drop(second);
+        assert_eq!(all_logs.bytes(), first.bytes());
+        drop(first);
+        assert_eq!(all_logs.bytes(), 0);
     }
 
     #[test]
@@ -460,7 +552,7 @@ mod tests {
         log.record(stream, event);
         log.finish(stream);
         let mut resumed = log
-            .resume(at(StreamKind::Standalone, stream, 0))
+            .resume(at(StreamKind::Standalone, stream, 0), &connection())
             .expect("resumable");
         assert_eq!(drain(&mut resumed.events), ["id: abcd0123-g0-1\n\n"]);
         assert!(resumed.feed.is_some());
@@ -470,7 +562,7 @@ mod tests {
     fn a_log_without_room_keeps_nothing() {
         let mut log = log(0, 1 << 20);
         assert!(!log.resumable());
-        let (sender, mut connection) = mpsc::channel(4);
+        let (sender, mut connection) = channel(4);
         let stream = log.open(StreamKind::Request, Some(sender));
         log.record(stream, event);
         assert_eq!(drain(&mut connection).len(), 1);

@@ -2,34 +2,58 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::{Frame, SizeHint};
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::unsent::{CHUNK_BYTES, Charge, Chunk, Unsent};
 use crate::limits::rate::retry_after_secs;
 use crate::mcp::jsonrpc;
 use crate::mcp::server::Answer;
 use crate::mcp::{ErrorKind, McpError};
 
 /// The response body of every route: whole, or a stream of server-sent
-/// events that lasts until its sender is dropped.
+/// events that lasts until its sender is dropped. Both count what they
+/// hold on their connection's [`Unsent`] until hyper takes it.
 #[derive(Debug)]
 pub enum Body {
-    /// A body known in full.
-    Full(Full<Bytes>),
+    /// A body known in full: what is left of it, and its charge once the
+    /// connection's count has it.
+    Whole {
+        /// The bytes not yet handed to hyper.
+        rest: Bytes,
+        /// What the connection's count holds for them.
+        charge: Option<Charge>,
+    },
     /// Event-stream chunks, each written as it comes.
-    Events(mpsc::Receiver<Bytes>),
+    Events(mpsc::Receiver<Chunk>),
 }
 
 impl From<Bytes> for Body {
     fn from(bytes: Bytes) -> Self {
-        Self::Full(Full::new(bytes))
+        Self::Whole {
+            rest: bytes,
+            charge: None,
+        }
+    }
+}
+
+impl Body {
+    /// Counts a whole body on the connection that `unsent` counts for, until
+    /// hyper takes it; an event stream counts each event as it is queued.
+    pub fn count_on(&mut self, unsent: &Arc<Unsent>) {
+        if let Self::Whole { rest, charge } = self
+            && charge.is_none()
+            && !rest.is_empty()
+        {
+            *charge = Some(unsent.charge(rest.len()));
+        }
     }
 }
 
@@ -42,31 +66,50 @@ impl hyper::body::Body for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
-            Self::Full(full) => Pin::new(full).poll_frame(cx),
+            Self::Whole { rest, charge } => {
+                if rest.is_empty() {
+                    return Poll::Ready(None);
+                }
+                // In pieces: what hyper has not taken yet stays counted.
+                let piece = rest.split_to(rest.len().min(CHUNK_BYTES));
+                if let Some(charge) = charge {
+                    charge.taken(piece.len());
+                }
+                Poll::Ready(Some(Ok(Frame::data(piece))))
+            }
             Self::Events(events) => events
                 .poll_recv(cx)
-                .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes)))),
+                .map(|chunk| chunk.map(|chunk| Ok(Frame::data(chunk.take())))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
-            Self::Full(full) => full.is_end_stream(),
+            Self::Whole { rest, .. } => rest.is_empty(),
             Self::Events(_) => false,
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            Self::Full(full) => full.size_hint(),
+            Self::Whole { rest, .. } => SizeHint::with_exact(rest.len() as u64),
             Self::Events(_) => SizeHint::default(),
         }
     }
 }
 
 /// A `text/event-stream` response whose events come from `events`.
-pub fn event_stream(events: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Body::Events(events));
+pub fn event_stream(events: mpsc::Receiver<Chunk>) -> Response<Body> {
+    sse(Body::Events(events))
+}
+
+/// A `text/event-stream` response of events known in full.
+pub fn whole_event_stream(events: Bytes) -> Response<Body> {
+    sse(Body::from(events))
+}
+
+fn sse(body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     // Proxies must pass events through as they come.

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 
 use super::replay::{ReplayBounds, ReplayLog};
-use crate::config::ServerConfig;
+use crate::app::Gateway;
+use crate::limits::held_bytes::HeldBytes;
 use crate::mcp::session::{Session, random_tag};
 
 /// The state of a session's event streams in this process: the `GET`
@@ -43,21 +44,22 @@ impl FeedClaim {
 }
 
 impl StreamState {
-    /// No stream open; events kept within `bounds`, their ids carrying
-    /// `tag`.
-    pub fn new(bounds: ReplayBounds, tag: u32) -> Self {
+    /// No stream open; events kept within `bounds` and `all_logs`, their
+    /// ids carrying `tag`.
+    pub fn new(bounds: ReplayBounds, tag: u32, all_logs: Arc<HeldBytes>) -> Self {
         Self {
             feed: Mutex::default(),
-            replay: Mutex::new(ReplayLog::new(bounds, tag)),
+            replay: Mutex::new(ReplayLog::new(bounds, tag, all_logs)),
         }
     }
 
     /// The event streams of `session` in this process, made on first use
-    /// with the replay bounds of `settings`; a 2026-07-28 request's own
+    /// with the replay bounds of `gateway`'s settings; a 2026-07-28 request's own
     /// state keeps none, as nothing can resume its stream. The tag is new
     /// for each life of the session's local state, so event ids from
     /// another replica or an earlier life never match here.
-    pub fn of(session: &Session, settings: &ServerConfig) -> Arc<Self> {
+    pub fn of(session: &Session, gateway: &Gateway) -> Arc<Self> {
+        let settings = &gateway.settings;
         session.transport_state(|| {
             let bounds = if session.revision.is_stateless() {
                 ReplayBounds {
@@ -70,7 +72,7 @@ impl StreamState {
                     max_bytes: settings.stream_replay_bytes,
                 }
             };
-            Self::new(bounds, random_tag())
+            Self::new(bounds, random_tag(), Arc::clone(&gateway.replay_held))
         })
     }
 

@@ -12,6 +12,7 @@
 
 pub mod admission;
 pub mod fuel;
+pub mod held_bytes;
 pub mod rate;
 
 use std::sync::Arc;

@@ -45,8 +45,16 @@ pub const TOOLS_LOADED: &str = "warden_tools_loaded";
 pub const READY: &str = "warden_ready";
 /// Always 1, labelled with the version.
 pub const BUILD_INFO: &str = "warden_build_info";
+/// Bytes of responses produced and not yet taken by their connections.
+pub const UNSENT_BYTES: &str = "warden_http_unsent_bytes";
+/// Bytes of events all sessions keep for resuming broken streams.
+pub const REPLAY_BYTES: &str = "warden_stream_replay_bytes";
+/// Connections closed because their client took none of its responses for
+/// `http.send_timeout_ms`.
+pub const STALLED_CONNECTIONS: &str = "warden_http_stalled_connections_total";
 /// Requests and calls refused by a quota or by load shedding, by `reason`:
-/// `caller_requests` (429), `overloaded` (503), `tool` (a tool or
+/// `caller_requests` (429), `overloaded` (503), `unread_responses` (503: the
+/// connection holds responses it has not read), `tool` (a tool or
 /// caller-and-tool rate), `caller_fuel` (a spent fuel budget).
 pub const REJECTIONS: &str = "warden_rejections_total";
 /// Audit records by `result`: `written`, or `dropped` (the queue was full).
@@ -74,6 +82,9 @@ pub const ALL: &[&str] = &[
     TOOLS_LOADED,
     READY,
     BUILD_INFO,
+    UNSENT_BYTES,
+    REPLAY_BYTES,
+    STALLED_CONNECTIONS,
     REJECTIONS,
     AUDIT_RECORDS,
     AUDIT_WRITE_ERRORS,
@@ -183,6 +194,20 @@ fn describe() {
     describe_gauge!(TOOLS_LOADED, "tools served");
     describe_gauge!(READY, "1 while ready to serve, 0 once a drain has begun");
     describe_gauge!(BUILD_INFO, "always 1, labelled with the Warden version");
+    describe_gauge!(
+        UNSENT_BYTES,
+        Unit::Bytes,
+        "response bytes produced and not yet taken by their connections"
+    );
+    describe_gauge!(
+        REPLAY_BYTES,
+        Unit::Bytes,
+        "event bytes all sessions keep for resuming broken streams"
+    );
+    describe_counter!(
+        STALLED_CONNECTIONS,
+        "connections closed because their client read none of its responses for the send timeout"
+    );
 }
 
 /// Records one finished `tools/call`.
@@ -283,6 +308,11 @@ pub fn record_rejection(reason: Rejection) {
     metrics::counter!(REJECTIONS, "reason" => reason.as_str()).increment(1);
 }
 
+/// Records one connection closed for taking none of its responses.
+pub fn record_stalled_connection() {
+    metrics::counter!(STALLED_CONNECTIONS).increment(1);
+}
+
 /// Records one audit record `written` or `dropped`.
 pub fn record_audit(result: &'static str) {
     metrics::counter!(AUDIT_RECORDS, "result" => result).increment(1);
@@ -332,6 +362,10 @@ pub struct LiveState {
     pub tools_loaded: usize,
     /// Whether the server takes new work (no drain has begun).
     pub ready: bool,
+    /// Response bytes not yet taken by their connections.
+    pub unsent_bytes: usize,
+    /// Event bytes kept for resumption.
+    pub replay_bytes: usize,
 }
 
 /// The exposition text, with the live-state gauges set from `live` first.
@@ -342,5 +376,7 @@ pub fn render(live: &LiveState) -> String {
     metrics::gauge!(POOL_SLOTS).set(f64::from(live.pool_slots));
     metrics::gauge!(TOOLS_LOADED).set(live.tools_loaded as f64);
     metrics::gauge!(READY).set(if live.ready { 1.0 } else { 0.0 });
+    metrics::gauge!(UNSENT_BYTES).set(live.unsent_bytes as f64);
+    metrics::gauge!(REPLAY_BYTES).set(live.replay_bytes as f64);
     recorder().render()
 }

@@ -30,3 +30,4 @@ mod stdio;
 mod support;
 mod tls;
 mod typescript_sdk;
+mod unread;
