@@ -22,9 +22,9 @@ use bytes::{Bytes, BytesMut};
 use hyper::Response;
 use serde_json::Value;
 
-use super::event_stream::{message_event, priming_event};
 use super::replay::StreamKind;
 use super::response::{self, Body};
+use super::sse::{message_event, priming_event};
 use super::stream_state::StreamState;
 use super::unsent::{EventSender, Unsent, event_channel};
 use crate::mcp::notify::{Notifications, QUEUED_NOTIFICATIONS};

@@ -33,6 +33,7 @@ use crate::auth::Caller;
 use crate::mcp::server::LocalState;
 
 use super::replay::{EventId, StreamKind};
+use super::sse::{message_event, priming_event};
 use super::stream_state::{FeedClaim, StreamState};
 use super::unsent::{EventSender, NotQueued, Unsent, event_channel};
 use crate::mcp::session::Session;
@@ -43,9 +44,6 @@ const LAST_EVENT_ID: &str = "last-event-id";
 /// How often an idle stream sends a comment. Each one also counts as use
 /// of the session, so a session with an open stream does not idle out.
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
-
-/// The reconnection delay suggested to 2025-11-25 clients.
-const RETRY_AFTER_MS: u64 = 1000;
 
 /// Events queued for a client that is not reading; past that the client is
 /// taken as gone and its stream closed.
@@ -233,42 +231,4 @@ async fn feed(
     };
     streams.replay().finish(stream);
     tracing::debug!(session = %session.log_tag, reason, "event stream closed");
-}
-
-/// An event with an id and no data, and the delay a client should wait
-/// before reconnecting.
-pub(super) fn priming_event(id: &EventId) -> Bytes {
-    Bytes::from(format!("id: {id}\nretry: {RETRY_AFTER_MS}\ndata:\n\n"))
-}
-
-/// One JSON-RPC message as an event without an id (streams that cannot be
-/// resumed).
-pub(super) fn plain_event(message: &serde_json::Value) -> Bytes {
-    Bytes::from(format!("event: message\ndata: {message}\n\n"))
-}
-
-/// One JSON-RPC message as an event. `serde_json` escapes newlines inside
-/// strings, so the message is always one `data:` line.
-pub(super) fn message_event(id: &EventId, message: &serde_json::Value) -> Bytes {
-    Bytes::from(format!("id: {id}\nevent: message\ndata: {message}\n\n"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_are_well_formed_sse() {
-        let id = EventId::parse("0000000a-r1-0").expect("id");
-        assert_eq!(
-            &priming_event(&id)[..],
-            b"id: 0000000a-r1-0\nretry: 1000\ndata:\n\n"
-        );
-        let id = EventId::parse("0000000a-g2-7").expect("id");
-        let event = message_event(&id, &json!({"text": "two\nlines"}));
-        assert_eq!(
-            &event[..],
-            b"id: 0000000a-g2-7\nevent: message\ndata: {\"text\":\"two\\nlines\"}\n\n"
-        );
-    }
 }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hyper::Response;
 
-use super::event_stream::{KEEPALIVE_INTERVAL, plain_event};
+use super::event_stream::KEEPALIVE_INTERVAL;
 use super::response::{self, Body};
+use super::sse::plain_event;
 use super::unsent::{EventSender, NotQueued, Unsent, event_channel};
 use crate::mcp::server::{Subscription, SubscriptionEvent};
 

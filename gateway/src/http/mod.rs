@@ -9,6 +9,7 @@ pub mod mcp_endpoint;
 mod oauth;
 pub mod replay;
 pub mod response;
+pub mod sse;
 mod stateless;
 mod stream_state;
 pub mod unsent;

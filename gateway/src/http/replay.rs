@@ -100,6 +100,9 @@ pub enum ResumeError {
     /// Events after it were dropped to keep the log in bounds.
     #[error("is too old: the events after it are no longer kept")]
     Evicted,
+    /// This server keeps no events (`stream_replay_events = 0`).
+    #[error("cannot be resumed: this server keeps no events for resumption")]
+    NotKept,
 }
 
 /// A resumed stream: what it missed, then the rest.
@@ -255,6 +258,10 @@ impl ReplayLog {
     pub fn resume(&mut self, after: EventId, unsent: &Arc<Unsent>) -> Result<Resumed, ResumeError> {
         if after.tag != self.tag {
             return Err(ResumeError::Unknown);
+        }
+        if !self.resumable() {
+            // Replaying nothing would hide the gap.
+            return Err(ResumeError::NotKept);
         }
         let record = self
             .streams
@@ -562,10 +569,16 @@ mod tests {
     fn a_log_without_room_keeps_nothing() {
         let mut log = log(0, 1 << 20);
         assert!(!log.resumable());
-        let (sender, mut connection) = channel(4);
+        let (sender, mut live) = channel(4);
         let stream = log.open(StreamKind::Request, Some(sender));
+        let first = log.record(stream, event);
         log.record(stream, event);
-        assert_eq!(drain(&mut connection).len(), 1);
+        assert_eq!(drain(&mut live).len(), 2);
         assert!(log.events.is_empty());
+        // Found by fuzzing: resuming replayed nothing, hiding the gap.
+        assert_eq!(
+            log.resume(id_of(&first), &connection()).err(),
+            Some(ResumeError::NotKept)
+        );
     }
 }
