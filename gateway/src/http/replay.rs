@@ -101,7 +101,7 @@ pub enum ResumeError {
     #[error("is too old: the events after it are no longer kept")]
     Evicted,
     /// This server keeps no events (`stream_replay_events = 0`).
-    #[error("cannot be resumed: this server keeps no events for resumption")]
+    #[error("is not kept: this server keeps no events (stream_replay_events = 0)")]
     NotKept,
 }
 
