@@ -74,12 +74,7 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Body_>) -> Response
         .extensions()
         .get::<Arc<Unsent>>()
         .cloned()
-        .unwrap_or_else(|| {
-            Unsent::new(
-                gateway.http.max_unsent_bytes_per_connection,
-                &gateway.unsent_held,
-            )
-        });
+        .unwrap_or_else(|| super::connection_unsent(gateway));
     if matches!(*request.method(), Method::POST | Method::GET)
         && let Err(overloaded) = unsent.admit()
     {

@@ -309,7 +309,7 @@ where
 }
 
 /// A new connection's count of its unsent responses.
-fn connection_unsent(gateway: &Gateway) -> Arc<Unsent> {
+pub(super) fn connection_unsent(gateway: &Gateway) -> Arc<Unsent> {
     Unsent::new(
         gateway.http.max_unsent_bytes_per_connection,
         &gateway.unsent_held,
