@@ -19,6 +19,9 @@ use crate::events::{CallEvents, NoEvents};
 use crate::host::{CallState, ClientRequestLimits, LogLimitExceeded, MessageBytesExceeded};
 use crate::limiter::CallLimiter;
 use crate::name_lookup::{self, NetworkGrant};
+use crate::outbound::{
+    self, CallOutbound, OutboundGrant, OutboundUsage, RequestLimitExceeded, Tally,
+};
 use crate::output::CapturedOutput;
 use crate::policy::{DirMode, Limits, Policy};
 use crate::pool::{PoolShare, PoolSlot};
@@ -36,6 +39,8 @@ pub struct ToolComponent {
     fuel_metering: bool,
     /// What the guest may reach over TCP, and the names it may look up.
     network: Arc<NetworkGrant>,
+    /// What the guest may reach over HTTP.
+    http: Arc<OutboundGrant>,
     /// This component's claim on the sandbox's instance pool.
     pool_share: PoolShare,
     concurrency: Arc<Semaphore>,
@@ -74,6 +79,8 @@ pub struct CallUsage {
     pub stderr: String,
     /// Bytes of stdout and stderr dropped by truncation.
     pub dropped_output_bytes: u64,
+    /// The outbound HTTP requests the call sent and was refused.
+    pub outbound: OutboundUsage,
 }
 
 impl Sandbox {
@@ -125,8 +132,17 @@ impl Sandbox {
                 }
             })?;
         let network = Arc::new(network);
+        let http = OutboundGrant::prepare(&policy.capabilities.http).map_err(|reason| {
+            LoadError::Capability {
+                component: name.to_owned(),
+                reason,
+            }
+        })?;
         let mut linker = Linker::<CallState>::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
+        if outbound::imports_http(&component, &self.engine) {
+            outbound::add_to_linker(&mut linker).map_err(link_error)?;
+        }
         refuse_symlink_creation(&mut linker).map_err(link_error)?;
         name_lookup::answer_from_grant(&mut linker, name, Arc::clone(&network))
             .map_err(link_error)?;
@@ -145,6 +161,7 @@ impl Sandbox {
             pre,
             fuel_metering: self.config.fuel_metering,
             network,
+            http: Arc::new(http),
             pool_share: self.pool_slots.share(policy_min_pool_slots),
             concurrency,
             cache,
@@ -350,6 +367,11 @@ impl ToolComponent {
                 },
                 client_requests: 0,
                 suspended: false,
+                http: wasmtime_wasi_http::WasiHttpCtx::new(),
+                outbound: CallOutbound::new(
+                    Arc::clone(&self.http),
+                    Arc::new(Tally::new(Arc::clone(&events), Arc::clone(&tool))),
+                ),
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -417,6 +439,7 @@ impl ToolComponent {
             stdout: stdout_text,
             stderr: stderr_text,
             dropped_output_bytes: stdout_dropped + stderr_dropped,
+            outbound: store.data().outbound.usage(),
         };
         events.finished(&tool, &usage);
         match outcome {
@@ -450,6 +473,12 @@ fn classify(
         return CallError::MessageBytesExceeded {
             tool,
             limit_bytes: limits.max_output_bytes,
+        };
+    }
+    if state.outbound.limit_hit || error.is::<RequestLimitExceeded>() {
+        return CallError::HttpRequestLimit {
+            tool,
+            limit: state.outbound.max_requests_per_call(),
         };
     }
     if state.suspended || error.is::<Suspended>() {

@@ -146,6 +146,14 @@ pub enum CallError {
         /// The limit (the component's `max_output_bytes`).
         limit_bytes: u64,
     },
+    /// The tool sent more outbound HTTP requests than one call may.
+    #[error("tool `{tool}` sent more than its limit of {limit} outbound HTTP requests in one call")]
+    HttpRequestLimit {
+        /// Tool name.
+        tool: String,
+        /// The limit (`max_requests_per_call`).
+        limit: u32,
+    },
     /// The tool trapped: a panic, an unreachable instruction, a bad memory
     /// access. `message` holds the guest's panic message when it printed one.
     #[error("tool `{tool}` crashed: {message}")]
@@ -210,6 +218,7 @@ impl CallError {
             | Self::OutputTooLarge { tool, .. }
             | Self::LogLimitExceeded { tool, .. }
             | Self::MessageBytesExceeded { tool, .. }
+            | Self::HttpRequestLimit { tool, .. }
             | Self::Trap { tool, .. }
             | Self::Exited { tool, .. }
             | Self::Busy { tool, .. }
@@ -231,6 +240,7 @@ impl CallError {
             Self::LogLimitExceeded { .. } | Self::MessageBytesExceeded { .. } => {
                 "log_limit_exceeded"
             }
+            Self::HttpRequestLimit { .. } => "http_request_limit",
             Self::Trap { .. } => "trap",
             Self::Exited { .. } => "exited",
             Self::Busy { .. } => "busy",

@@ -3,6 +3,7 @@
 
 use crate::client::{ClientReply, ClientReplyFuture, ClientRequest, ClientRequestError};
 use crate::component::CallUsage;
+use crate::outbound::{OutboundRefusal, OutboundRequest};
 
 /// Severity of a tool's log message (the syslog levels MCP uses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,6 +53,11 @@ pub trait CallEvents: Send + Sync {
     /// it consumed (the fuel of a failed call too, which the call's error
     /// does not carry). Not called when the call never got an instance.
     fn finished(&self, _tool: &str, _usage: &CallUsage) {}
+    /// The tool's outbound HTTP request ended: answered and its body done
+    /// with, or failed. Called from the task that sent it.
+    fn outbound_finished(&self, _tool: &str, _request: &OutboundRequest) {}
+    /// The host refused one of the tool's outbound HTTP requests.
+    fn outbound_refused(&self, _tool: &str, _refusal: &OutboundRefusal) {}
     /// The tool asks the client something. The future may wait for the
     /// client; the sandbox bounds it with the component's
     /// `client_request_timeout_ms`, and runs the requests of one

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::warden::tool::{host, types};
 use crate::client::{
@@ -12,6 +13,7 @@ use crate::client::{
 };
 use crate::events::{CallEvents, LogLevel};
 use crate::limiter::CallLimiter;
+use crate::outbound::CallOutbound;
 
 /// Everything one call's `Store` owns. Dropped with the store at the end of
 /// the call, so nothing carries over to the next.
@@ -35,6 +37,9 @@ pub(crate) struct CallState {
     pub(crate) client_requests: u32,
     /// Set when the embedder suspended the call to wait for a later one.
     pub(crate) suspended: bool,
+    pub(crate) http: WasiHttpCtx,
+    /// The call's outbound HTTP: its grant, count and record.
+    pub(crate) outbound: CallOutbound,
 }
 
 /// Bounds on one call's requests to the client.
@@ -50,6 +55,16 @@ impl WasiView for CallState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }

@@ -39,6 +39,7 @@ mod events;
 mod host;
 mod limiter;
 mod name_lookup;
+mod outbound;
 mod output;
 mod policy;
 mod pool;
@@ -56,6 +57,11 @@ pub use engine::{
 };
 pub use error::{CallError, LoadError, SandboxError};
 pub use events::{CallEvents, LogLevel, NoEvents};
+pub use outbound::{
+    AllowTarget, AllowUrlError, HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme,
+    InjectedHeader, OutboundOutcome, OutboundRefusal, OutboundRequest, OutboundUsage,
+    RefusalReason, Secret,
+};
 pub use policy::{
     Capabilities, DirGrant, DirMode, LOAD_FUEL, LOAD_OUTPUT_BYTES, LOAD_TIMEOUT_MS, Limits, Policy,
 };

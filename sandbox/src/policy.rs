@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::outbound::HttpGrant;
+
 /// Everything the sandbox enforces for one component.
 ///
 /// `Policy::default()` grants no capability at all and applies the
@@ -99,7 +101,8 @@ impl Default for Limits {
 }
 
 /// Capabilities granted to a component. Everything is denied by default:
-/// no directories, no environment variables, no network, empty stdin.
+/// no directories, no environment variables, no network, no HTTP, empty
+/// stdin.
 /// Clocks and random numbers are always available.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Capabilities {
@@ -109,6 +112,8 @@ pub struct Capabilities {
     pub env: Vec<(String, String)>,
     /// `host:port` pairs the guest may open TCP connections to.
     pub tcp_connect: Vec<String>,
+    /// What the guest may reach through `wasi:http`.
+    pub http: HttpGrant,
 }
 
 /// One host directory preopened for the guest.

@@ -220,3 +220,15 @@ pub const DEFAULT_MIN_POOL_SLOTS: u32 = Limits::DEFAULT.min_pool_slots;
 /// Accepted `limits.min_pool_slots`: 0 (none kept) ..= 10,000; all
 /// components' together at most `server.pool_instances`.
 pub const MIN_POOL_SLOTS_RANGE: RangeInclusive<u32> = 0..=10_000;
+
+/// Range of `capabilities.http.max_requests_per_call` (default 16,
+/// [`warden_sandbox::HttpLimits::DEFAULT`]).
+pub const HTTP_MAX_REQUESTS_PER_CALL_RANGE: RangeInclusive<u32> = 1..=10_000;
+/// Range of `capabilities.http.max_request_bytes` (default 1 MiB) and
+/// `max_response_bytes` (default 8 MiB).
+pub const HTTP_BODY_BYTES_RANGE: RangeInclusive<u64> = 1..=1 << 30;
+/// Range of `capabilities.http.connect_timeout_ms` (default 5 s) and
+/// `first_byte_timeout_ms` (default 10 s).
+pub const HTTP_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 1..=600_000;
+/// Range of `capabilities.http.max_concurrent_requests` (default 16).
+pub const HTTP_MAX_CONCURRENT_REQUESTS_RANGE: RangeInclusive<u32> = 1..=10_000;

@@ -16,6 +16,7 @@ use super::model::{
     ServerConfig, TlsConfig,
 };
 use super::raw::{NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer, RawTls};
+use super::secrets;
 
 /// Reads, parses and validates the configuration file at `path`, then
 /// applies the environment variables that override settings
@@ -371,10 +372,26 @@ impl Resolver<'_> {
                 mode: grant.mode.into(),
             });
         }
+        let mut env = Vec::with_capacity(raw.env.0.len());
+        for (name, value) in raw.env.0 {
+            let key = format!("{prefix}.capabilities.env.{}", name.0);
+            let span = value.span();
+            let expanded = secrets::expand(&value.into_inner().0, &self.base)
+                .map_err(|why| self.invalid(span.clone(), key.clone(), why))?;
+            if expanded.contains('\0') {
+                return Err(self.invalid(
+                    span,
+                    key,
+                    "the value (after its references are read) holds a NUL character".to_owned(),
+                ));
+            }
+            env.push((name.0, expanded));
+        }
         Ok(Capabilities {
             dirs,
-            env: raw.env.0.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
+            env,
             tcp_connect: dedup(raw.tcp_connect.into_iter().map(|t| t.0)),
+            http: self.http_grant(prefix, raw.http.0)?,
         })
     }
 

@@ -35,6 +35,7 @@ mod defaults;
 mod environment;
 mod error;
 mod grants;
+mod http_grant;
 mod jwt;
 mod load;
 mod model;
@@ -42,12 +43,15 @@ mod model_auth;
 mod quota;
 mod raw;
 mod raw_text;
+mod secrets;
 mod values;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_checks;
+#[cfg(test)]
+mod tests_http;
 #[cfg(test)]
 mod tests_security;
 

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::http_grant::RawHttpGrant;
 use super::model::{self, ComponentName, DirMode, LogFormat};
 pub(super) use super::raw_text::*;
 
@@ -567,8 +568,9 @@ impl From<RawLimits> for model::Limits {
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawCapabilities {
     pub dirs: Vec<Table<RawDirGrant>>,
-    pub env: Table<BTreeMap<EnvName, EnvValue>>,
+    pub env: Table<BTreeMap<EnvName, Spanned<EnvValue>>>,
     pub tcp_connect: Vec<TcpTarget>,
+    pub http: Table<RawHttpGrant>,
 }
 
 /// One `{ host, guest, mode }` entry of `dirs`; see [`model::DirGrant`].

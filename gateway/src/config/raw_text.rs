@@ -459,6 +459,30 @@ ranged_field!(
 );
 ranged_field!(call_queue: u32 = model::CALL_QUEUE_RANGE, Unit::Of("calls"));
 ranged_field!(
+    http_max_requests_per_call: u32 = model::HTTP_MAX_REQUESTS_PER_CALL_RANGE,
+    Unit::Of("requests")
+);
+ranged_field!(
+    http_max_request_bytes: u64 = model::HTTP_BODY_BYTES_RANGE,
+    Unit::Bytes
+);
+ranged_field!(
+    http_max_response_bytes: u64 = model::HTTP_BODY_BYTES_RANGE,
+    Unit::Bytes
+);
+ranged_field!(
+    http_connect_timeout_ms: u64 = model::HTTP_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
+);
+ranged_field!(
+    http_first_byte_timeout_ms: u64 = model::HTTP_TIMEOUT_MS_RANGE,
+    Unit::Of("milliseconds")
+);
+ranged_field!(
+    http_max_concurrent_requests: u32 = model::HTTP_MAX_CONCURRENT_REQUESTS_RANGE,
+    Unit::Of("requests")
+);
+ranged_field!(
     call_queue_timeout_ms: u64 = model::CALL_QUEUE_TIMEOUT_MS_RANGE,
     Unit::Of("milliseconds")
 );

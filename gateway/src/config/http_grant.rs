@@ -1,0 +1,324 @@
+//! `[components.<name>.capabilities.http]`: the URLs a component may
+//! reach through wasi:http, the headers (secrets) the host adds to them,
+//! and the component's outbound limits.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use toml::Spanned;
+use warden_sandbox::{AllowTarget, HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme};
+use warden_sandbox::{InjectedHeader, Secret};
+
+use super::error::ConfigError;
+use super::load::{Kind, Resolver};
+use super::raw::NonEmptyPath;
+use super::raw_text::{self, Table};
+use super::secrets;
+
+/// `[components.<name>.capabilities.http]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawHttpGrant {
+    pub allow: Vec<Spanned<RawAllowEntry>>,
+    /// Lets headers go over plain `http://` to hosts other than loopback.
+    pub allow_plaintext_secrets: bool,
+    #[serde(deserialize_with = "raw_text::http_max_requests_per_call")]
+    pub max_requests_per_call: u32,
+    #[serde(deserialize_with = "raw_text::http_max_request_bytes")]
+    pub max_request_bytes: u64,
+    #[serde(deserialize_with = "raw_text::http_max_response_bytes")]
+    pub max_response_bytes: u64,
+    #[serde(deserialize_with = "raw_text::http_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    #[serde(deserialize_with = "raw_text::http_first_byte_timeout_ms")]
+    pub first_byte_timeout_ms: u64,
+    #[serde(deserialize_with = "raw_text::http_max_concurrent_requests")]
+    pub max_concurrent_requests: u32,
+}
+
+impl Default for RawHttpGrant {
+    fn default() -> Self {
+        let limits = HttpLimits::DEFAULT;
+        Self {
+            allow: Vec::new(),
+            allow_plaintext_secrets: false,
+            max_requests_per_call: limits.max_requests_per_call,
+            max_request_bytes: limits.max_request_bytes,
+            max_response_bytes: limits.max_response_bytes,
+            connect_timeout_ms: limits.connect_timeout_ms,
+            first_byte_timeout_ms: limits.first_byte_timeout_ms,
+            max_concurrent_requests: limits.max_concurrent_requests,
+        }
+    }
+}
+
+/// One entry of `allow`: a URL, or a table with one and what goes with it.
+#[derive(Debug)]
+pub(super) enum RawAllowEntry {
+    Url(AllowTarget),
+    Table(Box<RawAllowTable>),
+}
+
+/// `{ url, methods, headers, private, ca_file }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAllowTable {
+    pub url: Spanned<AllowUrl>,
+    #[serde(default)]
+    pub methods: Option<Spanned<Vec<Spanned<MethodName>>>>,
+    #[serde(default)]
+    pub headers: Table<BTreeMap<String, Spanned<String>>>,
+    #[serde(default)]
+    pub private: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub ca_file: Option<Spanned<NonEmptyPath>>,
+}
+
+/// An allow URL, parsed where it is written.
+#[derive(Debug)]
+pub(super) struct AllowUrl(pub AllowTarget);
+
+impl<'de> Deserialize<'de> for AllowUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).and_then(|url| {
+            AllowTarget::parse(&url)
+                .map(AllowUrl)
+                .map_err(|error| de::Error::custom(format!("`{url}`: {error}")))
+        })
+    }
+}
+
+/// An HTTP method, upper case.
+#[derive(Debug)]
+pub(super) struct MethodName(pub String);
+
+impl<'de> Deserialize<'de> for MethodName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let method = String::deserialize(d)?;
+        let upper = method.to_ascii_uppercase();
+        if upper == "CONNECT" {
+            return Err(de::Error::custom(
+                "`CONNECT` is never sent: a tunnel would bypass every check",
+            ));
+        }
+        if upper.is_empty() || http::Method::from_bytes(upper.as_bytes()).is_err() {
+            return Err(de::Error::custom(format!(
+                "`{method}` is not an HTTP method such as \"GET\" or \"POST\""
+            )));
+        }
+        Ok(Self(upper))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawAllowEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AllowEntryVisitor)
+    }
+}
+
+struct AllowEntryVisitor;
+
+impl<'de> Visitor<'de> for AllowEntryVisitor {
+    type Value = RawAllowEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a URL string such as \"https://api.example.com/v1/\", or a table with `url`")
+    }
+
+    fn visit_str<E: de::Error>(self, url: &str) -> Result<Self::Value, E> {
+        AllowTarget::parse(url)
+            .map(RawAllowEntry::Url)
+            .map_err(|error| E::custom(format!("`{url}`: {error}")))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        RawAllowTable::deserialize(de::value::MapAccessDeserializer::new(map))
+            .map(|table| RawAllowEntry::Table(Box::new(table)))
+    }
+}
+
+/// Headers the host must own: framing and routing, which a secret must not
+/// be able to change.
+const RESERVED_HEADERS: [&str; 9] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "keep-alive",
+    "proxy-connection",
+];
+
+impl Resolver<'_> {
+    /// Checks `raw` and reads the secrets and certificates it names.
+    pub(super) fn http_grant(
+        &self,
+        prefix: &str,
+        raw: RawHttpGrant,
+    ) -> Result<HttpGrant, ConfigError> {
+        let key = format!("{prefix}.capabilities.http");
+        let mut allow = Vec::with_capacity(raw.allow.len());
+        for (index, entry) in raw.allow.into_iter().enumerate() {
+            let entry_key = format!("{key}.allow[{index}]");
+            let span = entry.span();
+            allow.push(match entry.into_inner() {
+                RawAllowEntry::Url(target) => HttpAllow::new(target),
+                RawAllowEntry::Table(table) => {
+                    self.allow_table(&entry_key, *table, raw.allow_plaintext_secrets)?
+                }
+            });
+            let duplicate = allow[..allow.len() - 1]
+                .iter()
+                .position(|earlier| earlier.target == allow[allow.len() - 1].target);
+            if let Some(earlier) = duplicate {
+                return Err(self.invalid(
+                    span,
+                    entry_key,
+                    format!("the same URL as allow[{earlier}]: the first would always win"),
+                ));
+            }
+        }
+        Ok(HttpGrant {
+            allow,
+            limits: HttpLimits {
+                max_requests_per_call: raw.max_requests_per_call,
+                max_request_bytes: raw.max_request_bytes,
+                max_response_bytes: raw.max_response_bytes,
+                connect_timeout_ms: raw.connect_timeout_ms,
+                first_byte_timeout_ms: raw.first_byte_timeout_ms,
+                max_concurrent_requests: raw.max_concurrent_requests,
+            },
+        })
+    }
+
+    fn allow_table(
+        &self,
+        key: &str,
+        table: RawAllowTable,
+        allow_plaintext_secrets: bool,
+    ) -> Result<HttpAllow, ConfigError> {
+        let url_span = table.url.span();
+        let mut allow = HttpAllow::new(table.url.into_inner().0);
+        if let Some(methods) = table.methods {
+            let span = methods.span();
+            let methods: Vec<String> = methods
+                .into_inner()
+                .into_iter()
+                .map(|m| m.into_inner().0)
+                .collect();
+            if methods.is_empty() {
+                return Err(self.invalid(
+                    span,
+                    format!("{key}.methods"),
+                    "is empty: leave `methods` out to allow every method".to_owned(),
+                ));
+            }
+            allow.methods = Some(methods);
+        }
+        if let Some(private) = table.private {
+            if *private.get_ref() && matches!(allow.target.host, HostPattern::AnySubdomainOf(_)) {
+                return Err(self.invalid(
+                    private.span(),
+                    format!("{key}.private"),
+                    "a wildcard entry cannot reach internal addresses: name the host exactly"
+                        .to_owned(),
+                ));
+            }
+            allow.private = private.into_inner();
+        }
+        for (name, value) in table.headers.0 {
+            let header_key = format!("{key}.headers.{name}");
+            let lower = name.to_ascii_lowercase();
+            let span = value.span();
+            if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
+                return Err(self.invalid(
+                    span,
+                    header_key,
+                    format!("`{name}` is not a header name"),
+                ));
+            }
+            if RESERVED_HEADERS.contains(&lower.as_str()) {
+                return Err(self.invalid(
+                    span,
+                    header_key,
+                    format!("`{name}` frames or routes the request: the host sets it"),
+                ));
+            }
+            if allow.headers.iter().any(|header| header.name == lower) {
+                return Err(self.invalid(
+                    span,
+                    header_key,
+                    format!("`{name}` is set twice (header names ignore case)"),
+                ));
+            }
+            let value = secrets::expand(value.get_ref(), &self.base)
+                .map_err(|why| self.invalid(span.clone(), header_key.clone(), why))?;
+            if http::HeaderValue::from_str(&value).is_err() {
+                return Err(self.invalid(
+                    span,
+                    header_key,
+                    "the value (after its references are read) holds characters a header \
+                     may not carry, such as a line break"
+                        .to_owned(),
+                ));
+            }
+            allow.headers.push(InjectedHeader {
+                name: lower,
+                value: Secret::new(value),
+            });
+        }
+        if !allow.headers.is_empty()
+            && allow.target.scheme == HttpScheme::Http
+            && !allow.target.is_loopback()
+            && !allow_plaintext_secrets
+        {
+            return Err(self.invalid(
+                url_span,
+                format!("{key}.url"),
+                "headers go only over https (or to loopback): plain http would show them to \
+                 the network; set `allow_plaintext_secrets = true` in the http table to allow it"
+                    .to_owned(),
+            ));
+        }
+        if let Some(ca_file) = table.ca_file {
+            let ca_key = format!("{key}.ca_file");
+            if allow.target.scheme != HttpScheme::Https {
+                return Err(self.invalid(
+                    ca_file.span(),
+                    ca_key,
+                    "applies to `https://` entries only".to_owned(),
+                ));
+            }
+            let path = self.existing(&ca_file, ca_key.clone(), Kind::File)?;
+            let certificates: Result<Vec<CertificateDer<'static>>, _> =
+                CertificateDer::pem_file_iter(&path).and_then(Iterator::collect);
+            allow.trust_anchors = match certificates {
+                Ok(certificates) if !certificates.is_empty() => certificates,
+                Ok(_) => {
+                    return Err(self.invalid(
+                        ca_file.span(),
+                        ca_key,
+                        format!("`{}` holds no PEM certificate", path.display()),
+                    ));
+                }
+                Err(error) => {
+                    return Err(self.invalid(
+                        ca_file.span(),
+                        ca_key,
+                        format!(
+                            "cannot read certificates from `{}`: {error}",
+                            path.display()
+                        ),
+                    ));
+                }
+            };
+        }
+        Ok(allow)
+    }
+}
