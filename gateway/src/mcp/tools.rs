@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use warden_sandbox::{
     CallError, CallEvents, CallOutput, CallResult, CallUsage, ClientReplyFuture, ClientRequest,
-    LogLevel,
+    LogLevel, OutboundRefusal, OutboundRequest,
 };
 
 use super::client_requests::ClientAsker;
@@ -25,7 +25,7 @@ use crate::catalog::{Catalog, Tool};
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
 use crate::outcome::{Outcome, REASON_META_KEY, Reason, Rejection};
-use crate::telemetry::metrics;
+use crate::telemetry::{metrics, outbound_metrics};
 
 pub use super::schema::schema_violations;
 
@@ -338,6 +338,7 @@ async fn run_call(
     let arguments = params.arguments.to_string();
     let observer = Arc::new(CallObserver {
         tool: tool.name.clone(),
+        component: tool.component.name().to_owned(),
         notifier: context.notifier.clone(),
         fuel: context
             .limits
@@ -458,6 +459,8 @@ fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
 struct CallObserver {
     /// The served name (with any `tool_prefix`), as clients know the tool.
     tool: String,
+    /// The component, as outbound metrics label it.
+    component: String,
     notifier: Option<Arc<RequestNotifier>>,
     fuel: Option<(Arc<Limits>, String)>,
     usage: Mutex<Option<CallUsage>>,
@@ -487,6 +490,14 @@ impl CallEvents for CallObserver {
             .usage
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage.clone());
+    }
+
+    fn outbound_finished(&self, _tool: &str, request: &OutboundRequest) {
+        outbound_metrics::record_request(&self.component, request);
+    }
+
+    fn outbound_refused(&self, _tool: &str, refusal: &OutboundRefusal) {
+        outbound_metrics::record_refusal(&self.component, refusal);
     }
 
     fn client_request(&self, tool: &str, request: ClientRequest) -> ClientReplyFuture {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use super::outbound_metrics;
 use crate::outcome::{Outcome, Reason, Rejection};
 
 /// `tools/call` outcomes, by tool, outcome and reason.
@@ -88,6 +89,10 @@ pub const ALL: &[&str] = &[
     REJECTIONS,
     AUDIT_RECORDS,
     AUDIT_WRITE_ERRORS,
+    outbound_metrics::OUTBOUND_REQUESTS,
+    outbound_metrics::OUTBOUND_DURATION,
+    outbound_metrics::OUTBOUND_BYTES,
+    outbound_metrics::OUTBOUND_REFUSALS,
 ];
 
 const SECONDS_BUCKETS: &[f64] = &[
@@ -140,6 +145,7 @@ pub fn recorder() -> &'static PrometheusHandle {
 /// The `# HELP` text and unit of every metric.
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    outbound_metrics::describe();
     describe_counter!(
         TOOL_CALLS,
         "tools/call requests by tool, outcome and reason"

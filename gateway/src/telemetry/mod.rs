@@ -5,6 +5,7 @@ mod log_writer;
 pub mod metrics;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+pub mod outbound_metrics;
 
 use std::io::IsTerminal;
 

@@ -18,6 +18,7 @@ mod metrics;
 mod notifications;
 #[cfg(feature = "otlp")]
 mod otlp;
+mod outbound;
 mod protocol;
 mod python_sdk;
 mod quotas;
@@ -31,3 +32,4 @@ mod support;
 mod tls;
 mod typescript_sdk;
 mod unread;
+mod upstream;

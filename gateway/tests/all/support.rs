@@ -288,6 +288,16 @@ impl TestServer {
         Self::spawn_config_file((data, config_dir), &config_path, &[], args).await
     }
 
+    /// As [`spawn_with_config`](Self::spawn_with_config), with `env` added
+    /// to the process's environment.
+    pub async fn spawn_with_config_env(config: &str, env: &[(&str, &str)]) -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
+        let config_dir = tempfile::tempdir().expect("tempdir");
+        let config_path = config_dir.path().join("warden.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        Self::spawn_config_file((data, config_dir), &config_path, env, &[]).await
+    }
+
     async fn spawn_config_file(
         dirs: (tempfile::TempDir, tempfile::TempDir),
         config_path: &Path,

@@ -8,6 +8,7 @@
 
 mod ask;
 mod escape;
+mod fetch;
 mod runaway;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,7 @@ use warden_tool::{CallResult, Content, LogLevel, NoArgs, Tool, ToolError, Toolbo
 
 pub use ask::{Answers, AskArgs, AskKind, Question};
 pub use escape::{ConnectArgs, EnvArgs, PathArgs, SymlinkArgs, WriteFileArgs};
+pub use fetch::{Attempt, HttpArgs, HttpOutcome};
 pub use runaway::{
     BytesArgs, CountArgs, ExitArgs, GrowThenArgs, PanicArgs, ReportsArgs, SleepArgs,
 };
@@ -284,6 +286,15 @@ pub fn toolbox() -> Toolbox {
             .read_only()
             .idempotent(),
         )
+        .tool(Tool::new(
+            "misbehave.http",
+            "Sends an outbound HTTP request to any URL, with any method and \
+             headers, repeated and following redirects on request; returns \
+             each answer or error with its own headers and environment. \
+             Proves the outbound allowlist, the address checks, the limits \
+             and that injected secrets stay in the host.",
+            fetch::http,
+        ))
 }
 
 warden_tool::export_toolbox!(toolbox);
@@ -326,6 +337,7 @@ mod tests {
                 "misbehave.ask",
                 "misbehave.remember",
                 "misbehave.echo",
+                "misbehave.http",
             ]
         );
     }

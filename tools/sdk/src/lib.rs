@@ -98,6 +98,7 @@ pub mod bindings;
 pub mod client;
 mod content;
 mod error;
+pub mod http;
 mod portable;
 mod tool;
 
