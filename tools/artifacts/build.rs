@@ -31,6 +31,11 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
         "`files.*`: list, read, search and write preopened files.",
     ),
     (
+        "web",
+        "web-tool",
+        "`web.*`: fetch pages and call a JSON API through the gateway.",
+    ),
+    (
         "misbehave",
         "misbehave-tool",
         "`misbehave.*`: deliberate breaches, for tests only.",
@@ -48,6 +53,7 @@ const SOURCES: &[&str] = &[
     "tools/text",
     "tools/json",
     "tools/files",
+    "tools/web",
     "tools/misbehave",
     "tools/conformance",
 ];

@@ -43,6 +43,98 @@ pub struct AuditRecord {
     pub bytes_in: usize,
     /// Size of the result or error sent back (compact JSON).
     pub bytes_out: usize,
+    /// The tool's outbound HTTP requests, when it made or tried any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound: Option<OutboundSummary>,
+}
+
+/// A call's outbound HTTP requests: the hosts it contacted and the URLs it
+/// was refused.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutboundSummary {
+    /// Each host contacted, in the order first contacted.
+    pub hosts: Vec<HostContacted>,
+    /// The requests refused (up to 32), with the reason.
+    pub refused: Vec<RefusedRequest>,
+    /// Refusals past those listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refused_unlisted: u32,
+}
+
+/// One host a call's requests went to.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HostContacted {
+    /// The host asked for.
+    pub host: String,
+    /// The allow entry that let its requests through.
+    pub grant: String,
+    /// Requests sent to it.
+    pub requests: u32,
+    /// Of those, the ones that got no answer.
+    pub failed: u32,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Response body bytes received.
+    pub bytes_received: u64,
+}
+
+/// One refused request.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RefusedRequest {
+    /// The URL as the tool asked for it (cut at 512 characters).
+    pub url: String,
+    /// `not_allowed`, `internal_address`, `malformed` or `per_call_limit`.
+    pub reason: &'static str,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
+}
+
+/// The summary of `usage`, or `None` when the call made no request.
+pub fn outbound_summary(usage: &warden_sandbox::OutboundUsage) -> Option<OutboundSummary> {
+    if usage.requests.is_empty() && usage.refusals.is_empty() {
+        return None;
+    }
+    let mut hosts: Vec<HostContacted> = Vec::new();
+    for request in &usage.requests {
+        let index = match hosts
+            .iter()
+            .position(|host| host.host == request.host && *host.grant == *request.grant)
+        {
+            Some(index) => index,
+            None => {
+                hosts.push(HostContacted {
+                    host: request.host.clone(),
+                    grant: request.grant.to_string(),
+                    requests: 0,
+                    failed: 0,
+                    bytes_sent: 0,
+                    bytes_received: 0,
+                });
+                hosts.len() - 1
+            }
+        };
+        let host = &mut hosts[index];
+        host.requests += 1;
+        if matches!(request.outcome, warden_sandbox::OutboundOutcome::Failed(_)) {
+            host.failed += 1;
+        }
+        host.bytes_sent += request.bytes_sent;
+        host.bytes_received += request.bytes_received;
+    }
+    Some(OutboundSummary {
+        hosts,
+        refused: usage
+            .refusals
+            .iter()
+            .map(|refusal| RefusedRequest {
+                url: refusal.url.clone(),
+                reason: refusal.reason.code(),
+            })
+            .collect(),
+        refused_unlisted: usage.refusals_dropped,
+    })
 }
 
 /// The SHA-256 of `arguments` as compact JSON (serde_json writes object

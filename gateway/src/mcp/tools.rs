@@ -214,6 +214,7 @@ pub async fn call_with_usage(
                 duration_ms: 0.0,
                 bytes_in,
                 bytes_out: 0,
+                outbound: None,
             };
             let logged = tool
                 .as_ref()
@@ -248,6 +249,10 @@ pub async fn call_with_usage(
                 record.fuel = ended.usage.as_ref().and_then(|usage| usage.fuel_consumed);
                 record.peak_memory_bytes =
                     ended.usage.as_ref().map(|usage| usage.peak_memory_bytes);
+                record.outbound = ended
+                    .usage
+                    .as_ref()
+                    .and_then(|usage| record::outbound_summary(&usage.outbound));
             });
         }
         reply.map(|(result, usage)| (result, usage.or(ended.usage)))

@@ -24,9 +24,13 @@ fn warden_check_accepts_the_bundled_config() {
         "component text",
         "component json",
         "component files",
+        "component web",
         "tool text.count",
         "tool files.read",
+        "tool web.fetch",
         "dir: ",
+        "http: https://api.github.com/repos/",
+        "http limits: 16 requests per call",
     ] {
         assert!(
             stdout.contains(expected),

@@ -33,3 +33,4 @@ mod tls;
 mod typescript_sdk;
 mod unread;
 mod upstream;
+mod web_tool;

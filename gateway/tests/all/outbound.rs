@@ -87,6 +87,25 @@ fn attempts(result: &Value) -> Vec<Value> {
         .clone()
 }
 
+/// The first audit record `matches`, once the writer has written it.
+async fn audit_record(path: &std::path::Path, matches: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let found = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|record| matches(record));
+        if let Some(record) = found {
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no such audit record in {}",
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
+}
+
 fn no_secret_in(what: &str, text: &str) {
     for secret in [TOKEN, API_KEY] {
         assert!(!text.contains(secret), "{what} shows a secret: {text}");
@@ -267,9 +286,7 @@ async fn limits_fail_the_request_or_the_call() {
     .await;
     let error = attempts(&big)[0]["error"].as_str().map(str::to_owned);
     assert!(
-        error
-            .as_deref()
-            .is_some_and(|e| e.contains("16384 bytes")),
+        error.as_deref().is_some_and(|e| e.contains("16384 bytes")),
         "{big}"
     );
 
@@ -304,6 +321,19 @@ async fn limits_fail_the_request_or_the_call() {
         "{flood}"
     );
     assert_eq!(setup.upstream.seen_at("/json/n").len(), 4);
+    let record = audit_record(&setup.audit, |record| {
+        record["reason"] == json!("http_request_limit")
+    })
+    .await;
+    assert_eq!(record["reason"], json!("http_request_limit"), "{record}");
+    let outbound = &record["outbound"];
+    assert_eq!(outbound["hosts"][0]["host"], json!("127.0.0.1"), "{record}");
+    assert_eq!(outbound["hosts"][0]["requests"], json!(4), "{record}");
+    assert_eq!(
+        outbound["refused"][0]["reason"],
+        json!("per_call_limit"),
+        "{record}"
+    );
     let metrics = setup.server.metrics().await;
     assert!(
         metrics.contains(

@@ -44,6 +44,8 @@ impl Seen {
 /// - `/redirect?to=URL`: `302` to `URL`;
 /// - `/big`: 64 KiB of `x`;
 /// - `/hang`: no answer for a minute;
+/// - `/page`: a small HTML page;
+/// - `/repos/OWNER/REPO`: a repository as the GitHub API describes it;
 /// - anything else: `404`.
 pub struct Upstream {
     pub plain: SocketAddr,
@@ -140,6 +142,11 @@ impl Upstream {
     }
 }
 
+/// The HTML of `/page`.
+pub const PAGE: &str = "<!doctype html><html><head><title>Warden &amp; the web</title>\
+    <script>secret()</script><style>p { color: red }</style></head><body>\
+    <h1>Tools that call APIs</h1><p>The gateway sends every request.</p></body></html>";
+
 async fn answer(
     record: Arc<Mutex<Vec<Seen>>>,
     request: Request<Incoming>,
@@ -186,6 +193,11 @@ async fn answer(
             tokio::time::sleep(Duration::from_secs(60)).await;
             reply(StatusCode::OK, "text/plain", Vec::new())
         }
+        "/page" => reply(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            PAGE.as_bytes().to_vec(),
+        ),
         "/redirect" => {
             let to = parts
                 .uri
@@ -198,6 +210,22 @@ async fn answer(
                 .body(Full::new(Bytes::new()))
                 .expect("response")
         }
+        _ if path.starts_with("/repos/") => reply(
+            StatusCode::OK,
+            "application/json",
+            serde_json::json!({
+                "full_name": path.trim_start_matches("/repos/"),
+                "description": "A test repository",
+                "stargazers_count": 42,
+                "forks_count": 7,
+                "open_issues_count": 3,
+                "default_branch": "main",
+                "html_url": format!("https://github.com{}", path.trim_start_matches("/repos")),
+                "private": false,
+            })
+            .to_string()
+            .into_bytes(),
+        ),
         _ if path.starts_with("/json") || path.starts_with("/named") => reply(
             StatusCode::OK,
             "application/json",

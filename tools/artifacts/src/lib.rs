@@ -2,8 +2,8 @@
 //! crate's build script.
 //!
 //! Building this crate runs a nested `cargo build --release --target
-//! wasm32-wasip2` of the `text`, `json`, `files`, `misbehave` and
-//! `conformance` tool crates (into `<target>/tools`) and copies each
+//! wasm32-wasip2` of the `text`, `json`, `files`, `web`, `misbehave`
+//! and `conformance` tool crates (into `<target>/tools`) and copies each
 //! component to `<target>/components/<name>.wasm`, where `<target>` is
 //! `$CARGO_TARGET_DIR` or the workspace's `target/`. The constants below are
 //! those absolute paths, for tests and benchmarks that load the components.

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 use warden_gateway::catalog::{Catalog, Tool};
 use warden_gateway::config;
-use warden_sandbox::{DirMode, Policy, ToolComponent};
+use warden_sandbox::{DirMode, HttpAllow, Policy, ToolComponent};
 
 /// `warden check`: loads and compiles everything, then prints each
 /// component's policy and tools.
@@ -190,7 +190,50 @@ fn print_policy(out: &mut String, policy: &Policy, metered: bool) -> anyhow::Res
     for target in &capabilities.tcp_connect {
         writeln!(out, "  tcp: {target}")?;
     }
+    for allow in &capabilities.http.allow {
+        writeln!(out, "  http: {}", http_grant_text(allow))?;
+    }
+    if !capabilities.http.is_empty() {
+        let http = &capabilities.http.limits;
+        writeln!(
+            out,
+            "  http limits: {} requests per call, request {} bytes, response {} bytes, connect {} ms, first byte {} ms, {} in flight",
+            http.max_requests_per_call,
+            http.max_request_bytes,
+            http.max_response_bytes,
+            http.connect_timeout_ms,
+            http.first_byte_timeout_ms,
+            http.max_concurrent_requests,
+        )?;
+    }
     Ok(())
+}
+
+/// One HTTP allow entry for people: the URL, its methods, and the names
+/// (never the values) of the headers it adds.
+fn http_grant_text(allow: &HttpAllow) -> String {
+    let mut text = allow.target.to_string();
+    if let Some(methods) = &allow.methods {
+        text.push_str(&format!(" [{}]", methods.join(", ")));
+    }
+    if allow.private {
+        text.push_str(" (private addresses allowed)");
+    }
+    if !allow.headers.is_empty() {
+        let names: Vec<&str> = allow
+            .headers
+            .iter()
+            .map(|header| header.name.as_str())
+            .collect();
+        text.push_str(&format!(" adds headers: {}", names.join(", ")));
+    }
+    if !allow.trust_anchors.is_empty() {
+        text.push_str(&format!(
+            " trusts {} own CA certificate(s)",
+            allow.trust_anchors.len()
+        ));
+    }
+    text
 }
 
 /// Who may call `tool`, for people.
@@ -235,7 +278,8 @@ fn access_json(tool: &Tool) -> Value {
     })
 }
 
-/// The policy as JSON. Environment values are left out: they may be secrets.
+/// The policy as JSON. Environment values and injected header values are
+/// left out: they may be secrets.
 fn policy_json(policy: &Policy) -> Value {
     let limits = &policy.limits;
     let capabilities = &policy.capabilities;
@@ -258,6 +302,23 @@ fn policy_json(policy: &Policy) -> Value {
             })).collect::<Vec<_>>(),
             "env": capabilities.env.iter().map(|(name, _)| name).collect::<Vec<_>>(),
             "tcp_connect": capabilities.tcp_connect.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "http": {
+                "allow": capabilities.http.allow.iter().map(|allow| json!({
+                    "url": allow.target.to_string(),
+                    "methods": allow.methods,
+                    "private": allow.private,
+                    "headers": allow.headers.iter().map(|header| &header.name).collect::<Vec<_>>(),
+                    "trusted_certificates": allow.trust_anchors.len(),
+                })).collect::<Vec<_>>(),
+                "limits": {
+                    "max_requests_per_call": capabilities.http.limits.max_requests_per_call,
+                    "max_request_bytes": capabilities.http.limits.max_request_bytes,
+                    "max_response_bytes": capabilities.http.limits.max_response_bytes,
+                    "connect_timeout_ms": capabilities.http.limits.connect_timeout_ms,
+                    "first_byte_timeout_ms": capabilities.http.limits.first_byte_timeout_ms,
+                    "max_concurrent_requests": capabilities.http.limits.max_concurrent_requests,
+                },
+            },
         },
     })
 }

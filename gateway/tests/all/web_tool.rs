@@ -1,0 +1,92 @@
+//! The bundled `web` component against a local server: `web.fetch` reduces
+//! a page to its text, and `web.github_repo` reads a repository from a
+//! GitHub-shaped API with a token the gateway adds and the tool never has.
+
+use serde_json::json;
+
+use crate::support::TestServer;
+use crate::upstream::Upstream;
+
+const TOKEN: &str = "ghp_0123456789abcdefTESTTOKEN";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_tools_fetch_pages_and_call_an_api_with_an_injected_token() {
+    let upstream = Upstream::start().await;
+    let port = upstream.plain.port();
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+metrics_listen = "127.0.0.1:0"
+cache_dir = "{cache}"
+
+[components.web]
+path = "{web}"
+[components.web.capabilities]
+env = {{ GITHUB_API_URL = "http://127.0.0.1:{port}" }}
+[components.web.capabilities.http]
+allow = [
+  "http://127.0.0.1:{port}/page",
+  {{ url = "http://127.0.0.1:{port}/repos/", methods = ["GET"], headers = {{ Authorization = "Bearer ${{env:WARDEN_TEST_GITHUB_TOKEN}}" }} }},
+]
+"#,
+        cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/warden-cache"),
+        web = warden_tool_artifacts::WEB,
+    );
+    let server =
+        TestServer::spawn_with_config_env(&config, &[("WARDEN_TEST_GITHUB_TOKEN", TOKEN)]).await;
+    let session = server.session().await;
+
+    let page = session
+        .call(
+            "web.fetch",
+            json!({"url": format!("http://127.0.0.1:{port}/page")}),
+        )
+        .await;
+    assert_eq!(page["isError"], json!(false), "{page}");
+    let content = &page["structuredContent"];
+    assert_eq!(content["status"], json!(200));
+    assert_eq!(content["title"], json!("Warden & the web"));
+    assert_eq!(
+        content["text"],
+        json!("Tools that call APIs\nThe gateway sends every request.")
+    );
+
+    let repo = session
+        .call(
+            "web.github_repo",
+            json!({"owner": "bytecodealliance", "repo": "wasmtime"}),
+        )
+        .await;
+    assert_eq!(repo["isError"], json!(false), "{repo}");
+    assert_eq!(
+        repo["structuredContent"]["full_name"],
+        json!("bytecodealliance/wasmtime")
+    );
+    assert_eq!(repo["structuredContent"]["stars"], json!(42));
+    let seen = upstream.seen_at("/repos/bytecodealliance/wasmtime");
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(
+        seen[0].header("accept"),
+        Some("application/vnd.github+json")
+    );
+    assert!(!repo.to_string().contains(TOKEN));
+
+    let denied = session
+        .call(
+            "web.fetch",
+            json!({"url": format!("http://127.0.0.1:{port}/hello")}),
+        )
+        .await;
+    assert_eq!(denied["isError"], json!(true), "{denied}");
+    let text = denied["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("is not allowed by this tool's policy"),
+        "{denied}"
+    );
+    assert!(upstream.seen_at("/hello").is_empty());
+    assert!(!server.log().contains(TOKEN));
+}
