@@ -2,16 +2,18 @@
 //! a page to its text, and `web.github_repo` reads a repository from a
 //! GitHub-shaped API with a token the gateway adds and the tool never has.
 
+use std::time::Duration;
+
 use serde_json::json;
 
-use crate::support::TestServer;
+use crate::support::{TestServer, python_venv, repo_root};
 use crate::upstream::Upstream;
 
 const TOKEN: &str = "ghp_0123456789abcdefTESTTOKEN";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn web_tools_fetch_pages_and_call_an_api_with_an_injected_token() {
-    let upstream = Upstream::start().await;
+/// Serves the `web` component with `upstream` standing in for the web
+/// and for the GitHub API, whose token comes from Warden's environment.
+async fn serve_web(upstream: &Upstream) -> TestServer {
     let port = upstream.plain.port();
     let config = format!(
         r#"
@@ -33,8 +35,14 @@ allow = [
         cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/warden-cache"),
         web = warden_tool_artifacts::WEB,
     );
-    let server =
-        TestServer::spawn_with_config_env(&config, &[("WARDEN_TEST_GITHUB_TOKEN", TOKEN)]).await;
+    TestServer::spawn_with_config_env(&config, &[("WARDEN_TEST_GITHUB_TOKEN", TOKEN)]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_tools_fetch_pages_and_call_an_api_with_an_injected_token() {
+    let upstream = Upstream::start().await;
+    let port = upstream.plain.port();
+    let server = serve_web(&upstream).await;
     let session = server.session().await;
 
     let page = session
@@ -89,4 +97,36 @@ allow = [
     );
     assert!(upstream.seen_at("/hello").is_empty());
     assert!(!server.log().contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_python_client_calls_the_web_tools() {
+    let python = python_venv("mcp-python-venv", "tests/python/requirements.txt").await;
+    let upstream = Upstream::start().await;
+    let server = serve_web(&upstream).await;
+    let client = tokio::process::Command::new(python)
+        .arg(repo_root().join("tests/python/web_client.py"))
+        .arg(server.url())
+        .arg(format!("http://127.0.0.1:{}", upstream.plain.port()))
+        .arg(TOKEN)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), client)
+        .await
+        .expect("the Python client finishes within three minutes")
+        .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "Python SDK client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.matches("web tools called").count(), 3, "{stdout}");
+    let calls = upstream.seen_at("/repos/python/cpython");
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls
+            .iter()
+            .all(|seen| seen.header("authorization") == Some(format!("Bearer {TOKEN}").as_str()))
+    );
 }
