@@ -267,6 +267,12 @@ fn watched_files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
         }))
         .chain(tls)
         .chain(config.components.iter().map(|c| c.path.clone()))
+        .chain(
+            config
+                .components
+                .iter()
+                .flat_map(|c| c.secret_files.iter().cloned()),
+        )
         .collect()
 }
 

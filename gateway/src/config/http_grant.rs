@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
@@ -161,6 +162,7 @@ impl Resolver<'_> {
         &self,
         prefix: &str,
         raw: RawHttpGrant,
+        files_read: &mut Vec<PathBuf>,
     ) -> Result<HttpGrant, ConfigError> {
         let key = format!("{prefix}.capabilities.http");
         let mut allow = Vec::with_capacity(raw.allow.len());
@@ -170,7 +172,7 @@ impl Resolver<'_> {
             allow.push(match entry.into_inner() {
                 RawAllowEntry::Url(target) => HttpAllow::new(target),
                 RawAllowEntry::Table(table) => {
-                    self.allow_table(&entry_key, *table, raw.allow_plaintext_secrets)?
+                    self.allow_table(&entry_key, *table, raw.allow_plaintext_secrets, files_read)?
                 }
             });
             let duplicate = allow[..allow.len() - 1]
@@ -202,6 +204,7 @@ impl Resolver<'_> {
         key: &str,
         table: RawAllowTable,
         allow_plaintext_secrets: bool,
+        files_read: &mut Vec<PathBuf>,
     ) -> Result<HttpAllow, ConfigError> {
         let url_span = table.url.span();
         let mut allow = HttpAllow::new(table.url.into_inner().0);
@@ -257,7 +260,7 @@ impl Resolver<'_> {
                     format!("`{name}` is set twice (header names ignore case)"),
                 ));
             }
-            let value = secrets::expand(value.get_ref(), &self.base)
+            let value = secrets::expand(value.get_ref(), &self.base, files_read)
                 .map_err(|why| self.invalid(span.clone(), header_key.clone(), why))?;
             if http::HeaderValue::from_str(&value).is_err() {
                 return Err(self.invalid(
@@ -296,6 +299,7 @@ impl Resolver<'_> {
                 ));
             }
             let path = self.existing(&ca_file, ca_key.clone(), Kind::File)?;
+            files_read.push(path.clone());
             let certificates: Result<Vec<CertificateDer<'static>>, _> =
                 CertificateDer::pem_file_iter(&path).and_then(Iterator::collect);
             allow.trust_anchors = match certificates {

@@ -307,7 +307,9 @@ impl Resolver<'_> {
     ) -> Result<ComponentConfig, ConfigError> {
         let prefix = format!("components.{name}");
         let path = self.existing(&raw.path, format!("{prefix}.path"), Kind::File)?;
-        let capabilities = self.capabilities(&prefix, raw.capabilities.0, sensitive)?;
+        let mut secret_files = Vec::new();
+        let capabilities =
+            self.capabilities(&prefix, raw.capabilities.0, sensitive, &mut secret_files)?;
         let access = match raw.access {
             None => None,
             Some(access) => Some(self.access(&prefix, access, auth)?),
@@ -323,6 +325,7 @@ impl Resolver<'_> {
             tool_prefix: raw.tool_prefix.map(|prefix| prefix.0).unwrap_or_default(),
             limits: raw.limits.0.into(),
             capabilities,
+            secret_files,
             access,
             rate_limits: raw.rate_limits.0.into(),
             audit: raw.audit.0.into(),
@@ -334,6 +337,7 @@ impl Resolver<'_> {
         prefix: &str,
         raw: RawCapabilities,
         sensitive: &SensitivePaths,
+        files_read: &mut Vec<PathBuf>,
     ) -> Result<Capabilities, ConfigError> {
         let mut dirs: Vec<DirGrant> = Vec::with_capacity(raw.dirs.len());
         let mut guests: HashMap<String, usize> = HashMap::new();
@@ -376,7 +380,7 @@ impl Resolver<'_> {
         for (name, value) in raw.env.0 {
             let key = format!("{prefix}.capabilities.env.{}", name.0);
             let span = value.span();
-            let expanded = secrets::expand(&value.into_inner().0, &self.base)
+            let expanded = secrets::expand(&value.into_inner().0, &self.base, files_read)
                 .map_err(|why| self.invalid(span.clone(), key.clone(), why))?;
             if expanded.contains('\0') {
                 return Err(self.invalid(
@@ -391,7 +395,7 @@ impl Resolver<'_> {
             dirs,
             env,
             tcp_connect: dedup(raw.tcp_connect.into_iter().map(|t| t.0)),
-            http: self.http_grant(prefix, raw.http.0)?,
+            http: self.http_grant(prefix, raw.http.0, files_read)?,
         })
     }
 

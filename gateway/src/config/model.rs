@@ -306,6 +306,10 @@ pub struct ComponentConfig {
     pub limits: Limits,
     /// What the component may reach outside its sandbox. Empty by default.
     pub capabilities: Capabilities,
+    /// The files its capabilities were read from: `${file:…}` secrets and
+    /// `ca_file` certificates. A change to one reloads the configuration,
+    /// as a change to the component's own file does.
+    pub secret_files: Vec<PathBuf>,
     /// Which callers may see and call the component's tools; `None` (no
     /// `access` table): every authenticated caller.
     pub access: Option<AccessPolicy>,

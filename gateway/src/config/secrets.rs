@@ -5,13 +5,18 @@
 //!
 //! Messages name the variable or the file that is missing, never a value.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Largest secret file read: a token or a key, not a document.
 const MAX_SECRET_FILE_BYTES: u64 = 64 << 10;
 
 /// `template` with its references replaced by what they name.
-pub(super) fn expand(template: &str, base: &Path) -> Result<String, String> {
+/// Each file read is added to `files_read`.
+pub(super) fn expand(
+    template: &str,
+    base: &Path,
+    files_read: &mut Vec<PathBuf>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(dollar) = rest.find('$') {
@@ -31,14 +36,14 @@ pub(super) fn expand(template: &str, base: &Path) -> Result<String, String> {
             return Err("a `${` reference is not closed with `}`".to_owned());
         };
         let (inner, tail) = (&reference[..close], &reference[close + 1..]);
-        out.push_str(&resolve(inner, base)?);
+        out.push_str(&resolve(inner, base, files_read)?);
         rest = tail;
     }
     out.push_str(rest);
     Ok(out)
 }
 
-fn resolve(reference: &str, base: &Path) -> Result<String, String> {
+fn resolve(reference: &str, base: &Path, files_read: &mut Vec<PathBuf>) -> Result<String, String> {
     if let Some(name) = reference.strip_prefix("env:") {
         if !is_variable_name(name) {
             return Err(format!(
@@ -59,7 +64,12 @@ fn resolve(reference: &str, base: &Path) -> Result<String, String> {
         if path.is_empty() {
             return Err("`${file:}` names no file".to_owned());
         }
-        return read_secret_file(&base.join(path), path);
+        let full = base.join(path);
+        let secret = read_secret_file(&full, path)?;
+        if !files_read.contains(&full) {
+            files_read.push(full);
+        }
+        return Ok(secret);
     }
     Err(format!(
         "`${{{reference}}}` is not a reference: write `${{env:NAME}}` or `${{file:PATH}}` \
@@ -111,12 +121,12 @@ mod tests {
         std::fs::write(dir.path().join("token"), "s3cret\n").expect("write");
         let home = std::env::var("PATH").expect("PATH is set");
         assert_eq!(
-            expand("Bearer ${file:token}", dir.path()).as_deref(),
+            expand("Bearer ${file:token}", dir.path(), &mut Vec::new()).as_deref(),
             Ok("Bearer s3cret")
         );
-        assert_eq!(expand("${env:PATH}", dir.path()), Ok(home));
+        assert_eq!(expand("${env:PATH}", dir.path(), &mut Vec::new()), Ok(home));
         assert_eq!(
-            expand("$5 and $${x}", dir.path()).as_deref(),
+            expand("$5 and $${x}", dir.path(), &mut Vec::new()).as_deref(),
             Ok("$5 and ${x}")
         );
     }
@@ -125,15 +135,20 @@ mod tests {
     fn missing_or_malformed_references_name_what_is_missing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let unset = "WARDEN_TEST_SURELY_UNSET_VARIABLE";
-        let error = expand(&format!("Bearer ${{env:{unset}}}"), dir.path()).expect_err("unset");
+        let error = expand(
+            &format!("Bearer ${{env:{unset}}}"),
+            dir.path(),
+            &mut Vec::new(),
+        )
+        .expect_err("unset");
         assert!(
             error.contains(unset) && error.contains("not set"),
             "{error}"
         );
-        let error = expand("${file:absent}", dir.path()).expect_err("no file");
+        let error = expand("${file:absent}", dir.path(), &mut Vec::new()).expect_err("no file");
         assert!(error.contains("absent"), "{error}");
         for bad in ["${env:1X}", "${vault:x}", "${env:X", "${file:}"] {
-            assert!(expand(bad, dir.path()).is_err(), "{bad}");
+            assert!(expand(bad, dir.path(), &mut Vec::new()).is_err(), "{bad}");
         }
     }
 }

@@ -342,3 +342,52 @@ async fn limits_fail_the_request_or_the_call() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_file_reloads_and_the_new_value_goes_out() {
+    let upstream = Upstream::start().await;
+    let files = tempfile::tempdir().expect("tempdir");
+    let key = files.path().join("token");
+    std::fs::write(&key, "first-token\n").expect("write token");
+    let plain = upstream.plain.port();
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+cache_dir = "{cache}"
+watch_interval_ms = 100
+
+[components.misbehave]
+path = "{misbehave}"
+[components.misbehave.capabilities.http]
+allow = [{{ url = "http://127.0.0.1:{plain}/", headers = {{ Authorization = "${{file:{key}}}" }} }}]
+"#,
+        cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/warden-cache"),
+        misbehave = warden_tool_artifacts::MISBEHAVE,
+        key = key.display(),
+    );
+    let server = TestServer::spawn_with_config_env(&config, &[]).await;
+    let session = server.session().await;
+    let url = format!("http://127.0.0.1:{plain}/json/rotated");
+    fetch(&session, json!({ "url": url })).await;
+    std::fs::write(&key, "second-token-longer\n").expect("rotate token");
+    server.wait_for_log("catalog reloaded", 1).await;
+    fetch(&session, json!({ "url": url })).await;
+    let seen: Vec<Option<String>> = upstream
+        .seen_at("/json/rotated")
+        .iter()
+        .map(|seen| seen.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            Some("first-token".to_owned()),
+            Some("second-token-longer".to_owned())
+        ]
+    );
+    let log = server.log();
+    assert!(
+        !log.contains("first-token") && !log.contains("second-token"),
+        "{log}"
+    );
+}
