@@ -272,3 +272,49 @@ async fn an_unreachable_collector_costs_no_call_and_no_shutdown() {
     server.signal("TERM");
     assert_eq!(server.exit_code(Duration::from_secs(30)).await, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spans_of_outbound_calls_carry_no_injected_secret() {
+    const SECRET: &str = "otlp-secret-7f3a9c2e1b";
+    let collector = Collector::start().await;
+    let upstream = crate::upstream::Upstream::start().await;
+    let port = upstream.plain.port();
+    let grant = format!(
+        "\n[components.misbehave.capabilities.http]\n\
+         allow = [{{ url = \"http://127.0.0.1:{port}/\", headers = {{ Authorization = \"${{env:WARDEN_TEST_OTLP_SECRET}}\" }} }}]\n"
+    );
+    let mut server = TestServer::spawn_edited_process(
+        &format!(
+            "\n[tracing]\notlp_endpoint = \"{}\"\n",
+            collector.endpoint()
+        ),
+        |config| config + &grant,
+        &[("WARDEN_TEST_OTLP_SECRET", SECRET)],
+        &[],
+    )
+    .await;
+    let session = server.session().await;
+    let result = session
+        .call(
+            "misbehave.http",
+            json!({"url": format!("http://127.0.0.1:{port}/hello"), "headers": {"x-a": "b"}}),
+        )
+        .await;
+    assert_eq!(result["isError"], json!(false), "{result}");
+    assert_eq!(
+        upstream.seen_at("/hello")[0].header("authorization"),
+        Some(SECRET)
+    );
+    server.signal("TERM");
+    assert_eq!(server.exit_code(Duration::from_secs(30)).await, Some(0));
+    let spans = collector.spans();
+    assert!(
+        spans
+            .iter()
+            .any(|received| received.span.name == "tool_call"),
+        "{spans:?}"
+    );
+    let exported = format!("{spans:?}");
+    assert!(!exported.contains(SECRET), "a span carries the secret");
+    assert!(!server.log().contains(SECRET));
+}
