@@ -200,6 +200,12 @@ impl Config {
         self.set(table, key, serde_json::Value::from(value).to_string())
     }
 
+    /// Sets `key` of `table` to `value`, TOML as written (an array, an
+    /// inline table).
+    pub fn toml(self, table: &str, key: &str, value: &str) -> Self {
+        self.set(table, key, value.to_owned())
+    }
+
     fn set(mut self, table: &str, key: &str, value: String) -> Self {
         let entries = match self.tables.iter().position(|(name, _)| name == table) {
             Some(index) => &mut self.tables[index].1,
