@@ -391,3 +391,73 @@ allow = [{{ url = "http://127.0.0.1:{plain}/", headers = {{ Authorization = "${{
         "{log}"
     );
 }
+
+/// `misbehave` with `limits` and an `http` table of `http` (both TOML
+/// lines), no audit and no secrets.
+async fn serve_misbehave(limits: &str, http: &str) -> TestServer {
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+cache_dir = "{cache}"
+
+[components.misbehave]
+path = "{misbehave}"
+[components.misbehave.limits]
+{limits}
+[components.misbehave.capabilities.http]
+{http}
+"#,
+        cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/warden-cache"),
+        misbehave = warden_tool_artifacts::MISBEHAVE,
+    );
+    TestServer::spawn_with_config_env(&config, &[]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_on_the_network_counts_against_the_call_and_in_flight_requests_are_capped() {
+    let upstream = Upstream::start().await;
+    let plain = upstream.plain.port();
+    let server = serve_misbehave(
+        "timeout_ms = 1500",
+        &format!(
+            "allow = [\"http://127.0.0.1:{plain}/\"]\nmax_concurrent_requests = 1\n\
+             connect_timeout_ms = 300\nmax_request_bytes = 1024\n"
+        ),
+    )
+    .await;
+    let session = server.session().await;
+    let hang = json!({"url": format!("http://127.0.0.1:{plain}/hang")});
+
+    // The server never answers: the call's own wall-clock limit ends it.
+    let started = std::time::Instant::now();
+    let (first, second) = tokio::join!(fetch(&session, hang.clone()), async {
+        // The second call starts while the first holds the only slot.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        fetch(&session, hang.clone()).await
+    });
+    assert_eq!(first["isError"], json!(true), "{first}");
+    assert_eq!(first["_meta"]["warden/reason"], json!("timeout"), "{first}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let error = attempts(&second)[0]["error"].as_str().map(str::to_owned);
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("in flight")),
+        "{second}"
+    );
+
+    let big = fetch(
+        &session,
+        json!({"url": format!("http://127.0.0.1:{plain}/echo"), "method": "POST",
+               "body": "x".repeat(2048)}),
+    )
+    .await;
+    let error = attempts(&big)[0]["error"].as_str().map(str::to_owned);
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("1024 bytes")),
+        "{big}"
+    );
+    assert!(
+        upstream.seen_at("/echo").is_empty(),
+        "nothing of it was sent"
+    );
+}
