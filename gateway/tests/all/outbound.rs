@@ -264,6 +264,23 @@ async fn requests_outside_the_allow_list_are_refused_and_named() {
         "{named}"
     );
     assert!(setup.upstream.seen_at("/named/x").is_empty());
+
+    // A loop on a refused URL is stopped by the per-call cap, so it cannot
+    // flood the log with refusals.
+    let looping = fetch(
+        &session,
+        json!({"url": "http://127.0.0.9/loop", "repeat": 1000}),
+    )
+    .await;
+    assert_eq!(
+        looping["_meta"]["warden/reason"],
+        json!("http_request_limit"),
+        "{looping}"
+    );
+    assert_eq!(
+        setup.server.log().matches("http://127.0.0.9/loop").count(),
+        5
+    );
     let metrics = setup.server.metrics().await;
     assert!(
         metrics.contains(

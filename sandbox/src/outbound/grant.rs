@@ -28,7 +28,8 @@ impl HttpGrant {
 /// Bounds on a component's outbound requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpLimits {
-    /// Requests one call may send; one more fails the call.
+    /// Requests one call may send, refused ones included; one more fails
+    /// the call.
     pub max_requests_per_call: u32,
     /// Largest request body, in bytes.
     pub max_request_bytes: u64,

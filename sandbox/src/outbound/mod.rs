@@ -131,6 +131,15 @@ impl CallOutbound {
         let path = request.path_with_query.as_deref().unwrap_or("/");
         let method = method_name(&request.method);
         let url = format!("{written_scheme}://{authority}{path}");
+        // Refused requests count too: a tool looping on a denied URL
+        // would otherwise write a warning per attempt for as long as its
+        // call runs.
+        if self.requests >= self.grant.limits.max_requests_per_call {
+            self.tally.refused(&url, RefusalReason::PerCallLimit);
+            self.limit_hit = true;
+            return Err(RequestLimitExceeded.into());
+        }
+        self.requests += 1;
         let Some(scheme) = scheme else {
             self.tally.refused(&url, RefusalReason::NotAllowed);
             return Ok(Some(ErrorCode::HttpRequestDenied));
@@ -139,11 +148,6 @@ impl CallOutbound {
             self.tally.refused(&url, RefusalReason::Malformed);
             return Ok(Some(ErrorCode::HttpRequestUriInvalid));
         };
-        if self.requests >= self.grant.limits.max_requests_per_call {
-            self.tally.refused(&url, RefusalReason::PerCallLimit);
-            self.limit_hit = true;
-            return Err(RequestLimitExceeded.into());
-        }
         let entry = (method != "CONNECT")
             .then(|| {
                 self.grant
@@ -156,7 +160,6 @@ impl CallOutbound {
             self.tally.refused(&url, RefusalReason::NotAllowed);
             return Ok(Some(ErrorCode::HttpRequestDenied));
         };
-        self.requests += 1;
         self.admitted = Some(Dispatch {
             grant: Arc::clone(&self.grant),
             entry,
