@@ -1,146 +1,18 @@
-//! `[components.<name>.capabilities.http]`: the URLs a component may
-//! reach through wasi:http, the headers (secrets) the host adds to them,
-//! and the component's outbound limits.
+//! `[components.<name>.capabilities.http]` resolved: the URLs a component
+//! may reach through wasi:http, the headers (secrets) the host adds to
+//! them with their references read, trusted certificates, and the limits.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use toml::Spanned;
-use warden_sandbox::{AllowTarget, HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme};
+use warden_sandbox::{HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme};
 use warden_sandbox::{InjectedHeader, Secret};
 
 use super::error::ConfigError;
 use super::load::{Kind, Resolver};
-use super::raw::NonEmptyPath;
-use super::raw_text::{self, Table};
+use super::raw_http::{RawAllowEntry, RawAllowTable, RawHttpGrant};
 use super::secrets;
-
-/// `[components.<name>.capabilities.http]`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(super) struct RawHttpGrant {
-    pub allow: Vec<Spanned<RawAllowEntry>>,
-    /// Lets headers go over plain `http://` to hosts other than loopback.
-    pub allow_plaintext_secrets: bool,
-    #[serde(deserialize_with = "raw_text::http_max_requests_per_call")]
-    pub max_requests_per_call: u32,
-    #[serde(deserialize_with = "raw_text::http_max_request_bytes")]
-    pub max_request_bytes: u64,
-    #[serde(deserialize_with = "raw_text::http_max_response_bytes")]
-    pub max_response_bytes: u64,
-    #[serde(deserialize_with = "raw_text::http_connect_timeout_ms")]
-    pub connect_timeout_ms: u64,
-    #[serde(deserialize_with = "raw_text::http_first_byte_timeout_ms")]
-    pub first_byte_timeout_ms: u64,
-    #[serde(deserialize_with = "raw_text::http_max_concurrent_requests")]
-    pub max_concurrent_requests: u32,
-}
-
-impl Default for RawHttpGrant {
-    fn default() -> Self {
-        let limits = HttpLimits::DEFAULT;
-        Self {
-            allow: Vec::new(),
-            allow_plaintext_secrets: false,
-            max_requests_per_call: limits.max_requests_per_call,
-            max_request_bytes: limits.max_request_bytes,
-            max_response_bytes: limits.max_response_bytes,
-            connect_timeout_ms: limits.connect_timeout_ms,
-            first_byte_timeout_ms: limits.first_byte_timeout_ms,
-            max_concurrent_requests: limits.max_concurrent_requests,
-        }
-    }
-}
-
-/// One entry of `allow`: a URL, or a table with one and what goes with it.
-#[derive(Debug)]
-pub(super) enum RawAllowEntry {
-    Url(AllowTarget),
-    Table(Box<RawAllowTable>),
-}
-
-/// `{ url, methods, headers, private, ca_file }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawAllowTable {
-    pub url: Spanned<AllowUrl>,
-    #[serde(default)]
-    pub methods: Option<Spanned<Vec<Spanned<MethodName>>>>,
-    #[serde(default)]
-    pub headers: Table<BTreeMap<String, Spanned<String>>>,
-    #[serde(default)]
-    pub private: Option<Spanned<bool>>,
-    #[serde(default)]
-    pub ca_file: Option<Spanned<NonEmptyPath>>,
-}
-
-/// An allow URL, parsed where it is written.
-#[derive(Debug)]
-pub(super) struct AllowUrl(pub AllowTarget);
-
-impl<'de> Deserialize<'de> for AllowUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).and_then(|url| {
-            AllowTarget::parse(&url)
-                .map(AllowUrl)
-                .map_err(|error| de::Error::custom(format!("`{url}`: {error}")))
-        })
-    }
-}
-
-/// An HTTP method, upper case.
-#[derive(Debug)]
-pub(super) struct MethodName(pub String);
-
-impl<'de> Deserialize<'de> for MethodName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let method = String::deserialize(d)?;
-        let upper = method.to_ascii_uppercase();
-        if upper == "CONNECT" {
-            return Err(de::Error::custom(
-                "`CONNECT` is never sent: a tunnel would bypass every check",
-            ));
-        }
-        if upper.is_empty() || http::Method::from_bytes(upper.as_bytes()).is_err() {
-            return Err(de::Error::custom(format!(
-                "`{method}` is not an HTTP method such as \"GET\" or \"POST\""
-            )));
-        }
-        Ok(Self(upper))
-    }
-}
-
-impl<'de> Deserialize<'de> for RawAllowEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(AllowEntryVisitor)
-    }
-}
-
-struct AllowEntryVisitor;
-
-impl<'de> Visitor<'de> for AllowEntryVisitor {
-    type Value = RawAllowEntry;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a URL string such as \"https://api.example.com/v1/\", or a table with `url`")
-    }
-
-    fn visit_str<E: de::Error>(self, url: &str) -> Result<Self::Value, E> {
-        AllowTarget::parse(url)
-            .map(RawAllowEntry::Url)
-            .map_err(|error| E::custom(format!("`{url}`: {error}")))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        RawAllowTable::deserialize(de::value::MapAccessDeserializer::new(map))
-            .map(|table| RawAllowEntry::Table(Box::new(table)))
-    }
-}
 
 /// Headers the host must own: framing and routing, which a secret must not
 /// be able to change.

@@ -42,6 +42,7 @@ mod model;
 mod model_auth;
 mod quota;
 mod raw;
+mod raw_http;
 mod raw_text;
 mod secrets;
 mod values;

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::http_grant::RawHttpGrant;
 use super::model::{self, ComponentName, DirMode, LogFormat};
+use super::raw_http::RawHttpGrant;
 pub(super) use super::raw_text::*;
 
 /// The whole file.

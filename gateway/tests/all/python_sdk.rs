@@ -13,10 +13,16 @@ use super::support::{TestServer, config_text, data_dir, python_venv, repo_root, 
 
 const AUDIT_TO_FILE: &str = "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n";
 
-/// Runs the client script with `args` and checks each mode's outcome.
-async fn run_client(python: &std::path::Path, args: &[&std::ffi::OsStr]) {
+/// Runs `tests/python/SCRIPT` with `args` under `python`, within three
+/// minutes, and returns its stdout; fails the test with its output if it
+/// fails.
+pub async fn run_python_script(
+    python: &std::path::Path,
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> String {
     let client = Command::new(python)
-        .arg(repo_root().join("tests/python/e2e_client.py"))
+        .arg(repo_root().join("tests/python").join(script))
         .args(args)
         .kill_on_drop(true)
         .output();
@@ -24,12 +30,18 @@ async fn run_client(python: &std::path::Path, args: &[&std::ffi::OsStr]) {
         .await
         .expect("the Python client finishes within three minutes")
         .expect("run the Python client");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "Python SDK client failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+/// Runs the client script with `args` and checks each mode's outcome.
+async fn run_client(python: &std::path::Path, args: &[&std::ffi::OsStr]) {
+    let stdout = run_python_script(python, "e2e_client.py", args).await;
     assert!(
         stdout.contains("[auto] ok: protocol 2026-07-28")
             && stdout.contains("[2026-07-28] ok: protocol 2026-07-28")

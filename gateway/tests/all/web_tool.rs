@@ -2,11 +2,10 @@
 //! a page to its text, and `web.github_repo` reads a repository from a
 //! GitHub-shaped API with a token the gateway adds and the tool never has.
 
-use std::time::Duration;
-
 use serde_json::json;
 
-use crate::support::{TestServer, python_venv, repo_root};
+use crate::python_sdk::run_python_script;
+use crate::support::{TestServer, python_venv};
 use crate::upstream::Upstream;
 
 const TOKEN: &str = "ghp_0123456789abcdefTESTTOKEN";
@@ -104,23 +103,13 @@ async fn the_official_python_client_calls_the_web_tools() {
     let python = python_venv("mcp-python-venv", "tests/python/requirements.txt").await;
     let upstream = Upstream::start().await;
     let server = serve_web(&upstream).await;
-    let client = tokio::process::Command::new(python)
-        .arg(repo_root().join("tests/python/web_client.py"))
-        .arg(server.url())
-        .arg(format!("http://127.0.0.1:{}", upstream.plain.port()))
-        .arg(TOKEN)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(180), client)
-        .await
-        .expect("the Python client finishes within three minutes")
-        .expect("run the Python client");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "Python SDK client failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let upstream_url = format!("http://127.0.0.1:{}", upstream.plain.port());
+    let stdout = run_python_script(
+        &python,
+        "web_client.py",
+        &[server.url().as_ref(), upstream_url.as_ref(), TOKEN.as_ref()],
+    )
+    .await;
     assert_eq!(stdout.matches("web tools called").count(), 3, "{stdout}");
     let calls = upstream.seen_at("/repos/python/cpython");
     assert_eq!(calls.len(), 3);

@@ -218,16 +218,12 @@ impl Dispatch {
         let stream = connect(&addresses, connect_by).await.map_err(&failed)?;
         let (response, connection) = match self.scheme {
             HttpScheme::Http => {
-                exchange_http1(TokioIo::new(stream), request, timeouts, connect_by).await
+                exchange_on(TokioIo::new(stream), request, false, timeouts, connect_by).await
             }
             HttpScheme::Https => {
                 let tls = self.tls(entry, stream, connect_by).await.map_err(&failed)?;
-                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-                if h2 {
-                    exchange_http2(TokioIo::new(tls), request, timeouts, connect_by).await
-                } else {
-                    exchange_http1(TokioIo::new(tls), request, timeouts, connect_by).await
-                }
+                let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                exchange_on(TokioIo::new(tls), request, http2, timeouts, connect_by).await
             }
         }
         .map_err(&failed)?;
@@ -383,47 +379,43 @@ type Exchanged = (
     Box<dyn Future<Output = Result<(), Error>> + Send>,
 );
 
-async fn exchange_http1<I>(
+/// Sends `request` on `io` with HTTP/2 or HTTP/1.1 (as ALPN chose) and
+/// waits for the response's head.
+async fn exchange_on<I>(
     io: I,
     mut request: Request<WasiBody>,
+    http2: bool,
     timeouts: Timeouts,
     connect_by: Instant,
 ) -> Result<Exchanged, Error>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let handshake = hyper::client::conn::http1::Builder::new().handshake(io);
-    let (mut sender, connection) = tokio::time::timeout_at(connect_by.into(), handshake)
-        .await
-        .map_err(|_| Error::ConnectionTimeout)??;
-    // HTTP/1.1 asks for the path alone; the host is in `Host`.
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |path| path.as_str())
-        .to_owned();
-    *request.uri_mut() = http::Uri::try_from(path).map_err(|_| Error::HttpRequestUriInvalid)?;
-    let answer: Answer = Box::pin(sender.send_request(request));
-    exchange(answer, Box::pin(connection), timeouts).await
-}
-
-async fn exchange_http2<I>(
-    io: I,
-    mut request: Request<WasiBody>,
-    timeouts: Timeouts,
-    connect_by: Instant,
-) -> Result<Exchanged, Error>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let handshake = hyper::client::conn::http2::Builder::new(TokioExecutor::new()).handshake(io);
-    let (mut sender, connection) = tokio::time::timeout_at(connect_by.into(), handshake)
-        .await
-        .map_err(|_| Error::ConnectionTimeout)??;
-    // HTTP/2 carries the host in `:authority`, from the URI.
-    request.headers_mut().remove(http::header::HOST);
-    let answer: Answer = Box::pin(sender.send_request(request));
-    exchange(answer, Box::pin(connection), timeouts).await
+    let within = |_: tokio::time::error::Elapsed| Error::ConnectionTimeout;
+    let (answer, connection): (Answer, Connection) = if http2 {
+        let handshake =
+            hyper::client::conn::http2::Builder::new(TokioExecutor::new()).handshake(io);
+        let (mut sender, connection) = tokio::time::timeout_at(connect_by.into(), handshake)
+            .await
+            .map_err(within)??;
+        // HTTP/2 carries the host in `:authority`, from the URI.
+        request.headers_mut().remove(http::header::HOST);
+        (Box::pin(sender.send_request(request)), Box::pin(connection))
+    } else {
+        let handshake = hyper::client::conn::http1::Builder::new().handshake(io);
+        let (mut sender, connection) = tokio::time::timeout_at(connect_by.into(), handshake)
+            .await
+            .map_err(within)??;
+        // HTTP/1.1 asks for the path alone; the host is in `Host`.
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |path| path.as_str())
+            .to_owned();
+        *request.uri_mut() = http::Uri::try_from(path).map_err(|_| Error::HttpRequestUriInvalid)?;
+        (Box::pin(sender.send_request(request)), Box::pin(connection))
+    };
+    exchange(answer, connection, timeouts).await
 }
 
 /// Waits for the response's head while driving the connection, then hands
