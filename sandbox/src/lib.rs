@@ -59,8 +59,8 @@ pub use error::{CallError, LoadError, SandboxError};
 pub use events::{CallEvents, LogLevel, NoEvents};
 pub use outbound::{
     AllowTarget, AllowUrlError, HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme,
-    InjectedHeader, OutboundOutcome, OutboundRefusal, OutboundRequest, OutboundUsage,
-    RefusalReason, Secret,
+    InjectedHeader, NEVER_SENT, OutboundOutcome, OutboundRefusal, OutboundRequest, OutboundUsage,
+    RESERVED_HEADERS, RefusalReason, RequestHost, RequestTarget, Secret,
 };
 pub use policy::{
     Capabilities, DirGrant, DirMode, LOAD_FUEL, LOAD_OUTPUT_BYTES, LOAD_TIMEOUT_MS, Limits, Policy,

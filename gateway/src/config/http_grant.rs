@@ -7,26 +7,12 @@ use std::path::PathBuf;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use warden_sandbox::{HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme};
-use warden_sandbox::{InjectedHeader, Secret};
+use warden_sandbox::{InjectedHeader, RESERVED_HEADERS, Secret};
 
 use super::error::ConfigError;
 use super::load::{Kind, Resolver};
 use super::raw_http::{RawAllowEntry, RawAllowTable, RawHttpGrant};
 use super::secrets;
-
-/// Headers the host must own: framing and routing, which a secret must not
-/// be able to change.
-const RESERVED_HEADERS: [&str; 9] = [
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-    "te",
-    "trailer",
-    "keep-alive",
-    "proxy-connection",
-];
 
 impl Resolver<'_> {
     /// Checks `raw` and reads the secrets and certificates it names.

@@ -93,10 +93,11 @@ impl<'de> Deserialize<'de> for MethodName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let method = String::deserialize(d)?;
         let upper = method.to_ascii_uppercase();
-        if upper == "CONNECT" {
-            return Err(de::Error::custom(
-                "`CONNECT` is never sent: a tunnel would bypass every check",
-            ));
+        if warden_sandbox::NEVER_SENT.contains(&upper.as_str()) {
+            return Err(de::Error::custom(format!(
+                "`{upper}` is never sent: CONNECT would open a tunnel past every check, \
+                 TRACE would echo the added headers back"
+            )));
         }
         if upper.is_empty() || http::Method::from_bytes(upper.as_bytes()).is_err() {
             return Err(de::Error::custom(format!(

@@ -71,10 +71,11 @@ fn resolve(reference: &str, base: &Path, files_read: &mut Vec<PathBuf>) -> Resul
         }
         return Ok(secret);
     }
-    Err(format!(
-        "`${{{reference}}}` is not a reference: write `${{env:NAME}}` or `${{file:PATH}}` \
-         (and `$${{` for a literal `${{`)"
-    ))
+    // The text is not echoed: it may be part of a secret written inline.
+    Err(
+        "a `${` starts neither `${env:NAME}` nor `${file:PATH}` (write `$${` for a literal `${`)"
+            .to_owned(),
+    )
 }
 
 fn read_secret_file(path: &Path, written: &str) -> Result<String, String> {

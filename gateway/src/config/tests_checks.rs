@@ -369,13 +369,13 @@ fn bundled_example_is_valid() {
     let examples = f.root().join("examples");
     fs::create_dir_all(examples.join("data")).expect("create examples/data");
     fs::create_dir_all(f.root().join("target/components")).expect("create target/components");
-    for name in ["text", "json", "files"] {
+    for name in ["text", "json", "files", "web"] {
         fs::write(f.root().join(format!("target/components/{name}.wasm")), b"")
             .expect("write stand-in component");
     }
     let config = parse(example, &examples.join("warden.toml")).expect("examples/warden.toml");
     let names: Vec<&str> = config.components.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["files", "json", "text"]);
+    assert_eq!(names, ["files", "json", "text", "web"]);
     assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
     let files = config.component("files").expect("files");
     assert_eq!(files.capabilities.dirs.len(), 1);

@@ -92,6 +92,10 @@ fn bad_allow_entries_name_the_key_and_the_reason() {
             &["CONNECT"],
         ),
         (
+            "{ url = \"https://a.com\", methods = [\"trace\"] }",
+            &["TRACE"],
+        ),
+        (
             "{ url = \"https://a.com\", methods = [\"G ET\"] }",
             &["not an HTTP method"],
         ),

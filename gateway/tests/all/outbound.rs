@@ -277,6 +277,7 @@ async fn requests_outside_the_allow_list_are_refused_and_named() {
         json!("http_request_limit"),
         "{looping}"
     );
+    setup.server.wait_for_log("http://127.0.0.9/loop", 5).await;
     assert_eq!(
         setup.server.log().matches("http://127.0.0.9/loop").count(),
         5

@@ -43,21 +43,28 @@ fn internal_v6(address: Ipv6Addr) -> Option<&'static str> {
         _ if address.is_unspecified() => "unspecified",
         first if first & 0xfe00 == 0xfc00 => "unique local",
         first if first & 0xffc0 == 0xfe80 => "link-local",
-        first if first & 0xffc0 == 0xfec0 => "site-local",
         first if first & 0xff00 == 0xff00 => "multicast",
+        // Teredo tunnels to an address of its own choosing; 2001:db8::/32
+        // is for documentation.
+        0x2001 if segments[1] == 0 || segments[1] == 0x0db8 => "tunnel or documentation",
+        // Only global unicast (2000::/3) is public; the rest is reserved,
+        // site-local, discard-only (100::/64) or unassigned.
+        first if first & 0xe000 != 0x2000 => "not global unicast",
         _ => return None,
     })
 }
 
-/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`),
-/// IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4
-/// (`2002:aabb:ccdd::`) address.
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), translated
+/// (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), well-known NAT64
+/// (`64:ff9b::a.b.c.d`; the local-use `64:ff9b:1::/48` is outside global
+/// unicast, refused whatever it embeds) or 6to4 (`2002:aabb:ccdd::`)
+/// address.
 fn embedded_v4(address: Ipv6Addr) -> Option<Ipv4Addr> {
     let segments = address.segments();
     let octets = address.octets();
     let tail = || Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]);
     match segments {
-        [0, 0, 0, 0, 0, 0xffff, _, _] => Some(tail()),
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0xffff, 0, _, _] => Some(tail()),
         [0, 0, 0, 0, 0, 0, high, _] if high != 0 => Some(tail()),
         [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail()),
         [0x2002, _, _, _, _, _, _, _] => {
@@ -98,7 +105,15 @@ mod tests {
             "::ffff:127.0.0.1",
             "::127.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a9fe:a9fe",
+            "64:ff9b:1::808:808",
+            "::ffff:0:a9fe:a9fe",
             "2002:a00:1::",
+            "2001::1",
+            "2001:db8::1",
+            "100::1",
+            "fec0::1",
+            "4000::1",
         ] {
             assert!(kind(internal).is_some(), "{internal}");
         }

@@ -62,7 +62,7 @@ pub(crate) struct LimitedResponseBody {
     pub(crate) idle_timer: Pin<Box<tokio::time::Sleep>>,
     pub(crate) recorder: std::sync::Arc<Recorder>,
     /// The component's in-flight slot, held while the body is being read.
-    pub(crate) _permit: OwnedSemaphorePermit,
+    pub(crate) _slot: std::sync::Arc<OwnedSemaphorePermit>,
 }
 
 impl Body for LimitedResponseBody {

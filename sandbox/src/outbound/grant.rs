@@ -66,13 +66,30 @@ impl Default for HttpLimits {
     }
 }
 
+/// Headers an entry may not add: they frame or route the request, which
+/// the host decides.
+pub const RESERVED_HEADERS: [&str; 9] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "keep-alive",
+    "proxy-connection",
+];
+
+/// Methods no entry lets through.
+pub const NEVER_SENT: [&str; 2] = ["CONNECT", "TRACE"];
+
 /// One allow entry: a target and what goes with requests to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpAllow {
     /// Scheme, host, port and path prefix requests must match.
     pub target: AllowTarget,
-    /// Methods allowed (upper case); `None` allows every method but
-    /// `CONNECT`, which is never sent.
+    /// Methods allowed (upper case); `None` allows every method but those
+    /// [never sent](NEVER_SENT).
     pub methods: Option<Vec<String>>,
     /// The host may resolve to loopback, private, link-local or other
     /// internal addresses. Only for an exact host name: an IP address
@@ -99,13 +116,18 @@ impl HttpAllow {
         }
     }
 
-    /// Whether `request` may be sent under this entry.
-    pub(crate) fn permits(&self, request: &RequestTarget) -> bool {
-        self.target.matches(request)
+    /// Whether `request` may be sent under this entry. Methods compare
+    /// without case (servers differ on it); `CONNECT` (a tunnel past every
+    /// check) and `TRACE` (which echoes the request, added headers and all)
+    /// are never sent.
+    pub fn permits(&self, request: &RequestTarget) -> bool {
+        let method = request.method.to_ascii_uppercase();
+        !NEVER_SENT.contains(&method.as_str())
+            && self.target.matches(request)
             && self
                 .methods
                 .as_ref()
-                .is_none_or(|methods| methods.contains(&request.method))
+                .is_none_or(|methods| methods.contains(&method))
     }
 }
 
@@ -286,7 +308,8 @@ impl AllowTarget {
         }
     }
 
-    pub(crate) fn matches(&self, request: &RequestTarget) -> bool {
+    /// Whether `request` has this target's scheme, host, port and path.
+    pub fn matches(&self, request: &RequestTarget) -> bool {
         self.scheme == request.scheme
             && self.port == request.port
             && self.host_matches(&request.host)
@@ -361,10 +384,10 @@ fn parse_host_pattern(host: &str) -> Result<HostPattern, AllowUrlError> {
             .map(|address| HostPattern::Address(IpAddr::V6(address)))
             .map_err(|_| refuse("not an IPv6 address"));
     }
-    if let Ok(address) = host.parse::<std::net::Ipv4Addr>() {
+    let lower = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    if let Ok(address) = lower.parse::<std::net::Ipv4Addr>() {
         return Ok(HostPattern::Address(IpAddr::V4(address)));
     }
-    let lower = host.trim_end_matches('.').to_ascii_lowercase();
     if let Some(suffix) = lower.strip_prefix("*.") {
         if suffix.contains('*') {
             return Err(AllowUrlError::Wildcard);
@@ -407,27 +430,38 @@ pub(crate) fn check_host_name(name: &str) -> Result<(), &'static str> {
             return Err("a label of a host name does not start or end with `-`");
         }
     }
-    if name.parse::<std::net::Ipv4Addr>().is_err()
-        && name
-            .rsplit('.')
-            .next()
-            .is_some_and(|last| last.bytes().all(|byte| byte.is_ascii_digit()))
+    // Addresses are read before names, so an all-digit last label here is
+    // a malformed address (`1.2.3`, `1.2.3.256`), which resolvers read in
+    // ways of their own.
+    if name
+        .rsplit('.')
+        .next()
+        .is_some_and(|last| last.bytes().all(|byte| byte.is_ascii_digit()))
     {
         return Err("a name whose last label is all digits reads as a malformed IPv4 address");
     }
     Ok(())
 }
 
-/// A path without dot segments, spaces or control characters, starting
-/// with `/`. Percent-encoded dots count as dots: servers decode them.
+/// A path starting with `/` that every server reads the same way, so a
+/// prefix check on it holds: no dot segments, also when spelled the ways
+/// some servers still read as one (`%2e`, `..;` with a parameter), no
+/// backslash (a separator to some servers), no encoded separator (`%2f`,
+/// `%5c`) or encoded `%` (`%25`, decoded twice by some), no spaces or
+/// control characters.
 pub(crate) fn is_plain_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
     path.starts_with('/')
         && !path
             .bytes()
-            .any(|byte| byte.is_ascii_control() || byte == b' ' || byte >= 0x80)
-        && path.split('/').all(|segment| {
-            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-            decoded != "." && decoded != ".."
+            .any(|byte| byte.is_ascii_control() || byte == b' ' || byte == b'\\' || byte >= 0x80)
+        && !["%2f", "%5c", "%25"]
+            .iter()
+            .any(|encoded| lower.contains(encoded))
+        && lower.split('/').all(|segment| {
+            let decoded = segment.replace("%2e", ".");
+            let name = decoded.split(';').next().unwrap_or_default();
+            name != "." && name != ".."
         })
 }
 
@@ -442,8 +476,10 @@ fn path_within(path: &str, prefix: &str) -> bool {
 
 /// A request's host: a name (lower case, no trailing dot) or an address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RequestHost {
+pub enum RequestHost {
+    /// A host name.
     Name(String),
+    /// An IP address.
     Address(IpAddr),
 }
 
@@ -459,20 +495,24 @@ impl fmt::Display for RequestHost {
 
 /// What a guest's request asks for, as the allow entries see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RequestTarget {
-    pub(crate) scheme: HttpScheme,
-    pub(crate) host: RequestHost,
-    pub(crate) port: u16,
+pub struct RequestTarget {
+    /// `http` or `https`.
+    pub scheme: HttpScheme,
+    /// The host asked for.
+    pub host: RequestHost,
+    /// The port asked for, or the scheme's default.
+    pub port: u16,
     /// The path, without the query.
-    pub(crate) path: String,
-    pub(crate) method: String,
+    pub path: String,
+    /// The method, as the guest wrote it.
+    pub method: String,
 }
 
 impl RequestTarget {
     /// Reads a guest's request; `None` when its authority or path is not
     /// one a request may have (user information, no host, a bad port, dot
     /// segments).
-    pub(crate) fn read(
+    pub fn read(
         scheme: HttpScheme,
         authority: &str,
         path_with_query: &str,
@@ -485,19 +525,28 @@ impl RequestTarget {
         let host = authority.host();
         let host = match host.strip_prefix('[') {
             Some(inner) => RequestHost::Address(inner.strip_suffix(']')?.parse().ok()?),
-            None => match host.parse::<std::net::Ipv4Addr>() {
-                Ok(address) => RequestHost::Address(IpAddr::V4(address)),
-                Err(_) => {
-                    let name = host.trim_end_matches('.').to_ascii_lowercase();
-                    check_host_name(&name).ok()?;
-                    RequestHost::Name(name)
+            None => {
+                let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+                match name.parse::<std::net::Ipv4Addr>() {
+                    Ok(address) => RequestHost::Address(IpAddr::V4(address)),
+                    Err(_) => {
+                        check_host_name(&name).ok()?;
+                        RequestHost::Name(name)
+                    }
                 }
-            },
+            }
         };
-        let port = match authority.port_u16() {
-            Some(0) => return None,
-            Some(port) => port,
-            None => scheme.default_port(),
+        // What follows the host: nothing, or `:` and the port's digits;
+        // `:`, `:0` or `:99999` is no port, and no request.
+        let port = match authority.as_str().strip_prefix(authority.host())? {
+            "" => scheme.default_port(),
+            written => {
+                let digits = written.strip_prefix(':')?;
+                if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+                    return None;
+                }
+                digits.parse::<u16>().ok().filter(|port| *port != 0)?
+            }
         };
         let path = match path_with_query.split_once('?') {
             Some((path, _query)) => path,
@@ -545,6 +594,10 @@ mod tests {
         assert!(local.is_loopback());
         assert_eq!(target("http://[::1]:9/x").to_string(), "http://[::1]:9/x");
         assert_eq!(target("https://a.b:443/").to_string(), "https://a.b/");
+        assert_eq!(
+            target("http://5.0.0.0./").host,
+            HostPattern::Address("5.0.0.0".parse().expect("an address"))
+        );
     }
 
     #[test]
@@ -646,6 +699,14 @@ mod tests {
             ("", "/"),
             ("a.com", "/v1/../admin"),
             ("a.com", "/v1/%2e%2E/admin"),
+            ("a.com", "/v1/..%2fadmin"),
+            ("a.com", "/v1/%2e%2e%2fadmin"),
+            ("a.com", "/v1/..;/admin"),
+            ("a.com", "/v1/..\\admin"),
+            ("a.com", "/v1/%252e%252e/admin"),
+            ("a.com:", "/"),
+            ("a.com:99999", "/"),
+            ("a.com..", "/"),
             ("a b.com", "/"),
         ] {
             assert_eq!(
@@ -668,9 +729,22 @@ mod tests {
         assert!(entry.permits(&get));
         let post = RequestTarget {
             method: "POST".to_owned(),
-            ..get
+            ..get.clone()
         };
         assert!(!entry.permits(&post));
+        let lower = RequestTarget {
+            method: "get".to_owned(),
+            ..get.clone()
+        };
+        assert!(entry.permits(&lower), "methods compare without case");
+        entry.methods = None;
+        for never in ["TRACE", "trace", "CONNECT", "connect"] {
+            let request = RequestTarget {
+                method: never.to_owned(),
+                ..get.clone()
+            };
+            assert!(!entry.permits(&request), "{never}");
+        }
         let printed = format!("{entry:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
     }

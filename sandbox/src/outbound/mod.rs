@@ -23,14 +23,13 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, WasiHtt
 
 pub use grant::{
     AllowTarget, AllowUrlError, HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme,
-    InjectedHeader, Secret,
+    InjectedHeader, NEVER_SENT, RESERVED_HEADERS, RequestHost, RequestTarget, Secret,
 };
 pub(crate) use send::OutboundGrant;
 pub(crate) use usage::Tally;
 pub use usage::{OutboundOutcome, OutboundRefusal, OutboundRequest, OutboundUsage, RefusalReason};
 
 use crate::host::CallState;
-use grant::RequestTarget;
 use send::{Dispatch, Sent};
 
 /// The interface whose `handle` this module puts its checks in front of.
@@ -148,14 +147,11 @@ impl CallOutbound {
             self.tally.refused(&url, RefusalReason::Malformed);
             return Ok(Some(ErrorCode::HttpRequestUriInvalid));
         };
-        let entry = (method != "CONNECT")
-            .then(|| {
-                self.grant
-                    .entries
-                    .iter()
-                    .position(|entry| entry.allow.permits(&target))
-            })
-            .flatten();
+        let entry = self
+            .grant
+            .entries
+            .iter()
+            .position(|entry| entry.allow.permits(&target));
         let Some(entry) = entry else {
             self.tally.refused(&url, RefusalReason::NotAllowed);
             return Ok(Some(ErrorCode::HttpRequestDenied));

@@ -14,12 +14,14 @@ use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 use super::address::internal_kind;
 use super::body::{LimitedRequestBody, LimitedResponseBody};
-use super::grant::{HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme, RequestHost};
+use super::grant::{
+    HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme, RESERVED_HEADERS, RequestHost,
+};
 use super::usage::{OutboundOutcome, RefusalReason, Tally};
 
 /// What the sending side returns to wasmtime-wasi-http: the response, and
@@ -54,8 +56,19 @@ impl OutboundGrant {
         let mut entries = Vec::with_capacity(grant.allow.len());
         for allow in &grant.allow {
             let label: Arc<str> = Arc::from(allow.target.to_string());
+            if allow.private && matches!(allow.target.host, HostPattern::AnySubdomainOf(_)) {
+                return Err(format!(
+                    "http allow `{label}`: a wildcard entry cannot reach internal addresses"
+                ));
+            }
             let mut headers = Vec::with_capacity(allow.headers.len());
             for header in &allow.headers {
+                if RESERVED_HEADERS.contains(&header.name.to_ascii_lowercase().as_str()) {
+                    return Err(format!(
+                        "http allow `{label}`: `{}` frames or routes the request: the host sets it",
+                        header.name
+                    ));
+                }
                 let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
                     format!(
                         "http allow `{label}`: `{}` is not a header name",
@@ -213,7 +226,11 @@ impl Dispatch {
         .map_err(|_| failed(Error::ConnectionLimitReached))?
         .map_err(|_| failed(Error::ConnectionLimitReached))?;
 
-        let addresses = self.addresses(entry, connect_by).await.map_err(&failed)?;
+        let permit = Arc::new(permit);
+        let addresses = self
+            .addresses(entry, &permit, connect_by)
+            .await
+            .map_err(&failed)?;
         let started = Instant::now();
         let stream = connect(&addresses, connect_by).await.map_err(&failed)?;
         let (response, connection) = match self.scheme {
@@ -233,6 +250,7 @@ impl Dispatch {
             record.outcome = OutboundOutcome::Status(status);
             record.latency = Some(latency);
         });
+        let slot = Arc::clone(&permit);
         let response = response.map(|incoming| {
             LimitedResponseBody {
                 inner: incoming,
@@ -241,9 +259,15 @@ impl Dispatch {
                 idle: timeouts.between_bytes,
                 idle_timer: Box::pin(tokio::time::sleep(timeouts.between_bytes)),
                 recorder,
-                _permit: permit,
+                _slot: Arc::clone(&permit),
             }
             .boxed_unsync()
+        });
+        // The connection may still be sending the request's body after the
+        // response's body is done with: it keeps the slot too.
+        let connection: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async move {
+            let _slot = slot;
+            Pin::from(connection).await
         });
         Ok((response, connection))
     }
@@ -253,21 +277,37 @@ impl Dispatch {
     async fn addresses(
         &self,
         entry: &PreparedEntry,
+        slot: &Arc<OwnedSemaphorePermit>,
         connect_by: Instant,
     ) -> Result<Vec<SocketAddr>, Error> {
         let found: Vec<SocketAddr> = match &self.host {
             RequestHost::Address(address) => vec![SocketAddr::new(*address, self.port)],
+            // Loopback by definition (RFC 6761), never sent to a resolver
+            // whose search list could turn it into another machine's name.
+            RequestHost::Name(name) if name == "localhost" => vec![
+                SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, self.port)),
+                SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, self.port)),
+            ],
             RequestHost::Name(name) => {
-                let lookup = tokio::net::lookup_host((name.as_str(), self.port));
+                // The lookup holds the request's in-flight slot until the
+                // resolver returns, even after the request gave up on it:
+                // a slow zone cannot pile up blocked resolver threads.
+                let (name, port, slot) = (name.clone(), self.port, Arc::clone(slot));
+                let lookup = tokio::task::spawn_blocking(move || {
+                    let _slot = slot;
+                    std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port))
+                        .map(Iterator::collect::<Vec<SocketAddr>>)
+                });
                 match tokio::time::timeout_at(connect_by.into(), lookup).await {
                     Err(_) => return Err(Error::DnsTimeout),
-                    Ok(Err(error)) => {
+                    Ok(Err(_)) => return Err(Error::InternalError(None)),
+                    Ok(Ok(Err(error))) => {
                         return Err(Error::DnsError {
                             rcode: Some(error.to_string()),
                             info_code: None,
                         });
                     }
-                    Ok(Ok(found)) => found.collect(),
+                    Ok(Ok(Ok(found))) => found,
                 }
             }
         };
