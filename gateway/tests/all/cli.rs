@@ -419,3 +419,67 @@ fn new_session_key_prints_keys_that_check_accepts() {
     );
     assert!(!message.contains(secret_but_short), "{message}");
 }
+
+#[test]
+fn tools_and_check_show_http_grants_without_secret_values() {
+    const SECRET: &str = "cli-secret-5d41402abc4b2a76";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("warden.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[components.misbehave]\npath = \"{}\"\n\
+             [components.misbehave.capabilities.http]\nmax_requests_per_call = 3\nallow = [\n  \
+             \"https://*.example.com/v1/\",\n  \
+             {{ url = \"https://api.github.com\", methods = [\"GET\"], headers = {{ Authorization = \"Bearer ${{env:WARDEN_TEST_CLI_SECRET}}\" }} }},\n]\n",
+            warden_tool_artifacts::MISBEHAVE
+        ),
+    )
+    .expect("write config");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env("WARDEN_TEST_CLI_SECRET", SECRET)
+            .output()
+            .expect("run warden")
+    };
+    let listed = run(&["tools", "--json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let tools = stdout_json(&listed);
+    let http = &tools[0]["policy"]["capabilities"]["http"];
+    assert_eq!(http["allow"][0]["url"], json!("https://*.example.com/v1/"));
+    assert_eq!(http["allow"][1]["methods"], json!(["GET"]));
+    assert_eq!(http["allow"][1]["headers"], json!(["authorization"]));
+    assert_eq!(http["limits"]["max_requests_per_call"], json!(3));
+    let checked = run(&["check"]);
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    let text = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        text.contains("http: https://api.github.com/ [GET] adds headers: authorization"),
+        "{text}"
+    );
+    for output in [&listed, &checked] {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!all.contains(SECRET), "{all}");
+    }
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .env_remove("WARDEN_TEST_CLI_SECRET")
+        .output()
+        .expect("run warden");
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("warden.toml:7:")
+            && stderr(&missing).contains("headers.Authorization")
+            && stderr(&missing).contains("`WARDEN_TEST_CLI_SECRET` is not set"),
+        "{}",
+        stderr(&missing)
+    );
+}
