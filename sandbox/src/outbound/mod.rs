@@ -9,6 +9,7 @@
 mod address;
 mod body;
 mod grant;
+mod request;
 mod send;
 mod usage;
 
@@ -23,8 +24,9 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, WasiHtt
 
 pub use grant::{
     AllowTarget, AllowUrlError, HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme,
-    InjectedHeader, NEVER_SENT, RESERVED_HEADERS, RequestHost, RequestTarget, Secret,
+    InjectedHeader, NEVER_SENT, RESERVED_HEADERS, Secret,
 };
+pub use request::{RequestHost, RequestTarget};
 pub(crate) use send::OutboundGrant;
 pub(crate) use usage::Tally;
 pub use usage::{OutboundOutcome, OutboundRefusal, OutboundRequest, OutboundUsage, RefusalReason};

@@ -19,9 +19,8 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 use super::address::internal_kind;
 use super::body::{LimitedRequestBody, LimitedResponseBody};
-use super::grant::{
-    HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme, RESERVED_HEADERS, RequestHost,
-};
+use super::grant::{HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme, RESERVED_HEADERS};
+use super::request::RequestHost;
 use super::usage::{OutboundOutcome, RefusalReason, Tally};
 
 /// What the sending side returns to wasmtime-wasi-http: the response, and
