@@ -6,7 +6,8 @@
 use warden_sandbox::{OutboundOutcome, OutboundRefusal, OutboundRequest};
 
 /// Outbound requests sent, by component, grant and status class (`2xx`
-/// … `5xx`, `error` for no answer, `pending` when the call ended first).
+/// … `5xx`, `error` for no answer or a body cut off, `pending` when the
+/// call ended first).
 pub const OUTBOUND_REQUESTS: &str = "warden_outbound_requests_total";
 /// Time from a request handed over to its response's head, by component
 /// and grant.
