@@ -4,9 +4,11 @@
 //!
 //! A nested `cargo build --release --target wasm32-wasip2` (the same cargo,
 //! with the outer build's flags and wrappers scrubbed from its environment)
-//! writes into `<T>/tools`, where `<T>` is `$CARGO_TARGET_DIR` or the
-//! workspace's `target/`. Each component is then copied to
-//! `<T>/components/<name>.wasm`, a stable path configuration files can name.
+//! writes into `<T>/tools` (or `$WARDEN_TOOLS_TARGET_DIR`, which builds
+//! into several target directories can share), where `<T>` is
+//! `$CARGO_TARGET_DIR` or the workspace's `target/`. Each component is then
+//! copied to `<T>/components/<name>.wasm`, a stable path configuration files
+//! can name.
 
 use std::env;
 use std::ffi::OsString;
@@ -116,6 +118,7 @@ fn build() -> Result<(), Failure> {
         workspace.join("Cargo.toml").display()
     );
     println!("cargo::rerun-if-env-changed=CARGO_TARGET_DIR");
+    println!("cargo::rerun-if-env-changed=WARDEN_TOOLS_TARGET_DIR");
 
     check_target_installed()?;
 
@@ -124,7 +127,13 @@ fn build() -> Result<(), Failure> {
         Some(dir) => workspace.join(dir),
         None => workspace.join("target"),
     };
-    let nested_dir = target_dir.join("tools");
+    // Builds of the workspace into other target directories (coverage's,
+    // the fuzz crate's) can share one nested build: its flags are scrubbed
+    // of theirs, so the components come out the same and are built once.
+    let nested_dir = match env::var_os("WARDEN_TOOLS_TARGET_DIR") {
+        Some(dir) => workspace.join(dir),
+        None => target_dir.join("tools"),
+    };
     let components_dir = target_dir.join("components");
 
     let mut cargo = nested_cargo();
@@ -215,6 +224,7 @@ fn nested_cargo() -> Command {
         "RUSTDOCFLAGS",
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_BOOTSTRAP",
         "RUSTC_LINKER",
         "RUSTDOC",
         "CARGO_TARGET_DIR",

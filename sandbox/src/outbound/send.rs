@@ -226,10 +226,14 @@ impl Dispatch {
         .map_err(|_| failed(Error::ConnectionLimitReached))?;
 
         let permit = Arc::new(permit);
-        let addresses = self
-            .addresses(entry, &permit, connect_by)
-            .await
-            .map_err(&failed)?;
+        let addresses = match self.addresses(entry, &permit, connect_by).await {
+            Ok(addresses) => addresses,
+            Err(Error::DestinationIpProhibited) => {
+                recorder.withdraw();
+                return Err(Error::DestinationIpProhibited);
+            }
+            Err(error) => return Err(failed(error)),
+        };
         let started = Instant::now();
         let stream = connect(&addresses, connect_by).await.map_err(&failed)?;
         let (response, connection) = match self.scheme {

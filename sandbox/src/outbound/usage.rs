@@ -105,15 +105,24 @@ impl std::fmt::Display for RefusalReason {
 /// The running record of one call's requests, shared with the tasks that
 /// send them.
 pub(crate) struct Tally {
-    usage: Mutex<OutboundUsage>,
+    recorded: Mutex<Recorded>,
     events: Arc<dyn CallEvents>,
     tool: Arc<str>,
+}
+
+/// Requests in the order started; `None` for one withdrawn (refused after
+/// it started: it counts as a refusal only).
+#[derive(Default)]
+struct Recorded {
+    requests: Vec<Option<OutboundRequest>>,
+    refusals: Vec<OutboundRefusal>,
+    refusals_dropped: u32,
 }
 
 impl Tally {
     pub(crate) fn new(events: Arc<dyn CallEvents>, tool: Arc<str>) -> Self {
         Self {
-            usage: Mutex::new(OutboundUsage::default()),
+            recorded: Mutex::new(Recorded::default()),
             events,
             tool,
         }
@@ -121,7 +130,12 @@ impl Tally {
 
     /// What the call did so far.
     pub(crate) fn snapshot(&self) -> OutboundUsage {
-        self.lock().clone()
+        let recorded = self.lock();
+        OutboundUsage {
+            requests: recorded.requests.iter().flatten().cloned().collect(),
+            refusals: recorded.refusals.clone(),
+            refusals_dropped: recorded.refusals_dropped,
+        }
     }
 
     pub(crate) fn refused(&self, url: &str, reason: RefusalReason) {
@@ -135,11 +149,11 @@ impl Tally {
         );
         let refusal = OutboundRefusal { url, reason };
         self.events.outbound_refused(&self.tool, &refusal);
-        let mut usage = self.lock();
-        if usage.refusals.len() < MAX_REFUSALS_KEPT {
-            usage.refusals.push(refusal);
+        let mut recorded = self.lock();
+        if recorded.refusals.len() < MAX_REFUSALS_KEPT {
+            recorded.refusals.push(refusal);
         } else {
-            usage.refusals_dropped = usage.refusals_dropped.saturating_add(1);
+            recorded.refusals_dropped = recorded.refusals_dropped.saturating_add(1);
         }
     }
 
@@ -151,8 +165,8 @@ impl Tally {
         host: String,
         method: String,
     ) -> Recorder {
-        let mut usage = self.lock();
-        usage.requests.push(OutboundRequest {
+        let mut recorded = self.lock();
+        recorded.requests.push(Some(OutboundRequest {
             grant,
             host,
             method,
@@ -160,16 +174,16 @@ impl Tally {
             latency: None,
             bytes_sent: 0,
             bytes_received: 0,
-        });
+        }));
         Recorder {
             tally: Arc::clone(self),
-            index: usage.requests.len() - 1,
+            index: recorded.requests.len() - 1,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, OutboundUsage> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
         // A panic while holding the lock leaves counters, nothing to undo.
-        self.usage
+        self.recorded
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -184,15 +198,29 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn update(&self, change: impl FnOnce(&mut OutboundRequest)) {
-        if let Some(request) = self.tally.lock().requests.get_mut(self.index) {
+        if let Some(Some(request)) = self.tally.lock().requests.get_mut(self.index) {
             change(request);
+        }
+    }
+
+    /// Takes the request back out of the record: it was refused after it
+    /// started (every address internal), and counts as that refusal alone.
+    pub(crate) fn withdraw(&self) {
+        if let Some(slot) = self.tally.lock().requests.get_mut(self.index) {
+            *slot = None;
         }
     }
 }
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        let request = self.tally.lock().requests.get(self.index).cloned();
+        let request = self
+            .tally
+            .lock()
+            .requests
+            .get(self.index)
+            .cloned()
+            .flatten();
         if let Some(request) = request {
             self.tally
                 .events

@@ -9,6 +9,7 @@ use warden_sandbox::{
 
 mod client;
 mod containment;
+mod outbound;
 
 fn sandbox(fuel_metering: bool) -> Sandbox {
     Sandbox::new(SandboxConfig {
