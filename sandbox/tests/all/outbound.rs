@@ -17,7 +17,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use warden_sandbox::{
     AllowTarget, CallEvents, Capabilities, HttpAllow, HttpGrant, HttpLimits, LogLevel,
-    OutboundOutcome, OutboundRefusal, OutboundRequest, Policy, RefusalReason,
+    OutboundOutcome, OutboundRefusal, OutboundRequest, OutboundUsage, Policy, RefusalReason,
+    ToolComponent,
 };
 
 use super::{misbehave, sandbox};
@@ -101,6 +102,26 @@ impl CallEvents for Seen {
     }
 }
 
+/// Calls `misbehave.http` for `url`, reporting to `events`: its
+/// structured result and the call's outbound usage.
+async fn fetch(
+    component: &ToolComponent,
+    url: String,
+    events: Arc<dyn CallEvents>,
+) -> (Value, OutboundUsage) {
+    let output = component
+        .call("misbehave.http", &json!({ "url": url }).to_string(), events)
+        .await
+        .expect("the call itself succeeds");
+    let structured = output
+        .result
+        .structured_content
+        .as_deref()
+        .expect("structured content");
+    let structured: Value = serde_json::from_str(structured).expect("JSON");
+    (structured, output.usage.outbound)
+}
+
 /// The error of each attempt of a `misbehave.http` result.
 fn errors(structured: &Value) -> Vec<Option<String>> {
     structured["attempts"]
@@ -129,25 +150,7 @@ async fn requests_are_counted_reported_and_bounded() {
     let sandbox = sandbox(false);
     let component = misbehave(&sandbox, policy).await;
     let seen = Arc::new(Seen::default());
-    let call = |url: String| {
-        let events: Arc<dyn CallEvents> = seen.clone();
-        let component = &component;
-        async move {
-            let output = component
-                .call("misbehave.http", &json!({ "url": url }).to_string(), events)
-                .await
-                .expect("the call itself succeeds");
-            let structured: Value = serde_json::from_str(
-                output
-                    .result
-                    .structured_content
-                    .as_deref()
-                    .expect("structured"),
-            )
-            .expect("JSON");
-            (structured, output.usage.outbound)
-        }
-    };
+    let call = |url: String| fetch(&component, url, seen.clone());
 
     let (ok, usage) = call(format!("{base}/ok")).await;
     assert_eq!(ok["attempts"][0]["body"], json!("fine"), "{ok}");
@@ -246,22 +249,7 @@ async fn a_closed_port_and_an_untrusted_certificate_fail_the_request_only() {
         (format!("http://{closed}/x"), "refused"),
         (format!("https://{tls_addr}/x"), "not trusted"),
     ] {
-        let output = component
-            .call(
-                "misbehave.http",
-                &json!({ "url": url }).to_string(),
-                Arc::new(Seen::default()),
-            )
-            .await
-            .expect("the call itself succeeds");
-        let structured: Value = serde_json::from_str(
-            output
-                .result
-                .structured_content
-                .as_deref()
-                .expect("structured"),
-        )
-        .expect("JSON");
+        let (structured, usage) = fetch(&component, url.clone(), Arc::new(Seen::default())).await;
         assert!(
             errors(&structured)[0]
                 .as_deref()
@@ -269,8 +257,38 @@ async fn a_closed_port_and_an_untrusted_certificate_fail_the_request_only() {
             "{url}: {structured}"
         );
         assert!(matches!(
-            output.usage.outbound.requests[0].outcome,
+            usage.requests[0].outcome,
             OutboundOutcome::Failed(_)
         ));
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_on_the_network_spends_no_fuel() {
+    let addr = serve().await;
+    let mut policy = granting(
+        &[format!("http://{addr}/")],
+        HttpLimits {
+            first_byte_timeout_ms: 400,
+            ..HttpLimits::DEFAULT
+        },
+    );
+    policy.limits.fuel = Some(200_000_000);
+    let sandbox = sandbox(true);
+    let component = misbehave(&sandbox, policy).await;
+    let started = std::time::Instant::now();
+    let output = component
+        .call(
+            "misbehave.http",
+            &json!({ "url": format!("http://{addr}/stall") }).to_string(),
+            Arc::new(Seen::default()),
+        )
+        .await
+        .expect("the wait ends the request, not the call");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400));
+    let fuel = output.usage.fuel_consumed.expect("fuel is metered");
+    assert!(
+        fuel < 200_000_000,
+        "a 400 ms wait cost {fuel} fuel, as much as the whole budget"
+    );
 }
