@@ -19,9 +19,7 @@ use crate::events::{CallEvents, NoEvents};
 use crate::host::{CallState, ClientRequestLimits, LogLimitExceeded, MessageBytesExceeded};
 use crate::limiter::CallLimiter;
 use crate::name_lookup::{self, NetworkGrant};
-use crate::outbound::{
-    self, CallOutbound, OutboundGrant, OutboundUsage, RequestLimitExceeded, Tally,
-};
+use crate::outbound::{self, CallOutbound, OutboundGrant, OutboundUsage, RequestLimitExceeded};
 use crate::output::CapturedOutput;
 use crate::policy::{DirMode, Limits, Policy};
 use crate::pool::{PoolShare, PoolSlot};
@@ -370,7 +368,8 @@ impl ToolComponent {
                 http: wasmtime_wasi_http::WasiHttpCtx::new(),
                 outbound: CallOutbound::new(
                     Arc::clone(&self.http),
-                    Arc::new(Tally::new(Arc::clone(&events), Arc::clone(&tool))),
+                    Arc::clone(&events),
+                    Arc::clone(&tool),
                 ),
             },
         );

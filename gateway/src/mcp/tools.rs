@@ -343,7 +343,7 @@ async fn run_call(
     let arguments = params.arguments.to_string();
     let observer = Arc::new(CallObserver {
         tool: tool.name.clone(),
-        component: tool.component.name().to_owned(),
+        component: Arc::clone(&tool.component),
         notifier: context.notifier.clone(),
         fuel: context
             .limits
@@ -465,7 +465,7 @@ struct CallObserver {
     /// The served name (with any `tool_prefix`), as clients know the tool.
     tool: String,
     /// The component, as outbound metrics label it.
-    component: String,
+    component: Arc<warden_sandbox::ToolComponent>,
     notifier: Option<Arc<RequestNotifier>>,
     fuel: Option<(Arc<Limits>, String)>,
     usage: Mutex<Option<CallUsage>>,
@@ -498,11 +498,11 @@ impl CallEvents for CallObserver {
     }
 
     fn outbound_finished(&self, _tool: &str, request: &OutboundRequest) {
-        outbound_metrics::record_request(&self.component, request);
+        outbound_metrics::record_request(self.component.name(), request);
     }
 
     fn outbound_refused(&self, _tool: &str, refusal: &OutboundRefusal) {
-        outbound_metrics::record_refusal(&self.component, refusal);
+        outbound_metrics::record_refusal(self.component.name(), refusal);
     }
 
     fn client_request(&self, tool: &str, request: ClientRequest) -> ClientReplyFuture {

@@ -31,6 +31,7 @@ pub(crate) use send::OutboundGrant;
 pub(crate) use usage::Tally;
 pub use usage::{OutboundOutcome, OutboundRefusal, OutboundRequest, OutboundUsage, RefusalReason};
 
+use crate::events::CallEvents;
 use crate::host::CallState;
 use send::{Dispatch, Sent};
 
@@ -88,17 +89,26 @@ fn define_handle(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
 /// of them, and the request admitted and about to be sent.
 pub(crate) struct CallOutbound {
     grant: Arc<OutboundGrant>,
-    tally: Arc<Tally>,
+    /// Made at the call's first request: most calls send none.
+    tally: Option<Arc<Tally>>,
+    events: Arc<dyn CallEvents>,
+    tool: Arc<str>,
     requests: u32,
     admitted: Option<Dispatch>,
     pub(crate) limit_hit: bool,
 }
 
 impl CallOutbound {
-    pub(crate) fn new(grant: Arc<OutboundGrant>, tally: Arc<Tally>) -> Self {
+    pub(crate) fn new(
+        grant: Arc<OutboundGrant>,
+        events: Arc<dyn CallEvents>,
+        tool: Arc<str>,
+    ) -> Self {
         Self {
             grant,
-            tally,
+            tally: None,
+            events,
+            tool,
             requests: 0,
             admitted: None,
             limit_hit: false,
@@ -106,7 +116,16 @@ impl CallOutbound {
     }
 
     pub(crate) fn usage(&self) -> OutboundUsage {
-        self.tally.snapshot()
+        self.tally
+            .as_ref()
+            .map(|tally| tally.snapshot())
+            .unwrap_or_default()
+    }
+
+    fn tally(&mut self) -> &Arc<Tally> {
+        let (events, tool) = (&self.events, &self.tool);
+        self.tally
+            .get_or_insert_with(|| Arc::new(Tally::new(Arc::clone(events), Arc::clone(tool))))
     }
 
     pub(crate) fn max_requests_per_call(&self) -> u32 {
@@ -136,17 +155,17 @@ impl CallOutbound {
         // would otherwise write a warning per attempt for as long as its
         // call runs.
         if self.requests >= self.grant.limits.max_requests_per_call {
-            self.tally.refused(&url, RefusalReason::PerCallLimit);
+            self.tally().refused(&url, RefusalReason::PerCallLimit);
             self.limit_hit = true;
             return Err(RequestLimitExceeded.into());
         }
         self.requests += 1;
         let Some(scheme) = scheme else {
-            self.tally.refused(&url, RefusalReason::NotAllowed);
+            self.tally().refused(&url, RefusalReason::NotAllowed);
             return Ok(Some(ErrorCode::HttpRequestDenied));
         };
         let Some(target) = RequestTarget::read(scheme, authority, path, &method) else {
-            self.tally.refused(&url, RefusalReason::Malformed);
+            self.tally().refused(&url, RefusalReason::Malformed);
             return Ok(Some(ErrorCode::HttpRequestUriInvalid));
         };
         let entry = self
@@ -155,7 +174,7 @@ impl CallOutbound {
             .iter()
             .position(|entry| entry.allow.permits(&target));
         let Some(entry) = entry else {
-            self.tally.refused(&url, RefusalReason::NotAllowed);
+            self.tally().refused(&url, RefusalReason::NotAllowed);
             return Ok(Some(ErrorCode::HttpRequestDenied));
         };
         self.admitted = Some(Dispatch {
@@ -165,7 +184,7 @@ impl CallOutbound {
             host: target.host,
             port: target.port,
             url,
-            tally: Arc::clone(&self.tally),
+            tally: Arc::clone(self.tally()),
         });
         Ok(None)
     }
