@@ -382,13 +382,10 @@ impl Resolver<'_> {
             let span = value.span();
             let expanded = secrets::expand(&value.into_inner().0, &self.base, files_read)
                 .map_err(|why| self.invalid(span.clone(), key.clone(), why))?;
-            if expanded.contains('\0') {
-                return Err(self.invalid(
-                    span,
-                    key,
-                    "the value (after its references are read) holds a NUL character".to_owned(),
-                ));
-            }
+            // The written value was checked where it was read; what its
+            // references brought in is checked by the same rule.
+            super::values::check_env_value(&expanded)
+                .map_err(|why| self.invalid(span, key, why))?;
             env.push((name.0, expanded));
         }
         Ok(Capabilities {
