@@ -449,6 +449,14 @@ fn listing(
     if !annotations.is_empty() {
         tool.insert("annotations".into(), Value::Object(annotations));
     }
+    // The sandbox checked at load that it is a JSON object.
+    if let Some(meta) = info
+        .meta
+        .as_deref()
+        .and_then(|meta| serde_json::from_str::<Value>(meta).ok())
+    {
+        tool.insert("_meta".into(), meta);
+    }
     Value::Object(tool)
 }
 
@@ -465,6 +473,7 @@ mod tests {
             description: "Counts.".into(),
             input_schema: r#"{"type":"object"}"#.into(),
             output_schema: None,
+            meta: None,
             annotations: Annotations {
                 read_only: Some(true),
                 ..Annotations::default()

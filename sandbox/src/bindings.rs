@@ -1,9 +1,12 @@
 //! Host bindings generated from the project's one WIT source, `wit/`.
 #![allow(missing_docs)]
 
+// The widest world: every interface a component may export. Warden looks
+// each export up on its own (`exports.rs`), so a component of the narrower
+// `tool-component` world, or of 0.1.0, loads too.
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "tool-component",
+    world: "server-component",
     // Requests to the client wait for its answer without blocking a thread.
     imports: {
         "warden:tool/host.ask-client": async | trappable,

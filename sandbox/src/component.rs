@@ -2,49 +2,57 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, InstancePre, Linker};
 
-use crate::bindings::{self, ToolComponentPre};
+use crate::bindings;
 use crate::cache::{self, CacheOutcome};
-use crate::client::{CallClock, Suspended};
-use crate::engine::{EPOCH_TICK, Sandbox, Ticker};
+use crate::engine::{Sandbox, Ticker};
 use crate::error::{CallError, LoadError};
 use crate::events::{CallEvents, NoEvents};
-use crate::host::{CallState, ClientRequestLimits, LogLimitExceeded, MessageBytesExceeded};
-use crate::limiter::CallLimiter;
+use crate::exports::Exports;
+use crate::host::CallState;
+use crate::instance::{Subject, acquire_within};
 use crate::name_lookup::{self, NetworkGrant};
-use crate::outbound::{self, CallOutbound, OutboundGrant, OutboundUsage, RequestLimitExceeded};
-use crate::output::CapturedOutput;
-use crate::policy::{DirMode, Limits, Policy};
+use crate::outbound::{self, OutboundGrant, OutboundUsage};
+use crate::policy::Policy;
 use crate::pool::{PoolShare, PoolSlot};
+use crate::served::{PromptInfo, ResourceInfo, ResourceTemplateInfo};
 use crate::tool::{CallResult, ToolInfo};
 
-/// A loaded component: compiled, linked, its tools listed and checked.
-/// Cheap to share behind an `Arc`; every [`call`](Self::call) gets a fresh
-/// instance.
+/// A loaded component: compiled, linked, what it serves listed and
+/// checked. Cheap to share behind an `Arc`; every [`call`](Self::call) gets
+/// a fresh instance.
 pub struct ToolComponent {
-    name: String,
-    tools: Vec<ToolInfo>,
-    policy: Policy,
-    engine: Engine,
-    pre: ToolComponentPre<CallState>,
-    fuel_metering: bool,
+    pub(crate) name: String,
+    pub(crate) served: Served,
+    pub(crate) policy: Policy,
+    pub(crate) engine: Engine,
+    pub(crate) pre: InstancePre<CallState>,
+    pub(crate) exports: Exports,
+    pub(crate) fuel_metering: bool,
     /// What the guest may reach over TCP, and the names it may look up.
-    network: Arc<NetworkGrant>,
+    pub(crate) network: Arc<NetworkGrant>,
     /// What the guest may reach over HTTP.
-    http: Arc<OutboundGrant>,
+    pub(crate) http: Arc<OutboundGrant>,
     /// This component's claim on the sandbox's instance pool.
     pool_share: PoolShare,
     concurrency: Arc<Semaphore>,
     cache: CacheOutcome,
     /// Keeps the epoch ticker running while this component can run calls.
     _ticker: Arc<Ticker>,
+}
+
+/// Everything a component listed at load.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Served {
+    pub tools: Vec<ToolInfo>,
+    pub resources: Vec<ResourceInfo>,
+    pub templates: Vec<ResourceTemplateInfo>,
+    pub prompts: Vec<PromptInfo>,
 }
 
 /// A completed call: what the tool returned and what it used.
@@ -83,8 +91,9 @@ pub struct CallUsage {
 
 impl Sandbox {
     /// Loads the component at `path` under `policy`: compiles it (or loads
-    /// the cached artifact), links WASI and the host imports, lists its tools
-    /// in a throwaway instance and checks them.
+    /// the cached artifact), links WASI and the host imports, finds which
+    /// interfaces it exports, lists what it serves in a throwaway instance
+    /// and checks it.
     pub async fn load(
         &self,
         name: &str,
@@ -144,19 +153,26 @@ impl Sandbox {
         refuse_symlink_creation(&mut linker).map_err(link_error)?;
         name_lookup::answer_from_grant(&mut linker, name, Arc::clone(&network))
             .map_err(link_error)?;
-        bindings::ToolComponent::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)
-            .map_err(link_error)?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
-        let pre = ToolComponentPre::new(instance_pre).map_err(link_error)?;
+        bindings::warden::tool::host::add_to_linker::<_, HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(link_error)?;
+        let pre = linker.instantiate_pre(&component).map_err(link_error)?;
+        let exports = Exports::find(&pre).map_err(|reason| LoadError::Link {
+            component: name.to_owned(),
+            reason,
+        })?;
 
         let concurrency = Arc::new(Semaphore::new(policy.limits.max_concurrency.max(1) as usize));
         let policy_min_pool_slots = policy.limits.min_pool_slots;
         let mut loaded = ToolComponent {
             name: name.to_owned(),
-            tools: Vec::new(),
+            served: Served::default(),
             policy,
             engine: self.engine.clone(),
             pre,
+            exports,
             fuel_metering: self.config.fuel_metering,
             network,
             http: Arc::new(http),
@@ -165,7 +181,7 @@ impl Sandbox {
             cache,
             _ticker: Arc::clone(&self.ticker),
         };
-        loaded.tools = loaded.list_tools().await?;
+        loaded.served = loaded.list_served().await?;
         Ok(loaded)
     }
 }
@@ -178,7 +194,34 @@ impl ToolComponent {
 
     /// The tools the component declared at load.
     pub fn tools(&self) -> &[ToolInfo] {
-        &self.tools
+        &self.served.tools
+    }
+
+    /// The resources at fixed URIs the component listed at load.
+    pub fn resources(&self) -> &[ResourceInfo] {
+        &self.served.resources
+    }
+
+    /// The resource templates the component listed at load.
+    pub fn resource_templates(&self) -> &[ResourceTemplateInfo] {
+        &self.served.templates
+    }
+
+    /// The prompts the component listed at load.
+    pub fn prompts(&self) -> &[PromptInfo] {
+        &self.served.prompts
+    }
+
+    /// Whether the component completes prompt arguments and template
+    /// variables (exports `completion`).
+    pub fn completes(&self) -> bool {
+        self.exports.completion.is_some()
+    }
+
+    /// The `warden:tool` interfaces the component exports, e.g.
+    /// `["tool", "resources"]`.
+    pub fn exported_interfaces(&self) -> Vec<&'static str> {
+        self.exports.names()
     }
 
     /// The policy the component runs under.
@@ -205,98 +248,72 @@ impl ToolComponent {
         arguments: &str,
         events: Arc<dyn CallEvents>,
     ) -> Result<CallOutput, CallError> {
-        let Some(info) = self.tools.iter().find(|info| info.name == tool) else {
+        let (Some(info), Some(indices)) = (
+            self.served.tools.iter().find(|info| info.name == tool),
+            self.exports.tool.clone(),
+        ) else {
             return Err(CallError::UnknownTool {
-                tool: tool.to_owned(),
+                subject: Subject::new("tool", tool).to_string(),
             });
         };
-        let tool: Arc<str> = Arc::from(info.name.as_str());
-        let _slots = self.acquire_slots(&tool).await?;
+        let subject = Subject::new("tool", info.name.as_str());
+        let _slots = self.acquire_slots(&subject).await?;
         let (output, usage) = self
-            .run(
-                &self.policy.limits,
-                Arc::clone(&tool),
-                events,
-                |store, instance| {
-                    let tool = Arc::clone(&tool);
-                    let arguments = arguments.to_owned();
-                    Box::pin(async move {
-                        instance
-                            .warden_tool_tool()
-                            .call_call_tool(store, &tool, &arguments)
-                            .await
-                    })
-                },
-            )
+            .run(&self.policy.limits, &subject, events, |store, instance| {
+                let tool = Arc::clone(&subject.name);
+                let arguments = arguments.to_owned();
+                Box::pin(async move {
+                    let guest = indices.load(&mut *store, &instance)?;
+                    guest.call_call_tool(store, &tool, &arguments).await
+                })
+            })
             .await?;
         let result = CallResult::from(output);
+        self.check_output(&subject, result.payload_bytes())?;
+        Ok(CallOutput { result, usage })
+    }
+
+    /// Refuses a result of `actual_bytes` over the component's
+    /// `max_output_bytes`.
+    pub(crate) fn check_output(
+        &self,
+        subject: &Subject,
+        actual_bytes: u64,
+    ) -> Result<(), CallError> {
         let limit_bytes = self.policy.limits.max_output_bytes;
-        let actual_bytes = result.payload_bytes();
         if actual_bytes > limit_bytes {
             return Err(CallError::OutputTooLarge {
-                tool: tool.to_string(),
+                subject: subject.to_string(),
                 limit_bytes,
                 actual_bytes,
             });
         }
-        Ok(CallOutput { result, usage })
+        Ok(())
     }
 
     /// Creates an instance exactly as a call does (slots, store, WASI
     /// context, limits) and drops it without running any guest code: what
     /// every call pays before its tool starts.
     pub async fn instantiate(&self) -> Result<CallUsage, CallError> {
-        let label: Arc<str> = Arc::from(format!("{}/instantiate", self.name));
-        let _slots = self.acquire_slots(&label).await?;
+        let subject = Subject::new("instantiation of", self.name.as_str());
+        let _slots = self.acquire_slots(&subject).await?;
         let ((), usage) = self
-            .run(&self.policy.limits, label, Arc::new(NoEvents), |_, _| {
+            .run(&self.policy.limits, &subject, Arc::new(NoEvents), |_, _| {
                 Box::pin(async { Ok(()) })
             })
             .await?;
         Ok(usage)
     }
 
-    async fn list_tools(&self) -> Result<Vec<ToolInfo>, LoadError> {
-        let label: Arc<str> = Arc::from(format!("{}/list-tools", self.name));
-        let list_error = |reason: String| LoadError::ListTools {
-            component: self.name.clone(),
-            reason,
-        };
-        let _slots = self
-            .acquire_slots(&label)
-            .await
-            .map_err(|error| list_error(error.to_string()))?;
-        // Loading has its own budget: tight per-call limits must not keep a
-        // component with many tools from loading.
-        let budget = self.policy.limits.for_loading();
-        let (declared, _) = self
-            .run(
-                &budget,
-                Arc::clone(&label),
-                Arc::new(NoEvents),
-                |store, instance| {
-                    Box::pin(
-                        async move { instance.warden_tool_tool().call_list_tools(store).await },
-                    )
-                },
-            )
-            .await
-            .map_err(|error| list_error(error.to_string()))?;
-        crate::tool::check_declared(
-            &self.name,
-            declared.into_iter().map(ToolInfo::from).collect(),
-        )
-    }
-
     /// Takes a concurrency slot of this component, then an instance-pool
     /// slot, each within the queue timeout.
-    async fn acquire_slots(
+    pub(crate) async fn acquire_slots(
         &self,
-        tool: &str,
+        subject: &Subject,
     ) -> Result<(OwnedSemaphorePermit, PoolSlot), CallError> {
         let wait = Duration::from_millis(self.policy.limits.queue_timeout_ms);
         let busy = |detail: String| CallError::Busy {
-            tool: tool.to_owned(),
+            subject: subject.to_string(),
             detail,
         };
         let concurrency = acquire_within(&self.concurrency, wait)
@@ -316,303 +333,6 @@ impl ToolComponent {
         })?;
         Ok((concurrency, pool))
     }
-
-    /// Creates a store and instance under the policy, runs `body` on it and
-    /// classifies any failure. The store is dropped before returning.
-    async fn run<R>(
-        &self,
-        limits: &Limits,
-        tool: Arc<str>,
-        events: Arc<dyn CallEvents>,
-        body: impl for<'a> FnOnce(
-            &'a mut Store<CallState>,
-            bindings::ToolComponent,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
-        >,
-    ) -> Result<(R, CallUsage), CallError> {
-        let stdout = CapturedOutput::new(limits.max_output_bytes);
-        let stderr = CapturedOutput::new(limits.max_output_bytes);
-        let wasi = self
-            .wasi_context(&tool, &stdout, &stderr)
-            .map_err(|message| CallError::Host {
-                tool: tool.to_string(),
-                message,
-            })?;
-        let timeout = Duration::from_millis(limits.timeout_ms);
-        let started = Instant::now();
-        let clock = Arc::new(CallClock::new(started, timeout));
-        let mut store = Store::new(
-            &self.engine,
-            CallState {
-                wasi,
-                table: ResourceTable::new(),
-                limiter: CallLimiter::new(limits.max_memory_bytes),
-                tool: Arc::clone(&tool),
-                events: Arc::clone(&events),
-                max_log_messages: limits.max_log_messages,
-                log_messages: 0,
-                log_limit_hit: false,
-                max_message_bytes: limits.max_output_bytes,
-                message_bytes: 0,
-                message_bytes_hit: false,
-                last_progress: None,
-                clock: Arc::clone(&clock),
-                client: ClientRequestLimits {
-                    max_requests: limits.max_client_requests,
-                    max_request_bytes: limits.max_output_bytes,
-                    timeout: Duration::from_millis(limits.client_request_timeout_ms),
-                },
-                client_requests: 0,
-                suspended: false,
-                http: wasmtime_wasi_http::WasiHttpCtx::new(),
-                outbound: CallOutbound::new(
-                    Arc::clone(&self.http),
-                    Arc::clone(&events),
-                    Arc::clone(&tool),
-                ),
-            },
-        );
-        store.limiter(|state| &mut state.limiter);
-        let fuel_budget = if self.fuel_metering {
-            let budget = limits.fuel.unwrap_or(u64::MAX);
-            // Compiled code keeps its fuel count in a register and writes it
-            // back only at calls and when the injected fuel runs out; epoch
-            // interruptions do not write it. Injecting the budget in slices
-            // makes the store's count (what a failed call reports too)
-            // accurate to one slice, and yields to the runtime between them.
-            store
-                .set_fuel(budget)
-                .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_SLICE)))
-                .map_err(|error| CallError::Host {
-                    tool: tool.to_string(),
-                    message: format!("{error:#}"),
-                })?;
-            Some(budget)
-        } else {
-            None
-        };
-        store.set_epoch_deadline(1);
-        let epoch_clock = Arc::clone(&clock);
-        store.epoch_deadline_callback(move |_| {
-            // The guest runs wasm here, so the clock is running.
-            if epoch_clock
-                .deadline()
-                .is_some_and(|deadline| Instant::now() >= deadline)
-            {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::YieldCustom(
-                    1,
-                    Box::pin(tokio::task::yield_now()),
-                ))
-            }
-        });
-
-        let pre = self.pre.clone();
-        let mut instantiation = Duration::ZERO;
-        let outcome = {
-            let store = &mut store;
-            let instantiation = &mut instantiation;
-            let running = async move {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                *instantiation = started.elapsed();
-                body(store, instance).await
-            };
-            // Epochs stop a guest running wasm; this outer timer also stops
-            // one blocked inside a host call, where epochs cannot reach it.
-            tokio::select! {
-                outcome = running => Some(outcome),
-                () = clock.expired(2 * EPOCH_TICK) => None,
-            }
-        };
-
-        let (stdout_text, stdout_dropped) = stdout.contents();
-        let (stderr_text, stderr_dropped) = stderr.contents();
-        let usage = CallUsage {
-            duration: started.elapsed(),
-            instantiation,
-            fuel_consumed: fuel_budget
-                .and_then(|budget| Some(budget.saturating_sub(store.get_fuel().ok()?))),
-            peak_memory_bytes: store.data().limiter.peak_memory_bytes(),
-            stdout: stdout_text,
-            stderr: stderr_text,
-            dropped_output_bytes: stdout_dropped + stderr_dropped,
-            outbound: store.data().outbound.usage(),
-        };
-        events.finished(&tool, &usage);
-        match outcome {
-            Some(Ok(value)) => Ok((value, usage)),
-            Some(Err(error)) => Err(classify(limits, &tool, error, store.data(), &usage)),
-            None => Err(CallError::Timeout {
-                tool: tool.to_string(),
-                limit_ms: limits.timeout_ms,
-            }),
-        }
-    }
-}
-
-/// Turns a failed call under `limits` into the specific error a client
-/// should see.
-fn classify(
-    limits: &Limits,
-    tool: &str,
-    error: wasmtime::Error,
-    state: &CallState,
-    usage: &CallUsage,
-) -> CallError {
-    let tool = tool.to_owned();
-    if state.log_limit_hit || error.is::<LogLimitExceeded>() {
-        return CallError::LogLimitExceeded {
-            tool,
-            limit: limits.max_log_messages,
-        };
-    }
-    if state.message_bytes_hit || error.is::<MessageBytesExceeded>() {
-        return CallError::MessageBytesExceeded {
-            tool,
-            limit_bytes: limits.max_output_bytes,
-        };
-    }
-    if state.outbound.limit_hit || error.is::<RequestLimitExceeded>() {
-        return CallError::HttpRequestLimit {
-            tool,
-            limit: state.outbound.max_requests_per_call(),
-        };
-    }
-    if state.suspended || error.is::<Suspended>() {
-        return CallError::AwaitingClient { tool };
-    }
-    if state.limiter.memory_refused() {
-        // A refused grow is what the guest saw, not necessarily why it
-        // stopped: a panic after it is reported as the panic.
-        return match panic_message(&usage.stderr) {
-            Some(panic) => CallError::Trap {
-                tool,
-                message: format!(
-                    "{panic} (after a memory.grow past its limit of {} bytes was refused)",
-                    limits.max_memory_bytes
-                ),
-            },
-            None => CallError::MemoryLimit {
-                tool,
-                limit_bytes: limits.max_memory_bytes,
-            },
-        };
-    }
-    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
-        return CallError::Exited {
-            tool,
-            status: exit.0,
-        };
-    }
-    // The wasm backtrace wasmtime attaches is for whoever debugs the tool,
-    // not for the client: at debug level only.
-    tracing::debug!(tool = %tool, error = ?error, "call failed");
-    match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => CallError::OutOfFuel {
-            tool,
-            limit: limits.fuel.unwrap_or(u64::MAX),
-        },
-        Some(Trap::Interrupt) => CallError::Timeout {
-            tool,
-            limit_ms: limits.timeout_ms,
-        },
-        Some(Trap::StackOverflow) => CallError::StackOverflow { tool },
-        Some(trap) => CallError::Trap {
-            tool,
-            message: panic_message(&usage.stderr).unwrap_or_else(|| trap.to_string()),
-        },
-        None => CallError::Trap {
-            tool,
-            message: panic_message(&usage.stderr).unwrap_or_else(|| error.root_cause().to_string()),
-        },
-    }
-}
-
-impl ToolComponent {
-    /// A WASI context granting exactly what the policy lists.
-    fn wasi_context(
-        &self,
-        tool: &Arc<str>,
-        stdout: &CapturedOutput,
-        stderr: &CapturedOutput,
-    ) -> Result<WasiCtx, String> {
-        let capabilities = &self.policy.capabilities;
-        let mut builder = WasiCtxBuilder::new();
-        builder.stdout(stdout.clone()).stderr(stderr.clone());
-        for (key, value) in &capabilities.env {
-            builder.env(key, value);
-        }
-        for dir in &capabilities.dirs {
-            let perms = match dir.mode {
-                DirMode::ReadOnly => FsPerms::ReadOnly,
-                DirMode::ReadWrite => FsPerms::ReadWrite,
-            };
-            builder
-                .preopened_dir(&dir.host, &dir.guest, perms)
-                .map_err(|error| {
-                    format!("cannot open directory {}: {error:#}", dir.host.display())
-                })?;
-        }
-        if !self.network.is_empty() {
-            let network = Arc::clone(&self.network);
-            let tool = Arc::clone(tool);
-            // Names are answered by `name_lookup` from the grant; WASI's own
-            // lookup, which asks the host's resolver, stays off.
-            builder
-                .allow_tcp(true)
-                .allow_ip_name_lookup(false)
-                .socket_addr_check(move |addr, use_| {
-                    let permitted = match use_ {
-                        SocketAddrUse::TcpConnect => network.addresses.contains(&addr),
-                        // Connecting binds implicitly to the wildcard address.
-                        SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
-                        _ => false,
-                    };
-                    if !permitted {
-                        tracing::warn!(tool = %tool, %addr, ?use_, "denied a socket address the policy does not list");
-                    }
-                    Box::pin(async move { permitted })
-                });
-        }
-        Ok(builder.build())
-    }
-}
-
-async fn acquire_within(
-    semaphore: &Arc<Semaphore>,
-    wait: Duration,
-) -> Option<OwnedSemaphorePermit> {
-    if let Ok(permit) = Arc::clone(semaphore).try_acquire_owned() {
-        return Some(permit);
-    }
-    tokio::time::timeout(wait, Arc::clone(semaphore).acquire_owned())
-        .await
-        .ok()?
-        .ok()
-}
-
-/// The message of a Rust guest's panic, from what its panic hook printed:
-/// `thread '…' panicked at src/lib.rs:1:2:\n<message>\nnote: …`.
-fn panic_message(stderr: &str) -> Option<String> {
-    let start = stderr.rfind("panicked at ")?;
-    let after = &stderr[start..];
-    let mut lines = after.lines();
-    let location = lines
-        .next()?
-        .trim_start_matches("panicked at ")
-        .trim_end_matches(':');
-    let message: Vec<&str> = lines
-        .take_while(|line| !line.starts_with("note: "))
-        .collect();
-    let message = message.join("\n");
-    let message = message.trim();
-    Some(if message.is_empty() {
-        format!("panicked at {location}")
-    } else {
-        format!("panicked at {location}: {message}")
-    })
 }
 
 /// The interface whose `symlink-at` wasmtime-wasi links.
@@ -679,15 +399,5 @@ mod tests {
             preamble_problem(b"\0asm\x01\0\0\0").is_some_and(|problem| problem.contains("core"))
         );
         assert_eq!(preamble_problem(b"\0asm\x0d\0\x01\0rest"), None);
-    }
-
-    #[test]
-    fn extracts_a_rust_panic_message() {
-        let stderr = "thread '<unnamed>' panicked at src/lib.rs:12:5:\nthe tool gave up\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
-        assert_eq!(
-            panic_message(stderr).as_deref(),
-            Some("panicked at src/lib.rs:12:5: the tool gave up")
-        );
-        assert_eq!(panic_message("nothing here"), None);
     }
 }

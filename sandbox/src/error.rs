@@ -53,11 +53,14 @@ pub enum LoadError {
         /// wasmtime's reason.
         reason: String,
     },
-    /// The component failed while listing its tools.
-    #[error("component `{component}`: list-tools failed: {reason}")]
-    ListTools {
+    /// The component failed while listing what it serves, or serves
+    /// nothing.
+    #[error("component `{component}`: {function} failed: {reason}")]
+    Listing {
         /// Component name.
         component: String,
+        /// The export that failed, e.g. `list-tools`.
+        function: &'static str,
         /// What happened.
         reason: String,
     },
@@ -68,6 +71,17 @@ pub enum LoadError {
         component: String,
         /// Tool name as declared.
         tool: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The component declared an unusable resource, resource template,
+    /// prompt or tool metadata.
+    #[error("component `{component}`: {item}: {reason}")]
+    InvalidItem {
+        /// Component name.
+        component: String,
+        /// What is wrong, e.g. ``resource `file:///a` ``.
+        item: String,
         /// What is wrong.
         reason: String,
     },
@@ -86,119 +100,119 @@ pub enum LoadError {
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The tool used up its fuel budget.
-    #[error("tool `{tool}` ran out of fuel (budget {limit} units)")]
+    #[error("{subject} ran out of fuel (budget {limit} units)")]
     OutOfFuel {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// The fuel budget.
         limit: u64,
     },
     /// The tool ran past its wall-clock limit.
-    #[error("tool `{tool}` exceeded its {limit_ms} ms time limit")]
+    #[error("{subject} exceeded its {limit_ms} ms time limit")]
     Timeout {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// The limit.
         limit_ms: u64,
     },
     /// The tool tried to grow its memory past the limit.
-    #[error("tool `{tool}` exceeded its memory limit of {limit_bytes} bytes")]
+    #[error("{subject} exceeded its memory limit of {limit_bytes} bytes")]
     MemoryLimit {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// The limit.
         limit_bytes: u64,
     },
     /// The tool overflowed its wasm stack.
-    #[error("tool `{tool}` overflowed its stack")]
+    #[error("{subject} overflowed its stack")]
     StackOverflow {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
     },
     /// The tool's result was larger than allowed.
     #[error(
-        "tool `{tool}` returned {actual_bytes} bytes of output, more than its limit of {limit_bytes} bytes"
+        "{subject} returned {actual_bytes} bytes of output, more than its limit of {limit_bytes} bytes"
     )]
     OutputTooLarge {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// The limit.
         limit_bytes: u64,
         /// What the tool returned.
         actual_bytes: u64,
     },
     /// The tool logged more messages than allowed.
-    #[error("tool `{tool}` logged more than its limit of {limit} messages")]
+    #[error("{subject} logged more than its limit of {limit} messages")]
     LogLimitExceeded {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// The limit.
         limit: u32,
     },
     /// The tool's log and progress messages together held more text than
     /// its output limit allows.
     #[error(
-        "tool `{tool}` sent more than its limit of {limit_bytes} bytes of log and progress messages"
+        "{subject} sent more than its limit of {limit_bytes} bytes of log and progress messages"
     )]
     MessageBytesExceeded {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// The limit (the component's `max_output_bytes`).
         limit_bytes: u64,
     },
     /// The tool sent more outbound HTTP requests than one call may.
-    #[error("tool `{tool}` sent more than its limit of {limit} outbound HTTP requests in one call")]
+    #[error("{subject} sent more than its limit of {limit} outbound HTTP requests in one call")]
     HttpRequestLimit {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// The limit (`max_requests_per_call`).
         limit: u32,
     },
     /// The tool trapped: a panic, an unreachable instruction, a bad memory
     /// access. `message` holds the guest's panic message when it printed one.
-    #[error("tool `{tool}` crashed: {message}")]
+    #[error("{subject} crashed: {message}")]
     Trap {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// What happened.
         message: String,
     },
     /// The tool ended its instance with `exit(status)` (WASI's `exit`)
     /// instead of returning a result.
-    #[error("tool `{tool}` exited with status {status} instead of returning a result")]
+    #[error("{subject} exited with status {status} instead of returning a result")]
     Exited {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// The status it exited with.
         status: i32,
     },
     /// Every concurrency slot of the component stayed taken for the whole
     /// queue timeout, or the instance pool was exhausted.
-    #[error("tool `{tool}` is busy: {detail}")]
+    #[error("{subject} is busy: {detail}")]
     Busy {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// Which limit was full.
         detail: String,
     },
     /// The component has no tool by that name.
-    #[error("component has no tool `{tool}`")]
+    #[error("component has no {subject}")]
     UnknownTool {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
     },
     /// The embedder suspended the call at a request to the client: the
     /// answer comes with a later call (not a failure of the tool).
-    #[error("tool `{tool}` waits for answers from the client")]
+    #[error("{subject} waits for answers from the client")]
     AwaitingClient {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
     },
     /// The host failed to set up the call (not the tool's fault).
-    #[error("tool `{tool}` could not be started: {message}")]
+    #[error("{subject} could not be started: {message}")]
     Host {
-        /// Tool name.
-        tool: String,
+        /// What ran, as messages name it (see [`Subject`](crate::Subject)).
+        subject: String,
         /// What happened.
         message: String,
     },
@@ -211,20 +225,20 @@ impl CallError {
     #[must_use]
     pub fn for_tool(mut self, name: &str) -> Self {
         match &mut self {
-            Self::OutOfFuel { tool, .. }
-            | Self::Timeout { tool, .. }
-            | Self::MemoryLimit { tool, .. }
-            | Self::StackOverflow { tool }
-            | Self::OutputTooLarge { tool, .. }
-            | Self::LogLimitExceeded { tool, .. }
-            | Self::MessageBytesExceeded { tool, .. }
-            | Self::HttpRequestLimit { tool, .. }
-            | Self::Trap { tool, .. }
-            | Self::Exited { tool, .. }
-            | Self::Busy { tool, .. }
-            | Self::UnknownTool { tool }
-            | Self::AwaitingClient { tool }
-            | Self::Host { tool, .. } => name.clone_into(tool),
+            Self::OutOfFuel { subject, .. }
+            | Self::Timeout { subject, .. }
+            | Self::MemoryLimit { subject, .. }
+            | Self::StackOverflow { subject }
+            | Self::OutputTooLarge { subject, .. }
+            | Self::LogLimitExceeded { subject, .. }
+            | Self::MessageBytesExceeded { subject, .. }
+            | Self::HttpRequestLimit { subject, .. }
+            | Self::Trap { subject, .. }
+            | Self::Exited { subject, .. }
+            | Self::Busy { subject, .. }
+            | Self::UnknownTool { subject }
+            | Self::AwaitingClient { subject }
+            | Self::Host { subject, .. } => *subject = format!("tool `{name}`"),
         }
         self
     }

@@ -31,23 +31,29 @@
 
 mod bindings;
 mod cache;
+mod checks;
 mod client;
 mod component;
 mod engine;
 mod error;
 mod events;
+mod exports;
 mod host;
+mod instance;
 mod limiter;
 mod name_lookup;
 mod outbound;
 mod output;
 mod policy;
 mod pool;
+mod serve;
+mod served;
 mod tool;
 
 /// The WIT package every tool component is built against (`wit/tool.wit`).
-pub const WIT_PACKAGE: &str = "warden:tool@0.1.0";
+pub const WIT_PACKAGE: &str = "warden:tool@0.1.1";
 
+pub use checks::{MAX_URI_BYTES, absolute_uri};
 pub use client::{
     ClientReply, ClientReplyFuture, ClientRequest, ClientRequestError, ClientRequestKind,
 };
@@ -57,6 +63,7 @@ pub use engine::{
 };
 pub use error::{CallError, LoadError, SandboxError};
 pub use events::{CallEvents, LogLevel, NoEvents};
+pub use instance::Subject;
 pub use outbound::{
     AllowTarget, AllowUrlError, HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme,
     InjectedHeader, NEVER_SENT, OutboundOutcome, OutboundRefusal, OutboundRequest, OutboundUsage,
@@ -64,5 +71,11 @@ pub use outbound::{
 };
 pub use policy::{
     Capabilities, DirGrant, DirMode, LOAD_FUEL, LOAD_OUTPUT_BYTES, LOAD_TIMEOUT_MS, Limits, Policy,
+};
+pub use serve::RunOutput;
+pub use served::{
+    Completion, CompletionRequest, CompletionTarget, MAX_COMPLETION_VALUES, PromptArgument,
+    PromptInfo, PromptMessage, PromptOutcome, ResourceAnnotations, ResourceInfo, ResourcePart,
+    ResourceRead, ResourceTemplateInfo, Role,
 };
 pub use tool::{Annotations, CallResult, Content, MAX_TOOL_NAME_CHARS, ResourceContents, ToolInfo};

@@ -16,6 +16,9 @@ pub struct ToolInfo {
     pub output_schema: Option<String>,
     /// Behaviour hints.
     pub annotations: Annotations,
+    /// `_meta` the component added (export `tool-meta`), a JSON object as
+    /// text.
+    pub meta: Option<String>,
 }
 
 /// Hints about how a tool behaves; `None` leaves the MCP default.
@@ -82,7 +85,7 @@ pub enum Content {
 }
 
 impl Content {
-    fn payload_bytes(&self) -> usize {
+    pub(crate) fn payload_bytes(&self) -> usize {
         match self {
             Self::Text(text) => text.len(),
             Self::Image { data, mime_type } | Self::Audio { data, mime_type } => {
@@ -129,23 +132,14 @@ pub(crate) fn is_valid_tool_name(name: &str) -> bool {
 
 /// Checks what a component declared: valid, unique names, and schemas that
 /// are JSON objects (the input schema of type `object`).
-pub(crate) fn check_declared(
-    component: &str,
-    tools: Vec<ToolInfo>,
-) -> Result<Vec<ToolInfo>, LoadError> {
+pub(crate) fn check_declared(component: &str, tools: &[ToolInfo]) -> Result<(), LoadError> {
     let invalid = |tool: &str, reason: String| LoadError::InvalidTool {
         component: component.to_owned(),
         tool: tool.to_owned(),
         reason,
     };
-    if tools.is_empty() {
-        return Err(LoadError::ListTools {
-            component: component.to_owned(),
-            reason: "the component declares no tools".to_owned(),
-        });
-    }
     let mut seen = std::collections::HashSet::new();
-    for tool in &tools {
+    for tool in tools {
         if !is_valid_tool_name(&tool.name) {
             return Err(invalid(
                 &tool.name,
@@ -175,7 +169,7 @@ pub(crate) fn check_declared(
             }
         }
     }
-    Ok(tools)
+    Ok(())
 }
 
 impl From<wit::ToolInfo> for ToolInfo {
@@ -192,6 +186,7 @@ impl From<wit::ToolInfo> for ToolInfo {
                 idempotent: info.annotations.idempotent,
                 open_world: info.annotations.open_world,
             },
+            meta: None,
         }
     }
 }
@@ -221,10 +216,7 @@ impl From<wit::Content> for Content {
             wit::Content::Resource(resource) => Self::Resource {
                 uri: resource.uri,
                 mime_type: resource.mime_type,
-                contents: match resource.contents {
-                    wit::ResourceContents::Text(text) => ResourceContents::Text(text),
-                    wit::ResourceContents::Blob(blob) => ResourceContents::Blob(blob),
-                },
+                contents: resource.contents.into(),
             },
         }
     }
@@ -242,6 +234,7 @@ mod tests {
             input_schema: input_schema.to_owned(),
             output_schema: None,
             annotations: Annotations::default(),
+            meta: None,
         }
     }
 
@@ -257,14 +250,14 @@ mod tests {
     #[test]
     fn rejects_duplicates_and_non_object_schemas() {
         let object = r#"{"type":"object"}"#;
-        let dup = check_declared("c", vec![tool("a", object), tool("a", object)]);
+        let dup = check_declared("c", &[tool("a", object), tool("a", object)]);
         assert!(
             matches!(dup, Err(LoadError::InvalidTool { reason, .. }) if reason == "declared twice")
         );
-        let not_object = check_declared("c", vec![tool("a", r#"{"type":"string"}"#)]);
+        let not_object = check_declared("c", &[tool("a", r#"{"type":"string"}"#)]);
         assert!(matches!(not_object, Err(LoadError::InvalidTool { .. })));
-        let not_json = check_declared("c", vec![tool("a", "{")]);
+        let not_json = check_declared("c", &[tool("a", "{")]);
         assert!(matches!(not_json, Err(LoadError::InvalidTool { .. })));
-        assert!(check_declared("c", vec![tool("a", object)]).is_ok());
+        assert!(check_declared("c", &[tool("a", object)]).is_ok());
     }
 }

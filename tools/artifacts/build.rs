@@ -47,6 +47,11 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
         "conformance-tool",
         "`test_*`: the fixtures the official MCP conformance suite calls, for tests only.",
     ),
+    (
+        "legacy",
+        "legacy-tool",
+        "`legacy.echo`: a component of `warden:tool@0.1.0`, for the compatibility tests.",
+    ),
 ];
 
 /// Crates whose sources end up in the components, relative to the workspace.
@@ -58,6 +63,7 @@ const SOURCES: &[&str] = &[
     "tools/web",
     "tools/misbehave",
     "tools/conformance",
+    "tools/legacy",
 ];
 
 /// Why the build script failed.
@@ -100,6 +106,9 @@ fn build() -> Result<(), Failure> {
     for source in SOURCES {
         let dir = workspace.join(source);
         println!("cargo::rerun-if-changed={}", dir.join("src").display());
+        if dir.join("wit").is_dir() {
+            println!("cargo::rerun-if-changed={}", dir.join("wit").display());
+        }
         println!(
             "cargo::rerun-if-changed={}",
             dir.join("Cargo.toml").display()

@@ -249,7 +249,7 @@ fn version_and_help_say_what_this_build_speaks() {
         "{text}"
     );
     assert!(
-        text.contains("2025-11-25") && text.contains("warden:tool@0.1.0"),
+        text.contains("2025-11-25") && text.contains("warden:tool@0.1.1"),
         "{text}"
     );
 

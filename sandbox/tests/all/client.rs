@@ -113,7 +113,7 @@ async fn a_suspended_call_ends_awaiting_the_client() {
     };
     let error = answers(|_| {}, client, 1).await.expect_err("suspended");
     assert!(
-        matches!(error, CallError::AwaitingClient { ref tool } if tool == "misbehave.ask"),
+        matches!(error, CallError::AwaitingClient { ref subject } if subject == "tool `misbehave.ask`"),
         "{error:?}"
     );
     assert_eq!(error.reason(), "awaiting_client");

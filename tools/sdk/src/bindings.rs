@@ -12,7 +12,7 @@
 
 wit_bindgen::generate!({
     path: "../../wit",
-    world: "tool-component",
+    world: "server-component",
     // The `export!` macro is `#[macro_export]`ed so tool crates (which do not
     // depend on wit-bindgen themselves) can expand it, and it finds these
     // bindings through the SDK's public path.

@@ -96,21 +96,32 @@ extern crate self as warden_tool;
 
 pub mod bindings;
 pub mod client;
+pub mod complete;
 mod content;
 mod error;
 pub mod http;
 mod portable;
+mod prompt;
+mod resource;
 mod tool;
+mod toolbox;
 
 pub use schemars;
 pub use serde_json;
 
 pub use bindings::warden::tool::types::{
-    Annotations, BinaryContent, CallResult, Content, EmbeddedResource, LogLevel, ResourceContents,
-    ToolInfo,
+    Annotations, BinaryContent, CallResult, CompletionRequest, CompletionResult, CompletionTarget,
+    Content, EmbeddedResource, LogLevel, PromptArgument, PromptError, PromptInfo, PromptMessage,
+    PromptResult, ResourceAnnotations, ResourceContents, ResourceError, ResourceInfo, ResourcePart,
+    ResourceTemplateInfo, Role, ToolInfo, ToolMetaEntry,
 };
+pub use complete::CompletionContext;
 pub use error::ToolError;
-pub use tool::{NoArgs, Tool, Toolbox};
+pub use prompt::Prompt;
+pub use resource::{Resource, ResourceTemplate};
+pub use tool::{NoArgs, Tool};
+pub use toolbox::Toolbox;
+pub use warden_uri_template::Variables;
 
 /// Sends a log message for the current call to the host (an MCP
 /// `notifications/message` and the gateway's own log). Past the tool's
@@ -136,12 +147,14 @@ pub fn progress(done: f64, total: Option<f64>, message: Option<&str>) {
     let _ = (done, total, message);
 }
 
-/// Exports a [`Toolbox`] as the component's `tool` interface.
+/// Exports a [`Toolbox`] as the component's interfaces: `tool`,
+/// `resources`, `prompts`, `completion` and `tool-meta`.
 ///
 /// Takes a function (or any expression callable with no arguments) that
-/// returns the [`Toolbox`]. It is called once per `list-tools` and once per
-/// `call-tool`; Warden runs every call in a fresh instance, so there is
-/// nothing to cache across calls. Use it once per component crate.
+/// returns the [`Toolbox`]. It is called once per export call (each
+/// listing, tool call, read, prompt and completion); Warden runs every call
+/// in a fresh instance, so there is nothing to cache across calls. Use it
+/// once per component crate.
 ///
 /// Off `wasm32` it exports nothing, so the crate still builds (as a native
 /// `cdylib` too) for host unit tests; those call the [`Toolbox`] directly.
@@ -164,11 +177,55 @@ macro_rules! export_toolbox {
                 }
             }
 
-            // The core-wasm export names (`warden:tool/tool@0.1.0#call-tool`)
+            impl $crate::bindings::exports::warden::tool::resources::Guest for WardenToolbox {
+                fn list_resources() -> ::std::vec::Vec<$crate::ResourceInfo> {
+                    ($toolbox)().list_resources()
+                }
+
+                fn list_resource_templates() -> ::std::vec::Vec<$crate::ResourceTemplateInfo> {
+                    ($toolbox)().list_resource_templates()
+                }
+
+                fn read_resource(
+                    uri: ::std::string::String,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::ResourcePart>,
+                    $crate::ResourceError,
+                > {
+                    ($toolbox)().read_resource(&uri)
+                }
+            }
+
+            impl $crate::bindings::exports::warden::tool::prompts::Guest for WardenToolbox {
+                fn list_prompts() -> ::std::vec::Vec<$crate::PromptInfo> {
+                    ($toolbox)().list_prompts()
+                }
+
+                fn get_prompt(
+                    name: ::std::string::String,
+                    arguments: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                ) -> ::std::result::Result<$crate::PromptResult, $crate::PromptError> {
+                    ($toolbox)().get_prompt(&name, &arguments)
+                }
+            }
+
+            impl $crate::bindings::exports::warden::tool::completion::Guest for WardenToolbox {
+                fn complete(request: $crate::CompletionRequest) -> $crate::CompletionResult {
+                    ($toolbox)().complete(&request)
+                }
+            }
+
+            impl $crate::bindings::exports::warden::tool::tool_meta::Guest for WardenToolbox {
+                fn list_tool_meta() -> ::std::vec::Vec<$crate::ToolMetaEntry> {
+                    ($toolbox)().list_tool_meta()
+                }
+            }
+
+            // The core-wasm export names (`warden:tool/tool@0.1.1#call-tool`)
             // are not valid symbol names for a native linker: on the host the
-            // crate keeps its `Guest` impl, type-checked, but exports nothing.
+    // crate keeps its `Guest` impl, type-checked, but exports nothing.
             #[cfg(target_arch = "wasm32")]
-    $crate::bindings::export!(WardenToolbox with_types_in $crate::bindings);
+            $crate::bindings::export!(WardenToolbox with_types_in $crate::bindings);
         };
     };
 }

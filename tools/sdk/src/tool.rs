@@ -29,6 +29,7 @@ pub struct Tool {
     annotations: Annotations,
     input_schema: fn() -> Schema,
     output_schema: Option<fn() -> Option<Schema>>,
+    meta: Option<serde_json::Map<String, serde_json::Value>>,
     handler: Handler,
 }
 
@@ -92,6 +93,7 @@ impl Tool {
             },
             input_schema: schema_of::<I>,
             output_schema: None,
+            meta: None,
             handler: Box::new(move |arguments| match parse_arguments::<I>(arguments) {
                 Ok(input) => f(input),
                 Err(error) => error.into(),
@@ -141,9 +143,45 @@ impl Tool {
         self
     }
 
+    /// Adds `meta` (a JSON object) to the tool's `_meta` in listings.
+    ///
+    /// # Panics
+    ///
+    /// If `meta` is not a JSON object.
+    pub fn meta(mut self, meta: serde_json::Value) -> Self {
+        let serde_json::Value::Object(entries) = meta else {
+            panic!("the `_meta` of tool `{}` must be a JSON object", self.name);
+        };
+        self.meta.get_or_insert_default().extend(entries);
+        self
+    }
+
+    /// Points the tool at the MCP Apps user interface its component serves
+    /// at `resource_uri` (a `ui://` resource of MIME type
+    /// `text/html;profile=mcp-app`): clients that render MCP Apps show it
+    /// with the tool's results.
+    pub fn ui(self, resource_uri: impl Into<String>) -> Self {
+        let uri = resource_uri.into();
+        self.meta(serde_json::json!({
+            "ui": { "resourceUri": uri },
+            // The key clients written before the extension's stable release read.
+            "ui/resourceUri": uri,
+        }))
+    }
+
     /// The tool's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The tool's `_meta`, as `list-tool-meta` reports it.
+    pub(crate) fn meta_entry(&self) -> Option<crate::bindings::warden::tool::types::ToolMetaEntry> {
+        self.meta
+            .as_ref()
+            .map(|meta| crate::bindings::warden::tool::types::ToolMetaEntry {
+                tool: self.name.clone(),
+                meta: serde_json::Value::Object(meta.clone()).to_string(),
+            })
     }
 
     /// The metadata `list-tools` reports for this tool.
@@ -179,64 +217,6 @@ impl Tool {
     }
 }
 
-/// The tools a component exports. Build it in a function and hand that
-/// function to [`crate::export_toolbox!`].
-#[derive(Default)]
-pub struct Toolbox {
-    tools: Vec<Tool>,
-}
-
-impl Toolbox {
-    /// An empty toolbox.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a tool.
-    ///
-    /// # Panics
-    ///
-    /// If the name is not `[A-Za-z0-9_.-]{1,128}` or another tool in this
-    /// toolbox already has it.
-    pub fn tool(mut self, tool: Tool) -> Self {
-        assert!(
-            is_valid_name(&tool.name),
-            "tool name `{}` must match [A-Za-z0-9_.-]{{1,128}}",
-            tool.name
-        );
-        assert!(
-            self.find(&tool.name).is_none(),
-            "tool `{}` is defined twice",
-            tool.name
-        );
-        self.tools.push(tool);
-        self
-    }
-
-    /// The metadata of every tool, in the order they were added: what the
-    /// component's `list-tools` returns.
-    ///
-    /// # Panics
-    ///
-    /// See [`Tool::info`].
-    pub fn list(&self) -> Vec<ToolInfo> {
-        self.tools.iter().map(Tool::info).collect()
-    }
-
-    /// Runs tool `name` on `arguments` (a JSON object as text): what the
-    /// component's `call-tool` does. An unknown name is a tool error.
-    pub fn call(&self, name: &str, arguments: &str) -> CallResult {
-        match self.find(name) {
-            Some(tool) => tool.call(arguments),
-            None => CallResult::error(format!("unknown tool `{name}`")),
-        }
-    }
-
-    fn find(&self, name: &str) -> Option<&Tool> {
-        self.tools.iter().find(|tool| tool.name == name)
-    }
-}
-
 impl From<ToolError> for CallResult {
     fn from(error: ToolError) -> Self {
         CallResult::error(error.message())
@@ -262,7 +242,7 @@ fn is_object_schema(schema: &Schema) -> bool {
     schema.get("type").and_then(serde_json::Value::as_str) == Some("object")
 }
 
-fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     (1..=128).contains(&name.len())
         && name
             .bytes()
