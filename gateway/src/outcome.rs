@@ -44,6 +44,13 @@ impl Outcome {
 pub enum Reason {
     /// No tool of that name for this caller.
     UnknownTool,
+    /// No resource at that URI for this caller.
+    UnknownResource,
+    /// No prompt of that name for this caller.
+    UnknownPrompt,
+    /// The component declined: a resource it does not have, arguments it
+    /// does not accept, or its own failure.
+    ComponentError,
     /// A quota (the tool's rate, the caller's fuel budget) refused it.
     RateLimited,
     /// The arguments do not match the tool's input schema.
@@ -73,6 +80,9 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UnknownTool => "unknown_tool",
+            Self::UnknownResource => "unknown_resource",
+            Self::UnknownPrompt => "unknown_prompt",
+            Self::ComponentError => "component_error",
             Self::RateLimited => "rate_limited",
             Self::InvalidArguments => "invalid_arguments",
             Self::ClientCancelled => "client_cancelled",

@@ -65,8 +65,8 @@ where
     let mut running = JoinSet::new();
     tokio::pin!(shutdown);
     let mut signalled = false;
-    let mut tools_changed = gateway.mcp.subscribe_tools_changed();
-    let mut watching_tools = true;
+    let mut changes = gateway.mcp.subscribe_changes();
+    let mut watching = true;
 
     loop {
         let line = tokio::select! {
@@ -75,16 +75,23 @@ where
                 signalled = true;
                 break;
             }
-            changed = tools_changed.recv(), if watching_tools => {
+            changed = changes.recv(), if watching => {
                 match changed {
-                    // Missed notifications still mean "changed".
-                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    Ok(change) => {
+                        if let Some((_, session)) = &session {
+                            for message in change.messages_for(session) {
+                                send(&outbox, message).await;
+                            }
+                        }
+                    }
+                    // Missed notifications still mean the tools changed.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
                         if session.is_some() {
                             let changed = jsonrpc::notification("notifications/tools/list_changed");
                             send(&outbox, changed).await;
                         }
                     }
-                    Err(broadcast::error::RecvError::Closed) => watching_tools = false,
+                    Err(broadcast::error::RecvError::Closed) => watching = false,
                 }
                 continue;
             }

@@ -10,7 +10,8 @@ use crate::outcome::{Outcome, Reason};
 /// What replaces a redacted value.
 pub const REDACTED: &str = "[redacted]";
 
-/// One `tools/call`, as the audit log keeps it.
+/// One `tools/call`, `resources/read`, `prompts/get` or
+/// `completion/complete`, as the audit log keeps it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditRecord {
     /// When the call ended, RFC 3339 in UTC.
@@ -21,8 +22,18 @@ pub struct AuditRecord {
     pub session: Option<String>,
     /// The caller's name.
     pub caller: String,
+    /// The method: `tools/call`, `resources/read`, `prompts/get` or
+    /// `completion/complete`.
+    pub method: &'static str,
     /// The tool, as the client named it.
-    pub tool: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// The resource read (or the template completed), as the client named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The prompt got (or completed), as the client named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
     /// SHA-256 (hex) of the arguments as compact JSON.
     pub arguments_sha256: String,
     /// The arguments, with configured keys redacted, when the component's

@@ -127,10 +127,9 @@ impl Resolver<'_> {
         let span = raw.span();
         let raw = raw.into_inner().0;
         let names_scopes = raw.scopes.as_ref().is_some_and(|s| !s.is_empty())
-            || raw
-                .tools
-                .0
-                .values()
+            || [&raw.tools, &raw.prompts, &raw.resources]
+                .into_iter()
+                .flat_map(|table| table.0.values())
                 .any(|rule| !rule.get_ref().0.scopes.is_empty());
         if names_scopes && auth.jwt.is_none() {
             return Err(self.invalid(
@@ -140,6 +139,15 @@ impl Resolver<'_> {
             ));
         }
         let restricts = raw.callers.is_some() || raw.roles.is_some() || raw.scopes.is_some();
+        let rules = |table: Table<
+            std::collections::BTreeMap<String, Spanned<Table<super::raw::RawAccessRule>>>,
+        >| {
+            table
+                .0
+                .into_iter()
+                .map(|(key, rule)| (key, rule.into_inner().0.into()))
+                .collect()
+        };
         Ok(AccessPolicy {
             rule: restricts.then(|| {
                 super::raw::RawAccessRule {
@@ -149,12 +157,9 @@ impl Resolver<'_> {
                 }
                 .into()
             }),
-            tools: raw
-                .tools
-                .0
-                .into_iter()
-                .map(|(tool, rule)| (tool, rule.into_inner().0.into()))
-                .collect(),
+            tools: rules(raw.tools),
+            prompts: rules(raw.prompts),
+            resources: rules(raw.resources),
         })
     }
 }

@@ -160,7 +160,7 @@ impl Resolver<'_> {
 /// `scopes_supported`, so clients learn which scopes to ask for.
 pub(super) fn complete_scopes(jwt: &mut JwtConfig, components: &[ComponentConfig]) {
     for access in components.iter().filter_map(|c| c.access.as_ref()) {
-        for rule in access.rule.iter().chain(access.tools.values()) {
+        for rule in access.rules() {
             jwt.scopes_supported.extend(rule.scopes.iter().cloned());
         }
     }

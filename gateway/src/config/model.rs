@@ -482,12 +482,29 @@ pub struct ToolQuotas {
     /// Quotas for single tools, by the name the component declares; a key a
     /// tool's table leaves out is the component's.
     pub tools: BTreeMap<String, ToolQuotaOverride>,
+    /// Quotas for single prompts, as for tools.
+    pub prompts: BTreeMap<String, ToolQuotaOverride>,
+    /// Quotas shared by every read of a resource whose URI starts with the
+    /// key (the longest matching prefix wins).
+    pub resources: BTreeMap<String, ToolQuotaOverride>,
 }
 
 impl ToolQuotas {
     /// The `(tool, caller_tool)` quotas of the tool declared as `name`.
     pub fn for_tool(&self, name: &str) -> (Option<RateQuota>, Option<RateQuota>) {
-        let own = self.tools.get(name);
+        self.with_override(self.tools.get(name))
+    }
+
+    /// The `(tool, caller_tool)` quotas of the prompt declared as `name`.
+    pub fn for_prompt(&self, name: &str) -> (Option<RateQuota>, Option<RateQuota>) {
+        self.with_override(self.prompts.get(name))
+    }
+
+    /// The component's quotas, with `own`'s keys in their place.
+    pub fn with_override(
+        &self,
+        own: Option<&ToolQuotaOverride>,
+    ) -> (Option<RateQuota>, Option<RateQuota>) {
         (
             own.and_then(|quotas| quotas.tool).or(self.tool),
             own.and_then(|quotas| quotas.caller_tool)
@@ -546,6 +563,23 @@ pub struct AccessPolicy {
     /// Rules that replace `rule` for single tools, by the name the
     /// component declares (without `tool_prefix`).
     pub tools: BTreeMap<String, AccessRule>,
+    /// Rules that replace `rule` for single prompts, by the name the
+    /// component declares.
+    pub prompts: BTreeMap<String, AccessRule>,
+    /// Rules that replace `rule` for resources whose URI starts with the
+    /// key; the longest matching prefix wins.
+    pub resources: BTreeMap<String, AccessRule>,
+}
+
+impl AccessPolicy {
+    /// Every rule the table states.
+    pub fn rules(&self) -> impl Iterator<Item = &AccessRule> {
+        self.rule
+            .iter()
+            .chain(self.tools.values())
+            .chain(self.prompts.values())
+            .chain(self.resources.values())
+    }
 }
 
 /// Callers allowed by name, role or scope: a caller that matches any may

@@ -234,6 +234,8 @@ pub(super) struct RawToolQuotas {
     pub tool: Option<RateQuotaText>,
     pub caller_tool: Option<RateQuotaText>,
     pub tools: Table<BTreeMap<String, Table<RawToolQuotaOverride>>>,
+    pub prompts: Table<BTreeMap<String, Table<RawToolQuotaOverride>>>,
+    pub resources: Table<BTreeMap<String, Table<RawToolQuotaOverride>>>,
 }
 
 /// `[components.<name>.rate_limits.tools.<tool>]`.
@@ -246,22 +248,26 @@ pub(super) struct RawToolQuotaOverride {
 
 impl From<RawToolQuotas> for model::ToolQuotas {
     fn from(raw: RawToolQuotas) -> Self {
-        Self {
-            tool: raw.tool.map(|quota| quota.0),
-            caller_tool: raw.caller_tool.map(|quota| quota.0),
-            tools: raw
-                .tools
+        let overrides = |table: Table<BTreeMap<String, Table<RawToolQuotaOverride>>>| {
+            table
                 .0
                 .into_iter()
                 .map(|(name, quotas)| {
                     let quotas = quotas.0;
-                    let tool = model::ToolQuotaOverride {
+                    let own = model::ToolQuotaOverride {
                         tool: quotas.tool.map(|quota| quota.0),
                         caller_tool: quotas.caller_tool.map(|quota| quota.0),
                     };
-                    (name, tool)
+                    (name, own)
                 })
-                .collect(),
+                .collect()
+        };
+        Self {
+            tool: raw.tool.map(|quota| quota.0),
+            caller_tool: raw.caller_tool.map(|quota| quota.0),
+            tools: overrides(raw.tools),
+            prompts: overrides(raw.prompts),
+            resources: overrides(raw.resources),
         }
     }
 }
@@ -351,6 +357,8 @@ pub(super) struct RawAccess {
     pub roles: Option<Vec<Identity>>,
     pub scopes: Option<Vec<Scope>>,
     pub tools: Table<BTreeMap<String, Spanned<Table<RawAccessRule>>>>,
+    pub prompts: Table<BTreeMap<String, Spanned<Table<RawAccessRule>>>>,
+    pub resources: Table<BTreeMap<String, Spanned<Table<RawAccessRule>>>>,
 }
 
 /// `[components.<name>.access.tools.<tool>]`; see [`model::AccessRule`].

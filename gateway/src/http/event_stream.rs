@@ -179,7 +179,7 @@ async fn feed(
     let stream = streams
         .replay()
         .open(StreamKind::Standalone, Some(events.clone()));
-    let mut tools_changed = gateway.mcp.subscribe_tools_changed();
+    let mut changes = gateway.mcp.subscribe_changes();
     let drain_begun = gateway.mcp.lifecycle().drain_begun();
     let session_ended = session.ended();
     let mut keepalive = tokio::time::interval(KEEPALIVE_INTERVAL);
@@ -211,9 +211,15 @@ async fn feed(
             () = session_ended.cancelled() => break "the session ended",
             () = superseded.cancelled() => break "a resumed stream took over",
             () = events.closed() => break "the client closed it",
-            changed = tools_changed.recv() => match changed {
-                // A lagged receiver missed changes; one notification covers them.
-                Ok(()) | Err(RecvError::Lagged(_)) => record(Some(&list_changed)),
+            changed = changes.recv() => match changed {
+                Ok(change) => {
+                    for message in change.messages_for(&session) {
+                        record(Some(&message));
+                    }
+                }
+                // A lagged receiver missed changes; the tool listing is the
+                // one every client acts on.
+                Err(RecvError::Lagged(_)) => record(Some(&list_changed)),
                 Err(RecvError::Closed) => break "the server stopped",
             },
             _ = keepalive.tick() => {

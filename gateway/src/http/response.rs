@@ -138,7 +138,9 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | ErrorKind::HeaderMismatch
         | ErrorKind::MissingClientCapability
         | ErrorKind::UnsupportedProtocolVersion => StatusCode::BAD_REQUEST,
-        ErrorKind::MethodNotFound | ErrorKind::UnknownSession => StatusCode::NOT_FOUND,
+        ErrorKind::MethodNotFound | ErrorKind::UnknownSession | ErrorKind::ResourceNotFound => {
+            StatusCode::NOT_FOUND
+        }
         ErrorKind::Unavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::TimedOut => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -1,8 +1,9 @@
 //! `/mcp` in revision 2026-07-28: POST only, no session. What is HTTP's
 //! alone: telling such a request by its headers, and checking that its
 //! routing headers agree with its body (`MCP-Protocol-Version` with the
-//! `_meta` revision, `Mcp-Method` with the method, `Mcp-Name` with the tool
-//! a `tools/call` names, `Mcp-Param-*` with the arguments its tool mirrors),
+//! `_meta` revision, `Mcp-Method` with the method, `Mcp-Name` with the tool,
+//! prompt or resource URI a request names, `Mcp-Param-*` with the arguments
+//! a tool mirrors),
 //! else -32020. The server does the rest (the envelope, the revision,
 //! `server/discover`); its refusals come back with their status (400 for
 //! -32020, -32022 and bad params, 404 for an unknown method). Closing a
@@ -78,16 +79,25 @@ pub(super) fn check_routing_headers(
             "the Mcp-Method header must be present and equal the method `{method}`"
         ));
     }
-    if method == "tools/call" {
+    // `resources/read` names its resource, `prompts/get` and `tools/call`
+    // their prompt or tool, in Mcp-Name too.
+    let named_by = match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    };
+    if let Some(key) = named_by {
         let name = params
-            .and_then(|params| params.get("name"))
+            .and_then(|params| params.get(key))
             .and_then(Value::as_str);
         let named = header(NAME_HEADER).and_then(decode_header_value);
         if name.is_some() && named.as_deref() != name {
-            return mismatch(
-                "the Mcp-Name header must be present and equal params.name".to_owned(),
-            );
+            return mismatch(format!(
+                "the Mcp-Name header must be present and equal params.{key}"
+            ));
         }
+    }
+    if method == "tools/call" {
         // A tool the caller may not see is refused as unknown later, its
         // headers unchecked: nothing of it is told.
         let arguments = params

@@ -106,6 +106,74 @@ fn fit_content(revision: Revision, index: usize, item: &mut Value) {
     }
 }
 
+/// A `resources/list` or `resources/templates/list` result (the items
+/// under `key`) for `revision`: `title`, `_meta` and the `lastModified`
+/// annotation came in 2025-06-18.
+pub fn resource_listing(revision: Revision, result: &mut Value, key: &str) {
+    if revision >= Revision::V2025_06_18 {
+        return;
+    }
+    let Some(items) = result.get_mut(key).and_then(Value::as_array_mut) else {
+        return;
+    };
+    for item in items.iter_mut().filter_map(Value::as_object_mut) {
+        item.remove("title");
+        item.remove("_meta");
+        if let Some(annotations) = item.get_mut("annotations").and_then(Value::as_object_mut) {
+            annotations.remove("lastModified");
+        }
+    }
+}
+
+/// A `resources/read` result for `revision`: contents' `_meta` came in
+/// 2025-06-18.
+pub fn read_result(revision: Revision, result: &mut Value) {
+    if revision >= Revision::V2025_06_18 {
+        return;
+    }
+    if let Some(contents) = result.get_mut("contents").and_then(Value::as_array_mut) {
+        for item in contents.iter_mut().filter_map(Value::as_object_mut) {
+            item.remove("_meta");
+        }
+    }
+}
+
+/// A `prompts/list` result for `revision`: prompts' and arguments' `title`
+/// and prompts' `_meta` came in 2025-06-18.
+pub fn prompt_listing(revision: Revision, result: &mut Value) {
+    if revision >= Revision::V2025_06_18 {
+        return;
+    }
+    let Some(prompts) = result.get_mut("prompts").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for prompt in prompts.iter_mut().filter_map(Value::as_object_mut) {
+        prompt.remove("title");
+        prompt.remove("_meta");
+        if let Some(arguments) = prompt.get_mut("arguments").and_then(Value::as_array_mut) {
+            for argument in arguments.iter_mut().filter_map(Value::as_object_mut) {
+                argument.remove("title");
+            }
+        }
+    }
+}
+
+/// A `prompts/get` result for `revision`: each message's content as the
+/// revision knows content items.
+pub fn prompt_result(revision: Revision, result: &mut Value) {
+    if revision >= Revision::V2025_06_18 {
+        return;
+    }
+    let Some(messages) = result.get_mut("messages").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for (index, message) in messages.iter_mut().enumerate() {
+        if let Some(content) = message.get_mut("content") {
+            fit_content(revision, index, content);
+        }
+    }
+}
+
 /// `serverInfo` of the `initialize` result for `revision`.
 pub fn server_info(revision: Revision, info: &mut Value) {
     if revision < Revision::V2025_06_18

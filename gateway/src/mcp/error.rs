@@ -41,6 +41,8 @@ pub enum ErrorKind {
     TimedOut,
     /// The caller's request quota is spent (-32600); retry later.
     RateLimited,
+    /// No resource at the URI (-32002; 2026-07-28 says this with -32602).
+    ResourceNotFound,
 }
 
 impl ErrorKind {
@@ -59,6 +61,7 @@ impl ErrorKind {
             Self::HeaderMismatch => code::HEADER_MISMATCH,
             Self::MissingClientCapability => code::MISSING_REQUIRED_CLIENT_CAPABILITY,
             Self::UnsupportedProtocolVersion => code::UNSUPPORTED_PROTOCOL_VERSION,
+            Self::ResourceNotFound => code::RESOURCE_NOT_FOUND,
         }
     }
 

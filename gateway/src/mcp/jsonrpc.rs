@@ -14,6 +14,8 @@ pub mod code {
     pub const INVALID_PARAMS: i64 = -32602;
     /// The server failed.
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// A resource URI names nothing (MCP, revisions before 2026-07-28).
+    pub const RESOURCE_NOT_FOUND: i64 = -32002;
     /// 2026-07-28: a routing header disagrees with the body (or is missing).
     pub const HEADER_MISMATCH: i64 = -32020;
     /// 2026-07-28: the request needs a client capability its `_meta` does

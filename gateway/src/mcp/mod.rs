@@ -5,19 +5,26 @@
 //! knows HTTP.
 
 pub mod client_requests;
+mod completion;
 mod downlevel;
 pub mod error;
 pub mod jsonrpc;
 pub mod notify;
+mod observer;
+mod paging;
 pub mod param_headers;
+mod prompts;
+mod resources;
 pub mod revision;
 mod schema;
+mod served;
 pub mod server;
 pub mod session;
 pub mod stateless;
 mod strict_json;
 mod tool_output;
 pub mod tools;
+pub mod watch;
 
 pub use error::{ErrorKind, McpError};
 pub use server::McpServer;

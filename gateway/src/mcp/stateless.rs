@@ -144,9 +144,28 @@ impl Envelope {
     }
 }
 
+/// The methods of revision 2026-07-28 a session's dispatch answers
+/// (`server/discover` and `subscriptions/listen` are answered before it).
+pub fn has_method(method: &str) -> bool {
+    matches!(
+        method,
+        "tools/list"
+            | "tools/call"
+            | "resources/list"
+            | "resources/templates/list"
+            | "resources/read"
+            | "prompts/list"
+            | "prompts/get"
+            | "completion/complete"
+    )
+}
+
+/// Most URIs one `subscriptions/listen` may watch.
+pub const MAX_RESOURCE_SUBSCRIPTIONS: usize = 256;
+
 /// The `server/discover` result: what Warden speaks over `transport` and
-/// offers.
-pub fn discover(transport: Transport, server_info: &Value) -> Value {
+/// offers (`capabilities`, as `initialize` reports them).
+pub fn discover(transport: Transport, server_info: &Value, capabilities: Value) -> Value {
     let supported: Vec<&str> = Revision::SUPPORTED
         .iter()
         .filter(|revision| revision.served_over(transport))
@@ -154,8 +173,9 @@ pub fn discover(transport: Transport, server_info: &Value) -> Value {
         .collect();
     let mut result = json!({
         "supportedVersions": supported,
-        // Tool list changes reach clients through `subscriptions/listen`.
-        "capabilities": { "tools": { "listChanged": true }, "logging": {} },
+        // List changes and resource updates reach clients through
+        // `subscriptions/listen`.
+        "capabilities": capabilities,
     });
     complete("server/discover", &mut result, server_info);
     result
@@ -172,9 +192,21 @@ pub fn complete(method: &str, result: &mut Value, server_info: &Value) {
     fields
         .entry("resultType")
         .or_insert_with(|| json!("complete"));
-    if matches!(method, "tools/list" | "server/discover") {
-        fields.insert("ttlMs".to_owned(), json!(LIST_TTL_MS));
-        fields.insert("cacheScope".to_owned(), json!("private"));
+    if fields.get("resultType") == Some(&json!("complete")) {
+        let ttl = match method {
+            "tools/list"
+            | "server/discover"
+            | "prompts/list"
+            | "resources/list"
+            | "resources/templates/list" => Some(LIST_TTL_MS),
+            // What a component reads may change at any time.
+            "resources/read" => Some(0),
+            _ => None,
+        };
+        if let Some(ttl) = ttl {
+            fields.insert("ttlMs".to_owned(), json!(ttl));
+            fields.insert("cacheScope".to_owned(), json!("private"));
+        }
     }
     let meta = fields
         .entry("_meta")
@@ -185,9 +217,14 @@ pub fn complete(method: &str, result: &mut Value, server_info: &Value) {
 }
 
 /// The notification types a `subscriptions/listen` request asks for that
-/// Warden honours: `toolsListChanged` (it serves no prompts or resources,
-/// and MCP forbids sending types not asked for).
-pub fn honoured_subscriptions(params: Option<&Map<String, Value>>) -> Result<Value, McpError> {
+/// Warden honours (MCP forbids sending types not asked for): list changes
+/// of tools, prompts and resources, and updates of the resources listed in
+/// `resourceSubscriptions` that `may_watch` allows (the caller may read
+/// them); others are left out of the acknowledgement.
+pub fn honoured_subscriptions(
+    params: Option<&Map<String, Value>>,
+    may_watch: impl Fn(&str) -> bool,
+) -> Result<Value, McpError> {
     let filter = params
         .and_then(|params| params.get("notifications"))
         .and_then(Value::as_object)
@@ -195,8 +232,39 @@ pub fn honoured_subscriptions(params: Option<&Map<String, Value>>) -> Result<Val
             McpError::invalid_params("`subscriptions/listen` needs a `notifications` object")
         })?;
     let mut honoured = Map::new();
-    if filter.get("toolsListChanged") == Some(&Value::Bool(true)) {
-        honoured.insert("toolsListChanged".to_owned(), Value::Bool(true));
+    for key in [
+        "toolsListChanged",
+        "promptsListChanged",
+        "resourcesListChanged",
+    ] {
+        if filter.get(key) == Some(&Value::Bool(true)) {
+            honoured.insert(key.to_owned(), Value::Bool(true));
+        }
+    }
+    match filter.get("resourceSubscriptions") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(uris)) => {
+            if uris.len() > MAX_RESOURCE_SUBSCRIPTIONS {
+                return Err(McpError::invalid_params(format!(
+                    "`resourceSubscriptions` lists more than {MAX_RESOURCE_SUBSCRIPTIONS} URIs"
+                )));
+            }
+            let mut watched = Vec::new();
+            for uri in uris {
+                let uri = uri.as_str().ok_or_else(|| {
+                    McpError::invalid_params("`resourceSubscriptions` must list URI strings")
+                })?;
+                if may_watch(uri) && !watched.contains(&uri) {
+                    watched.push(uri);
+                }
+            }
+            honoured.insert("resourceSubscriptions".to_owned(), json!(watched));
+        }
+        Some(_) => {
+            return Err(McpError::invalid_params(
+                "`resourceSubscriptions` must be an array",
+            ));
+        }
     }
     Ok(Value::Object(honoured))
 }
@@ -293,22 +361,36 @@ mod tests {
     }
 
     #[test]
-    fn only_tool_list_changes_are_honoured() {
+    fn list_changes_and_watchable_resources_are_honoured() {
         let params = |filter: Value| json!({ "notifications": filter }).as_object().cloned();
+        let only_a = |uri: &str| uri == "file:///a";
         assert_eq!(
             honoured_subscriptions(
-                params(json!({"toolsListChanged": true, "promptsListChanged": true})).as_ref()
+                params(
+                    json!({"toolsListChanged": true, "promptsListChanged": true, "other": true})
+                )
+                .as_ref(),
+                only_a
             ),
-            Ok(json!({"toolsListChanged": true}))
+            Ok(json!({"toolsListChanged": true, "promptsListChanged": true}))
         );
         assert_eq!(
             honoured_subscriptions(
-                params(json!({"resourceSubscriptions": ["file:///a"]})).as_ref()
+                params(json!({"resourceSubscriptions": ["file:///a", "file:///b", "file:///a"]}))
+                    .as_ref(),
+                only_a
             ),
-            Ok(json!({}))
+            Ok(json!({"resourceSubscriptions": ["file:///a"]}))
         );
-        assert!(honoured_subscriptions(None).is_err());
-        assert!(honoured_subscriptions(params(json!([])).as_ref()).is_err());
+        assert!(honoured_subscriptions(None, only_a).is_err());
+        assert!(honoured_subscriptions(params(json!([])).as_ref(), only_a).is_err());
+        assert!(
+            honoured_subscriptions(
+                params(json!({"resourceSubscriptions": [1]})).as_ref(),
+                only_a
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -326,7 +408,7 @@ mod tests {
         assert_eq!(called["resultType"], "complete");
         assert_eq!(called["_meta"]["k"], 1);
         assert!(called.get("ttlMs").is_none());
-        let discovered = discover(Transport::Http, &info);
+        let discovered = discover(Transport::Http, &info, json!({"tools": {}}));
         assert_eq!(discovered["supportedVersions"][0], "2026-07-28");
         assert_eq!(discovered["cacheScope"], "private");
     }

@@ -99,7 +99,7 @@ pub fn build_result(tool: &Tool, result: CallResult) -> Result<Value, RefusedOut
     Ok(value)
 }
 
-fn content_json(content: &Content) -> Result<Value, String> {
+pub(crate) fn content_json(content: &Content) -> Result<Value, String> {
     Ok(match content {
         Content::Text(text) => json!({ "type": "text", "text": text }),
         Content::Image { data, mime_type } => {
@@ -137,7 +137,7 @@ fn is_token_char(byte: u8) -> bool {
 
 /// A media type is `type/subtype`, optionally followed by parameters, in
 /// visible ASCII: clients put it in headers and file names.
-fn check_mime_type(mime_type: &str) -> Result<(), String> {
+pub(crate) fn check_mime_type(mime_type: &str) -> Result<(), String> {
     if mime_type.len() > MAX_MIME_TYPE_BYTES {
         return Err(format!(
             "its MIME type is longer than {MAX_MIME_TYPE_BYTES} bytes"
@@ -167,7 +167,7 @@ const SCRIPT_SCHEMES: [&str; 2] = ["javascript", "vbscript"];
 
 /// A resource URI is absolute (RFC 3986 scheme), free of whitespace and
 /// control characters, and not a script.
-fn check_resource_uri(uri: &str) -> Result<(), String> {
+pub(crate) fn check_resource_uri(uri: &str) -> Result<(), String> {
     if uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!(
             "its resource URI {uri:?} contains whitespace or control characters"

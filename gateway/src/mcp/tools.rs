@@ -1,22 +1,17 @@
 //! `tools/list` and `tools/call`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
-use warden_sandbox::{
-    CallError, CallEvents, CallOutput, CallResult, CallUsage, ClientReplyFuture, ClientRequest,
-    LogLevel, OutboundRefusal, OutboundRequest,
-};
+use warden_sandbox::{CallError, CallEvents, CallOutput, CallResult, CallUsage};
 
 use super::client_requests::ClientAsker;
 use super::error::McpError;
-use super::jsonrpc;
 use super::notify::RequestNotifier;
+use super::observer::CallObserver;
 use super::revision::Revision;
 use super::tool_output;
 use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
@@ -25,7 +20,7 @@ use crate::catalog::{Catalog, Tool};
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
 use crate::outcome::{Outcome, REASON_META_KEY, Reason, Rejection};
-use crate::telemetry::{metrics, outbound_metrics};
+use crate::telemetry::metrics;
 
 pub use super::schema::schema_violations;
 
@@ -40,40 +35,13 @@ pub fn list(
     cursor: Option<&str>,
     page_size: usize,
 ) -> Result<Value, McpError> {
-    let visible: Vec<&Arc<Tool>> = catalog
+    let visible: Vec<&Value> = catalog
         .tools()
         .iter()
         .filter(|tool| tool.allows(caller))
+        .map(|tool| &tool.listing)
         .collect();
-    let start = match cursor {
-        None => 0,
-        Some(cursor) => decode_cursor(cursor)
-            .filter(|offset| *offset <= visible.len())
-            .ok_or_else(|| McpError::invalid_params("`cursor` is not one this server issued"))?,
-    };
-    let end = (start + page_size).min(visible.len());
-    let tools: Vec<Value> = visible[start..end]
-        .iter()
-        .map(|tool| tool.listing.clone())
-        .collect();
-    let mut result = jsonrpc::object([("tools", Value::Array(tools))]);
-    if end < visible.len() {
-        result["nextCursor"] = json!(encode_cursor(end));
-    }
-    Ok(result)
-}
-
-fn encode_cursor(offset: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("tools:{offset}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<usize> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    std::str::from_utf8(&bytes)
-        .ok()?
-        .strip_prefix("tools:")?
-        .parse()
-        .ok()
+    super::paging::page("tools", visible.into_iter(), cursor, page_size)
 }
 
 /// The parts of `tools/call` params Warden uses.
@@ -204,7 +172,10 @@ pub async fn call_with_usage(
                 request_id: context.request_id.clone(),
                 session: context.session.map(str::to_owned),
                 caller: context.caller.name().to_owned(),
-                tool: params.name.clone(),
+                method: "tools/call",
+                tool: Some(params.name.clone()),
+                resource: None,
+                prompt: None,
                 arguments_sha256: digest,
                 arguments: None,
                 outcome: Outcome::Cancelled,
@@ -308,7 +279,7 @@ async fn run_call(
     context: &CallContext<'_>,
     params: CallParams,
 ) -> (CallReply, Ended) {
-    let (caller, revision, lifecycle) = (context.caller, context.revision, context.lifecycle);
+    let (revision, lifecycle) = (context.revision, context.lifecycle);
     let Some(tool) = tool else {
         let unknown = Ended {
             tool: None,
@@ -341,18 +312,7 @@ async fn run_call(
         return (Err(error), ended);
     }
     let arguments = params.arguments.to_string();
-    let observer = Arc::new(CallObserver {
-        tool: tool.name.clone(),
-        component: Arc::clone(&tool.component),
-        notifier: context.notifier.clone(),
-        fuel: context
-            .limits
-            .clone()
-            .filter(|limits| limits.fuel().is_some())
-            .map(|limits| (limits, caller.name().to_owned())),
-        usage: Mutex::new(None),
-        client: context.client.clone(),
-    });
+    let observer = CallObserver::new(tool.name.clone(), &tool.component, context);
     let running = tool.component.call(
         &tool.info.name,
         &arguments,
@@ -392,11 +352,7 @@ async fn run_call(
             return (Err(error), Ended::new(tool, Outcome::Cancelled, Some(Reason::Shutdown)));
         }
     };
-    let usage = observer
-        .usage
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
+    let usage = observer.take_usage();
     match outcome {
         Ok(CallOutput { result, usage }) => {
             let (value, outcome, reason) = finish(tool, result, &usage);
@@ -456,61 +412,6 @@ fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
     let mut result = error_result(&message, Reason::RateLimited);
     result["_meta"][RETRY_AFTER_META_KEY] = json!(wait_ms);
     Some(result)
-}
-
-/// Keeps what a call's instance consumed once it stops (a failed call's
-/// error does not carry it), and charges its fuel to the caller's budget.
-/// Forwards its log messages and progress to the request's stream.
-struct CallObserver {
-    /// The served name (with any `tool_prefix`), as clients know the tool.
-    tool: String,
-    /// The component, as outbound metrics label it.
-    component: Arc<warden_sandbox::ToolComponent>,
-    notifier: Option<Arc<RequestNotifier>>,
-    fuel: Option<(Arc<Limits>, String)>,
-    usage: Mutex<Option<CallUsage>>,
-    client: Option<Arc<ClientAsker>>,
-}
-
-impl CallEvents for CallObserver {
-    fn log(&self, _tool: &str, level: LogLevel, message: &str) {
-        if let Some(notifier) = &self.notifier {
-            notifier.log(&self.tool, level, message);
-        }
-    }
-
-    fn progress(&self, _tool: &str, done: f64, total: Option<f64>, message: Option<&str>) {
-        if let Some(notifier) = &self.notifier {
-            notifier.progress(done, total, message);
-        }
-    }
-
-    fn finished(&self, _tool: &str, usage: &CallUsage) {
-        if let Some((limits, caller)) = &self.fuel
-            && let (Some(budgets), Some(fuel)) = (limits.fuel(), usage.fuel_consumed)
-        {
-            budgets.charge(caller, fuel);
-        }
-        *self
-            .usage
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage.clone());
-    }
-
-    fn outbound_finished(&self, _tool: &str, request: &OutboundRequest) {
-        outbound_metrics::record_request(self.component.name(), request);
-    }
-
-    fn outbound_refused(&self, _tool: &str, refusal: &OutboundRefusal) {
-        outbound_metrics::record_refusal(self.component.name(), refusal);
-    }
-
-    fn client_request(&self, tool: &str, request: ClientRequest) -> ClientReplyFuture {
-        match &self.client {
-            Some(client) => client.ask(request),
-            None => warden_sandbox::NoEvents.client_request(tool, request),
-        }
-    }
 }
 
 /// Turns a completed call into a result, holding the tool to its output
@@ -580,13 +481,6 @@ fn log_call(tool: &Tool, ended: &Ended, duration: std::time::Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
-        assert_eq!(decode_cursor("not-a-cursor"), None);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("tools:x")), None);
-    }
 
     #[test]
     fn call_params_need_a_name_and_an_object() {

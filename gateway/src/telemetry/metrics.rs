@@ -24,6 +24,11 @@ pub const TOOL_FUEL: &str = "warden_tool_fuel_consumed";
 pub const TOOL_PEAK_MEMORY: &str = "warden_tool_peak_memory_bytes";
 /// Arguments refused by a tool's input schema, by tool.
 pub const SCHEMA_REJECTIONS: &str = "warden_schema_rejections_total";
+/// `resources/read`, `prompts/get` and `completion/complete` outcomes, by
+/// method, component, outcome and reason.
+pub const SERVED_REQUESTS: &str = "warden_served_requests_total";
+/// Wall-clock time of those requests, by method and component.
+pub const SERVED_DURATION: &str = "warden_served_request_duration_seconds";
 /// HTTP responses, by status code.
 pub const HTTP_REQUESTS: &str = "warden_http_requests_total";
 /// Components loaded, by whether the compiled artifact came from the cache.
@@ -147,6 +152,17 @@ fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     outbound_metrics::describe();
     describe_counter!(
+        SERVED_REQUESTS,
+        "resources/read, prompts/get and completion/complete requests by method, component, \
+         outcome and reason"
+    );
+    describe_histogram!(
+        SERVED_DURATION,
+        Unit::Seconds,
+        "wall-clock time of resources/read, prompts/get and completion/complete, by method and \
+         component"
+    );
+    describe_counter!(
         TOOL_CALLS,
         "tools/call requests by tool, outcome and reason"
     );
@@ -237,6 +253,30 @@ pub fn record_call(
     if reason == Some(Reason::InvalidArguments) {
         tool.schema_rejections.increment(1);
     }
+}
+
+/// Records one finished `resources/read`, `prompts/get` or
+/// `completion/complete`. Labelled by component, not by URI or name: those
+/// are the clients' to choose, and a label set must stay bounded.
+pub fn record_served(
+    method: &'static str,
+    component: &str,
+    outcome: Outcome,
+    reason: Option<Reason>,
+    duration: Duration,
+) {
+    let labels = [
+        ("method", method.to_owned()),
+        ("component", component.to_owned()),
+        ("outcome", outcome.as_str().to_owned()),
+        ("reason", reason.map_or("", Reason::as_str).to_owned()),
+    ];
+    metrics::counter!(SERVED_REQUESTS, &labels).increment(1);
+    let labels = [
+        ("method", method.to_owned()),
+        ("component", component.to_owned()),
+    ];
+    metrics::histogram!(SERVED_DURATION, &labels).record(duration.as_secs_f64());
 }
 
 /// Records what a call that ran used.

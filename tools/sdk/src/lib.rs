@@ -223,9 +223,9 @@ macro_rules! export_toolbox {
 
             // The core-wasm export names (`warden:tool/tool@0.1.1#call-tool`)
             // are not valid symbol names for a native linker: on the host the
-    // crate keeps its `Guest` impl, type-checked, but exports nothing.
+            // crate keeps its `Guest` impl, type-checked, but exports nothing.
             #[cfg(target_arch = "wasm32")]
-            $crate::bindings::export!(WardenToolbox with_types_in $crate::bindings);
+    $crate::bindings::export!(WardenToolbox with_types_in $crate::bindings);
         };
     };
 }

@@ -3,30 +3,24 @@
 //! and the notifications a client sends.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tracing::Instrument as _;
 
-use super::context::{Admission, Answer, Reply, RequestContext, Running};
-use super::request::{CallToolParams, ClientRequest, InitializeParams};
+use super::context::{Answer, Reply, RequestContext};
+use super::jobs::{Asks, Job, Work};
+use super::request::{CallToolParams, ClientRequest, GetPromptParams, InitializeParams};
 use super::{McpServer, server_info};
-use crate::catalog::Tool;
-use crate::mcp::client_requests::{Binding, ClientAsker, RetryRound, Route};
+use crate::auth::Caller;
+use crate::catalog::{Catalog, Tool};
 use crate::mcp::downlevel;
 use crate::mcp::error::{ErrorKind, McpError};
 use crate::mcp::jsonrpc::RequestId;
-use crate::mcp::notify::RequestNotifier;
 use crate::mcp::revision::Revision;
 use crate::mcp::session::token::SessionClaims;
 use crate::mcp::session::{Session, SessionError};
-use crate::mcp::stateless;
-use crate::mcp::tools::{self, CallContext, ToolCall};
-use crate::outcome::Rejection;
-use crate::telemetry::metrics;
-
-/// How long a shed call's client is told to wait.
-const SHED_RETRY_AFTER: Duration = Duration::from_secs(1);
+use crate::mcp::tools;
+use crate::mcp::{prompts, resources, stateless};
 
 /// A request and the session (or, in 2026-07-28, the request's own state)
 /// it runs in.
@@ -53,20 +47,12 @@ pub(super) enum Origin {
 /// The answer carrying `error` for request `id` of a session of
 /// `revision`: 2026-07-28 refuses a request for the errors its transport
 /// shows as a status too.
-fn answer_error(id: &RequestId, error: McpError, revision: Revision) -> Answer {
+pub(super) fn answer_error(id: &RequestId, error: McpError, revision: Revision) -> Answer {
     if revision.is_stateless() && error.kind.refuses_stateless_request() {
         Answer::refusal(Some(id), error)
     } else {
         Answer::error(Some(id), &error)
     }
-}
-
-/// A `tools/call` on its way to run.
-struct Call {
-    session: Arc<Session>,
-    id: RequestId,
-    params: CallToolParams,
-    resolved: Option<Option<Arc<Tool>>>,
 }
 
 impl McpServer {
@@ -116,11 +102,8 @@ impl McpServer {
         downlevel::server_info(revision, &mut server_info);
         let result = json!({
             "protocolVersion": revision.as_str(),
-            "capabilities": {
-                // Both transports deliver `notifications/tools/list_changed`.
-                "tools": { "listChanged": true },
-                "logging": {},
-            },
+            // Both transports deliver the list changes and resource updates.
+            "capabilities": self.capabilities(revision),
             "serverInfo": server_info,
         });
         Reply::Opened {
@@ -146,7 +129,7 @@ impl McpServer {
         } = request;
         let revision = session.revision;
         let refuse = |error: McpError| Reply::Answer(answer_error(&id, error, revision));
-        if revision.is_stateless() && !matches!(method.as_str(), "tools/list" | "tools/call") {
+        if revision.is_stateless() && !stateless::has_method(&method) {
             return refuse(McpError::method_not_found(format!(
                 "Method not found: {method} (not part of revision 2026-07-28)"
             )));
@@ -181,189 +164,149 @@ impl McpServer {
                 trace.tracestate.as_deref(),
             );
         }
-        let answer = match request {
+        let catalog = self.catalog.load();
+        let caller = &context.caller;
+        let (work, progress_token, asks) = match request {
             ClientRequest::CallTool(params) => {
-                let call = Call {
-                    session,
-                    id,
-                    params: *params,
-                    resolved,
+                let CallToolParams {
+                    call,
+                    progress_token,
+                    request_state,
+                    input_responses,
+                } = *params;
+                let asks = Asks {
+                    name: call.name.clone(),
+                    arguments: call.arguments.clone(),
+                    request_state,
+                    input_responses,
                 };
-                return self.call(call, context, origin).instrument(span).await;
+                (Work::Call { call, resolved }, progress_token, Some(asks))
             }
+            ClientRequest::ReadResource { uri } => {
+                let target = catalog.resources().resolve(&uri, caller);
+                (Work::Read { uri, target }, None, None)
+            }
+            ClientRequest::GetPrompt(params) => {
+                let GetPromptParams {
+                    name,
+                    arguments,
+                    progress_token,
+                    request_state,
+                    input_responses,
+                } = *params;
+                let asks = Asks {
+                    // Bound apart from a tool of the same name.
+                    name: format!("prompt:{name}"),
+                    arguments: Value::Object(
+                        arguments
+                            .iter()
+                            .map(|(name, value)| (name.clone(), json!(value)))
+                            .collect(),
+                    ),
+                    request_state,
+                    input_responses,
+                };
+                let prompt = prompts::visible(&catalog, caller, &name);
+                let work = Work::Prompt {
+                    name,
+                    prompt,
+                    arguments,
+                };
+                (work, progress_token, Some(asks))
+            }
+            ClientRequest::Complete(params) => {
+                if !catalog.completes() {
+                    return refuse(McpError::method_not_found(
+                        "Method not found: completion/complete (nothing served here completes \
+                         arguments)",
+                    ));
+                }
+                (Work::Complete(*params), None, None)
+            }
+            other => {
+                let answer = span.in_scope(|| self.answer(other, &session, caller, &catalog));
+                return Reply::Answer(match answer {
+                    Ok(mut result) => {
+                        if revision.is_stateless() {
+                            stateless::complete(&method, &mut result, &server_info());
+                        }
+                        Answer::result(&id, result)
+                    }
+                    Err(error) => answer_error(&id, error, revision),
+                });
+            }
+        };
+        let job = Job {
+            session,
+            id,
+            work,
+            progress_token,
+            asks,
+        };
+        self.run_job(job, context, origin).instrument(span).await
+    }
+
+    /// The answer to a request that runs nothing.
+    fn answer(
+        &self,
+        request: ClientRequest,
+        session: &Arc<Session>,
+        caller: &Arc<Caller>,
+        catalog: &Catalog,
+    ) -> Result<Value, McpError> {
+        let revision = session.revision;
+        match request {
             ClientRequest::Ping => Ok(json!({})),
             ClientRequest::SetLogLevel(level) => {
                 session.set_log_level(level);
-                tracing::debug!(parent: &span, session = %session.log_tag, level = level.as_str(), "log level set");
+                tracing::debug!(session = %session.log_tag, level = level.as_str(), "log level set");
                 Ok(json!({}))
             }
-            ClientRequest::ListTools { cursor } => span.in_scope(|| {
-                let mut listing = tools::list(
-                    &self.catalog.load(),
-                    &context.caller,
-                    cursor.as_deref(),
-                    self.page_size,
-                )?;
+            ClientRequest::ListTools { cursor } => {
+                let mut listing = tools::list(catalog, caller, cursor.as_deref(), self.page_size)?;
                 downlevel::tool_listing(revision, &mut listing);
                 Ok(listing)
-            }),
-        };
-        Reply::Answer(match answer {
-            Ok(mut result) => {
-                if revision.is_stateless() {
-                    stateless::complete(&method, &mut result, &server_info());
-                }
-                Answer::result(&id, result)
             }
-            Err(error) => answer_error(&id, error, revision),
-        })
-    }
-
-    /// `tools/call`: takes its place under the cap (when the transport has
-    /// one), and runs on as [`Reply::Running`].
-    async fn call(
-        self: &Arc<Self>,
-        call: Call,
-        context: &RequestContext<'_>,
-        origin: Origin,
-    ) -> Reply {
-        let Call {
-            session,
-            id,
-            params,
-            resolved,
-        } = call;
-        let revision = session.revision;
-        let place = match context.admission {
-            Admission::Uncapped => None,
-            Admission::Capped => match self.limits().admission().admit().await {
-                Ok(place) => Some(place),
-                Err(overloaded) => {
-                    metrics::record_rejection(Rejection::Overloaded);
-                    tracing::warn!(%overloaded, "call shed");
-                    return Reply::Answer(match origin {
-                        Origin::Single => Answer::refusal(
-                            None,
-                            McpError::new(ErrorKind::Overloaded, overloaded.to_string())
-                                .with_retry_after(SHED_RETRY_AFTER),
-                        ),
-                        Origin::Batch => Answer::error(
-                            Some(&id),
-                            &McpError::new(
-                                ErrorKind::Overloaded,
-                                format!("{overloaded}; retry the call later"),
-                            ),
-                        ),
-                    });
-                }
-            },
-        };
-        let (notifier, notifications) = match origin {
-            Origin::Single => {
-                let (mut notifier, notifications) =
-                    RequestNotifier::channel(params.progress_token.clone(), session.log_level());
-                if !revision.has_progress_messages() {
-                    notifier = notifier.without_progress_messages();
-                }
-                (Some(Arc::new(notifier)), Some(notifications))
+            ClientRequest::ListResources { cursor } => {
+                let mut listing =
+                    resources::list(catalog, caller, cursor.as_deref(), self.page_size)?;
+                downlevel::resource_listing(revision, &mut listing, "resources");
+                Ok(listing)
             }
-            Origin::Batch => (None, None),
-        };
-        let client = match self.client_asker(&session, context, &params, notifier.as_deref()) {
-            Ok(client) => client,
-            Err(error) => return Reply::Answer(answer_error(&id, error, revision)),
-        };
-        // Listed before the transport goes on to the next message, so a
-        // cancellation right behind the request finds it.
-        let running = session.start_owned_call(&id.to_value());
-        let listed = context
-            .in_flight
-            .filter(|_| revision.is_stateless())
-            .map(|in_flight| in_flight.list(&id, &session));
-        let tool = match resolved {
-            Some(tool) => tool,
-            None => tools::visible_tool(&self.catalog.load(), &context.caller, &params.call.name),
-        };
-        let call = ToolCall {
-            tool,
-            params: params.call,
-        };
-        let server = Arc::clone(self);
-        let caller = Arc::clone(&context.caller);
-        let call_session = Arc::clone(&session);
-        let answer = async move {
-            let call_context = CallContext {
-                caller: &caller,
-                revision,
-                lifecycle: &server.lifecycle,
-                limits: Some(server.limits()),
-                audit: server.audit.as_deref(),
-                request_id: id.to_value(),
-                session: Some(&call_session.log_tag),
-                notifier,
-                cancelled: Some(running.cancelled()),
-                client: Some(Arc::new(client)),
-            };
-            let called = tools::call(&call_context, call).await;
-            drop(running);
-            // The call's place and its listing are held until it has ended.
-            drop((place, listed));
-            match called {
-                Ok(mut result) => {
-                    downlevel::call_result(revision, &mut result);
-                    if revision.is_stateless() {
-                        stateless::complete("tools/call", &mut result, &server_info());
-                    }
-                    Some(Answer::result(&id, result))
-                }
-                Err(error) if error.is_client_cancellation() => None,
-                Err(error) => Some(answer_error(&id, error, revision)),
+            ClientRequest::ListResourceTemplates { cursor } => {
+                let mut listing =
+                    resources::list_templates(catalog, caller, cursor.as_deref(), self.page_size)?;
+                downlevel::resource_listing(revision, &mut listing, "resourceTemplates");
+                Ok(listing)
             }
+            ClientRequest::ListPrompts { cursor } => {
+                let mut listing =
+                    prompts::list(catalog, caller, cursor.as_deref(), self.page_size)?;
+                downlevel::prompt_listing(revision, &mut listing);
+                Ok(listing)
+            }
+            ClientRequest::Subscribe { uri } => self
+                .subscribe(session, caller, catalog, uri)
+                .map(|()| json!({})),
+            ClientRequest::Unsubscribe { uri } => {
+                session.unsubscribe(&uri);
+                Ok(json!({}))
+            }
+            ClientRequest::CallTool(_)
+            | ClientRequest::ReadResource { .. }
+            | ClientRequest::GetPrompt(_)
+            | ClientRequest::Complete(_) => unreachable_job(),
         }
-        .in_current_span();
-        Reply::Running(Running {
-            session,
-            notifications,
-            answer: Box::pin(answer),
-        })
     }
+}
 
-    /// Where a `tools/call`'s requests to the client go: its stream in the
-    /// handshake revisions, a retry of the call in 2026-07-28.
-    fn client_asker(
-        &self,
-        session: &Session,
-        context: &RequestContext<'_>,
-        params: &CallToolParams,
-        notifier: Option<&RequestNotifier>,
-    ) -> Result<ClientAsker, McpError> {
-        let route = if session.revision.is_stateless() {
-            let binding = Binding::new(
-                context.caller.name(),
-                &params.call.name,
-                &params.call.arguments,
-            );
-            Route::Retry(Arc::new(RetryRound::start(
-                binding,
-                Arc::clone(self.sessions.sealer()),
-                params.request_state.as_ref(),
-                params.input_responses.as_ref(),
-            )?))
-        } else {
-            match notifier {
-                Some(notifier) => Route::Live {
-                    stream: notifier.stream(),
-                    pending: Arc::clone(&session.pending),
-                },
-                None => Route::Unreachable("this request has no stream to the client"),
-            }
-        };
-        Ok(ClientAsker::new(
-            session.revision,
-            Arc::clone(&session.client_capabilities),
-            route,
-        ))
-    }
+/// The requests that run a component never reach the plain answers: they
+/// run as jobs above. Answered as the server's failure, not a panic.
+fn unreachable_job() -> Result<Value, McpError> {
+    Err(McpError::new(
+        crate::mcp::error::ErrorKind::Internal,
+        "the request was not started",
+    ))
 }
 
 /// A notification inside a session. Nothing is answered.

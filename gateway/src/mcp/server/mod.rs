@@ -8,6 +8,7 @@
 
 mod batch;
 mod context;
+mod jobs;
 mod methods;
 mod request;
 mod subscription;
@@ -25,7 +26,7 @@ pub use context::{
     RoutingCheck, Running, SessionRef, TraceContext,
 };
 pub use request::{CallToolParams, ClientRequest, InitializeParams};
-pub use subscription::{Subscription, SubscriptionEvent};
+pub use subscription::{Subscription, SubscriptionEvent, Watching};
 
 use super::error::{ErrorKind, McpError};
 use super::jsonrpc::{Message, RequestId};
@@ -33,9 +34,10 @@ use super::revision::{Revision, Transport};
 use super::session::{LookupError, Session, SessionStore};
 use super::stateless::{self, Envelope};
 use super::tools;
+use super::watch::{self, CatalogChange, WatchGuard, Watches};
 use crate::audit::AuditLog;
 use crate::auth::Caller;
-use crate::catalog::Catalog;
+use crate::catalog::{APPS_EXTENSION, Catalog};
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
 use methods::{Origin, SessionRequest};
@@ -57,7 +59,10 @@ pub struct McpServer {
     /// Swapped whole on reload; a request takes the catalog of the moment
     /// and keeps it (and the components its calls run) until it is done.
     catalog: ArcSwap<Catalog>,
-    tools_changed: broadcast::Sender<()>,
+    /// What each reload changed, for the streams that tell clients.
+    changes: broadcast::Sender<CatalogChange>,
+    /// The resources clients watch in this process.
+    watches: Arc<Watches>,
     sessions: SessionStore,
     /// Replaced on reload when `[rate_limits]` changes.
     limits: ArcSwap<Limits>,
@@ -84,7 +89,16 @@ impl LocalState {
     /// or a response has something to reach only where local state exists).
     fn of(message: &Message) -> Self {
         match message {
-            Message::Request { method, .. } if matches!(method.as_str(), "ping" | "tools/list") => {
+            Message::Request { method, .. }
+                if matches!(
+                    method.as_str(),
+                    "ping"
+                        | "tools/list"
+                        | "prompts/list"
+                        | "resources/list"
+                        | "resources/templates/list"
+                ) =>
+            {
                 Self::NotNeeded
             }
             Message::Request { .. } => Self::Needed,
@@ -104,7 +118,8 @@ impl McpServer {
     ) -> Self {
         Self {
             catalog: ArcSwap::new(catalog),
-            tools_changed: broadcast::channel(1).0,
+            changes: broadcast::channel(16).0,
+            watches: Arc::default(),
             sessions,
             limits: ArcSwap::from_pointee(limits),
             audit,
@@ -124,20 +139,90 @@ impl McpServer {
     }
 
     /// Serves `catalog` from now on. Requests already running finish on the
-    /// catalog they started with. Subscribers hear of it when the tool
-    /// listing changed.
+    /// catalog they started with. Listeners hear at once of the lists that
+    /// changed, and of the watched resources whose contents changed once
+    /// those are read (in the background, under each component's limits).
     pub fn replace_catalog(&self, catalog: Arc<Catalog>) {
-        let previous = self.catalog.swap(catalog);
-        if previous.listing_differs(&self.catalog.load()) {
+        let previous = self.catalog.swap(Arc::clone(&catalog));
+        let change = CatalogChange::of_lists(&previous, &catalog);
+        if !change.is_empty() {
             // No subscriber (no open stream) is not an error.
-            let _ = self.tools_changed.send(());
+            let _ = self.changes.send(change);
         }
+        let watched = self.watches.uris();
+        if watched.is_empty() {
+            return;
+        }
+        let changes = self.changes.clone();
+        tokio::spawn(async move {
+            let updated = watch::updated_resources(&previous, &catalog, watched).await;
+            if !updated.is_empty() {
+                tracing::debug!(
+                    count = updated.len(),
+                    "watched resources changed with the reload"
+                );
+                let _ = changes.send(CatalogChange {
+                    catalog: Some(catalog),
+                    updated: Arc::new(updated),
+                    ..CatalogChange::default()
+                });
+            }
+        });
     }
 
-    /// Fires each time a reload changes the tool listing; for the
-    /// transports that can send `notifications/tools/list_changed`.
-    pub fn subscribe_tools_changed(&self) -> broadcast::Receiver<()> {
-        self.tools_changed.subscribe()
+    /// Fires for each change a reload makes; for the streams that send
+    /// `notifications/*/list_changed` and `notifications/resources/updated`.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<CatalogChange> {
+        self.changes.subscribe()
+    }
+
+    /// The capabilities `initialize` and `server/discover` report: tools
+    /// and logging always, the rest when some component serves them.
+    pub fn capabilities(&self, revision: Revision) -> Value {
+        let catalog = self.catalog.load();
+        let mut capabilities = json!({
+            "tools": { "listChanged": true },
+            "logging": {},
+        });
+        let resources = catalog.resources();
+        if !resources.fixed().is_empty() || !resources.templates().is_empty() {
+            capabilities["resources"] = json!({ "subscribe": true, "listChanged": true });
+        }
+        if !catalog.prompts().is_empty() {
+            capabilities["prompts"] = json!({ "listChanged": true });
+        }
+        if catalog.completes() && revision >= Revision::V2025_03_26 {
+            capabilities["completions"] = json!({});
+        }
+        if catalog.serves_apps() && revision >= Revision::V2025_06_18 {
+            capabilities["extensions"] = json!({ APPS_EXTENSION: {} });
+        }
+        capabilities
+    }
+
+    /// `resources/subscribe`: the session hears of changes to `uri` (one
+    /// the caller may read) until it unsubscribes or ends.
+    pub(super) fn subscribe(
+        &self,
+        session: &Session,
+        caller: &Arc<Caller>,
+        catalog: &Catalog,
+        uri: String,
+    ) -> Result<(), McpError> {
+        if catalog.resources().resolve(&uri, caller).is_none() {
+            return Err(super::resources::not_found(
+                session.revision,
+                &uri,
+                "no resource or template serves it",
+            ));
+        }
+        let guard = self.watches.watch(&uri)?;
+        session.subscribe(uri, guard, Arc::clone(caller))
+    }
+
+    /// Watches `uri` for a `subscriptions/listen` stream.
+    pub(super) fn watch(&self, uri: &str) -> Result<WatchGuard, McpError> {
+        self.watches.watch(uri)
     }
 
     /// The live sessions.
@@ -322,13 +407,22 @@ impl McpServer {
         };
         match method.as_str() {
             "server/discover" => {
-                let result = stateless::discover(context.transport, &server_info());
+                let capabilities = self.capabilities(Revision::V2026_07_28);
+                let result = stateless::discover(context.transport, &server_info(), capabilities);
                 return Reply::Answer(Answer::result(&id, result));
             }
             "subscriptions/listen" => {
-                return match stateless::honoured_subscriptions(params.as_ref()) {
+                let catalog = self.catalog.load();
+                let may_watch = |uri: &str| {
+                    super::resources::check_uri(uri).is_ok()
+                        && catalog.resources().resolve(uri, &context.caller).is_some()
+                };
+                return match stateless::honoured_subscriptions(params.as_ref(), may_watch) {
                     Ok(honoured) => {
-                        Reply::Subscription(self.subscription(id, honoured, &envelope, context))
+                        match self.subscription(id.clone(), honoured, &envelope, context) {
+                            Ok(subscription) => Reply::Subscription(subscription),
+                            Err(error) => refuse(error),
+                        }
                     }
                     Err(error) => refuse(error),
                 };
@@ -358,7 +452,15 @@ impl McpServer {
         honoured: Value,
         envelope: &Envelope,
         context: &RequestContext<'_>,
-    ) -> Subscription {
+    ) -> Result<Subscription, McpError> {
+        let guards = honoured
+            .get("resourceSubscriptions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|uri| self.watch(uri).map(|guard| (uri.to_owned(), guard)))
+            .collect::<Result<Vec<_>, McpError>>()?;
         // Its own state, so a cancellation can name it like any request.
         let session = Arc::new(Session::for_one_request(
             Revision::V2026_07_28,
@@ -369,14 +471,18 @@ impl McpServer {
         let listed = context
             .in_flight
             .map(|in_flight| in_flight.list(&id, &session));
-        Subscription::new(
+        Ok(Subscription::new(
             id,
             honoured,
             session,
             listed,
-            self.subscribe_tools_changed(),
+            Watching {
+                changes: self.subscribe_changes(),
+                resources: guards,
+                caller: Arc::clone(&context.caller),
+            },
             self.lifecycle.drain_begun(),
-        )
+        ))
     }
 }
 

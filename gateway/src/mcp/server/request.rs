@@ -5,8 +5,10 @@
 use serde_json::{Map, Value};
 use warden_sandbox::LogLevel;
 
+use super::super::completion::CompleteParams;
 use super::super::error::McpError;
 use super::super::notify;
+use super::super::prompts;
 use super::super::tools::CallParams;
 
 /// The params of `initialize`.
@@ -48,6 +50,55 @@ pub enum ClientRequest {
     },
     /// `tools/call`.
     CallTool(Box<CallToolParams>),
+    /// `resources/list`, from `cursor` when given.
+    ListResources {
+        /// The cursor of the page wanted.
+        cursor: Option<String>,
+    },
+    /// `resources/templates/list`, from `cursor` when given.
+    ListResourceTemplates {
+        /// The cursor of the page wanted.
+        cursor: Option<String>,
+    },
+    /// `resources/read` of `uri`.
+    ReadResource {
+        /// The resource.
+        uri: String,
+    },
+    /// `resources/subscribe` to `uri`.
+    Subscribe {
+        /// The resource.
+        uri: String,
+    },
+    /// `resources/unsubscribe` from `uri`.
+    Unsubscribe {
+        /// The resource.
+        uri: String,
+    },
+    /// `prompts/list`, from `cursor` when given.
+    ListPrompts {
+        /// The cursor of the page wanted.
+        cursor: Option<String>,
+    },
+    /// `prompts/get`.
+    GetPrompt(Box<GetPromptParams>),
+    /// `completion/complete`.
+    Complete(Box<CompleteParams>),
+}
+
+/// The params of `prompts/get`.
+#[derive(Debug)]
+pub struct GetPromptParams {
+    /// The prompt's name.
+    pub name: String,
+    /// Its arguments, all strings.
+    pub arguments: Vec<(String, String)>,
+    /// The token the client wants progress reported under, if any.
+    pub progress_token: Option<Value>,
+    /// 2026-07-28: the state of the retry round the client continues.
+    pub request_state: Option<Value>,
+    /// 2026-07-28: the client's answers to the round's requests.
+    pub input_responses: Option<Value>,
 }
 
 impl ClientRequest {
@@ -73,13 +124,23 @@ impl ClientRequest {
                     })?,
             ),
             "tools/list" => Self::ListTools {
-                cursor: match params.and_then(|mut params| params.remove("cursor")) {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(cursor)) => Some(cursor),
-                    Some(_) => return Err(McpError::invalid_params("`cursor` must be a string")),
-                },
+                cursor: cursor(params)?,
             },
             "tools/call" => Self::CallTool(Box::new(parse_call(params)?)),
+            "resources/list" => Self::ListResources {
+                cursor: cursor(params)?,
+            },
+            "resources/templates/list" => Self::ListResourceTemplates {
+                cursor: cursor(params)?,
+            },
+            "resources/read" => Self::ReadResource { uri: uri(params)? },
+            "resources/subscribe" => Self::Subscribe { uri: uri(params)? },
+            "resources/unsubscribe" => Self::Unsubscribe { uri: uri(params)? },
+            "prompts/list" => Self::ListPrompts {
+                cursor: cursor(params)?,
+            },
+            "prompts/get" => Self::GetPrompt(Box::new(parse_get_prompt(params)?)),
+            "completion/complete" => Self::Complete(Box::new(CompleteParams::parse(params)?)),
             _ => return Ok(None),
         }))
     }
@@ -132,6 +193,47 @@ fn parse_call(params: Option<Map<String, Value>>) -> Result<CallToolParams, McpE
     })
 }
 
+/// A listing's `cursor`, if given.
+fn cursor(params: Option<Map<String, Value>>) -> Result<Option<String>, McpError> {
+    match params.and_then(|mut params| params.remove("cursor")) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(cursor)) => Ok(Some(cursor)),
+        Some(_) => Err(McpError::invalid_params("`cursor` must be a string")),
+    }
+}
+
+/// A resource request's `uri`, checked: absolute, and not climbing out of
+/// where it points.
+fn uri(params: Option<Map<String, Value>>) -> Result<String, McpError> {
+    match params.and_then(|mut params| params.remove("uri")) {
+        Some(Value::String(uri)) => {
+            super::super::resources::check_uri(&uri)?;
+            Ok(uri)
+        }
+        Some(_) => Err(McpError::invalid_params("`uri` must be a string")),
+        None => Err(McpError::invalid_params("`uri` is required")),
+    }
+}
+
+fn parse_get_prompt(params: Option<Map<String, Value>>) -> Result<GetPromptParams, McpError> {
+    let mut params =
+        params.ok_or_else(|| McpError::invalid_params("`prompts/get` needs params"))?;
+    let name = match params.remove("name") {
+        Some(Value::String(name)) => name,
+        Some(_) => return Err(McpError::invalid_params("`name` must be a string")),
+        None => return Err(McpError::invalid_params("`name` is required")),
+    };
+    let arguments = prompts::parse_arguments(params.remove("arguments"))?;
+    let progress_token = notify::progress_token(Some(&params));
+    Ok(GetPromptParams {
+        name,
+        arguments,
+        progress_token,
+        request_state: params.remove("requestState"),
+        input_responses: params.remove("inputResponses"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,7 +276,21 @@ mod tests {
         .expect("an initialize");
         assert_eq!(init.capabilities, json!({}));
         assert_eq!(init.client_info, json!({"name": "c"}));
-        assert!(matches!(parse("resources/list", json!({})), Ok(None)));
+        assert!(matches!(
+            parse("resources/list", json!({})),
+            Ok(Some(ClientRequest::ListResources { cursor: None }))
+        ));
+        assert!(matches!(
+            parse("resources/directory/read", json!({})),
+            Ok(None)
+        ));
+        assert!(matches!(
+            parse("prompts/get", json!({"name": "p", "arguments": {"a": "b"}})),
+            Ok(Some(ClientRequest::GetPrompt(_)))
+        ));
+        assert!(parse("prompts/get", json!({"name": "p", "arguments": {"a": 1}})).is_err());
+        assert!(parse("resources/read", json!({"uri": "file:///a/../b"})).is_err());
+        assert!(parse("resources/read", json!({})).is_err());
     }
 
     #[test]

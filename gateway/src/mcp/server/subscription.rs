@@ -1,13 +1,15 @@
 //! `subscriptions/listen` (2026-07-28): a request whose answer is a lasting
-//! stream of the notifications the client opted in to. Warden honours
-//! `toolsListChanged` (it serves no prompts or resources). The stream opens
-//! with `notifications/subscriptions/acknowledged` naming what is honoured;
+//! stream of the notifications the client opted in to: list changes of
+//! tools, prompts and resources, and updates of the resources it names
+//! that its caller may read. The stream opens with
+//! `notifications/subscriptions/acknowledged` naming what is honoured;
 //! every message carries the subscription's id (the request's id) in
 //! `_meta`. A drain ends it with a result, so the client knows it was
 //! closed on purpose; a cancellation just ends it. Transports carry the
 //! messages and add what their wire needs (keep-alives, the client going
 //! away).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -15,9 +17,11 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use super::context::Listed;
+use crate::auth::Caller;
 use crate::mcp::jsonrpc::RequestId;
 use crate::mcp::session::{OwnedCall, Session};
 use crate::mcp::stateless::{subscription_ended, subscription_notification};
+use crate::mcp::watch::{CatalogChange, Wants, WatchGuard};
 
 /// What a subscription has for its client next.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,12 +36,24 @@ pub enum SubscriptionEvent {
     Closed(&'static str),
 }
 
+/// What a subscription watches, and where changes come from.
+pub struct Watching {
+    /// Each reload's changes.
+    pub changes: broadcast::Receiver<CatalogChange>,
+    /// The resources watched, each held for as long as the subscription.
+    pub resources: Vec<(String, WatchGuard)>,
+    /// Whose subscription it is: updates go only for what it may read.
+    pub caller: Arc<Caller>,
+}
+
 /// An open `subscriptions/listen`.
 pub struct Subscription {
     id: RequestId,
     honoured: Value,
-    tools_changed: broadcast::Receiver<()>,
-    wants_tools: bool,
+    watching: Watching,
+    wants: Wants,
+    /// Notifications of a change not yet handed out.
+    queued: VecDeque<Value>,
     drain_begun: CancellationToken,
     /// Cancelled by `notifications/cancelled` naming the subscription.
     call: OwnedCall,
@@ -51,15 +67,21 @@ impl Subscription {
         honoured: Value,
         session: Arc<Session>,
         listed: Option<Listed>,
-        tools_changed: broadcast::Receiver<()>,
+        watching: Watching,
         drain_begun: CancellationToken,
     ) -> Self {
         let call = session.start_owned_call(&id.to_value());
+        let wants = |key: &str| honoured.get(key) == Some(&Value::Bool(true));
         Self {
-            wants_tools: honoured.get("toolsListChanged") == Some(&Value::Bool(true)),
+            wants: Wants {
+                tools: wants("toolsListChanged"),
+                prompts: wants("promptsListChanged"),
+                resources: wants("resourcesListChanged"),
+            },
             id,
             honoured,
-            tools_changed,
+            watching,
+            queued: VecDeque::new(),
             drain_begun,
             call,
             _listed: listed,
@@ -88,21 +110,43 @@ impl Subscription {
 
     /// Waits for what comes next.
     pub async fn next(&mut self) -> SubscriptionEvent {
-        let cancelled = self.call.cancelled();
-        tokio::select! {
-            () = cancelled.cancelled() => SubscriptionEvent::Closed("the client cancelled it"),
-            () = self.drain_begun.cancelled() => SubscriptionEvent::End(self.ended()),
-            changed = self.tools_changed.recv(), if self.wants_tools => match changed {
-                // A lagged receiver missed changes; one notification covers them.
-                Ok(()) | Err(RecvError::Lagged(_)) => SubscriptionEvent::Notify(
-                    subscription_notification(
-                        &self.id,
-                        "notifications/tools/list_changed",
-                        json!({}),
-                    ),
-                ),
-                Err(RecvError::Closed) => SubscriptionEvent::Closed("the server stopped"),
-            },
+        loop {
+            if let Some(queued) = self.queued.pop_front() {
+                return SubscriptionEvent::Notify(queued);
+            }
+            let cancelled = self.call.cancelled();
+            let change = tokio::select! {
+                () = cancelled.cancelled() => {
+                    return SubscriptionEvent::Closed("the client cancelled it");
+                }
+                () = self.drain_begun.cancelled() => return SubscriptionEvent::End(self.ended()),
+                changed = self.watching.changes.recv() => match changed {
+                    Ok(change) => change,
+                    // A lagged receiver missed changes: every list it
+                    // watches may have changed, and every resource.
+                    Err(RecvError::Lagged(_)) => CatalogChange {
+                        tools: true,
+                        prompts: true,
+                        resources: true,
+                        updated: Arc::new(
+                            self.watching.resources.iter().map(|(uri, _)| uri.clone()).collect(),
+                        ),
+                        catalog: None,
+                    },
+                    Err(RecvError::Closed) => {
+                        return SubscriptionEvent::Closed("the server stopped");
+                    }
+                },
+            };
+            let watching = &self.watching;
+            let notes = change.notifications(self.wants, |uri| {
+                watching.resources.iter().any(|(watched, _)| watched == uri)
+                    && (change.catalog.is_none() || change.allows(uri, &watching.caller))
+            });
+            for (method, params) in notes {
+                self.queued
+                    .push_back(subscription_notification(&self.id, method, params));
+            }
         }
     }
 }

@@ -19,7 +19,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use warden_sandbox::LogLevel;
 
+use super::error::McpError;
 use super::revision::Revision;
+use super::watch::WatchGuard;
+use crate::auth::Caller;
 use crate::config::SessionKey;
 use pending::PendingRequests;
 use token::{OpenError, SESSION_ID_BYTES, SealError, SessionClaims, SessionSealer};
@@ -52,7 +55,13 @@ pub struct Session {
     calls: Mutex<HashMap<String, CancellationToken>>,
     /// Requests sent to the client from this process that wait for answers.
     pub pending: Arc<PendingRequests>,
+    /// The resources the client subscribed to in this process, each with
+    /// who subscribed (updates go only while it may read them).
+    subscriptions: Mutex<HashMap<String, (WatchGuard, Arc<Caller>)>>,
 }
+
+/// Most resources one session may subscribe to.
+pub const MAX_SUBSCRIPTIONS_PER_SESSION: usize = 256;
 
 /// The slot of [`Session::transport_state`].
 #[derive(Default)]
@@ -135,6 +144,7 @@ impl Session {
             transport_state: TransportState::default(),
             log_level: Mutex::new(log_level),
             calls: Mutex::new(HashMap::new()),
+            subscriptions: Mutex::new(HashMap::new()),
             pending: Arc::default(),
         }
     }
@@ -182,6 +192,43 @@ impl Session {
             key,
             cancelled,
         }
+    }
+
+    /// Subscribes the session to `uri`, held by `guard`, for `caller`.
+    pub fn subscribe(
+        &self,
+        uri: String,
+        guard: WatchGuard,
+        caller: Arc<Caller>,
+    ) -> Result<(), McpError> {
+        let mut subscriptions = self.lock_subscriptions();
+        if !subscriptions.contains_key(&uri) && subscriptions.len() >= MAX_SUBSCRIPTIONS_PER_SESSION
+        {
+            return Err(McpError::invalid_params(format!(
+                "a session may subscribe to at most {MAX_SUBSCRIPTIONS_PER_SESSION} resources; \
+                 unsubscribe from one first"
+            )));
+        }
+        subscriptions.insert(uri, (guard, caller));
+        Ok(())
+    }
+
+    /// Ends the subscription to `uri`, if there is one.
+    pub fn unsubscribe(&self, uri: &str) {
+        self.lock_subscriptions().remove(uri);
+    }
+
+    /// Who subscribed to `uri` in this session, if anyone.
+    pub fn subscriber(&self, uri: &str) -> Option<Arc<Caller>> {
+        self.lock_subscriptions()
+            .get(uri)
+            .map(|(_, caller)| Arc::clone(caller))
+    }
+
+    fn lock_subscriptions(&self) -> MutexGuard<'_, HashMap<String, (WatchGuard, Arc<Caller>)>> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Cancels the call running under `request_id`; false when none is.
@@ -510,6 +557,7 @@ impl SessionStore {
             transport_state: TransportState::default(),
             log_level: Mutex::new(Some(super::notify::DEFAULT_LOG_LEVEL)),
             calls: Mutex::new(HashMap::new()),
+            subscriptions: Mutex::new(HashMap::new()),
             pending: Arc::default(),
         }
     }

@@ -166,7 +166,27 @@ async fn a_sessions_methods_and_their_errors() {
             json!({"name": "nope"}),
             Some(code::INVALID_PARAMS),
         ),
-        ("resources/list", json!({}), Some(code::METHOD_NOT_FOUND)),
+        ("resources/list", json!({}), None),
+        (
+            "resources/read",
+            json!({"uri": "test://none"}),
+            Some(code::RESOURCE_NOT_FOUND),
+        ),
+        (
+            "prompts/get",
+            json!({"name": "none"}),
+            Some(code::INVALID_PARAMS),
+        ),
+        (
+            "completion/complete",
+            json!({"ref": {"type": "ref/prompt", "name": "none"}, "argument": {"name": "a", "value": ""}}),
+            Some(code::METHOD_NOT_FOUND),
+        ),
+        (
+            "resources/directory/read",
+            json!({}),
+            Some(code::METHOD_NOT_FOUND),
+        ),
     ] {
         let answer = settle(server.handle(request(9, method, params), &in_session).await)
             .await

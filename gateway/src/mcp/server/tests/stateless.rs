@@ -128,7 +128,7 @@ async fn a_subscription_acknowledges_and_ends_with_a_drain() {
     );
     assert_eq!(
         acknowledged["params"]["notifications"],
-        json!({"toolsListChanged": true})
+        json!({"toolsListChanged": true, "promptsListChanged": true})
     );
     server.lifecycle().begin_drain();
     let SubscriptionEvent::End(ended) = subscription.next().await else {

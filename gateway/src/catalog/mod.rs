@@ -1,0 +1,516 @@
+//! What Warden serves: every configured component loaded into the sandbox,
+//! its tools, resources, resource templates and prompts checked for clashes,
+//! their JSON Schemas and templates compiled once, each with the rules and
+//! quotas the config gives it.
+
+mod prompts;
+mod resources;
+mod tool;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use warden_sandbox::{
+    LoadError, MAX_TOOL_NAME_CHARS, Policy, Sandbox, SandboxConfig, SandboxError, ToolComponent,
+};
+
+use crate::config::{
+    self, AccessPolicy, ComponentConfig, Config, DefinedAt, ToolAuditConfig, ToolQuotas,
+};
+use crate::limits::ToolRates;
+pub use prompts::Prompt;
+pub use resources::{ResourcePolicy, ResourceTarget, Resources, ServedResource, ServedTemplate};
+pub use tool::{Tool, compile_schema};
+
+/// The MCP Apps extension: `ui://` resources clients render.
+pub const APPS_EXTENSION: &str = "io.modelcontextprotocol/ui";
+
+/// The MIME type of an MCP Apps user interface.
+pub const APPS_MIME_TYPE: &str = "text/html;profile=mcp-app";
+
+/// Why the catalog could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The engine could not be created.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// A component file failed to load (no configuration names it).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A configured component failed to load.
+    #[error("{at}: {source}")]
+    ConfiguredLoad {
+        /// Where the configuration names the component.
+        at: DefinedAt,
+        /// Why it failed.
+        source: LoadError,
+    },
+    /// Two components serve the same tool or prompt name, resource URI or
+    /// template.
+    #[error(
+        "{kind} `{name}` is served by both component `{first}` and component `{second}`{hint}",
+        hint = if matches!(*kind, "tool" | "prompt") { "; give one of them a `tool_prefix`" } else { "" }
+    )]
+    Duplicate {
+        /// `tool`, `prompt`, `resource` or `resource template`.
+        kind: &'static str,
+        /// The clashing name, URI or template.
+        name: String,
+        /// The component loaded first.
+        first: String,
+        /// The component that clashes.
+        second: String,
+    },
+    /// A tool's or prompt's name with its component's prefix breaks MCP's
+    /// naming rule.
+    #[error(
+        "component `{component}`: {kind} `{name}` with prefix `{prefix}` is longer than \
+         {MAX_TOOL_NAME_CHARS} characters"
+    )]
+    NameTooLong {
+        /// The component.
+        component: String,
+        /// `tool` or `prompt`.
+        kind: &'static str,
+        /// The name as the component declares it.
+        name: String,
+        /// The configured prefix.
+        prefix: String,
+    },
+    /// A table of the config names something the component does not serve.
+    #[error(
+        "components.{component}.{table}.{name:?}: component `{component}` serves no {kind} \
+         `{name}` (it serves: {declared})"
+    )]
+    UnknownItem {
+        /// The component.
+        component: String,
+        /// E.g. `access.tools` or `rate_limits.resources`.
+        table: &'static str,
+        /// `tool`, `prompt`, or the kind of prefix.
+        kind: &'static str,
+        /// The key in the table.
+        name: String,
+        /// What the component serves, comma-separated.
+        declared: String,
+    },
+    /// Something a component serves cannot be served as declared.
+    #[error("component `{component}`: {item}: {reason}")]
+    Invalid {
+        /// The component.
+        component: String,
+        /// What, e.g. ``resource template `x` ``.
+        item: String,
+        /// Why.
+        reason: String,
+    },
+    /// A tool's schema does not compile.
+    #[error("component `{component}`: tool `{tool}`: invalid {which} schema: {reason}")]
+    InvalidSchema {
+        /// The component.
+        component: String,
+        /// The tool.
+        tool: String,
+        /// `input` or `output`.
+        which: &'static str,
+        /// The validator's complaint.
+        reason: String,
+    },
+}
+
+/// A loaded component and how the config serves it.
+struct Served<'a> {
+    component: Arc<ToolComponent>,
+    tool_prefix: &'a str,
+    access: Option<&'a AccessPolicy>,
+    quotas: Option<&'a ToolQuotas>,
+    audit: Option<&'a ToolAuditConfig>,
+}
+
+/// Everything served, in a stable order (components as configured, items
+/// as each declares them).
+pub struct Catalog {
+    sandbox: Arc<Sandbox>,
+    tools: Vec<Arc<Tool>>,
+    by_name: HashMap<String, Arc<Tool>>,
+    resources: Resources,
+    prompts: Vec<Arc<Prompt>>,
+    prompts_by_name: HashMap<String, Arc<Prompt>>,
+    components: Vec<Arc<ToolComponent>>,
+}
+
+impl Catalog {
+    /// Builds the sandbox engine sized for `config` and loads every component.
+    pub async fn load(config: &Config) -> Result<Self, CatalogError> {
+        let sandbox = Arc::new(Sandbox::new(sandbox_config(config))?);
+        Self::load_into(sandbox, config, None).await
+    }
+
+    /// Loads the catalog `config` describes to replace `self`, built aside
+    /// while `self` keeps serving. The engine and its instance pool are
+    /// reused when the settings they are built from did not change, so the
+    /// pool's limit stays one limit across the swap.
+    pub async fn reload(&self, config: &Config) -> Result<Self, CatalogError> {
+        let sandbox_config = sandbox_config(config);
+        let sandbox = if &sandbox_config == self.sandbox.config() {
+            Arc::clone(&self.sandbox)
+        } else {
+            Arc::new(Sandbox::new(sandbox_config)?)
+        };
+        Self::load_into(sandbox, config, Some(self)).await
+    }
+
+    /// Loads `config`'s components; quota counters of `previous`'s tools
+    /// carry over where the quota is unchanged.
+    async fn load_into(
+        sandbox: Arc<Sandbox>,
+        config: &Config,
+        previous: Option<&Catalog>,
+    ) -> Result<Self, CatalogError> {
+        let mut components = Vec::with_capacity(config.components.len());
+        for component in &config.components {
+            let loaded = sandbox
+                .load(&component.name, &component.path, policy(component))
+                .await
+                .map_err(|source| CatalogError::ConfiguredLoad {
+                    at: component.defined_at.clone(),
+                    source,
+                })?;
+            crate::telemetry::metrics::record_component_load(loaded.loaded_from_cache());
+            components.push(Served {
+                component: Arc::new(loaded),
+                tool_prefix: &component.tool_prefix,
+                access: component.access.as_ref(),
+                quotas: Some(&component.rate_limits),
+                audit: Some(&component.audit),
+            });
+        }
+        Self::from_components(sandbox, &components, previous)
+    }
+
+    /// Loads the single component at `path`, named `name`, under the
+    /// default (deny-all) policy and without a cache: what `warden inspect`
+    /// shows of a component before any config names it.
+    pub async fn inspect(name: &str, path: &Path) -> Result<Self, CatalogError> {
+        let sandbox = Arc::new(Sandbox::new(SandboxConfig {
+            pool_instances: 1,
+            ..SandboxConfig::default()
+        })?);
+        let component = sandbox.load(name, path, Policy::default()).await?;
+        let served = Served {
+            component: Arc::new(component),
+            tool_prefix: "",
+            access: None,
+            quotas: None,
+            audit: None,
+        };
+        Self::from_components(sandbox, &[served], None)
+    }
+
+    /// The catalog of `components`.
+    fn from_components(
+        sandbox: Arc<Sandbox>,
+        components: &[Served<'_>],
+        previous: Option<&Catalog>,
+    ) -> Result<Self, CatalogError> {
+        let mut catalog = Self {
+            sandbox,
+            tools: Vec::new(),
+            by_name: HashMap::new(),
+            resources: Resources::default(),
+            prompts: Vec::new(),
+            prompts_by_name: HashMap::new(),
+            components: components
+                .iter()
+                .map(|served| Arc::clone(&served.component))
+                .collect(),
+        };
+        for served in components {
+            catalog.add_tools(served, previous)?;
+            catalog.add_prompts(served, previous)?;
+            let earlier =
+                previous.and_then(|catalog| catalog.resources.policy_of(served.component.name()));
+            let policy = Arc::new(resources::policy(
+                &served.component,
+                served.access,
+                served.quotas,
+                served.audit,
+                earlier.map(AsRef::as_ref),
+            )?);
+            catalog.resources.add(
+                &served.component,
+                &policy,
+                served.quotas,
+                previous.map(|catalog| &catalog.resources),
+            )?;
+        }
+        Ok(catalog)
+    }
+
+    fn add_tools(
+        &mut self,
+        served: &Served<'_>,
+        previous: Option<&Catalog>,
+    ) -> Result<(), CatalogError> {
+        let (component, prefix) = (&served.component, served.tool_prefix);
+        let declared: Vec<&str> = component
+            .tools()
+            .iter()
+            .map(|info| info.name.as_str())
+            .collect();
+        if let Some(access) = served.access {
+            tool::check_names(
+                component,
+                "access.tools",
+                "tool",
+                &declared,
+                access.tools.keys(),
+            )?;
+        }
+        if let Some(quotas) = served.quotas {
+            tool::check_names(
+                component,
+                "rate_limits.tools",
+                "tool",
+                &declared,
+                quotas.tools.keys(),
+            )?;
+        }
+        for info in component.tools() {
+            let name = prefixed(component, "tool", prefix, &info.name)?;
+            if let Some(existing) = self.by_name.get(&name) {
+                return Err(CatalogError::Duplicate {
+                    kind: "tool",
+                    name,
+                    first: existing.component.name().to_owned(),
+                    second: component.name().to_owned(),
+                });
+            }
+            let mut tool = tool::compile_tool(component, name.clone(), info)?;
+            tool.access = served.access.and_then(|access| {
+                let own = access.tools.get_key_value(&info.name);
+                tool::item_access(
+                    component,
+                    access,
+                    "tools",
+                    own.map(|(k, v)| (k.as_str(), v)),
+                )
+            });
+            if let Some(quotas) = served.quotas {
+                let (per_tool, per_caller) = quotas.for_tool(&info.name);
+                let earlier = previous.and_then(|catalog| catalog.get(&name));
+                tool.rates = ToolRates::new(per_tool, per_caller, earlier.map(|tool| &tool.rates));
+            }
+            if let Some(audit) = served.audit {
+                tool.audit = audit.clone();
+            }
+            let tool = Arc::new(tool);
+            self.by_name.insert(name, Arc::clone(&tool));
+            self.tools.push(tool);
+        }
+        Ok(())
+    }
+
+    fn add_prompts(
+        &mut self,
+        served: &Served<'_>,
+        previous: Option<&Catalog>,
+    ) -> Result<(), CatalogError> {
+        let (component, prefix) = (&served.component, served.tool_prefix);
+        let declared: Vec<&str> = component
+            .prompts()
+            .iter()
+            .map(|info| info.name.as_str())
+            .collect();
+        if let Some(access) = served.access {
+            tool::check_names(
+                component,
+                "access.prompts",
+                "prompt",
+                &declared,
+                access.prompts.keys(),
+            )?;
+        }
+        if let Some(quotas) = served.quotas {
+            tool::check_names(
+                component,
+                "rate_limits.prompts",
+                "prompt",
+                &declared,
+                quotas.prompts.keys(),
+            )?;
+        }
+        for info in component.prompts() {
+            let name = prefixed(component, "prompt", prefix, &info.name)?;
+            if let Some(existing) = self.prompts_by_name.get(&name) {
+                return Err(CatalogError::Duplicate {
+                    kind: "prompt",
+                    name,
+                    first: existing.component.name().to_owned(),
+                    second: component.name().to_owned(),
+                });
+            }
+            let mut prompt = Prompt::new(name.clone(), info, component);
+            prompt.access = served.access.and_then(|access| {
+                let own = access.prompts.get_key_value(&info.name);
+                tool::item_access(
+                    component,
+                    access,
+                    "prompts",
+                    own.map(|(k, v)| (k.as_str(), v)),
+                )
+            });
+            if let Some(quotas) = served.quotas {
+                let (per_prompt, per_caller) = quotas.for_prompt(&info.name);
+                let earlier = previous.and_then(|catalog| catalog.prompts_by_name.get(&name));
+                prompt.rates =
+                    ToolRates::new(per_prompt, per_caller, earlier.map(|prompt| &prompt.rates));
+            }
+            if let Some(audit) = served.audit {
+                prompt.audit = audit.clone();
+            }
+            let prompt = Arc::new(prompt);
+            self.prompts_by_name.insert(name, Arc::clone(&prompt));
+            self.prompts.push(prompt);
+        }
+        Ok(())
+    }
+
+    /// The tool named `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Tool>> {
+        self.by_name.get(name)
+    }
+
+    /// Every tool in listing order.
+    pub fn tools(&self) -> &[Arc<Tool>] {
+        &self.tools
+    }
+
+    /// Every resource and resource template.
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    /// Every prompt in listing order.
+    pub fn prompts(&self) -> &[Arc<Prompt>] {
+        &self.prompts
+    }
+
+    /// The prompt named `name`.
+    pub fn prompt(&self, name: &str) -> Option<&Arc<Prompt>> {
+        self.prompts_by_name.get(name)
+    }
+
+    /// Whether any component serves an MCP Apps user interface (a `ui://`
+    /// resource of [`APPS_MIME_TYPE`]).
+    pub fn serves_apps(&self) -> bool {
+        self.resources.fixed.iter().any(|resource| {
+            resource.info.uri.starts_with("ui://")
+                && resource.info.mime_type.as_deref() == Some(APPS_MIME_TYPE)
+        })
+    }
+
+    /// Whether any component completes arguments of what it serves.
+    pub fn completes(&self) -> bool {
+        self.components.iter().any(|component| {
+            component.completes()
+                && !(component.prompts().is_empty() && component.resource_templates().is_empty())
+        })
+    }
+
+    /// Every loaded component.
+    pub fn components(&self) -> &[Arc<ToolComponent>] {
+        &self.components
+    }
+
+    /// The sandbox that runs the components.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// Whether a client listing tools would see something different in
+    /// `other`: a tool added, removed, or changed in any listed field.
+    pub fn listing_differs(&self, other: &Catalog) -> bool {
+        self.tools.len() != other.tools.len()
+            || self.tools.iter().zip(&other.tools).any(|(mine, theirs)| {
+                mine.listing != theirs.listing || mine.access != theirs.access
+            })
+    }
+
+    /// Whether a client listing prompts would see something different in
+    /// `other`.
+    pub fn prompts_differ(&self, other: &Catalog) -> bool {
+        self.prompts.len() != other.prompts.len()
+            || self
+                .prompts
+                .iter()
+                .zip(&other.prompts)
+                .any(|(mine, theirs)| {
+                    mine.listing != theirs.listing || mine.access != theirs.access
+                })
+    }
+
+    /// Whether a client listing resources or templates would see something
+    /// different in `other`.
+    pub fn resources_differ(&self, other: &Catalog) -> bool {
+        let (mine, theirs) = (&self.resources, &other.resources);
+        mine.fixed.len() != theirs.fixed.len()
+            || mine.templates.len() != theirs.templates.len()
+            || mine
+                .fixed
+                .iter()
+                .zip(&theirs.fixed)
+                .any(|(a, b)| a.listing != b.listing)
+            || mine
+                .templates
+                .iter()
+                .zip(&theirs.templates)
+                .any(|(a, b)| a.listing != b.listing)
+    }
+}
+
+fn sandbox_config(config: &Config) -> SandboxConfig {
+    let limits = config.components.iter().map(|component| &component.limits);
+    SandboxConfig {
+        pool_instances: config.server.pool_instances,
+        max_memory_bytes: limits
+            .clone()
+            .map(|limits| limits.max_memory_bytes)
+            .max()
+            .unwrap_or(config::DEFAULT_MAX_MEMORY_BYTES),
+        // A fuel budget needs every call's consumption measured.
+        fuel_metering: limits.clone().any(|limits| limits.fuel.is_some())
+            || config.rate_limits.caller_fuel.is_some(),
+        cache_dir: config.server.cache_dir.clone(),
+        keep_resident_bytes: config.server.pool_keep_resident_bytes,
+        ..SandboxConfig::default()
+    }
+}
+
+/// The sandbox policy a configured component runs under.
+pub fn policy(component: &ComponentConfig) -> Policy {
+    Policy {
+        limits: component.limits.clone(),
+        capabilities: component.capabilities.clone(),
+    }
+}
+
+/// `prefix` and `name`, within MCP's naming rule.
+fn prefixed(
+    component: &ToolComponent,
+    kind: &'static str,
+    prefix: &str,
+    name: &str,
+) -> Result<String, CatalogError> {
+    let served = format!("{prefix}{name}");
+    if served.len() > MAX_TOOL_NAME_CHARS {
+        return Err(CatalogError::NameTooLong {
+            component: component.name().to_owned(),
+            kind,
+            name: name.to_owned(),
+            prefix: prefix.to_owned(),
+        });
+    }
+    Ok(served)
+}
