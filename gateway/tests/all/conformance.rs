@@ -201,3 +201,13 @@ async fn the_2026_07_28_conformance_requirements_pass() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_2025_11_25_conformance_requirements_pass() {
+    run_suite(
+        Release::Next,
+        &["--requirements", "2025-11-25"],
+        "expected-failures-2025-11-25.yml",
+    )
+    .await;
+}

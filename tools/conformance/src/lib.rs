@@ -16,7 +16,10 @@
 //! choosing (`test_missing_capability`), name the keys of an
 //! `InputRequiredResult`'s `inputRequests`, or ask several questions at
 //! once. Those tools do what a component can and leave the rest to the
-//! gateway. Two fixtures are missing because no component can provide them:
+//! gateway. It also serves the resources, resource template, prompts and
+//! completions of the suite's resource, prompt and completion scenarios
+//! (`served`). Two fixtures are missing because no component can provide
+//! them:
 //! `test_input_required_result_list_roots` (the host offers no `roots/list`)
 //! and `test_trigger_tool_change` (a component cannot change the tool
 //! list).
@@ -24,12 +27,14 @@
 mod content;
 mod requests;
 mod schemas;
+mod served;
 
 use warden_tool::{Tool, Toolbox};
 
-/// The component's tools, in the order of the suite's scenarios.
+/// The component's tools (in the order of the suite's scenarios), then its
+/// resources, template, prompts and completions.
 pub fn toolbox() -> Toolbox {
-    Toolbox::new()
+    let tools = Toolbox::new()
         .tool(Tool::with_content(
             "test_simple_text",
             "Returns one text item (scenario tools-call-simple-text).",
@@ -189,7 +194,8 @@ pub fn toolbox() -> Toolbox {
              as the Mcp-Param-Region header (scenario \
              http-custom-header-server-validation).",
             schemas::header_mirroring,
-        ))
+        ));
+    served::serve(tools)
 }
 
 warden_tool::export_toolbox!(toolbox);

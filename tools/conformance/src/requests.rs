@@ -299,7 +299,7 @@ fn describe(answer: &Value) -> String {
 }
 
 /// A string as itself, any other value as JSON.
-fn plain(value: &Value) -> String {
+pub(crate) fn plain(value: &Value) -> String {
     value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_owned)
@@ -307,7 +307,7 @@ fn plain(value: &Value) -> String {
 
 /// Why [`ask_field`] has no value.
 #[derive(Debug)]
-enum AskError {
+pub(crate) enum AskError {
     /// The question could not be put, or got no answer.
     Client(ClientError),
     /// The user accepted without filling in the required field.
@@ -346,7 +346,7 @@ fn field_request(message: &str, field: &str, kind: &str) -> Request {
 /// [`ask_field`] with the request named `key` and, when `optional`, an
 /// `unsupported` answer rather than the end of the call where the client
 /// cannot take it.
-fn ask_field_as(
+pub(crate) fn ask_field_as(
     key: Option<&str>,
     optional: bool,
     message: &str,

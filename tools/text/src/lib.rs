@@ -1,7 +1,9 @@
 //! `text`: a Warden tool component for counting, re-casing, searching and
 //! rewriting text.
 //!
-//! Tools: `text.count`, `text.case`, `text.replace`, `text.find`. Patterns
+//! Tools: `text.count`, `text.case`, `text.replace`, `text.find`.
+//! `text.count` comes with an MCP App (`ui://text/count.html`) that hosts
+//! rendering MCP Apps show beside its result. Patterns
 //! are Rust `regex` syntax (no look-around or back-references, linear time);
 //! compiled programs are capped at [`REGEX_SIZE_LIMIT_BYTES`] so a hostile
 //! pattern fails with a tool error instead of exhausting memory.
@@ -10,9 +12,41 @@ mod case;
 mod count;
 mod find;
 
-use warden_tool::{Tool, Toolbox};
+use warden_tool::{Resource, ResourcePart, Tool, Toolbox};
 
 pub use case::{CaseArgs, Converted, TargetCase};
+
+/// Where the MCP App that shows `text.count`'s result is served.
+pub const COUNT_APP_URI: &str = "ui://text/count.html";
+
+/// The MIME type of an MCP App.
+const APP_MIME_TYPE: &str = "text/html;profile=mcp-app";
+
+/// The page MCP Apps hosts render beside a `text.count` call.
+const COUNT_APP_HTML: &str = include_str!("count.html");
+
+/// `text.count`'s MCP App: a page that shows the counts, asking for no
+/// network, camera or other permission.
+fn count_app() -> Resource {
+    let ui = serde_json::json!({
+        "ui": {
+            "prefersBorder": true,
+            "csp": { "connectDomains": [], "resourceDomains": [] },
+        }
+    });
+    let part_meta = ui.clone();
+    Resource::new(COUNT_APP_URI, "count.html", move |uri| {
+        Ok(vec![
+            ResourcePart::text(uri, Some(APP_MIME_TYPE), COUNT_APP_HTML)
+                .with_meta(part_meta.clone()),
+        ])
+    })
+    .title("Text counts")
+    .description("An MCP App that shows the result of text.count.")
+    .mime_type(APP_MIME_TYPE)
+    .size(COUNT_APP_HTML.len() as u64)
+    .meta(ui)
+}
 pub use count::{CountArgs, Counts};
 pub use find::{FindArgs, Found, Match, ReplaceArgs, Replaced};
 
@@ -32,8 +66,10 @@ pub fn toolbox() -> Toolbox {
             .title("Count text")
             .read_only()
             .idempotent()
-            .open_world(false),
+            .open_world(false)
+            .ui(COUNT_APP_URI),
         )
+        .resource(count_app())
         .tool(
             Tool::new(
                 "text.case",
