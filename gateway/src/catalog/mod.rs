@@ -49,8 +49,12 @@ pub enum CatalogError {
     /// Two components serve the same tool or prompt name, resource URI or
     /// template.
     #[error(
-        "{kind} `{name}` is served by both component `{first}` and component `{second}`{hint}",
-        hint = if matches!(*kind, "tool" | "prompt") { "; give one of them a `tool_prefix`" } else { "" }
+        "{kind} `{name}` is declared by both component `{first}` and component `{second}`{hint}",
+        hint = if matches!(*kind, "tool" | "prompt") {
+            "; give one of them a `tool_prefix`"
+        } else {
+            "; a URI is served by one component only: set `serve_resources = false` on one of them"
+        }
     )]
     Duplicate {
         /// `tool`, `prompt`, `resource` or `resource template`.
@@ -80,8 +84,8 @@ pub enum CatalogError {
     },
     /// A table of the config names something the component does not serve.
     #[error(
-        "components.{component}.{table}.{name:?}: component `{component}` serves no {kind} \
-         `{name}` (it serves: {declared})"
+        "components.{component}.{table}.{name}: component `{component}` declares no {kind} \
+         `{name}` (it declares: {declared})"
     )]
     UnknownItem {
         /// The component.
@@ -123,6 +127,7 @@ pub enum CatalogError {
 struct Served<'a> {
     component: Arc<ToolComponent>,
     tool_prefix: &'a str,
+    serve_resources: bool,
     access: Option<&'a AccessPolicy>,
     quotas: Option<&'a ToolQuotas>,
     audit: Option<&'a ToolAuditConfig>,
@@ -181,6 +186,7 @@ impl Catalog {
             components.push(Served {
                 component: Arc::new(loaded),
                 tool_prefix: &component.tool_prefix,
+                serve_resources: component.serve_resources,
                 access: component.access.as_ref(),
                 quotas: Some(&component.rate_limits),
                 audit: Some(&component.audit),
@@ -201,6 +207,7 @@ impl Catalog {
         let served = Served {
             component: Arc::new(component),
             tool_prefix: "",
+            serve_resources: true,
             access: None,
             quotas: None,
             audit: None,
@@ -229,6 +236,9 @@ impl Catalog {
         for served in components {
             catalog.add_tools(served, previous)?;
             catalog.add_prompts(served, previous)?;
+            if !served.serve_resources {
+                continue;
+            }
             let earlier =
                 previous.and_then(|catalog| catalog.resources.policy_of(served.component.name()));
             let policy = Arc::new(resources::policy(

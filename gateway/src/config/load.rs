@@ -323,6 +323,7 @@ impl Resolver<'_> {
             },
             path,
             tool_prefix: raw.tool_prefix.map(|prefix| prefix.0).unwrap_or_default(),
+            serve_resources: raw.serve_resources,
             limits: raw.limits.0.into(),
             capabilities,
             secret_files,

@@ -299,9 +299,14 @@ pub struct ComponentConfig {
     /// Canonical absolute path of the component's `.wasm` file, which existed
     /// and was a file when the configuration was loaded.
     pub path: PathBuf,
-    /// Put before the name of each tool the component declares, as clients
-    /// see it (`acme.` serves `count` as `acme.count`). Empty by default.
+    /// Put before the name of each tool and prompt the component declares,
+    /// as clients see it (`acme.` serves `count` as `acme.count`). Empty by
+    /// default.
     pub tool_prefix: String,
+    /// Whether the component's resources and resource templates are
+    /// served. True by default; a URI is served by one component only, so a
+    /// component configured twice serves them from one of its entries.
+    pub serve_resources: bool,
     /// Resource limits applied to every call.
     pub limits: Limits,
     /// What the component may reach outside its sandbox. Empty by default.

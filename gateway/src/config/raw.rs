@@ -493,6 +493,8 @@ pub(super) struct RawComponent {
     #[serde(default)]
     pub tool_prefix: Option<ToolPrefix>,
     #[serde(default = "enabled_by_default")]
+    pub serve_resources: bool,
+    #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     #[serde(default)]
     pub limits: Table<RawLimits>,

@@ -149,7 +149,7 @@ fn finish(revision: Revision, uri: &str, read: ResourceRead) -> (Result<Value, M
             )
         }
         ResourceRead::NotFound(message) => (
-            Err(not_found(revision, uri, &message)),
+            Err(not_found(revision, uri, &message).with_reason(Reason::UnknownResource)),
             Ended::new(Outcome::Rejected, Some(Reason::UnknownResource)),
         ),
         ResourceRead::Invalid(message) => (

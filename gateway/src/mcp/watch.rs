@@ -71,7 +71,14 @@ impl CatalogChange {
                 .is_some_and(|caller| self.allows(uri, &caller))
         })
         .into_iter()
-        .map(|(method, params)| json!({ "jsonrpc": "2.0", "method": method, "params": params }))
+        .map(|(method, params)| {
+            // A list change has no params; MCP's own examples leave them out.
+            if params.as_object().is_some_and(serde_json::Map::is_empty) {
+                json!({ "jsonrpc": "2.0", "method": method })
+            } else {
+                json!({ "jsonrpc": "2.0", "method": method, "params": params })
+            }
+        })
         .collect()
     }
 

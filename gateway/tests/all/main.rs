@@ -25,6 +25,7 @@ mod quotas;
 mod reload;
 mod replicas;
 mod revisions;
+mod served;
 mod shutdown;
 mod stateless;
 mod stdio;

@@ -151,7 +151,7 @@ async fn json_rpc_errors_carry_the_right_codes() {
     );
     assert!(batch.text().contains("batch"), "{}", batch.text());
 
-    let unknown_method = session.request("resources/list", json!({})).await;
+    let unknown_method = session.request("resources/directory/read", json!({})).await;
     assert_eq!(unknown_method["error"]["code"], -32601);
 
     let unknown_tool = session

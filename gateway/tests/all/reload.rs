@@ -176,7 +176,10 @@ async fn a_tool_prefix_serves_a_component_twice_and_a_clash_is_refused() {
         server.log()
     );
 
-    server.write_config(&format!("{twice}tool_prefix = \"copy.\"\n"));
+    // The copy's resources would clash with the original's URIs.
+    server.write_config(&format!(
+        "{twice}tool_prefix = \"copy.\"\nserve_resources = false\n"
+    ));
     server.signal("HUP");
     server.wait_for_log(RELOADED, 1).await;
     let names = server.tool_names(&session).await;

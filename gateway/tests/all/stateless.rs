@@ -362,7 +362,7 @@ async fn a_listen_stream_hears_of_tool_changes_and_ends_with_the_drain() {
     let body = request(
         7,
         "subscriptions/listen",
-        json!({"notifications": {"toolsListChanged": true, "promptsListChanged": true}}),
+        json!({"notifications": {"toolsListChanged": true, "elicitationsChanged": true}}),
         json!({}),
     );
     let mut headers = MCP_HEADERS.to_vec();

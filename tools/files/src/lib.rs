@@ -9,9 +9,18 @@
 //! tool error naming the path.
 //!
 //! Directory walks do not follow symbolic links.
+//!
+//! Besides its tools, the component serves `/data` as MCP resources: the
+//! regular files under it (the first 100 in path order) are listed as
+//! `file:///data/<path>` resources with a MIME type guessed from the
+//! extension, their size and modification time; the resource template
+//! `file:///data/{+path}` reads any file under `/data` (UTF-8 as text, else
+//! binary, at most 4 MiB) and completes its paths; and the prompt
+//! `files.summarize` embeds a file and asks the model to summarize it.
 
 mod list;
 mod read;
+mod resources;
 mod search;
 mod walk;
 
@@ -22,6 +31,7 @@ use warden_tool::{Tool, ToolError, Toolbox};
 
 pub use list::{Entry, EntryKind, ListArgs, Listing};
 pub use read::{ReadArgs, ReadOutput, WriteArgs, Written};
+pub use resources::{FILE_TEMPLATE, MAX_LISTED_RESOURCES, MAX_RESOURCE_BYTES, SummarizeArgs};
 pub use search::{Found, LineMatch, SearchArgs};
 
 /// The directory relative paths resolve against: where Warden's default
@@ -45,7 +55,7 @@ pub(crate) fn fs_error(action: &str, path: &Path, error: &io::Error) -> ToolErro
     ToolError::new(format!("cannot {action} `{}`: {error}", path.display()))
 }
 
-/// The component's tools.
+/// The component's tools, resources, resource template and prompt.
 pub fn toolbox() -> Toolbox {
     Toolbox::new()
         .tool(
@@ -101,6 +111,9 @@ pub fn toolbox() -> Toolbox {
             .destructive()
             .open_world(false),
         )
+        .resources_from(resources::list_resources)
+        .resource_template(resources::file_template())
+        .prompt(resources::summarize_prompt())
 }
 
 warden_tool::export_toolbox!(toolbox);

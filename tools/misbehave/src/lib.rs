@@ -10,6 +10,7 @@ mod ask;
 mod escape;
 mod fetch;
 mod runaway;
+mod served;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,6 +24,7 @@ pub use fetch::{Attempt, HttpArgs, HttpOutcome};
 pub use runaway::{
     BytesArgs, CountArgs, ExitArgs, GrowThenArgs, PanicArgs, ReportsArgs, SleepArgs,
 };
+pub use served::{HUGE_BYTES, LISTS_ENV};
 
 /// Arguments of `misbehave.progress`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -138,7 +140,7 @@ fn invalid_result(args: InvalidResultArgs) -> CallResult {
 
 /// The component's tools.
 pub fn toolbox() -> Toolbox {
-    Toolbox::new()
+    let tools = Toolbox::new()
         .tool(Tool::with_content(
             "misbehave.loop",
             "Spins in a busy loop forever without calling the host. Proves \
@@ -294,7 +296,8 @@ pub fn toolbox() -> Toolbox {
              Proves the outbound allowlist, the address checks, the limits \
              and that injected secrets stay in the host.",
             fetch::http,
-        ))
+        ));
+    served::serve(tools)
 }
 
 warden_tool::export_toolbox!(toolbox);
