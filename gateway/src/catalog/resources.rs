@@ -148,7 +148,15 @@ impl Resources {
                 }
             }
         };
-        target.policy.allows(uri, caller).then_some(target)
+        if !target.policy.allows(uri, caller) {
+            return None;
+        }
+        // A prefix's quota is shared by every read under it.
+        let rates = target.policy.prefix_rates(uri).map(Arc::clone);
+        Some(match rates {
+            Some(rates) => ResourceTarget { rates, ..target },
+            None => target,
+        })
     }
 
     /// The rules of component `name`, if it serves any resource.

@@ -26,6 +26,7 @@ mod reload;
 mod replicas;
 mod revisions;
 mod served;
+mod served_policy;
 mod shutdown;
 mod stateless;
 mod stdio;

@@ -180,7 +180,7 @@ async fn a_sessions_methods_and_their_errors() {
         (
             "completion/complete",
             json!({"ref": {"type": "ref/prompt", "name": "none"}, "argument": {"name": "a", "value": ""}}),
-            Some(code::METHOD_NOT_FOUND),
+            Some(code::INVALID_PARAMS),
         ),
         (
             "resources/directory/read",
