@@ -21,9 +21,9 @@ pub async fn check(config_path: &Path) -> anyhow::Result<()> {
     for component in catalog.components() {
         writeln!(
             out,
-            "component {} ({} tools{})",
+            "component {} ({}{})",
             component.name(),
-            component.tools().len(),
+            counts(component),
             if component.loaded_from_cache() {
                 ", cached"
             } else {
@@ -43,8 +43,74 @@ pub async fn check(config_path: &Path) -> anyhow::Result<()> {
         for tool in served {
             writeln!(out, "  tool {}: {}", tool.name, tool.info.description)?;
         }
+        print_served(out, &catalog, component)?;
     }
     emit(out)
+}
+
+/// "4 tools", and the resources, templates and prompts when there are any.
+fn counts(component: &ToolComponent) -> String {
+    let mut counts = plural(component.tools().len(), "tool");
+    for (count, what) in [
+        (component.resources().len(), "resource"),
+        (component.resource_templates().len(), "resource template"),
+        (component.prompts().len(), "prompt"),
+    ] {
+        if count > 0 {
+            let _ = write!(counts, ", {}", plural(count, what));
+        }
+    }
+    counts
+}
+
+fn plural(count: usize, what: &str) -> String {
+    if count == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{count} {what}s")
+    }
+}
+
+/// The resources, templates and prompts `component` serves, by the names
+/// and URIs clients use.
+fn print_served(
+    out: &mut String,
+    catalog: &Catalog,
+    component: &ToolComponent,
+) -> anyhow::Result<()> {
+    let own = |name: &str| name == component.name();
+    for resource in catalog.resources().fixed() {
+        if own(resource.component.name()) {
+            let mime = resource.info.mime_type.as_deref().unwrap_or("no MIME type");
+            writeln!(out, "  resource {} ({mime})", resource.info.uri)?;
+        }
+    }
+    for template in catalog.resources().templates() {
+        if own(template.component.name()) {
+            writeln!(out, "  resource template {}", template.info.uri_template)?;
+        }
+    }
+    for prompt in catalog.prompts() {
+        if own(prompt.component.name()) {
+            let arguments: Vec<String> = prompt
+                .info
+                .arguments
+                .iter()
+                .map(|argument| {
+                    if argument.required {
+                        argument.name.clone()
+                    } else {
+                        format!("[{}]", argument.name)
+                    }
+                })
+                .collect();
+            writeln!(out, "  prompt {}({})", prompt.name, arguments.join(", "))?;
+        }
+    }
+    if component.completes() {
+        writeln!(out, "  completes prompt arguments and template variables")?;
+    }
+    Ok(())
 }
 
 /// `warden tools`: every tool the config serves, with its schemas and the
@@ -88,17 +154,48 @@ pub async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<()> {
     let out = &mut out;
     if as_json {
         let tools = listings(&catalog, |_, _| {});
-        writeln!(out, "{}", pretty(&json!({ "tools": tools }))?)?;
+        let resources: Vec<&Value> = catalog
+            .resources()
+            .fixed()
+            .iter()
+            .map(|resource| &resource.listing)
+            .collect();
+        let templates: Vec<&Value> = catalog
+            .resources()
+            .templates()
+            .iter()
+            .map(|template| &template.listing)
+            .collect();
+        let prompts: Vec<&Value> = catalog
+            .prompts()
+            .iter()
+            .map(|prompt| &prompt.listing)
+            .collect();
+        let exports: Vec<&str> = catalog
+            .components()
+            .iter()
+            .flat_map(|component| component.exported_interfaces())
+            .collect();
+        let described = json!({
+            "exports": exports,
+            "tools": tools,
+            "resources": resources,
+            "resourceTemplates": templates,
+            "prompts": prompts,
+        });
+        writeln!(out, "{}", pretty(&described)?)?;
         return emit(out);
     }
-    writeln!(
-        out,
-        "{}: a valid tool component with {} tools",
-        file.display(),
-        catalog.tools().len()
-    )?;
     for component in catalog.components() {
+        writeln!(
+            out,
+            "{}: a valid tool component with {} (exports {})",
+            file.display(),
+            counts(component),
+            component.exported_interfaces().join(", ")
+        )?;
         print_tools(out, &catalog, component)?;
+        print_served(out, &catalog, component)?;
     }
     emit(out)
 }
