@@ -133,12 +133,7 @@ impl ToolComponent {
             })
             .await?;
         let value = ResourceRead::from(read);
-        if let ResourceRead::Contents(parts) = &value {
-            self.check_output(
-                &subject,
-                parts.iter().map(|part| part.payload_bytes()).sum(),
-            )?;
-        }
+        self.check_output(&subject, value.payload_bytes())?;
         Ok(RunOutput { value, usage })
     }
 

@@ -114,6 +114,19 @@ pub enum ResourceRead {
     Failed(String),
 }
 
+impl ResourceRead {
+    /// Bytes of payload, the measure `max_output_bytes` caps: the contents,
+    /// or the component's message.
+    pub fn payload_bytes(&self) -> u64 {
+        match self {
+            Self::Contents(parts) => parts.iter().map(ResourcePart::payload_bytes).sum(),
+            Self::NotFound(message) | Self::Invalid(message) | Self::Failed(message) => {
+                message.len() as u64
+            }
+        }
+    }
+}
+
 /// One argument of a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptArgument {
@@ -366,6 +379,37 @@ impl From<wit::CompletionResult> for Completion {
             total: result.total,
             has_more: result.has_more || cut,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completion_past_mcps_limit_is_cut_and_says_so() {
+        let values: Vec<String> = (0..150).map(|n| n.to_string()).collect();
+        let completion = Completion::from(wit::CompletionResult {
+            values,
+            total: None,
+            has_more: false,
+        });
+        assert_eq!(completion.values.len(), MAX_COMPLETION_VALUES);
+        assert!(completion.has_more);
+        let exact = Completion::from(wit::CompletionResult {
+            values: vec!["a".into()],
+            total: Some(1),
+            has_more: false,
+        });
+        assert_eq!(
+            (exact.values.len(), exact.has_more, exact.total),
+            (1, false, Some(1))
+        );
+    }
+
+    #[test]
+    fn a_reads_message_counts_against_the_output_limit() {
+        assert_eq!(ResourceRead::Failed("x".repeat(10)).payload_bytes(), 10);
     }
 }
 

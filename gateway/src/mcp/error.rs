@@ -96,6 +96,8 @@ pub struct McpError {
     pub retry_after: Option<Duration>,
     /// Why a call ended without a result, when one did.
     pub reason: Option<Reason>,
+    /// Whether `reason` goes to the client in `data` too.
+    pub reason_in_data: bool,
 }
 
 impl McpError {
@@ -107,6 +109,7 @@ impl McpError {
             data: None,
             retry_after: None,
             reason: None,
+            reason_in_data: true,
         }
     }
 
@@ -157,6 +160,16 @@ impl McpError {
         self
     }
 
+    /// Records why a request ended for the log, metrics and audit record
+    /// only: for an error whose `data` MCP fixes (a resource not found
+    /// carries exactly `{uri}`, which clients match on).
+    #[must_use]
+    pub fn recorded_as(mut self, reason: Reason) -> Self {
+        self.reason = Some(reason);
+        self.reason_in_data = false;
+        self
+    }
+
     /// Whether this ends a call the client cancelled, which gets no answer.
     pub fn is_client_cancellation(&self) -> bool {
         self.reason == Some(Reason::ClientCancelled)
@@ -165,7 +178,7 @@ impl McpError {
     /// The JSON-RPC error response for request `id` (`null` when unknown).
     pub fn to_message(&self, id: Option<&RequestId>) -> Value {
         let mut data = self.data.clone();
-        if let Some(reason) = self.reason {
+        if let Some(reason) = self.reason.filter(|_| self.reason_in_data) {
             let fields = data.get_or_insert_with(|| Value::Object(Map::new()));
             if let Some(fields) = fields.as_object_mut() {
                 fields.insert(REASON_META_KEY.to_owned(), Value::from(reason.as_str()));

@@ -103,7 +103,7 @@ pub async fn read(
         }),
         None => Err(
             not_found(revision, &uri, "no resource or template serves it")
-                .with_reason(Reason::UnknownResource),
+                .recorded_as(Reason::UnknownResource),
         ),
     };
     let read_uri = uri.clone();
@@ -149,7 +149,7 @@ fn finish(revision: Revision, uri: &str, read: ResourceRead) -> (Result<Value, M
             )
         }
         ResourceRead::NotFound(message) => (
-            Err(not_found(revision, uri, &message).with_reason(Reason::UnknownResource)),
+            Err(not_found(revision, uri, &message).recorded_as(Reason::UnknownResource)),
             Ended::new(Outcome::Rejected, Some(Reason::UnknownResource)),
         ),
         ResourceRead::Invalid(message) => (

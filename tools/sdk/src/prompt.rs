@@ -56,11 +56,12 @@ impl Prompt {
                 let input =
                     serde_path_to_error::deserialize::<_, A>(serde_json::Value::Object(object))
                         .map_err(|error| {
-                            PromptError::Invalid(format!(
-                                "invalid arguments: `{}`: {}",
-                                error.path(),
-                                error.inner()
-                            ))
+                            let path = error.path().to_string();
+                            PromptError::Invalid(if path == "." {
+                                format!("invalid arguments: {}", error.inner())
+                            } else {
+                                format!("invalid arguments: `{path}`: {}", error.inner())
+                            })
                         })?;
                 Ok(PromptResultParts {
                     description: None,

@@ -250,3 +250,5 @@ fn non_object_inputs_are_rejected_at_list() {
         }))
         .list();
 }
+
+mod served;
