@@ -382,6 +382,15 @@ impl From<wit::CompletionResult> for Completion {
     }
 }
 
+impl From<wit::ResourceContents> for ResourceContents {
+    fn from(contents: wit::ResourceContents) -> Self {
+        match contents {
+            wit::ResourceContents::Text(text) => Self::Text(text),
+            wit::ResourceContents::Blob(blob) => Self::Blob(blob),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,14 +419,5 @@ mod tests {
     #[test]
     fn a_reads_message_counts_against_the_output_limit() {
         assert_eq!(ResourceRead::Failed("x".repeat(10)).payload_bytes(), 10);
-    }
-}
-
-impl From<wit::ResourceContents> for ResourceContents {
-    fn from(contents: wit::ResourceContents) -> Self {
-        match contents {
-            wit::ResourceContents::Text(text) => Self::Text(text),
-            wit::ResourceContents::Blob(blob) => Self::Blob(blob),
-        }
     }
 }
