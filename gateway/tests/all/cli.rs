@@ -313,12 +313,12 @@ fn a_restart_with_an_unchanged_catalog_compiles_nothing() {
     };
     let first = check();
     assert!(
-        first.contains("component text (4 tools)") && !first.contains("cached"),
+        first.contains("component text (4 tools, 1 resource)") && !first.contains("cached"),
         "{first}"
     );
     let second = check();
     for component in [
-        "component text (4 tools, cached)",
+        "component text (4 tools, 1 resource, cached)",
         "component json (2 tools, cached)",
     ] {
         assert!(second.contains(component), "{second}");

@@ -215,3 +215,72 @@ async fn a_reload_that_changes_the_tools_notifies_the_stdio_client() {
     let gone = warden.next().await;
     assert_eq!(gone["error"]["code"], json!(-32602), "{gone}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resources_and_prompts_are_served_over_stdio_and_their_changes_announced() {
+    let mut warden = StdioWarden::start("watch_interval_ms = 0");
+    warden.initialize().await;
+    let initialized = warden.next().await;
+    let capabilities = &initialized["result"]["capabilities"];
+    assert_eq!(
+        capabilities["resources"]["subscribe"],
+        json!(true),
+        "{initialized}"
+    );
+    assert_eq!(
+        capabilities["prompts"]["listChanged"],
+        json!(true),
+        "{initialized}"
+    );
+
+    warden
+        .send(
+            json!({"jsonrpc": "2.0", "id": 2, "method": "resources/read",
+                     "params": {"uri": "file:///data/notes.md"}}),
+        )
+        .await;
+    let read = warden.next().await;
+    assert_eq!(
+        read["result"]["contents"][0]["mimeType"], "text/markdown",
+        "{read}"
+    );
+    warden
+        .send(json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/get",
+                     "params": {"name": "files.summarize", "arguments": {"path": "notes.md"}}}))
+        .await;
+    let got = warden.next().await;
+    assert_eq!(
+        got["result"]["messages"][0]["content"]["type"], "resource",
+        "{got}"
+    );
+    warden
+        .send(
+            json!({"jsonrpc": "2.0", "id": 4, "method": "completion/complete",
+                     "params": {"ref": {"type": "ref/resource", "uri": "file:///data/{+path}"},
+                                "argument": {"name": "path", "value": "no"}}}),
+        )
+        .await;
+    let completed = warden.next().await;
+    assert_eq!(
+        completed["result"]["completion"]["values"],
+        json!(["notes.md"]),
+        "{completed}"
+    );
+
+    // Without `files`, its resources and prompt are gone: each list says so.
+    warden.reload_without("files");
+    let mut methods = Vec::new();
+    for _ in 0..3 {
+        let notice = warden.next().await;
+        methods.extend(notice["method"].as_str().map(str::to_owned));
+    }
+    methods.sort();
+    assert_eq!(
+        methods,
+        [
+            "notifications/prompts/list_changed",
+            "notifications/resources/list_changed",
+            "notifications/tools/list_changed",
+        ]
+    );
+}

@@ -107,7 +107,8 @@ fn print_served(
             writeln!(out, "  prompt {}({})", prompt.name, arguments.join(", "))?;
         }
     }
-    if component.completes() {
+    let completable = !component.prompts().is_empty() || !component.resource_templates().is_empty();
+    if component.completes() && completable {
         writeln!(out, "  completes prompt arguments and template variables")?;
     }
     Ok(())
