@@ -79,7 +79,7 @@ where
                 match changed {
                     Ok(change) => {
                         if let Some((_, session)) = &session {
-                            for message in change.messages_for(session) {
+                            for message in session.change_messages(&change) {
                                 send(&outbox, message).await;
                             }
                         }

@@ -213,7 +213,7 @@ async fn feed(
             () = events.closed() => break "the client closed it",
             changed = changes.recv() => match changed {
                 Ok(change) => {
-                    for message in change.messages_for(&session) {
+                    for message in session.change_messages(&change) {
                         record(Some(&message));
                     }
                 }

@@ -4,6 +4,7 @@
 //! `stdio`) hand it decoded messages and carry its replies; nothing here
 //! knows HTTP.
 
+mod call_context;
 pub mod client_requests;
 mod completion;
 mod downlevel;

@@ -8,9 +8,9 @@ use warden_sandbox::{
     OutboundRequest,
 };
 
+use super::call_context::CallContext;
 use super::client_requests::ClientAsker;
 use super::notify::RequestNotifier;
-use super::tools::CallContext;
 use crate::limits::Limits;
 use crate::telemetry::outbound_metrics;
 

@@ -4,21 +4,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use warden_sandbox::{CallError, CallEvents, CallOutput, CallResult, CallUsage};
 
-use super::client_requests::ClientAsker;
+pub use super::call_context::CallContext;
 use super::error::McpError;
-use super::notify::RequestNotifier;
 use super::observer::CallObserver;
-use super::revision::Revision;
 use super::tool_output;
 use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
 use crate::auth::Caller;
 use crate::catalog::{Catalog, Tool};
-use crate::lifecycle::Lifecycle;
-use crate::limits::Limits;
 use crate::outcome::{Outcome, REASON_META_KEY, Reason, Rejection};
 use crate::telemetry::metrics;
 
@@ -97,33 +92,6 @@ pub fn visible_tool(catalog: &Catalog, caller: &Caller, name: &str) -> Option<Ar
         .get(name)
         .filter(|tool| tool.allows(caller))
         .map(Arc::clone)
-}
-
-/// Who makes a call, under which revision, and what bounds and records it
-/// besides the tool's own policy.
-pub struct CallContext<'a> {
-    /// The caller, for access rules and quotas.
-    pub caller: &'a Caller,
-    /// The session's revision.
-    pub revision: Revision,
-    /// Cancels the call when a drain deadline passes.
-    pub lifecycle: &'a Lifecycle,
-    /// The per-caller fuel budgets; `None` where none apply (`warden call`).
-    pub limits: Option<Arc<Limits>>,
-    /// Where the call's record goes, if anywhere.
-    pub audit: Option<&'a AuditLog>,
-    /// The JSON-RPC request id, for the audit record.
-    pub request_id: Value,
-    /// The session's log tag, for the audit record.
-    pub session: Option<&'a str>,
-    /// Where the tool's log messages and progress go while it runs; `None`:
-    /// nowhere.
-    pub notifier: Option<Arc<RequestNotifier>>,
-    /// Cancelled when the client cancels the request; `None`: it cannot.
-    pub cancelled: Option<CancellationToken>,
-    /// Where the tool's requests to the client go; `None`: there is no
-    /// client to ask (`warden call`).
-    pub client: Option<Arc<ClientAsker>>,
 }
 
 /// Runs a `tools/call` to completion and builds its result. A shutdown that

@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use warden_sandbox::{NoEvents, ResourceRead};
 
 use super::error::{ErrorKind, McpError};
-use super::session::Session;
 use crate::auth::Caller;
 use crate::catalog::Catalog;
 
@@ -59,27 +58,6 @@ impl CatalogChange {
         self.catalog
             .as_ref()
             .is_some_and(|catalog| catalog.resources().resolve(uri, caller).is_some())
-    }
-
-    /// The notification messages this change means for `session`: every
-    /// list change, and updates of the resources it subscribed to that its
-    /// subscriber may still read.
-    pub fn messages_for(&self, session: &Session) -> Vec<Value> {
-        self.notifications(Wants::ALL, |uri| {
-            session
-                .subscriber(uri)
-                .is_some_and(|caller| self.allows(uri, &caller))
-        })
-        .into_iter()
-        .map(|(method, params)| {
-            // A list change has no params; MCP's own examples leave them out.
-            if params.as_object().is_some_and(serde_json::Map::is_empty) {
-                json!({ "jsonrpc": "2.0", "method": method })
-            } else {
-                json!({ "jsonrpc": "2.0", "method": method, "params": params })
-            }
-        })
-        .collect()
     }
 
     /// The notifications this change means for a listener that wants

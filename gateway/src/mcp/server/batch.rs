@@ -9,7 +9,8 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::context::{Answer, Framing, Reply, RequestContext, Running, SessionRef};
-use super::methods::{self, Origin, SessionRequest};
+use super::jobs::Origin;
+use super::methods::{self, SessionRequest};
 use super::{LocalState, McpServer};
 use crate::mcp::error::McpError;
 use crate::mcp::jsonrpc::{DecodeError, Message};

@@ -12,7 +12,6 @@ use tracing::Instrument as _;
 
 use super::McpServer;
 use super::context::{Admission, Answer, Reply, RequestContext, Running};
-use super::methods::{Origin, answer_error};
 use super::server_info;
 use crate::catalog::{Prompt, ResourceTarget, Tool};
 use crate::mcp::client_requests::{Binding, ClientAsker, RetryRound, Route};
@@ -21,6 +20,7 @@ use crate::mcp::downlevel;
 use crate::mcp::error::{ErrorKind, McpError};
 use crate::mcp::jsonrpc::RequestId;
 use crate::mcp::notify::RequestNotifier;
+use crate::mcp::revision::Revision;
 use crate::mcp::session::Session;
 use crate::mcp::tools::{self, CallContext, CallParams, ToolCall};
 use crate::mcp::{prompts, resources, stateless};
@@ -29,6 +29,26 @@ use crate::telemetry::metrics;
 
 /// How long a shed call's client is told to wait.
 const SHED_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Whether a request came alone or in a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// Alone: a call may stream notifications; a shed call is refused.
+    Single,
+    /// In a 2025-03-26 batch: no stream; a shed call gets an error answer.
+    Batch,
+}
+
+/// The answer carrying `error` for request `id` of a session of
+/// `revision`: 2026-07-28 refuses a request for the errors its transport
+/// shows as a status too.
+pub(super) fn answer_error(id: &RequestId, error: McpError, revision: Revision) -> Answer {
+    if revision.is_stateless() && error.kind.refuses_stateless_request() {
+        Answer::refusal(Some(id), error)
+    } else {
+        Answer::error(Some(id), &error)
+    }
+}
 
 /// What a job does.
 pub(super) enum Work {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use tracing::Instrument as _;
 
 use super::context::{Answer, Reply, RequestContext};
-use super::jobs::{Asks, Job, Work};
+use super::jobs::{Asks, Job, Origin, Work, answer_error};
 use super::request::{CallToolParams, ClientRequest, GetPromptParams, InitializeParams};
 use super::{McpServer, server_info};
 use crate::auth::Caller;
@@ -33,26 +33,6 @@ pub(super) struct SessionRequest {
     /// (2026-07-28 checks it against the routing headers first): that
     /// decision, which the call keeps.
     pub resolved: Option<Option<Arc<Tool>>>,
-}
-
-/// Whether a request came alone or in a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Origin {
-    /// Alone: a call may stream notifications; a shed call is refused.
-    Single,
-    /// In a 2025-03-26 batch: no stream; a shed call gets an error answer.
-    Batch,
-}
-
-/// The answer carrying `error` for request `id` of a session of
-/// `revision`: 2026-07-28 refuses a request for the errors its transport
-/// shows as a status too.
-pub(super) fn answer_error(id: &RequestId, error: McpError, revision: Revision) -> Answer {
-    if revision.is_stateless() && error.kind.refuses_stateless_request() {
-        Answer::refusal(Some(id), error)
-    } else {
-        Answer::error(Some(id), &error)
-    }
 }
 
 impl McpServer {

@@ -40,7 +40,8 @@ use crate::auth::Caller;
 use crate::catalog::{APPS_EXTENSION, Catalog};
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
-use methods::{Origin, SessionRequest};
+use jobs::Origin;
+use methods::SessionRequest;
 
 /// Server identity reported by `initialize`.
 const SERVER_NAME: &str = "warden";

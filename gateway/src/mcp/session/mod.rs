@@ -15,13 +15,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use warden_sandbox::LogLevel;
 
 use super::error::McpError;
 use super::revision::Revision;
-use super::watch::WatchGuard;
+use super::watch::{CatalogChange, Wants, WatchGuard};
 use crate::auth::Caller;
 use crate::config::SessionKey;
 use pending::PendingRequests;
@@ -216,6 +216,27 @@ impl Session {
     /// Ends the subscription to `uri`, if there is one.
     pub fn unsubscribe(&self, uri: &str) {
         self.lock_subscriptions().remove(uri);
+    }
+
+    /// The notification messages `change` means for this session: every
+    /// list change, and updates of the resources it subscribed to that its
+    /// subscriber may still read.
+    pub fn change_messages(&self, change: &CatalogChange) -> Vec<Value> {
+        change
+            .notifications(Wants::ALL, |uri| {
+                self.subscriber(uri)
+                    .is_some_and(|caller| change.allows(uri, &caller))
+            })
+            .into_iter()
+            .map(|(method, params)| {
+                // A list change has no params; MCP's own examples leave them out.
+                if params.as_object().is_some_and(serde_json::Map::is_empty) {
+                    json!({ "jsonrpc": "2.0", "method": method })
+                } else {
+                    json!({ "jsonrpc": "2.0", "method": method, "params": params })
+                }
+            })
+            .collect()
     }
 
     /// Who subscribed to `uri` in this session, if anyone.

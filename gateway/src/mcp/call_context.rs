@@ -1,0 +1,43 @@
+//! What every request that runs a component carries: who makes it, under
+//! which revision, and what bounds, cancels and records it besides the
+//! component's own policy.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::client_requests::ClientAsker;
+use super::notify::RequestNotifier;
+use super::revision::Revision;
+use crate::audit::AuditLog;
+use crate::auth::Caller;
+use crate::lifecycle::Lifecycle;
+use crate::limits::Limits;
+
+/// Who makes a call, under which revision, and what bounds and records it
+/// besides the tool's own policy.
+pub struct CallContext<'a> {
+    /// The caller, for access rules and quotas.
+    pub caller: &'a Caller,
+    /// The session's revision.
+    pub revision: Revision,
+    /// Cancels the call when a drain deadline passes.
+    pub lifecycle: &'a Lifecycle,
+    /// The per-caller fuel budgets; `None` where none apply (`warden call`).
+    pub limits: Option<Arc<Limits>>,
+    /// Where the call's record goes, if anywhere.
+    pub audit: Option<&'a AuditLog>,
+    /// The JSON-RPC request id, for the audit record.
+    pub request_id: Value,
+    /// The session's log tag, for the audit record.
+    pub session: Option<&'a str>,
+    /// Where the tool's log messages and progress go while it runs; `None`:
+    /// nowhere.
+    pub notifier: Option<Arc<RequestNotifier>>,
+    /// Cancelled when the client cancels the request; `None`: it cannot.
+    pub cancelled: Option<CancellationToken>,
+    /// Where the tool's requests to the client go; `None`: there is no
+    /// client to ask (`warden call`).
+    pub client: Option<Arc<ClientAsker>>,
+}
