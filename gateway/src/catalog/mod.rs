@@ -7,7 +7,7 @@ mod prompts;
 mod resources;
 mod tool;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,8 +15,10 @@ use warden_sandbox::{
     LoadError, MAX_TOOL_NAME_CHARS, Policy, Sandbox, SandboxConfig, SandboxError, ToolComponent,
 };
 
+use crate::auth::access::ToolAccess;
 use crate::config::{
-    self, AccessPolicy, ComponentConfig, Config, DefinedAt, ToolAuditConfig, ToolQuotas,
+    self, AccessPolicy, AccessRule, ComponentConfig, Config, DefinedAt, ToolAuditConfig,
+    ToolQuotaOverride, ToolQuotas,
 };
 use crate::limits::ToolRates;
 pub use prompts::Prompt;
@@ -131,6 +133,134 @@ struct Served<'a> {
     access: Option<&'a AccessPolicy>,
     quotas: Option<&'a ToolQuotas>,
     audit: Option<&'a ToolAuditConfig>,
+}
+
+/// What is served under a name (the component's `tool_prefix` and the
+/// declared name), with its own `access` and `rate_limits` tables.
+#[derive(Debug, Clone, Copy)]
+enum Named {
+    Tool,
+    Prompt,
+}
+
+impl Named {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Tool => "tool",
+            Self::Prompt => "prompt",
+        }
+    }
+
+    fn access_table(self) -> &'static str {
+        match self {
+            Self::Tool => "access.tools",
+            Self::Prompt => "access.prompts",
+        }
+    }
+
+    fn quota_table(self) -> &'static str {
+        match self {
+            Self::Tool => "rate_limits.tools",
+            Self::Prompt => "rate_limits.prompts",
+        }
+    }
+
+    fn access_rules(self, access: &AccessPolicy) -> &BTreeMap<String, AccessRule> {
+        match self {
+            Self::Tool => &access.tools,
+            Self::Prompt => &access.prompts,
+        }
+    }
+
+    fn quotas(self, quotas: &ToolQuotas) -> &BTreeMap<String, ToolQuotaOverride> {
+        match self {
+            Self::Tool => &quotas.tools,
+            Self::Prompt => &quotas.prompts,
+        }
+    }
+}
+
+impl Served<'_> {
+    /// Refuses an `access` or `rate_limits` table of `named` that names
+    /// something the component does not declare.
+    fn check_tables<'n>(
+        &self,
+        named: Named,
+        declared: impl Iterator<Item = &'n str>,
+    ) -> Result<(), CatalogError> {
+        let declared: Vec<&str> = declared.collect();
+        let component = &self.component;
+        if let Some(access) = self.access {
+            let keys = named.access_rules(access).keys();
+            tool::check_names(
+                component,
+                named.access_table(),
+                named.kind(),
+                &declared,
+                keys,
+            )?;
+        }
+        if let Some(quotas) = self.quotas {
+            let keys = named.quotas(quotas).keys();
+            tool::check_names(
+                component,
+                named.quota_table(),
+                named.kind(),
+                &declared,
+                keys,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The name clients use for `declared`; refused when it is too long or
+    /// `existing` says another component already serves it.
+    fn name_for<'c>(
+        &self,
+        named: Named,
+        declared: &str,
+        existing: impl FnOnce(&str) -> Option<&'c Arc<ToolComponent>>,
+    ) -> Result<String, CatalogError> {
+        let name = prefixed(&self.component, named.kind(), self.tool_prefix, declared)?;
+        match existing(&name) {
+            Some(first) => Err(CatalogError::Duplicate {
+                kind: named.kind(),
+                name,
+                first: first.name().to_owned(),
+                second: self.component.name().to_owned(),
+            }),
+            None => Ok(name),
+        }
+    }
+
+    /// The access rule, quotas (reusing `earlier` counters where the quota
+    /// is unchanged) and audit settings of the item declared as `declared`.
+    fn rules(
+        &self,
+        named: Named,
+        declared: &str,
+        earlier: Option<&ToolRates>,
+    ) -> (Option<ToolAccess>, ToolRates, ToolAuditConfig) {
+        let access = self.access.and_then(|access| {
+            let own = named.access_rules(access).get_key_value(declared);
+            let table = named.access_table().trim_start_matches("access.");
+            tool::item_access(
+                &self.component,
+                access,
+                table,
+                own.map(|(k, v)| (k.as_str(), v)),
+            )
+        });
+        let rates = match self.quotas {
+            Some(quotas) => {
+                let (per_item, per_caller) =
+                    quotas.with_override(named.quotas(quotas).get(declared));
+                ToolRates::new(per_item, per_caller, earlier)
+            }
+            None => ToolRates::default(),
+        };
+        (access, rates, self.audit.cloned().unwrap_or_default())
+    }
 }
 
 /// Everything served, in a stable order (components as configured, items
@@ -263,58 +393,19 @@ impl Catalog {
         served: &Served<'_>,
         previous: Option<&Catalog>,
     ) -> Result<(), CatalogError> {
-        let (component, prefix) = (&served.component, served.tool_prefix);
-        let declared: Vec<&str> = component
-            .tools()
-            .iter()
-            .map(|info| info.name.as_str())
-            .collect();
-        if let Some(access) = served.access {
-            tool::check_names(
-                component,
-                "access.tools",
-                "tool",
-                &declared,
-                access.tools.keys(),
-            )?;
-        }
-        if let Some(quotas) = served.quotas {
-            tool::check_names(
-                component,
-                "rate_limits.tools",
-                "tool",
-                &declared,
-                quotas.tools.keys(),
-            )?;
-        }
+        let component = &served.component;
+        served.check_tables(
+            Named::Tool,
+            component.tools().iter().map(|info| info.name.as_str()),
+        )?;
         for info in component.tools() {
-            let name = prefixed(component, "tool", prefix, &info.name)?;
-            if let Some(existing) = self.by_name.get(&name) {
-                return Err(CatalogError::Duplicate {
-                    kind: "tool",
-                    name,
-                    first: existing.component.name().to_owned(),
-                    second: component.name().to_owned(),
-                });
-            }
+            let name = served.name_for(Named::Tool, &info.name, |name| {
+                self.by_name.get(name).map(|tool| &tool.component)
+            })?;
             let mut tool = tool::compile_tool(component, name.clone(), info)?;
-            tool.access = served.access.and_then(|access| {
-                let own = access.tools.get_key_value(&info.name);
-                tool::item_access(
-                    component,
-                    access,
-                    "tools",
-                    own.map(|(k, v)| (k.as_str(), v)),
-                )
-            });
-            if let Some(quotas) = served.quotas {
-                let (per_tool, per_caller) = quotas.for_tool(&info.name);
-                let earlier = previous.and_then(|catalog| catalog.get(&name));
-                tool.rates = ToolRates::new(per_tool, per_caller, earlier.map(|tool| &tool.rates));
-            }
-            if let Some(audit) = served.audit {
-                tool.audit = audit.clone();
-            }
+            let earlier = previous.and_then(|catalog| catalog.get(&name));
+            (tool.access, tool.rates, tool.audit) =
+                served.rules(Named::Tool, &info.name, earlier.map(|tool| &tool.rates));
             let tool = Arc::new(tool);
             self.by_name.insert(name, Arc::clone(&tool));
             self.tools.push(tool);
@@ -327,59 +418,24 @@ impl Catalog {
         served: &Served<'_>,
         previous: Option<&Catalog>,
     ) -> Result<(), CatalogError> {
-        let (component, prefix) = (&served.component, served.tool_prefix);
-        let declared: Vec<&str> = component
-            .prompts()
-            .iter()
-            .map(|info| info.name.as_str())
-            .collect();
-        if let Some(access) = served.access {
-            tool::check_names(
-                component,
-                "access.prompts",
-                "prompt",
-                &declared,
-                access.prompts.keys(),
-            )?;
-        }
-        if let Some(quotas) = served.quotas {
-            tool::check_names(
-                component,
-                "rate_limits.prompts",
-                "prompt",
-                &declared,
-                quotas.prompts.keys(),
-            )?;
-        }
+        let component = &served.component;
+        served.check_tables(
+            Named::Prompt,
+            component.prompts().iter().map(|info| info.name.as_str()),
+        )?;
         for info in component.prompts() {
-            let name = prefixed(component, "prompt", prefix, &info.name)?;
-            if let Some(existing) = self.prompts_by_name.get(&name) {
-                return Err(CatalogError::Duplicate {
-                    kind: "prompt",
-                    name,
-                    first: existing.component.name().to_owned(),
-                    second: component.name().to_owned(),
-                });
-            }
+            let name = served.name_for(Named::Prompt, &info.name, |name| {
+                self.prompts_by_name
+                    .get(name)
+                    .map(|prompt| &prompt.component)
+            })?;
             let mut prompt = Prompt::new(name.clone(), info, component);
-            prompt.access = served.access.and_then(|access| {
-                let own = access.prompts.get_key_value(&info.name);
-                tool::item_access(
-                    component,
-                    access,
-                    "prompts",
-                    own.map(|(k, v)| (k.as_str(), v)),
-                )
-            });
-            if let Some(quotas) = served.quotas {
-                let (per_prompt, per_caller) = quotas.for_prompt(&info.name);
-                let earlier = previous.and_then(|catalog| catalog.prompts_by_name.get(&name));
-                prompt.rates =
-                    ToolRates::new(per_prompt, per_caller, earlier.map(|prompt| &prompt.rates));
-            }
-            if let Some(audit) = served.audit {
-                prompt.audit = audit.clone();
-            }
+            let earlier = previous.and_then(|catalog| catalog.prompts_by_name.get(&name));
+            (prompt.access, prompt.rates, prompt.audit) = served.rules(
+                Named::Prompt,
+                &info.name,
+                earlier.map(|prompt| &prompt.rates),
+            );
             let prompt = Arc::new(prompt);
             self.prompts_by_name.insert(name, Arc::clone(&prompt));
             self.prompts.push(prompt);

@@ -8,12 +8,15 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::client_requests::ClientAsker;
+use super::error::McpError;
 use super::notify::RequestNotifier;
 use super::revision::Revision;
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, AuditSlot};
 use crate::auth::Caller;
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
+use crate::outcome::{Reason, Rejection};
+use crate::telemetry::metrics;
 
 /// Who makes a call, under which revision, and what bounds and records it
 /// besides the tool's own policy.
@@ -40,4 +43,23 @@ pub struct CallContext<'a> {
     /// Where the tool's requests to the client go; `None`: there is no
     /// client to ask (`warden call`).
     pub client: Option<Arc<ClientAsker>>,
+}
+
+impl CallContext<'_> {
+    /// The place of the request's audit record, taken before anything runs
+    /// (a request that ran always has room for its record); `None` without
+    /// an audit log. A full log that must not drop records refuses the
+    /// request.
+    pub fn reserve_audit(&self) -> Result<Option<AuditSlot>, McpError> {
+        match self.audit.map(AuditLog::reserve).transpose() {
+            Ok(slot) => Ok(slot.flatten()),
+            Err(unavailable) => {
+                metrics::record_rejection(Rejection::AuditUnavailable);
+                Err(McpError::call_ended(
+                    Reason::AuditUnavailable,
+                    unavailable.to_string(),
+                ))
+            }
+        }
+    }
 }

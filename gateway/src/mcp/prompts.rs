@@ -149,21 +149,12 @@ fn finish(name: &str, outcome: PromptOutcome) -> (Result<Value, McpError>, Ended
             }
             (Ok(result), Ended::new(Outcome::Ok, None))
         }
-        PromptOutcome::Invalid(message) => (
-            Err(
-                McpError::invalid_params(format!("prompt `{name}`: {message}"))
-                    .with_reason(Reason::ComponentError),
-            ),
-            Ended::new(Outcome::Rejected, Some(Reason::ComponentError)),
-        ),
-        PromptOutcome::Failed(message) => (
-            Err(McpError::new(
-                ErrorKind::Internal,
-                format!("prompt `{name}` failed: {message}"),
-            )
-            .with_reason(Reason::ComponentError)),
-            Ended::new(Outcome::ToolError, Some(Reason::ComponentError)),
-        ),
+        PromptOutcome::Invalid(message) => {
+            served::declined(true, format!("prompt `{name}`: {message}"))
+        }
+        PromptOutcome::Failed(message) => {
+            served::declined(false, format!("prompt `{name}` failed: {message}"))
+        }
     }
 }
 

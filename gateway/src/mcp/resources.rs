@@ -152,21 +152,12 @@ fn finish(revision: Revision, uri: &str, read: ResourceRead) -> (Result<Value, M
             Err(not_found(revision, uri, &message).recorded_as(Reason::UnknownResource)),
             Ended::new(Outcome::Rejected, Some(Reason::UnknownResource)),
         ),
-        ResourceRead::Invalid(message) => (
-            Err(
-                McpError::invalid_params(format!("resource `{uri}`: {message}"))
-                    .with_reason(Reason::ComponentError),
-            ),
-            Ended::new(Outcome::Rejected, Some(Reason::ComponentError)),
-        ),
-        ResourceRead::Failed(message) => (
-            Err(McpError::new(
-                ErrorKind::Internal,
-                format!("reading resource `{uri}` failed: {message}"),
-            )
-            .with_reason(Reason::ComponentError)),
-            Ended::new(Outcome::ToolError, Some(Reason::ComponentError)),
-        ),
+        ResourceRead::Invalid(message) => {
+            served::declined(true, format!("resource `{uri}`: {message}"))
+        }
+        ResourceRead::Failed(message) => {
+            served::declined(false, format!("reading resource `{uri}` failed: {message}"))
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use warden_sandbox::{CallError, CallEvents, CallUsage, ToolComponent};
 use super::error::{ErrorKind, McpError};
 use super::observer::CallObserver;
 use super::tools::CallContext;
-use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
+use crate::audit::{AuditRecord, PendingRecord, record};
 use crate::config::ToolAuditConfig;
 use crate::limits::ToolRates;
 use crate::outcome::{Outcome, Reason, Rejection};
@@ -91,16 +91,7 @@ where
     );
     async move {
         let started = Instant::now();
-        let slot = match context.audit.map(AuditLog::reserve).transpose() {
-            Ok(slot) => slot.flatten(),
-            Err(unavailable) => {
-                metrics::record_rejection(Rejection::AuditUnavailable);
-                return Err(McpError::call_ended(
-                    Reason::AuditUnavailable,
-                    unavailable.to_string(),
-                ));
-            }
-        };
+        let slot = context.reserve_audit()?;
         let pending =
             slot.map(|slot| pending_record(slot, context, &subject, target.as_ref().ok()));
         let component = target
@@ -146,6 +137,21 @@ where
 }
 
 type Run = (Result<Value, McpError>, Ended, Option<CallUsage>);
+
+/// What a component's refusal means: the arguments or URI it does not
+/// accept (invalid params), or its own failure (an internal error), each
+/// with reason `component_error`.
+pub fn declined(invalid: bool, message: String) -> (Result<Value, McpError>, Ended) {
+    let (kind, outcome) = if invalid {
+        (ErrorKind::InvalidParams, Outcome::Rejected)
+    } else {
+        (ErrorKind::Internal, Outcome::ToolError)
+    };
+    (
+        Err(McpError::new(kind, message).with_reason(Reason::ComponentError)),
+        Ended::new(outcome, Some(Reason::ComponentError)),
+    )
+}
 
 async fn run_target<T, F>(
     context: &CallContext<'_>,

@@ -11,7 +11,7 @@ pub use super::call_context::CallContext;
 use super::error::McpError;
 use super::observer::CallObserver;
 use super::tool_output;
-use crate::audit::{AuditLog, AuditRecord, PendingRecord, record};
+use crate::audit::{AuditRecord, PendingRecord, record};
 use crate::auth::Caller;
 use crate::catalog::{Catalog, Tool};
 use crate::outcome::{Outcome, REASON_META_KEY, Reason, Rejection};
@@ -122,16 +122,7 @@ pub async fn call_with_usage(
         let started = Instant::now();
         // The record's place is taken before the call runs: a call that ran
         // always has room for its record.
-        let slot = match context.audit.map(AuditLog::reserve).transpose() {
-            Ok(slot) => slot.flatten(),
-            Err(unavailable) => {
-                metrics::record_rejection(Rejection::AuditUnavailable);
-                return Err(McpError::call_ended(
-                    Reason::AuditUnavailable,
-                    unavailable.to_string(),
-                ));
-            }
-        };
+        let slot = context.reserve_audit()?;
         // Digest and arguments are the audit record's: only computed for one.
         let pending = slot.map(|slot| {
             let (digest, bytes_in) = record::digest(&params.arguments);
