@@ -32,6 +32,24 @@ pub fn page<'a>(
     Ok(result)
 }
 
+/// The page of the `items` `visible` says a caller may see, each as
+/// `listing` shows it.
+pub fn visible_page<T>(
+    key: &'static str,
+    items: &[std::sync::Arc<T>],
+    visible: impl Fn(&T) -> bool,
+    listing: impl Fn(&T) -> &Value,
+    cursor: Option<&str>,
+    page_size: usize,
+) -> Result<Value, McpError> {
+    let shown: Vec<&Value> = items
+        .iter()
+        .filter(|item| visible(item))
+        .map(|item| listing(item))
+        .collect();
+    page(key, shown.into_iter(), cursor, page_size)
+}
+
 fn encode(key: &str, offset: usize) -> String {
     URL_SAFE_NO_PAD.encode(format!("{key}:{offset}"))
 }

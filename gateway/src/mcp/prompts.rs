@@ -21,13 +21,16 @@ pub fn list(
     cursor: Option<&str>,
     page_size: usize,
 ) -> Result<Value, McpError> {
-    let visible: Vec<&Value> = catalog
-        .prompts()
-        .iter()
-        .filter(|prompt| prompt.allows(caller))
-        .map(|prompt| &prompt.listing)
-        .collect();
-    paging::page("prompts", visible.into_iter(), cursor, page_size)
+    let prompts = catalog.prompts();
+    let visible = |prompt: &Prompt| prompt.allows(caller);
+    paging::visible_page(
+        "prompts",
+        prompts,
+        visible,
+        |prompt| &prompt.listing,
+        cursor,
+        page_size,
+    )
 }
 
 /// The prompt `name` names for `caller`: one it may not use is answered

@@ -12,7 +12,7 @@ use super::served::{self, Ended, Subject, Target};
 use super::tool_output::{check_mime_type, check_resource_uri};
 use super::tools::CallContext;
 use crate::auth::Caller;
-use crate::catalog::{Catalog, ResourceTarget};
+use crate::catalog::{Catalog, ResourceTarget, ServedResource, ServedTemplate};
 use crate::outcome::{Outcome, Reason};
 
 /// One page of `resources/list`.
@@ -22,14 +22,16 @@ pub fn list(
     cursor: Option<&str>,
     page_size: usize,
 ) -> Result<Value, McpError> {
-    let visible: Vec<&Value> = catalog
-        .resources()
-        .fixed()
-        .iter()
-        .filter(|resource| resource.policy.allows(&resource.info.uri, caller))
-        .map(|resource| &resource.listing)
-        .collect();
-    paging::page("resources", visible.into_iter(), cursor, page_size)
+    let resources = catalog.resources().fixed();
+    let visible = |resource: &ServedResource| resource.policy.allows(&resource.info.uri, caller);
+    paging::visible_page(
+        "resources",
+        resources,
+        visible,
+        |resource| &resource.listing,
+        cursor,
+        page_size,
+    )
 }
 
 /// One page of `resources/templates/list`.
@@ -39,14 +41,16 @@ pub fn list_templates(
     cursor: Option<&str>,
     page_size: usize,
 ) -> Result<Value, McpError> {
-    let visible: Vec<&Value> = catalog
-        .resources()
-        .templates()
-        .iter()
-        .filter(|template| template.allows(caller))
-        .map(|template| &template.listing)
-        .collect();
-    paging::page("resourceTemplates", visible.into_iter(), cursor, page_size)
+    let templates = catalog.resources().templates();
+    let visible = |template: &ServedTemplate| template.allows(caller);
+    paging::visible_page(
+        "resourceTemplates",
+        templates,
+        visible,
+        |template| &template.listing,
+        cursor,
+        page_size,
+    )
 }
 
 /// The revision's error for a URI that names no resource (for this caller):

@@ -30,13 +30,16 @@ pub fn list(
     cursor: Option<&str>,
     page_size: usize,
 ) -> Result<Value, McpError> {
-    let visible: Vec<&Value> = catalog
-        .tools()
-        .iter()
-        .filter(|tool| tool.allows(caller))
-        .map(|tool| &tool.listing)
-        .collect();
-    super::paging::page("tools", visible.into_iter(), cursor, page_size)
+    let tools = catalog.tools();
+    let visible = |tool: &Tool| tool.allows(caller);
+    super::paging::visible_page(
+        "tools",
+        tools,
+        visible,
+        |tool| &tool.listing,
+        cursor,
+        page_size,
+    )
 }
 
 /// The parts of `tools/call` params Warden uses.
