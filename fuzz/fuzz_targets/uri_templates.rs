@@ -35,6 +35,9 @@ fuzz_target!(|input: &[u8]| {
         "{uri:?} matched {template:?} without its literal prefix"
     );
     if names.is_empty() {
-        assert_eq!(uri, template, "a template without expressions matched another URI");
+        assert_eq!(
+            uri, template,
+            "a template without expressions matched another URI"
+        );
     }
 });
