@@ -558,3 +558,94 @@ async fn mirrored_arguments_travel_in_headers_that_must_match() {
         assert!(refused.text().contains(says), "{}", refused.text());
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listen_stream_hears_of_the_resources_it_watches_and_the_lists_it_asked_for() {
+    let server = TestServer::spawn_process("watch_interval_ms = 0").await;
+    let body = request(
+        8,
+        "subscriptions/listen",
+        json!({"notifications": {
+            "resourcesListChanged": true,
+            "promptsListChanged": true,
+            "resourceSubscriptions": [
+                "file:///data/notes.md",
+                "file:///data/sub/more.txt",
+                "test://not/served",
+            ],
+        }}),
+        json!({}),
+    );
+    let mut headers = MCP_HEADERS.to_vec();
+    headers.extend([
+        ("mcp-protocol-version", VERSION),
+        ("mcp-method", "subscriptions/listen"),
+    ]);
+    let mut stream =
+        EventStream::request(server.addr, Method::POST, &headers, Bytes::from(body)).await;
+    assert_eq!(stream.status, StatusCode::OK);
+    let message = |event: &str| -> Value {
+        let data = event
+            .lines()
+            .find_map(|line| line.strip_prefix("data: "))
+            .expect("data");
+        serde_json::from_str(data).expect("JSON")
+    };
+    let wait = Duration::from_secs(30);
+    let acknowledged = message(&stream.next_event(wait).await.expect("acknowledged"));
+    assert_eq!(
+        acknowledged["params"]["notifications"],
+        json!({"resourcesListChanged": true, "promptsListChanged": true,
+               "resourceSubscriptions": ["file:///data/notes.md", "file:///data/sub/more.txt"]}),
+        "a URI nothing serves is not honoured"
+    );
+
+    // `files` now reads another folder, where only notes.md differs.
+    let moved = tempfile::tempdir().expect("tempdir");
+    std::fs::write(moved.path().join("notes.md"), "# Notes, moved\n").expect("write");
+    std::fs::create_dir(moved.path().join("sub")).expect("mkdir");
+    std::fs::write(moved.path().join("sub/more.txt"), "more warden text\n").expect("write");
+    let original = server.original_config();
+    let old_dir = original
+        .lines()
+        .find_map(|line| {
+            let start = line.find("host = \"")? + "host = \"".len();
+            let end = line[start..].find('"')? + start;
+            Some(line[start..end].to_owned())
+        })
+        .expect("the test config preopens a data folder");
+    server.write_config(&original.replace(&old_dir, &moved.path().display().to_string()));
+    server.signal("HUP");
+
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|message: &Value| message["method"] == "notifications/resources/updated")
+    {
+        let Some(event) = stream.next_event(wait).await else {
+            break;
+        };
+        seen.push(message(&event));
+    }
+    let subscription = json!({"io.modelcontextprotocol/subscriptionId": 8});
+    assert!(
+        seen.iter().any(
+            |message| message["method"] == "notifications/resources/list_changed"
+                && message["params"]["_meta"] == subscription
+        ),
+        "{seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|message| message["method"] == "notifications/tools/list_changed"),
+        "tool changes were not asked for: {seen:?}"
+    );
+    let updated: Vec<&Value> = seen
+        .iter()
+        .filter(|message| message["method"] == "notifications/resources/updated")
+        .collect();
+    assert_eq!(updated.len(), 1, "{seen:?}");
+    assert_eq!(updated[0]["params"]["uri"], "file:///data/notes.md");
+    assert_eq!(updated[0]["params"]["_meta"], subscription);
+}

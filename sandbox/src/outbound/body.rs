@@ -19,6 +19,9 @@ pub(crate) struct LimitedRequestBody {
     pub(crate) limit: u64,
     pub(crate) sent: u64,
     pub(crate) recorder: std::sync::Arc<Recorder>,
+    /// Set once the guest wrote past `limit`: hyper may then report the
+    /// exchange as a closed connection, and this says what really ended it.
+    pub(crate) exceeded: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Body for LimitedRequestBody {
@@ -35,6 +38,8 @@ impl Body for LimitedRequestBody {
         {
             let sent = self.sent.saturating_add(data.len() as u64);
             if sent > self.limit {
+                self.exceeded
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 return Poll::Ready(Some(Err(Error::HttpRequestBodySize(Some(self.limit)))));
             }
             self.sent = sent;

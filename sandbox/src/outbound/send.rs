@@ -206,15 +206,26 @@ impl Dispatch {
                 limits.max_request_bytes,
             ))));
         }
+        let exceeded = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let request = request.map(|body| {
             LimitedRequestBody {
                 inner: body,
                 limit: limits.max_request_bytes,
                 sent: 0,
                 recorder: Arc::clone(&recorder),
+                exceeded: Arc::clone(&exceeded),
             }
             .boxed_unsync()
         });
+        // Whichever way hyper reports an exchange the body limit cut short,
+        // the guest hears of the limit.
+        let body_limit = |error: Error| {
+            if exceeded.load(std::sync::atomic::Ordering::Relaxed) {
+                Error::HttpRequestBodySize(Some(limits.max_request_bytes))
+            } else {
+                error
+            }
+        };
 
         let connect_by = Instant::now() + timeouts.connect;
         let permit = tokio::time::timeout(
@@ -246,6 +257,7 @@ impl Dispatch {
                 exchange_on(TokioIo::new(tls), request, http2, timeouts, connect_by).await
             }
         }
+        .map_err(body_limit)
         .map_err(&failed)?;
         let status = response.status().as_u16();
         let latency = started.elapsed();
