@@ -45,7 +45,40 @@ pub struct CallContext<'a> {
     pub client: Option<Arc<ClientAsker>>,
 }
 
+/// A quota that refuses a request now: what it is, for the message, and how
+/// long until it would allow one.
+pub struct QuotaRefusal {
+    /// E.g. `5/s burst 5 per caller` or `fuel budget … per caller`.
+    pub quota: String,
+    /// At least a millisecond.
+    pub wait: std::time::Duration,
+}
+
 impl CallContext<'_> {
+    /// Takes one request of the caller from `rates`, then checks the
+    /// caller's fuel budget; the refusal (counted in the rejection metric)
+    /// of the first that does not allow it now, or `None` to go ahead.
+    pub fn check_quotas(&self, rates: &crate::limits::ToolRates) -> Option<QuotaRefusal> {
+        let caller = self.caller.name();
+        let (quota, wait, which) = match rates.check(caller) {
+            Err(limited) => (limited.quota, limited.wait, Rejection::ToolRate),
+            Ok(()) => {
+                let budgets = self.limits.as_ref()?.fuel()?;
+                let wait = budgets.check(caller).err()?;
+                (
+                    format!("fuel budget {} per caller", budgets.quota()),
+                    wait,
+                    Rejection::CallerFuel,
+                )
+            }
+        };
+        metrics::record_rejection(which);
+        Some(QuotaRefusal {
+            quota,
+            wait: wait.max(std::time::Duration::from_millis(1)),
+        })
+    }
+
     /// The place of the request's audit record, taken before anything runs
     /// (a request that ran always has room for its record); `None` without
     /// an audit log. A full log that must not drop records refuses the

@@ -16,7 +16,7 @@ use super::tools::CallContext;
 use crate::audit::{AuditRecord, PendingRecord, record};
 use crate::config::ToolAuditConfig;
 use crate::limits::ToolRates;
-use crate::outcome::{Outcome, Reason, Rejection};
+use crate::outcome::{Outcome, Reason};
 use crate::telemetry::metrics;
 
 /// What a served request is about, for its log line, metrics and audit
@@ -242,33 +242,19 @@ fn check_quotas(
     rates: &ToolRates,
     context: &CallContext<'_>,
 ) -> Option<McpError> {
-    let caller = context.caller.name();
-    let (quota, wait, which) = match rates.check(caller) {
-        Err(limited) => (limited.quota, limited.wait, Rejection::ToolRate),
-        Ok(()) => {
-            let limits = context.limits.as_ref()?;
-            let budgets = limits.fuel()?;
-            let wait = budgets.check(caller).err()?;
-            (
-                format!("fuel budget {} per caller", budgets.quota()),
-                wait,
-                Rejection::CallerFuel,
-            )
-        }
-    };
-    metrics::record_rejection(which);
-    let wait = wait.max(Duration::from_millis(1));
+    let refusal = context.check_quotas(rates)?;
     Some(
         McpError::new(
             ErrorKind::RateLimited,
             format!(
-                "{} of `{}` is rate limited ({quota}); retry in {} ms",
+                "{} of `{}` is rate limited ({}); retry in {} ms",
                 subject.method,
                 subject.label(),
-                wait.as_millis()
+                refusal.quota,
+                refusal.wait.as_millis()
             ),
         )
-        .with_retry_after(wait)
+        .with_retry_after(refusal.wait)
         .with_reason(Reason::RateLimited),
     )
 }

@@ -14,7 +14,7 @@ use super::tool_output;
 use crate::audit::{AuditRecord, PendingRecord, record};
 use crate::auth::Caller;
 use crate::catalog::{Catalog, Tool};
-use crate::outcome::{Outcome, REASON_META_KEY, Reason, Rejection};
+use crate::outcome::{Outcome, REASON_META_KEY, Reason};
 use crate::telemetry::metrics;
 
 pub use super::schema::schema_violations;
@@ -351,25 +351,11 @@ async fn run_call(
 
 /// The tool error for a call a quota refuses, or `None` to go ahead.
 fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
-    let caller = context.caller.name();
-    let refused = match tool.rates.check(caller) {
-        Err(limited) => Some((limited.quota, limited.wait, Rejection::ToolRate)),
-        Ok(()) => context.limits.as_ref().and_then(|limits| {
-            let budgets = limits.fuel()?;
-            let wait = budgets.check(caller).err()?;
-            Some((
-                format!("fuel budget {} per caller", budgets.quota()),
-                wait,
-                Rejection::CallerFuel,
-            ))
-        }),
-    };
-    let (quota, wait, which) = refused?;
-    metrics::record_rejection(which);
-    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    let refusal = context.check_quotas(&tool.rates)?;
+    let wait_ms = u64::try_from(refusal.wait.as_millis()).unwrap_or(u64::MAX);
     let message = format!(
-        "tool `{}` is rate limited ({quota}); retry in {wait_ms} ms",
-        tool.name
+        "tool `{}` is rate limited ({}); retry in {wait_ms} ms",
+        tool.name, refusal.quota
     );
     let mut result = error_result(&message, Reason::RateLimited);
     result["_meta"][RETRY_AFTER_META_KEY] = json!(wait_ms);
