@@ -8,7 +8,9 @@ use hyper::StatusCode;
 use serde_json::{Value, json};
 use warden_gateway::config::ApiKeyHash;
 
-use crate::support::{EventStream, Session, TestServer, config_on_disk, warden};
+use crate::support::{
+    EventStream, Session, TestServer, config_on_disk, reload_with_moved_data, warden,
+};
 
 const CALLER_A: &str = "wdn_caller-a-0123456789abcdef0123456789";
 const CALLER_B: &str = "wdn_caller-b-0123456789abcdef0123456789";
@@ -284,21 +286,7 @@ async fn a_subscribed_resource_the_reload_changes_is_announced() {
 
     // The files component now reads another folder: notes.md differs
     // there, sub/more.txt does not.
-    let moved = tempfile::tempdir().expect("tempdir");
-    std::fs::write(moved.path().join("notes.md"), "# Notes, rewritten\n").expect("write");
-    std::fs::create_dir(moved.path().join("sub")).expect("mkdir");
-    std::fs::write(moved.path().join("sub/more.txt"), "more warden text\n").expect("write");
-    let old_dir = server.original_config().lines().find_map(|line| {
-        let start = line.find("host = \"")? + "host = \"".len();
-        let end = line[start..].find('"')? + start;
-        Some(line[start..end].to_owned())
-    });
-    let old_dir = old_dir.expect("the test config preopens a data folder");
-    let edited = server
-        .original_config()
-        .replace(&old_dir, &moved.path().display().to_string());
-    server.write_config(&edited);
-    server.signal("HUP");
+    let _moved = reload_with_moved_data(&server, "# Notes, rewritten\n");
 
     let seen = notifications_until(&mut stream, |seen| {
         seen.iter()

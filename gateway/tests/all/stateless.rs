@@ -8,7 +8,9 @@ use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::stdio::StdioWarden;
-use super::support::{EventStream, MCP_HEADERS, Reply, TestServer, without_component};
+use super::support::{
+    EventStream, MCP_HEADERS, Reply, TestServer, reload_with_moved_data, without_component,
+};
 
 const VERSION: &str = "2026-07-28";
 
@@ -601,21 +603,7 @@ async fn a_listen_stream_hears_of_the_resources_it_watches_and_the_lists_it_aske
     );
 
     // `files` now reads another folder, where only notes.md differs.
-    let moved = tempfile::tempdir().expect("tempdir");
-    std::fs::write(moved.path().join("notes.md"), "# Notes, moved\n").expect("write");
-    std::fs::create_dir(moved.path().join("sub")).expect("mkdir");
-    std::fs::write(moved.path().join("sub/more.txt"), "more warden text\n").expect("write");
-    let original = server.original_config();
-    let old_dir = original
-        .lines()
-        .find_map(|line| {
-            let start = line.find("host = \"")? + "host = \"".len();
-            let end = line[start..].find('"')? + start;
-            Some(line[start..end].to_owned())
-        })
-        .expect("the test config preopens a data folder");
-    server.write_config(&original.replace(&old_dir, &moved.path().display().to_string()));
-    server.signal("HUP");
+    let _moved = reload_with_moved_data(&server, "# Notes, moved\n");
 
     let mut seen = Vec::new();
     while !seen

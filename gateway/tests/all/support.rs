@@ -131,6 +131,28 @@ pub fn data_dir() -> tempfile::TempDir {
     dir
 }
 
+/// Reloads `server` with its data folder replaced by a new one holding
+/// `notes` as `notes.md` and the usual `sub/more.txt`; the new folder is
+/// returned, to be kept while the server serves it.
+pub fn reload_with_moved_data(server: &TestServer, notes: &str) -> tempfile::TempDir {
+    let moved = tempfile::tempdir().expect("tempdir");
+    std::fs::write(moved.path().join("notes.md"), notes).expect("write");
+    std::fs::create_dir(moved.path().join("sub")).expect("mkdir");
+    std::fs::write(moved.path().join("sub/more.txt"), "more warden text\n").expect("write");
+    let original = server.original_config();
+    let old_dir = original
+        .lines()
+        .find_map(|line| {
+            let start = line.find("host = \"")? + "host = \"".len();
+            let end = line[start..].find('"')? + start;
+            Some(line[start..end].to_owned())
+        })
+        .expect("the test config preopens a data folder");
+    server.write_config(&original.replace(&old_dir, &moved.path().display().to_string()));
+    server.signal("HUP");
+    moved
+}
+
 /// A Warden server on loopback: in this process, or the real `warden`
 /// binary as a child process. Stopped when dropped.
 pub struct TestServer {
