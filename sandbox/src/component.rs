@@ -213,9 +213,11 @@ impl ToolComponent {
     }
 
     /// Whether the component completes prompt arguments and template
-    /// variables (exports `completion`).
+    /// variables: it exports `completion` and serves a prompt or template
+    /// to complete.
     pub fn completes(&self) -> bool {
         self.exports.completion.is_some()
+            && !(self.served.prompts.is_empty() && self.served.templates.is_empty())
     }
 
     /// The `warden:tool` interfaces the component exports, e.g.

@@ -479,10 +479,9 @@ impl Catalog {
 
     /// Whether any component completes arguments of what it serves.
     pub fn completes(&self) -> bool {
-        self.components.iter().any(|component| {
-            component.completes()
-                && !(component.prompts().is_empty() && component.resource_templates().is_empty())
-        })
+        self.components
+            .iter()
+            .any(|component| component.completes())
     }
 
     /// Every loaded component.

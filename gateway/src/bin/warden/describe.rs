@@ -107,8 +107,7 @@ fn print_served(
             writeln!(out, "  prompt {}({})", prompt.name, arguments.join(", "))?;
         }
     }
-    let completable = !component.prompts().is_empty() || !component.resource_templates().is_empty();
-    if component.completes() && completable {
+    if component.completes() {
         writeln!(out, "  completes prompt arguments and template variables")?;
     }
     Ok(())
