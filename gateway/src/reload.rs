@@ -13,7 +13,8 @@ use crate::app::Gateway;
 use crate::auth::Authenticator;
 use crate::catalog::CatalogError;
 use crate::config::{
-    self, AuditConfig, Config, ConfigError, JwksSource, ServerConfig, TracingConfig,
+    self, AuditConfig, ComponentSource, Config, ConfigError, JwksSource, ServerConfig,
+    TracingConfig,
 };
 use crate::limits::Limits;
 use crate::telemetry::metrics;
@@ -266,7 +267,13 @@ fn watched_files(config_path: &Path, config: &Config) -> Vec<PathBuf> {
             JwksSource::Url { ca_file, .. } => ca_file.clone(),
         }))
         .chain(tls)
-        .chain(config.components.iter().map(|c| c.path.clone()))
+        .chain(config.components.iter().filter_map(|c| match &c.source {
+            ComponentSource::File(path) => Some(path.clone()),
+            ComponentSource::Oci(_) => None,
+        }))
+        .chain(config.registry.secret_files.iter().cloned())
+        .chain(config.registry.auth_file.iter().cloned())
+        .chain(config.registry.ca_file.iter().cloned())
         .chain(
             config
                 .components

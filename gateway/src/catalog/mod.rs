@@ -5,6 +5,7 @@
 
 mod prompts;
 mod resources;
+mod sources;
 mod tool;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +24,7 @@ use crate::config::{
 use crate::limits::ToolRates;
 pub use prompts::Prompt;
 pub use resources::{ResourcePolicy, ResourceTarget, Resources, ServedResource, ServedTemplate};
+pub use sources::PulledComponent;
 pub use tool::{Tool, compile_schema};
 
 /// The MCP Apps extension: `ui://` resources clients render.
@@ -40,6 +42,14 @@ pub enum CatalogError {
     /// A component file failed to load (no configuration names it).
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A configured component could not be pulled from its registry.
+    #[error("{at}: {source}")]
+    Pull {
+        /// Where the configuration names the component.
+        at: DefinedAt,
+        /// Why the pull failed.
+        source: crate::registry::RegistryError,
+    },
     /// A configured component failed to load.
     #[error("{at}: {source}")]
     ConfiguredLoad {
@@ -273,6 +283,7 @@ pub struct Catalog {
     prompts: Vec<Arc<Prompt>>,
     prompts_by_name: HashMap<String, Arc<Prompt>>,
     components: Vec<Arc<ToolComponent>>,
+    pulled: Vec<PulledComponent>,
 }
 
 impl Catalog {
@@ -296,6 +307,12 @@ impl Catalog {
         Self::load_into(sandbox, config, Some(self)).await
     }
 
+    /// The components pulled from registries, with the digests their
+    /// references resolved to, in configuration order.
+    pub fn pulled(&self) -> &[PulledComponent] {
+        &self.pulled
+    }
+
     /// Loads `config`'s components; quota counters of `previous`'s tools
     /// carry over where the quota is unchanged.
     async fn load_into(
@@ -304,9 +321,11 @@ impl Catalog {
         previous: Option<&Catalog>,
     ) -> Result<Self, CatalogError> {
         let mut components = Vec::with_capacity(config.components.len());
+        let mut sources = sources::Sources::new(config);
         for component in &config.components {
+            let path = sources.path(component).await?;
             let loaded = sandbox
-                .load(&component.name, &component.path, policy(component))
+                .load(&component.name, &path, policy(component))
                 .await
                 .map_err(|source| CatalogError::ConfiguredLoad {
                     at: component.defined_at.clone(),
@@ -322,7 +341,9 @@ impl Catalog {
                 audit: Some(&component.audit),
             });
         }
-        Self::from_components(sandbox, &components, previous)
+        let mut catalog = Self::from_components(sandbox, &components, previous)?;
+        catalog.pulled = sources.pulled;
+        Ok(catalog)
     }
 
     /// Loads the single component at `path`, named `name`, under the
@@ -362,6 +383,7 @@ impl Catalog {
                 .iter()
                 .map(|served| Arc::clone(&served.component))
                 .collect(),
+            pulled: Vec::new(),
         };
         for served in components {
             catalog.add_tools(served, previous)?;

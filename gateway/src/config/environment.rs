@@ -73,6 +73,7 @@ mod tests {
             audit: None,
             http: Default::default(),
             tls: None,
+            registry: Default::default(),
         }
     }
 

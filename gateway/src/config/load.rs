@@ -15,7 +15,10 @@ use super::model::{
     AuthConfig, Capabilities, ComponentConfig, ComponentName, Config, DefinedAt, DirGrant,
     ServerConfig, TlsConfig,
 };
-use super::raw::{NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer, RawTls};
+use super::oci::TrustRule;
+use super::raw::{
+    NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer, RawTls, Table,
+};
 use super::secrets;
 
 /// Reads, parses and validates the configuration file at `path`, then
@@ -195,15 +198,23 @@ impl Resolver<'_> {
             None => None,
             Some(table) => Some(self.audit(table)?),
         };
+        let (registry, trust) = self.registry(raw.registry.0)?;
         let raw_components = raw.components.0;
         let mut components = Vec::with_capacity(raw_components.len());
         let sensitive = SensitivePaths::new(&self.base, server.cache_dir.as_deref());
         let mut reserved_slots = 0_u64;
         // A BTreeMap: components come out sorted by name.
         for (name, component) in raw_components {
-            if component.0.enabled {
-                let span = component.0.path.span();
-                let component = self.component(name, component.0, &auth, &sensitive)?;
+            if component.get_ref().0.enabled {
+                let span = component.span();
+                let component = self.component(
+                    name,
+                    component,
+                    &auth,
+                    &sensitive,
+                    &trust,
+                    server.cache_dir.is_some(),
+                )?;
                 reserved_slots += u64::from(component.limits.min_pool_slots);
                 if reserved_slots > u64::from(server.pool_instances) {
                     return Err(self.invalid(
@@ -237,6 +248,7 @@ impl Resolver<'_> {
             audit,
             http: raw.http.0.into(),
             tls,
+            registry,
         })
     }
 
@@ -301,27 +313,38 @@ impl Resolver<'_> {
     fn component(
         &self,
         name: ComponentName,
-        raw: RawComponent,
+        table: Spanned<Table<RawComponent>>,
         auth: &AuthConfig,
         sensitive: &SensitivePaths,
+        trust: &[TrustRule],
+        has_cache_dir: bool,
     ) -> Result<ComponentConfig, ConfigError> {
         let prefix = format!("components.{name}");
-        let path = self.existing(&raw.path, format!("{prefix}.path"), Kind::File)?;
+        let table_span = table.span();
+        let mut raw = table.into_inner().0;
         let mut secret_files = Vec::new();
+        let (line, _) = line_column(self.text, table_span.start);
+        let source = self.component_source(
+            &prefix,
+            table_span,
+            &mut raw,
+            trust,
+            has_cache_dir,
+            &mut secret_files,
+        )?;
         let capabilities =
             self.capabilities(&prefix, raw.capabilities.0, sensitive, &mut secret_files)?;
         let access = match raw.access {
             None => None,
             Some(access) => Some(self.access(&prefix, access, auth)?),
         };
-        let (line, _) = line_column(self.text, raw.path.span().start);
         Ok(ComponentConfig {
             name,
             defined_at: DefinedAt {
                 file: self.origin.to_owned(),
                 line,
             },
-            path,
+            source,
             tool_prefix: raw.tool_prefix.map(|prefix| prefix.0).unwrap_or_default(),
             serve_resources: raw.serve_resources,
             limits: raw.limits.0.into(),

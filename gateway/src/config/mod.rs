@@ -40,9 +40,11 @@ mod jwt;
 mod load;
 mod model;
 mod model_auth;
+mod oci;
 mod quota;
 mod raw;
 mod raw_http;
+mod raw_oci;
 mod raw_text;
 mod secrets;
 mod values;
@@ -61,3 +63,8 @@ pub use environment::{SESSION_KEY_VAR, SESSION_OLD_KEYS_VAR};
 pub use error::ConfigError;
 pub use load::{load, parse};
 pub use model::*;
+pub use oci::{
+    ComponentSource, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_REGISTRY_TIMEOUT_MS,
+    MAX_COMPONENT_BYTES_RANGE, OciReference, OciSource, REGISTRY_TIMEOUT_MS_RANGE,
+    RegistryConfig, RegistryCredentials, Verification, check_digest,
+};

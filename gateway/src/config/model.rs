@@ -81,6 +81,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The `[tls]` table; `None`: plain HTTP.
     pub tls: Option<TlsConfig>,
+    /// The `[registry]` table: how `oci` components are pulled.
+    pub registry: super::RegistryConfig,
 }
 
 impl Config {
@@ -296,9 +298,8 @@ pub struct ComponentConfig {
     /// Where the table is written (its `path` key), for messages about the
     /// component that come after the file was read, such as load errors.
     pub defined_at: DefinedAt,
-    /// Canonical absolute path of the component's `.wasm` file, which existed
-    /// and was a file when the configuration was loaded.
-    pub path: PathBuf,
+    /// Where the component's wasm comes from: a file or a registry.
+    pub source: super::ComponentSource,
     /// Put before the name of each tool and prompt the component declares,
     /// as clients see it (`acme.` serves `count` as `acme.count`). Empty by
     /// default.

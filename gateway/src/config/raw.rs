@@ -13,7 +13,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{self, ComponentName, DirMode, LogFormat};
+use super::oci::OciReference;
 use super::raw_http::RawHttpGrant;
+use super::raw_oci::{RawRegistry, RawVerify};
 pub(super) use super::raw_text::*;
 
 /// The whole file.
@@ -23,7 +25,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub server: Table<RawServer>,
     #[serde(default)]
-    pub components: Table<BTreeMap<ComponentName, Table<RawComponent>>>,
+    pub components: Table<BTreeMap<ComponentName, Spanned<Table<RawComponent>>>>,
     #[serde(default)]
     pub tracing: Table<RawTracing>,
     #[serde(default)]
@@ -36,6 +38,8 @@ pub(super) struct RawConfig {
     pub http: Table<RawHttp>,
     #[serde(default)]
     pub tls: Option<Table<RawTls>>,
+    #[serde(default)]
+    pub registry: Table<RawRegistry>,
 }
 
 /// `[tls]`; see [`model::TlsConfig`].
@@ -489,7 +493,14 @@ impl From<RawTracing> for model::TracingConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawComponent {
-    pub path: Spanned<NonEmptyPath>,
+    #[serde(default)]
+    pub path: Option<Spanned<NonEmptyPath>>,
+    #[serde(default)]
+    pub oci: Option<Spanned<OciReference>>,
+    #[serde(default)]
+    pub allow_tags: bool,
+    #[serde(default)]
+    pub verify: Option<Spanned<RawVerify>>,
     #[serde(default)]
     pub tool_prefix: Option<ToolPrefix>,
     #[serde(default = "enabled_by_default")]

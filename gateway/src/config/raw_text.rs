@@ -54,9 +54,9 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for TableVisitor<T> {
 
 /// A visitor for a string checked (and normalised) by `parse`. Errors raised
 /// inside the visitor get the span of the string itself.
-struct ParsedStr<T> {
-    expecting: &'static str,
-    parse: fn(&str) -> Result<T, String>,
+pub(super) struct ParsedStr<T> {
+    pub(super) expecting: &'static str,
+    pub(super) parse: fn(&str) -> Result<T, String>,
 }
 
 impl<T> Visitor<'_> for ParsedStr<T> {
@@ -278,7 +278,7 @@ impl<'de> Deserialize<'de> for ComponentName {
 
 /// What an integer counts, for messages.
 #[derive(Clone, Copy)]
-enum Unit {
+pub(super) enum Unit {
     /// Shown as bytes with a KiB/MiB/GiB hint.
     Bytes,
     /// A plural noun: "milliseconds", "levels", …
@@ -353,7 +353,7 @@ impl<T: TryFrom<u64>> Visitor<'_> for RangeVisitor<T> {
     }
 }
 
-fn ranged<'de, D, T>(d: D, range: RangeInclusive<T>, unit: Unit) -> Result<T, D::Error>
+pub(super) fn ranged<'de, D, T>(d: D, range: RangeInclusive<T>, unit: Unit) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Copy + TryInto<u64> + TryFrom<u64>,

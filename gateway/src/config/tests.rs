@@ -181,7 +181,7 @@ enabled = true
     let names: Vec<&str> = config.components.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["json", "text"], "components are sorted by name");
     let text = config.component("text").expect("text component");
-    assert_eq!(text.path, f.canonical("text.wasm"));
+    assert_eq!(text.source, ComponentSource::File(f.canonical("text.wasm")));
     assert_eq!(
         text.limits,
         Limits {

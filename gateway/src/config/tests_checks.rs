@@ -27,7 +27,7 @@ fn a_missing_component_file_is_reported_at_its_path_line() {
     e.assert("components.text.path", 2, &["empty"]);
 
     let e = f.invalid("[components.text]\nenabled = true\n");
-    e.assert("components.text", 1, &["missing field `path`"]);
+    e.assert("components.text", 1, &["needs `path`", "or `oci`"]);
 }
 
 #[test]
@@ -88,9 +88,10 @@ fn the_components_kept_pool_slots_must_fit_in_the_pool() {
         )
     };
     let e = f.invalid(&text(5));
+    // At the component's table.
     e.assert(
         "components.text.limits.min_pool_slots",
-        4,
+        3,
         &["add up to 5", "4 slots of server.pool_instances"],
     );
     assert_eq!(f.ok(&text(4)).components[0].limits.min_pool_slots, 4);
@@ -234,11 +235,11 @@ fn relative_paths_resolve_against_the_config_folder() {
     ] {
         assert_eq!(config.source, origin);
         let text = config.component("text").expect("text");
-        assert_eq!(text.path, f.canonical("text.wasm"));
-        assert!(text.path.is_absolute());
+        assert_eq!(text.source, ComponentSource::File(f.canonical("text.wasm")));
+        assert!(matches!(&text.source, ComponentSource::File(path) if path.is_absolute()));
         assert_eq!(text.capabilities.dirs[0].host, f.canonical("data"));
         let json = config.component("json").expect("json");
-        assert_eq!(json.path, f.canonical("json.wasm"));
+        assert_eq!(json.source, ComponentSource::File(f.canonical("json.wasm")));
         let cache = config.server.cache_dir.expect("cache_dir");
         assert!(cache.is_absolute());
         assert_eq!(cache, conf_dir.join("../../cache"));

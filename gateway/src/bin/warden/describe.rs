@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use warden_gateway::catalog::{Catalog, Tool};
+use warden_gateway::catalog::{Catalog, PulledComponent, Tool};
 use warden_gateway::config;
 use warden_sandbox::{DirMode, HttpAllow, Policy, ToolComponent};
 
@@ -30,6 +30,7 @@ pub async fn check(config_path: &Path) -> anyhow::Result<()> {
                 ""
             }
         )?;
+        print_origin(out, &catalog, component)?;
         print_policy(
             out,
             component.policy(),
@@ -46,6 +47,37 @@ pub async fn check(config_path: &Path) -> anyhow::Result<()> {
         print_served(out, &catalog, component)?;
     }
     emit(out)
+}
+
+fn pulled_from<'c>(catalog: &'c Catalog, component: &str) -> Option<&'c PulledComponent> {
+    catalog
+        .pulled()
+        .iter()
+        .find(|pulled| pulled.component == component)
+}
+
+/// For a component from a registry: the reference, the digest it resolved
+/// to and the key that signed it.
+fn print_origin(
+    out: &mut String,
+    catalog: &Catalog,
+    component: &ToolComponent,
+) -> anyhow::Result<()> {
+    if let Some(pulled) = pulled_from(catalog, component.name()) {
+        writeln!(
+            out,
+            "  from {} = {}{}",
+            pulled.reference,
+            pulled.pulled.digest,
+            pulled
+                .pulled
+                .signed_by
+                .as_deref()
+                .map(|key| format!(", signed by {key}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(())
 }
 
 /// "4 tools", and the resources, templates and prompts when there are any.
@@ -124,12 +156,20 @@ pub async fn tools(config_path: &Path, as_json: bool) -> anyhow::Result<()> {
             entry["component"] = json!(tool.component.name());
             entry["policy"] = policy_json(tool.component.policy());
             entry["access"] = access_json(tool);
+            if let Some(pulled) = pulled_from(&catalog, tool.component.name()) {
+                entry["pulled"] = json!({
+                    "reference": pulled.reference,
+                    "digest": pulled.pulled.digest,
+                    "signedBy": pulled.pulled.signed_by,
+                });
+            }
         });
         writeln!(out, "{}", pretty(&tools)?)?;
         return emit(out);
     }
     for component in catalog.components() {
         writeln!(out, "component {}", component.name())?;
+        print_origin(out, &catalog, component)?;
         print_policy(
             out,
             component.policy(),

@@ -5,6 +5,7 @@ mod call;
 mod describe;
 mod keys;
 mod probe;
+mod registry;
 mod serve;
 
 use std::net::SocketAddr;
@@ -117,6 +118,38 @@ enum Command {
         #[arg(default_value = "http://127.0.0.1:8080/readyz")]
         url: String,
     },
+    /// Pull every registry component the configuration names into
+    /// server.cache_dir, checking digests and signatures, and compile it:
+    /// ahead of serving, for air-gapped nodes and image builds.
+    Pull {
+        /// The configuration file.
+        #[arg(long, short, env = "WARDEN_CONFIG")]
+        config: PathBuf,
+    },
+    /// Publish a component (.wasm) at REFERENCE (with a tag) in the wasm
+    /// OCI artifact layout (as `wkg oci push` does); print the reference
+    /// pinned to its digest.
+    Push {
+        /// The component, a .wasm file.
+        file: PathBuf,
+        /// Where to publish it, e.g. ghcr.io/acme/tool:1.0.
+        reference: String,
+        #[command(flatten)]
+        registry: registry::RegistryArgs,
+    },
+    /// Sign the manifest REFERENCE names with a private key (PKCS #8 PEM,
+    /// ECDSA P-256 or Ed25519) in cosign's key-based format, and push the
+    /// signature beside it (the sha256-<hex>.sig tag).
+    Sign {
+        /// The private key.
+        #[arg(long)]
+        key: PathBuf,
+        /// What to sign: a reference with a digest, or a tag (signs the
+        /// digest the tag names now).
+        reference: String,
+        #[command(flatten)]
+        registry: registry::RegistryArgs,
+    },
     /// Print the hash of an API key, read from stdin, for a
     /// [[auth.api_keys]] entry's `hash`. With --generate, make a new random
     /// key and print it (line 1, for the client) and its hash (line 2).
@@ -185,6 +218,21 @@ fn main() -> ExitCode {
         } => runtime.block_on(call::run(&config, tool, &args, json)),
         Command::Inspect { file, json } => runtime
             .block_on(describe::inspect(&file, json))
+            .map(success),
+        Command::Pull { config } => runtime.block_on(registry::pull(&config)).map(success),
+        Command::Push {
+            file,
+            reference,
+            registry,
+        } => runtime
+            .block_on(registry::push(&file, &reference, &registry))
+            .map(success),
+        Command::Sign {
+            key,
+            reference,
+            registry,
+        } => runtime
+            .block_on(registry::sign(&key, &reference, &registry))
             .map(success),
         Command::Probe { url } => runtime.block_on(probe::run(&url)).map(success),
         Command::HashKey { generate } => keys::hash_key(generate).map(success),

@@ -1,0 +1,419 @@
+//! Components pulled from OCI registries: the `[registry]` table (how
+//! registries are reached, credentials, size cap, trust rules) and a
+//! component's `oci`, `allow_tags` and `verify` keys.
+
+use std::fmt;
+use std::fs;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::error::ConfigError;
+use super::load::{Kind, Resolver};
+use super::raw::RawComponent;
+use super::raw_oci::RawRegistry;
+use super::raw_text::NonEmptyPath;
+use super::secrets;
+use crate::signing::VerifyingKey;
+
+/// Default `registry.max_component_bytes`: a component's layer larger than
+/// this is refused while it downloads.
+pub const DEFAULT_MAX_COMPONENT_BYTES: u64 = 64 << 20;
+/// Allowed `registry.max_component_bytes`.
+pub const MAX_COMPONENT_BYTES_RANGE: RangeInclusive<u64> = 1 << 10..=1 << 30;
+/// Default `registry.timeout_ms`: how long one pull (manifest, layer and
+/// signatures) may take.
+pub const DEFAULT_REGISTRY_TIMEOUT_MS: u64 = 60_000;
+/// Allowed `registry.timeout_ms`.
+pub const REGISTRY_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 100..=3_600_000;
+
+/// Where a component's wasm comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComponentSource {
+    /// A local file: its canonical absolute path, which existed and was a
+    /// file when the configuration was loaded.
+    File(PathBuf),
+    /// A component in an OCI registry, pulled into `server.cache_dir`.
+    Oci(OciSource),
+}
+
+/// `oci = "…"` and the keys that go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciSource {
+    /// The reference as written.
+    pub reference: OciReference,
+    /// Whether a reference without a digest is allowed (`allow_tags`):
+    /// the tag is then resolved at every (re)load and the digest logged.
+    pub allow_tags: bool,
+    /// The keys one of which must have signed the manifest; `None`: no
+    /// signature is required.
+    pub verify: Option<Verification>,
+}
+
+/// A signature requirement: the keys, and where they were configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// A valid signature by any one of these keys is enough.
+    pub keys: Vec<VerifyingKey>,
+    /// `components.<name>.verify` or `registry.trust[<i>]`, for messages.
+    pub required_by: String,
+}
+
+/// A parsed OCI reference: registry, repository, and a tag, a digest or
+/// both. Only `sha256` digests are accepted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OciReference(oci_client::Reference);
+
+impl OciReference {
+    /// Parses `text`, the way `docker pull` reads a reference (a missing
+    /// registry is Docker Hub's).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim() != text || text.is_empty() {
+            return Err("the reference is empty or has surrounding spaces".to_owned());
+        }
+        if let Some((_, digest)) = text.rsplit_once('@') {
+            check_digest(digest)?;
+        }
+        let reference: oci_client::Reference = text
+            .parse()
+            .map_err(|e| format!("`{text}` is not an OCI reference: {e}"))?;
+        Ok(Self(reference))
+    }
+
+    /// The reference as oci-client takes it.
+    pub fn as_oci(&self) -> &oci_client::Reference {
+        &self.0
+    }
+
+    /// The registry's host (and port).
+    pub fn registry(&self) -> &str {
+        self.0.registry()
+    }
+
+    /// The repository within the registry.
+    pub fn repository(&self) -> &str {
+        self.0.repository()
+    }
+
+    /// The tag, if written.
+    pub fn tag(&self) -> Option<&str> {
+        self.0.tag()
+    }
+
+    /// The digest, if written.
+    pub fn digest(&self) -> Option<&str> {
+        self.0.digest()
+    }
+
+    /// `registry/repository`, the identity a signature names.
+    pub fn repository_name(&self) -> String {
+        format!("{}/{}", self.0.registry(), self.0.repository())
+    }
+
+    /// The same repository at `digest`.
+    pub fn at_digest(&self, digest: &str) -> Self {
+        Self(oci_client::Reference::with_digest(
+            self.0.registry().to_owned(),
+            self.0.repository().to_owned(),
+            digest.to_owned(),
+        ))
+    }
+
+    /// The same repository at `tag`.
+    pub fn at_tag(&self, tag: &str) -> Self {
+        Self(oci_client::Reference::with_tag(
+            self.0.registry().to_owned(),
+            self.0.repository().to_owned(),
+            tag.to_owned(),
+        ))
+    }
+}
+
+impl fmt::Display for OciReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.whole())
+    }
+}
+
+impl fmt::Debug for OciReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OciReference({})", self.0.whole())
+    }
+}
+
+/// `sha256:` and 64 lowercase hex digits.
+pub fn check_digest(digest: &str) -> Result<(), String> {
+    let Some(hex) = digest.strip_prefix("sha256:") else {
+        return Err(format!(
+            "the digest `{digest}` is not a sha256 digest (`sha256:` and 64 hex digits)"
+        ));
+    };
+    if hex.len() != 64 {
+        return Err(format!(
+            "the digest `{digest}` has {} hex digits after `sha256:`, not 64",
+            hex.len()
+        ));
+    }
+    if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(format!(
+            "the digest `{digest}` has characters other than lowercase hex digits"
+        ));
+    }
+    Ok(())
+}
+
+/// A registry host as `[registry]` names it: a DNS name or IP address with
+/// an optional port, nothing else.
+pub fn check_registry_host(host: &str) -> Result<(), String> {
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+        && !host.contains("://");
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{host}` is not a registry host (a name or address with an optional port, no scheme or path)"
+        ))
+    }
+}
+
+/// The `[registry]` table: how OCI registries are reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryConfig {
+    /// A Docker-style `config.json` with registry credentials; `None`:
+    /// `REGISTRY_AUTH_FILE`, then `$DOCKER_CONFIG/config.json`, then
+    /// `~/.docker/config.json`, where one exists.
+    pub auth_file: Option<PathBuf>,
+    /// Certificates (PEM) trusted besides the built-in roots, for a
+    /// registry with a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Registries reached over plain HTTP. Loopback registries
+    /// (`localhost`, `127.0.0.0/8`, `[::1]`) always are.
+    pub insecure: Vec<String>,
+    /// Largest component layer pulled.
+    pub max_component_bytes: u64,
+    /// How long one pull may take.
+    pub timeout_ms: u64,
+    /// Credentials per registry host, taking precedence over the auth file.
+    pub credentials: Vec<(String, RegistryCredentials)>,
+    /// Files read for `${file:…}` references in credentials.
+    pub secret_files: Vec<PathBuf>,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            auth_file: None,
+            ca_file: None,
+            insecure: Vec::new(),
+            max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
+            timeout_ms: DEFAULT_REGISTRY_TIMEOUT_MS,
+            credentials: Vec::new(),
+            secret_files: Vec::new(),
+        }
+    }
+}
+
+/// A user name and password for one registry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryCredentials {
+    /// The user name.
+    pub username: String,
+    /// The password or token.
+    pub password: String,
+}
+
+impl fmt::Debug for RegistryCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RegistryCredentials({}, <redacted>)", self.username)
+    }
+}
+
+/// One `[[registry.trust]]` rule, with its keys read.
+pub(super) struct TrustRule {
+    prefix: String,
+    keys: Vec<VerifyingKey>,
+    index: usize,
+}
+
+impl Resolver<'_> {
+    /// The `[registry]` table and its trust rules.
+    pub(super) fn registry(
+        &self,
+        raw: RawRegistry,
+    ) -> Result<(RegistryConfig, Vec<TrustRule>), ConfigError> {
+        let file = |path: Option<Spanned<NonEmptyPath>>, key: &str| {
+            path.map(|path| self.existing(&path, format!("registry.{key}"), Kind::File))
+                .transpose()
+        };
+        let auth_file = file(raw.auth_file, "auth_file")?;
+        let ca_file = file(raw.ca_file, "ca_file")?;
+        let mut secret_files = Vec::new();
+        let mut credentials = Vec::with_capacity(raw.credentials.len());
+        for (host, table) in raw.credentials {
+            let key = |field: &str| format!("registry.credentials.\"{}\".{field}", host.0);
+            let mut expand = |value: Spanned<String>, field: &str| {
+                let span = value.span();
+                secrets::expand(value.get_ref(), &self.base, &mut secret_files)
+                    .map_err(|why| self.invalid(span, key(field), why))
+            };
+            let username = expand(table.0.username, "username")?;
+            let password = expand(table.0.password, "password")?;
+            credentials.push((host.0, RegistryCredentials { username, password }));
+        }
+        let mut trust = Vec::with_capacity(raw.trust.len());
+        for (index, rule) in raw.trust.into_iter().enumerate() {
+            let span = rule.span();
+            let rule = rule.into_inner().0;
+            let key = format!("registry.trust[{index}]");
+            if rule.prefix.get_ref().is_empty() {
+                return Err(self.invalid(
+                    rule.prefix.span(),
+                    format!("{key}.prefix"),
+                    "the prefix is empty; write the registry host at least".to_owned(),
+                ));
+            }
+            let keys = self.keys(&rule.keys, &key, span, &mut secret_files)?;
+            trust.push(TrustRule {
+                prefix: rule.prefix.into_inner(),
+                keys,
+                index,
+            });
+        }
+        let config = RegistryConfig {
+            auth_file,
+            ca_file,
+            insecure: raw.insecure.into_iter().map(|host| host.0).collect(),
+            max_component_bytes: raw.max_component_bytes,
+            timeout_ms: raw.timeout_ms,
+            credentials,
+            secret_files,
+        };
+        Ok((config, trust))
+    }
+
+    /// A component's `path` or `oci` (taken out of `raw`); key files read
+    /// are added to `files_read`.
+    pub(super) fn component_source(
+        &self,
+        prefix: &str,
+        table_span: std::ops::Range<usize>,
+        raw: &mut RawComponent,
+        trust: &[TrustRule],
+        has_cache_dir: bool,
+        files_read: &mut Vec<PathBuf>,
+    ) -> Result<ComponentSource, ConfigError> {
+        let (allow_tags, verify) = (raw.allow_tags, raw.verify.take());
+        let oci = match (raw.path.take(), raw.oci.take()) {
+            (Some(path), None) => {
+                if let Some(verify) = verify {
+                    return Err(self.invalid(
+                        verify.span(),
+                        format!("{prefix}.verify"),
+                        "signatures are verified for `oci` components only".to_owned(),
+                    ));
+                }
+                let path = self.existing(&path, format!("{prefix}.path"), Kind::File)?;
+                return Ok(ComponentSource::File(path));
+            }
+            (Some(path), Some(_)) => {
+                return Err(self.invalid(
+                    path.span(),
+                    prefix.to_owned(),
+                    "give either `path` or `oci`, not both".to_owned(),
+                ));
+            }
+            (None, None) => {
+                return Err(self.invalid(
+                    table_span,
+                    prefix.to_owned(),
+                    "the component needs `path` (a .wasm file) or `oci` (a registry reference)"
+                        .to_owned(),
+                ));
+            }
+            (None, Some(oci)) => oci,
+        };
+        let span = oci.span();
+        let reference = oci.into_inner();
+        if reference.digest().is_none() && !allow_tags {
+            return Err(self.invalid(
+                span,
+                format!("{prefix}.oci"),
+                format!(
+                    "`{reference}` names no digest; pin it (`…@sha256:…`, `warden push` prints it) \
+                     or set `allow_tags = true` to follow the tag"
+                ),
+            ));
+        }
+        if !has_cache_dir {
+            return Err(self.invalid(
+                span,
+                format!("{prefix}.oci"),
+                "components pulled from a registry are kept in server.cache_dir; set it".to_owned(),
+            ));
+        }
+        let verify = match verify {
+            Some(verify) => {
+                let key = format!("{prefix}.verify");
+                let span = verify.span();
+                Some(Verification {
+                    keys: self.keys(&verify.get_ref().keys, &key, span, files_read)?,
+                    required_by: key,
+                })
+            }
+            None => {
+                let written = format!("{}/{}", reference.registry(), reference.repository());
+                trust
+                    .iter()
+                    .filter(|rule| written.starts_with(&rule.prefix))
+                    .max_by_key(|rule| rule.prefix.len())
+                    .map(|rule| Verification {
+                        keys: rule.keys.clone(),
+                        required_by: format!("registry.trust[{}]", rule.index),
+                    })
+            }
+        };
+        Ok(ComponentSource::Oci(OciSource {
+            reference,
+            allow_tags,
+            verify,
+        }))
+    }
+
+    fn keys(
+        &self,
+        written: &[Spanned<NonEmptyPath>],
+        key: &str,
+        span: std::ops::Range<usize>,
+        files_read: &mut Vec<PathBuf>,
+    ) -> Result<Vec<VerifyingKey>, ConfigError> {
+        if written.is_empty() {
+            return Err(self.invalid(
+                span,
+                format!("{key}.keys"),
+                "no keys: list the public keys (PEM) that may sign".to_owned(),
+            ));
+        }
+        let mut keys = Vec::with_capacity(written.len());
+        for (i, path) in written.iter().enumerate() {
+            let at = format!("{key}.keys[{i}]");
+            let file = self.existing(path, at.clone(), Kind::File)?;
+            let text = fs::read(&file).map_err(|e| {
+                self.invalid(
+                    path.span(),
+                    at.clone(),
+                    format!("cannot read `{}`: {e}", file.display()),
+                )
+            })?;
+            let verifying = VerifyingKey::from_pem(&text).map_err(|e| {
+                self.invalid(path.span(), at.clone(), format!("`{}`: {e}", file.display()))
+            })?;
+            keys.push(verifying);
+            files_read.push(file);
+        }
+        Ok(keys)
+    }
+}

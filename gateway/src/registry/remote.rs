@@ -1,0 +1,322 @@
+//! One registry, reached through oci-client: manifests and blobs in and
+//! out, with sizes capped and digests checked here whatever the client
+//! checked.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::manifest::OciDescriptor;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, RegistryOperation};
+use sha2::{Digest, Sha256};
+
+use super::RegistryError;
+use crate::config::{OciReference, RegistryConfig};
+
+/// Manifest media types Warden reads.
+pub(super) const MANIFEST_TYPES: &[&str] = &[
+    oci_client::manifest::OCI_IMAGE_MEDIA_TYPE,
+    oci_client::manifest::IMAGE_MANIFEST_MEDIA_TYPE,
+    oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE,
+];
+
+/// A client for the registry of one reference.
+pub(super) struct Remote {
+    client: Client,
+    auth: RegistryAuth,
+}
+
+/// How a client is set up: TLS roots and the hosts reached over plain
+/// HTTP.
+pub(super) struct Transport {
+    roots: Vec<Certificate>,
+    insecure: Vec<String>,
+    timeout: Duration,
+}
+
+impl Transport {
+    pub(super) fn new(config: &RegistryConfig) -> Result<Self, RegistryError> {
+        // rustls through reqwest uses the process's default provider; ring
+        // is the one Warden's TLS already uses. A second install fails
+        // harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut roots: Vec<Certificate> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|der| Certificate {
+                encoding: CertificateEncoding::Der,
+                data: der.to_vec(),
+            })
+            .collect();
+        if let Some(path) = &config.ca_file {
+            let data = std::fs::read(path).map_err(|e| RegistryError::CaFile {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
+            roots.push(Certificate {
+                encoding: CertificateEncoding::Pem,
+                data,
+            });
+        }
+        Ok(Self {
+            roots,
+            insecure: config.insecure.clone(),
+            timeout: Duration::from_millis(config.timeout_ms),
+        })
+    }
+
+    /// Whether `registry` is reached over plain HTTP: listed as insecure,
+    /// or on the loopback interface.
+    pub(super) fn plain_http(&self, registry: &str) -> bool {
+        self.insecure.iter().any(|host| host == registry) || is_loopback(registry)
+    }
+
+    pub(super) fn remote(&self, reference: &OciReference, auth: RegistryAuth) -> Remote {
+        let registry = reference.as_oci().resolve_registry().to_owned();
+        let protocol = if self.plain_http(&registry) {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        };
+        let client = Client::new(ClientConfig {
+            protocol,
+            tls_certs_only: self.roots.clone(),
+            connect_timeout: Some(self.timeout),
+            read_timeout: Some(self.timeout),
+            // An index names per-platform manifests; a component has none.
+            platform_resolver: None,
+            user_agent: concat!("warden/", env!("CARGO_PKG_VERSION")),
+            ..ClientConfig::default()
+        });
+        Remote { client, auth }
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]`, with or without a port.
+fn is_loopback(registry: &str) -> bool {
+    let host = if let Some(rest) = registry.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        registry.rsplit_once(':').map_or(registry, |(host, _)| host)
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Remote {
+    /// The manifest `reference` names and its digest; `None` when the
+    /// registry has no such manifest.
+    pub(super) async fn manifest(
+        &self,
+        reference: &OciReference,
+    ) -> Result<Option<(Bytes, String)>, RegistryError> {
+        match self
+            .client
+            .pull_manifest_raw(reference.as_oci(), &self.auth, MANIFEST_TYPES)
+            .await
+        {
+            Ok((body, _)) => {
+                // The digest is the content's, whatever headers said.
+                let digest = sha256_digest(&body);
+                if let Some(wanted) = reference.digest()
+                    && wanted != digest
+                {
+                    return Err(RegistryError::DigestMismatch {
+                        reference: reference.to_string(),
+                        what: "manifest",
+                        expected: wanted.to_owned(),
+                        got: digest,
+                    });
+                }
+                Ok(Some((body, digest)))
+            }
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(classify(reference, error)),
+        }
+    }
+
+    /// The blob `descriptor` names, refused past `max_bytes` (announced or
+    /// received) and checked against its digest.
+    pub(super) async fn blob(
+        &self,
+        reference: &OciReference,
+        descriptor: &OciDescriptor,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let too_large = |size: u64| RegistryError::TooLarge {
+            reference: reference.to_string(),
+            size,
+            limit: max_bytes,
+        };
+        let announced = u64::try_from(descriptor.size).unwrap_or(0);
+        if announced > max_bytes {
+            return Err(too_large(announced));
+        }
+        let mut stream = self
+            .client
+            .pull_blob_stream(reference.as_oci(), descriptor)
+            .await
+            .map_err(|error| classify(reference, error))?;
+        if let Some(length) = stream.content_length
+            && length > max_bytes
+        {
+            return Err(too_large(length));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(announced.min(max_bytes)).unwrap_or(0));
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| RegistryError::Unreachable {
+                reference: reference.to_string(),
+                why: format!("the download of {} broke off: {e}", descriptor.digest),
+            })?;
+            let received = bytes.len() as u64 + chunk.len() as u64;
+            if received > max_bytes {
+                return Err(too_large(received));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let digest = sha256_digest(&bytes);
+        if digest != descriptor.digest {
+            return Err(RegistryError::DigestMismatch {
+                reference: reference.to_string(),
+                what: "layer",
+                expected: descriptor.digest.clone(),
+                got: digest,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Authenticates for pushing to `reference`'s repository.
+    pub(super) async fn begin_push(&self, reference: &OciReference) -> Result<(), RegistryError> {
+        self.client
+            .auth(reference.as_oci(), &self.auth, RegistryOperation::Push)
+            .await
+            .map(|_| ())
+            .map_err(|error| classify(reference, error))
+    }
+
+    /// Uploads `data` unless the registry has it already.
+    pub(super) async fn push_blob(
+        &self,
+        reference: &OciReference,
+        data: Vec<u8>,
+    ) -> Result<String, RegistryError> {
+        let digest = sha256_digest(&data);
+        let exists = self
+            .client
+            .blob_exists(reference.as_oci(), &digest)
+            .await
+            .unwrap_or(false);
+        if !exists {
+            self.client
+                .push_blob(reference.as_oci(), data, &digest)
+                .await
+                .map_err(|error| classify(reference, error))?;
+        }
+        Ok(digest)
+    }
+
+    /// Puts `manifest` at `reference` (a tag or its own digest).
+    pub(super) async fn push_manifest(
+        &self,
+        reference: &OciReference,
+        manifest: Vec<u8>,
+        media_type: &'static str,
+    ) -> Result<String, RegistryError> {
+        let digest = sha256_digest(&manifest);
+        self.client
+            .push_manifest_raw(
+                reference.as_oci(),
+                manifest,
+                http::HeaderValue::from_static(media_type),
+            )
+            .await
+            .map_err(|error| classify(reference, error))?;
+        Ok(digest)
+    }
+}
+
+/// `sha256:<hex>` of `data`.
+pub(super) fn sha256_digest(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+}
+
+fn is_not_found(error: &OciDistributionError) -> bool {
+    match error {
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().any(|e| {
+                matches!(
+                    e.code,
+                    OciErrorCode::ManifestUnknown | OciErrorCode::NotFound
+                )
+            }) && !envelope.errors.iter().any(|e| {
+                matches!(
+                    e.code,
+                    OciErrorCode::NameUnknown | OciErrorCode::Unauthorized | OciErrorCode::Denied
+                )
+            })
+        }
+        OciDistributionError::ServerError { code: 404, .. } => true,
+        _ => false,
+    }
+}
+
+/// What went wrong, in terms an operator acts on; never a credential.
+pub(super) fn classify(reference: &OciReference, error: OciDistributionError) -> RegistryError {
+    let reference = reference.to_string();
+    match error {
+        OciDistributionError::RequestError(e) => RegistryError::Unreachable {
+            reference,
+            why: error_chain(&e),
+        },
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. } => RegistryError::Unauthorized { reference },
+        OciDistributionError::RegistryError { envelope, .. }
+            if envelope.errors.iter().any(|e| {
+                matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied)
+            }) =>
+        {
+            RegistryError::Unauthorized { reference }
+        }
+        OciDistributionError::ServerError { code: 401 | 403, .. } => {
+            RegistryError::Unauthorized { reference }
+        }
+        other => RegistryError::Refused {
+            reference,
+            why: other.to_string(),
+        },
+    }
+}
+
+/// An error's chain of causes, which says whether the connection was
+/// refused, timed out or failed TLS.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_registries_are_recognised() {
+        for host in ["localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["ghcr.io", "10.0.0.1:5000", "localhost.example:5000", "[::2]:1"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+}
