@@ -332,8 +332,8 @@ pub fn verify<'k>(
         .find(|key| key.verifies(payload, &signature))
         .ok_or(SignatureError::UnknownKey)?;
     // Only a payload a trusted key signed is parsed.
-    let parsed: Payload = serde_json::from_slice(payload)
-        .map_err(|e| SignatureError::Payload(e.to_string()))?;
+    let parsed: Payload =
+        serde_json::from_slice(payload).map_err(|e| SignatureError::Payload(e.to_string()))?;
     if parsed.critical.kind != PAYLOAD_TYPE {
         return Err(SignatureError::Payload(format!(
             "its type is `{}`, not `{PAYLOAD_TYPE}`",
@@ -376,11 +376,7 @@ struct Image {
     docker_manifest_digest: String,
 }
 
-fn first_section(
-    pem_text: &[u8],
-    wanted: SectionKind,
-    label: &str,
-) -> Result<Vec<u8>, KeyError> {
+fn first_section(pem_text: &[u8], wanted: SectionKind, label: &str) -> Result<Vec<u8>, KeyError> {
     for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem_text) {
         let (kind, der) = section.map_err(|e| KeyError::Pem(pem_error(&e)))?;
         if kind == wanted {

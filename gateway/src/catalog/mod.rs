@@ -48,7 +48,7 @@ pub enum CatalogError {
         /// Where the configuration names the component.
         at: DefinedAt,
         /// Why the pull failed.
-        source: crate::registry::RegistryError,
+        source: Box<crate::registry::RegistryError>,
     },
     /// A configured component failed to load.
     #[error("{at}: {source}")]

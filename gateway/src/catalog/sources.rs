@@ -47,7 +47,7 @@ impl<'a> Sources<'a> {
         };
         let failed = |source| CatalogError::Pull {
             at: component.defined_at.clone(),
-            source,
+            source: Box::new(source),
         };
         let registry = match &mut self.registry {
             Some(registry) => registry,

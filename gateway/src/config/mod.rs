@@ -56,6 +56,8 @@ mod tests_checks;
 #[cfg(test)]
 mod tests_http;
 #[cfg(test)]
+mod tests_oci;
+#[cfg(test)]
 mod tests_security;
 
 pub use auth::check_exposure;
@@ -65,6 +67,6 @@ pub use load::{load, parse};
 pub use model::*;
 pub use oci::{
     ComponentSource, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_REGISTRY_TIMEOUT_MS,
-    MAX_COMPONENT_BYTES_RANGE, OciReference, OciSource, REGISTRY_TIMEOUT_MS_RANGE,
-    RegistryConfig, RegistryCredentials, Verification, check_digest,
+    MAX_COMPONENT_BYTES_RANGE, OciReference, OciSource, REGISTRY_TIMEOUT_MS_RANGE, RegistryConfig,
+    RegistryCredentials, Verification, check_digest,
 };

@@ -155,7 +155,10 @@ pub fn check_digest(digest: &str) -> Result<(), String> {
             hex.len()
         ));
     }
-    if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if !hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(format!(
             "the digest `{digest}` has characters other than lowercase hex digits"
         ));
@@ -409,7 +412,11 @@ impl Resolver<'_> {
                 )
             })?;
             let verifying = VerifyingKey::from_pem(&text).map_err(|e| {
-                self.invalid(path.span(), at.clone(), format!("`{}`: {e}", file.display()))
+                self.invalid(
+                    path.span(),
+                    at.clone(),
+                    format!("`{}`: {e}", file.display()),
+                )
             })?;
             keys.push(verifying);
             files_read.push(file);

@@ -167,7 +167,11 @@ pub(super) fn signature_layers(manifest: &[u8]) -> Vec<(OciDescriptor, String)> 
         .into_iter()
         .filter(|layer| layer.media_type == SIGNATURE_LAYER)
         .filter_map(|layer| {
-            let signature = layer.annotations.as_ref()?.get(SIGNATURE_ANNOTATION)?.clone();
+            let signature = layer
+                .annotations
+                .as_ref()?
+                .get(SIGNATURE_ANNOTATION)?
+                .clone();
             Some((layer, signature))
         })
         .collect()
@@ -186,9 +190,9 @@ pub(super) fn signature_manifest(
         .unwrap_or_default();
     let annotations = BTreeMap::from([(SIGNATURE_ANNOTATION.to_owned(), signature.to_owned())]);
     let layer = descriptor(SIGNATURE_LAYER, payload, Some(annotations));
-    let duplicate = layers.iter().any(|l| {
-        l.digest == layer.digest && l.annotations == layer.annotations
-    });
+    let duplicate = layers
+        .iter()
+        .any(|l| l.digest == layer.digest && l.annotations == layer.annotations);
     if !duplicate {
         layers.push(layer);
     }
@@ -214,10 +218,7 @@ pub(super) fn signature_manifest(
         artifact_type: None,
         annotations: None,
     };
-    (
-        config,
-        serde_json::to_vec(&manifest).unwrap_or_default(),
-    )
+    (config, serde_json::to_vec(&manifest).unwrap_or_default())
 }
 
 /// The tag cosign stores `digest`'s signatures under.

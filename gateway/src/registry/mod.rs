@@ -175,7 +175,11 @@ impl Registry {
             .await
     }
 
-    async fn resolve_into(&self, cache: &Cache, source: &OciSource) -> Result<Pulled, RegistryError> {
+    async fn resolve_into(
+        &self,
+        cache: &Cache,
+        source: &OciSource,
+    ) -> Result<Pulled, RegistryError> {
         let reference = &source.reference;
         let remote = self.remote(reference);
         let (digest, mut manifest) = match reference.digest() {
@@ -197,7 +201,9 @@ impl Registry {
                             let (signer, stored) =
                                 verify::fetch_and_check(&remote, reference, &digest, verification)
                                     .await?;
-                            cache.put_signatures(&digest, &stored).map_err(cache_error)?;
+                            cache
+                                .put_signatures(&digest, &stored)
+                                .map_err(cache_error)?;
                             Some(signer)
                         }
                     }
@@ -281,7 +287,11 @@ impl Registry {
 
     /// Publishes `wasm` at `reference` (which must name a tag) in the wasm
     /// OCI artifact layout; returns the manifest digest.
-    pub async fn push(&self, wasm: Vec<u8>, reference: &OciReference) -> Result<String, RegistryError> {
+    pub async fn push(
+        &self,
+        wasm: Vec<u8>,
+        reference: &OciReference,
+    ) -> Result<String, RegistryError> {
         let shown = reference.to_string();
         if reference.tag().is_none() {
             return Err(RegistryError::Usage {
@@ -299,7 +309,11 @@ impl Registry {
             remote.push_blob(reference, wasm).await?;
             remote.push_blob(reference, artifact.config).await?;
             remote
-                .push_manifest(&tagged, artifact.manifest, oci_client::manifest::OCI_IMAGE_MEDIA_TYPE)
+                .push_manifest(
+                    &tagged,
+                    artifact.manifest,
+                    oci_client::manifest::OCI_IMAGE_MEDIA_TYPE,
+                )
                 .await
         })
         .await
@@ -308,30 +322,43 @@ impl Registry {
     /// Signs the manifest `reference` names (its digest, or what its tag
     /// names now) with `key`, cosign's way: the signature is added to
     /// those under the `sha256-<hex>.sig` tag. Returns the signed digest.
-    pub async fn sign(&self, reference: &OciReference, key: &SigningKey) -> Result<String, RegistryError> {
+    pub async fn sign(
+        &self,
+        reference: &OciReference,
+        key: &SigningKey,
+    ) -> Result<String, RegistryError> {
         let remote = self.remote(reference);
         self.bounded(reference, async {
             let digest = match reference.digest() {
                 Some(digest) => digest.to_owned(),
-                None => remote
-                    .manifest(reference)
-                    .await?
-                    .ok_or_else(|| RegistryError::NotFound {
-                        reference: reference.to_string(),
-                    })?
-                    .1,
+                None => {
+                    remote
+                        .manifest(reference)
+                        .await?
+                        .ok_or_else(|| RegistryError::NotFound {
+                            reference: reference.to_string(),
+                        })?
+                        .1
+                }
             };
             let payload = signing::payload(&reference.repository_name(), &digest);
             let signature = signing::encode_signature(&key.sign(&payload)?);
             let signatures = reference.at_tag(&signature_tag(&digest));
             let existing = remote.manifest(&signatures).await?;
-            let (config, manifest) =
-                signature_manifest(existing.as_ref().map(|(bytes, _)| &bytes[..]), &payload, &signature);
+            let (config, manifest) = signature_manifest(
+                existing.as_ref().map(|(bytes, _)| &bytes[..]),
+                &payload,
+                &signature,
+            );
             remote.begin_push(reference).await?;
             remote.push_blob(&signatures, payload).await?;
             remote.push_blob(&signatures, config).await?;
             remote
-                .push_manifest(&signatures, manifest, oci_client::manifest::OCI_IMAGE_MEDIA_TYPE)
+                .push_manifest(
+                    &signatures,
+                    manifest,
+                    oci_client::manifest::OCI_IMAGE_MEDIA_TYPE,
+                )
                 .await?;
             Ok(digest)
         })

@@ -275,17 +275,20 @@ pub(super) fn classify(reference: &OciReference, error: OciDistributionError) ->
             why: error_chain(&e),
         },
         OciDistributionError::AuthenticationFailure(_)
-        | OciDistributionError::UnauthorizedError { .. } => RegistryError::Unauthorized { reference },
+        | OciDistributionError::UnauthorizedError { .. } => {
+            RegistryError::Unauthorized { reference }
+        }
         OciDistributionError::RegistryError { envelope, .. }
-            if envelope.errors.iter().any(|e| {
-                matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied)
-            }) =>
+            if envelope
+                .errors
+                .iter()
+                .any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied)) =>
         {
             RegistryError::Unauthorized { reference }
         }
-        OciDistributionError::ServerError { code: 401 | 403, .. } => {
-            RegistryError::Unauthorized { reference }
-        }
+        OciDistributionError::ServerError {
+            code: 401 | 403, ..
+        } => RegistryError::Unauthorized { reference },
         other => RegistryError::Refused {
             reference,
             why: other.to_string(),
@@ -312,10 +315,21 @@ mod tests {
 
     #[test]
     fn loopback_registries_are_recognised() {
-        for host in ["localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000"] {
+        for host in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "[::1]:5000",
+        ] {
             assert!(is_loopback(host), "{host}");
         }
-        for host in ["ghcr.io", "10.0.0.1:5000", "localhost.example:5000", "[::2]:1"] {
+        for host in [
+            "ghcr.io",
+            "10.0.0.1:5000",
+            "localhost.example:5000",
+            "[::2]:1",
+        ] {
             assert!(!is_loopback(host), "{host}");
         }
     }

@@ -27,18 +27,28 @@ fn a_pushed_artifact_reads_back_as_a_component() {
 #[test]
 fn manifests_that_are_not_a_components_are_refused_with_what_they_are() {
     let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
-    let error = component_layer("r/x:1", index).expect_err("index").to_string();
+    let error = component_layer("r/x:1", index)
+        .expect_err("index")
+        .to_string();
     assert!(error.contains("image index"), "{error}");
     let image = br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:00","size":1},
         "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:01","size":2}]}"#;
-    let error = component_layer("r/x:1", image).expect_err("image").to_string();
+    let error = component_layer("r/x:1", image)
+        .expect_err("image")
+        .to_string();
     assert!(error.contains("no `application/wasm` layer"), "{error}");
     assert!(error.contains("tar+gzip"), "{error}");
-    let error = component_layer("r/x:1", b"{").expect_err("not JSON").to_string();
+    let error = component_layer("r/x:1", b"{")
+        .expect_err("not JSON")
+        .to_string();
     assert!(error.contains("not JSON"), "{error}");
-    let error = check_component("r/x:1", CORE_MODULE).expect_err("module").to_string();
+    let error = check_component("r/x:1", CORE_MODULE)
+        .expect_err("module")
+        .to_string();
     assert!(error.contains("core WebAssembly module"), "{error}");
-    let error = check_component("r/x:1", b"#!/bin/sh").expect_err("text").to_string();
+    let error = check_component("r/x:1", b"#!/bin/sh")
+        .expect_err("text")
+        .to_string();
     assert!(error.contains("not WebAssembly"), "{error}");
 }
 
@@ -98,12 +108,14 @@ fn kept_signatures_verify_offline_against_the_current_keys() {
     };
     let signer = verify::check_stored(&stored, &digest, &verification.keys).expect("verifies");
     assert_eq!(signer, verification.keys[0].fingerprint());
-    let rotated =
-        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("generate");
+    let rotated = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("generate");
     let rotated = SigningKey::from_pem(rotated.serialize_pem().as_bytes())
         .expect("key")
         .verifying_key()
         .expect("public");
     let reasons = verify::check_stored(&stored, &digest, &[rotated]).expect_err("unknown key");
-    assert_eq!(reasons, vec!["no trusted key made this signature".to_owned()]);
+    assert_eq!(
+        reasons,
+        vec!["no trusted key made this signature".to_owned()]
+    );
 }

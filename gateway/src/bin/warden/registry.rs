@@ -72,7 +72,11 @@ pub async fn pull(config_path: &Path) -> anyhow::Result<()> {
         )?;
     }
     if catalog.pulled().is_empty() {
-        writeln!(out, "{}: no component comes from a registry", config_path.display())?;
+        writeln!(
+            out,
+            "{}: no component comes from a registry",
+            config_path.display()
+        )?;
     }
     super::describe::emit(&out)
 }
@@ -88,12 +92,16 @@ pub async fn push(file: &Path, reference_text: &str, args: &RegistryArgs) -> any
 
 /// `warden sign`: signs the manifest `reference` names with the key in
 /// `key_file`; prints the signed digest.
-pub async fn sign(key_file: &Path, reference_text: &str, args: &RegistryArgs) -> anyhow::Result<()> {
+pub async fn sign(
+    key_file: &Path,
+    reference_text: &str,
+    args: &RegistryArgs,
+) -> anyhow::Result<()> {
     let reference = reference(reference_text)?;
     let pem = std::fs::read(key_file)
         .with_context(|| format!("cannot read the key {}", key_file.display()))?;
-    let key = SigningKey::from_pem(&pem)
-        .with_context(|| format!("the key {}", key_file.display()))?;
+    let key =
+        SigningKey::from_pem(&pem).with_context(|| format!("the key {}", key_file.display()))?;
     let digest = args.registry(&reference)?.sign(&reference, &key).await?;
     let signer = key.verifying_key()?;
     super::describe::emit(&format!(
