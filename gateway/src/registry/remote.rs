@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
@@ -168,10 +168,24 @@ impl Remote {
         }
         let mut bytes = Vec::with_capacity(usize::try_from(announced.min(max_bytes)).unwrap_or(0));
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| RegistryError::Unreachable {
-                reference: reference.to_string(),
-                why: format!("the download of {} broke off: {e}", descriptor.digest),
-            })?;
+            let chunk =
+                chunk.map_err(
+                    |e| match e.get_ref().and_then(|inner| inner.downcast_ref()) {
+                        // oci-client checks the digest as the last bytes arrive.
+                        Some(DigestError::VerificationError { expected, actual }) => {
+                            RegistryError::DigestMismatch {
+                                reference: reference.to_string(),
+                                what: "layer",
+                                expected: expected.clone(),
+                                got: actual.clone(),
+                            }
+                        }
+                        _ => RegistryError::Unreachable {
+                            reference: reference.to_string(),
+                            why: format!("the download of {} broke off: {e}", descriptor.digest),
+                        },
+                    },
+                )?;
             let received = bytes.len() as u64 + chunk.len() as u64;
             if received > max_bytes {
                 return Err(too_large(received));

@@ -22,6 +22,8 @@ mod outbound;
 mod protocol;
 mod python_sdk;
 mod quotas;
+mod registry;
+mod registry_support;
 mod reload;
 mod replicas;
 mod revisions;

@@ -1,0 +1,756 @@
+//! A real OCI registry on an ephemeral loopback port (Debian's
+//! `docker-registry`, CNCF distribution 2.8) and an independent check of
+//! cosign signatures with `skopeo`.
+//!
+//! Facts found by running these tools on Debian bookworm:
+//!
+//! - `docker-registry serve CONFIG` with `http.addr: 127.0.0.1:0` logs
+//!   `msg="listening on 127.0.0.1:PORT"` on stderr; its access log goes to
+//!   stdout. Basic auth (`auth.htpasswd`) works over plain HTTP: the
+//!   registry neither refuses to start nor warns, so no TLS is needed.
+//! - Installing the package does not start a daemon in a container (the
+//!   image's `policy-rc.d` denies it); where systemd runs, its unit would
+//!   listen on `:5000`, so [`debian_tools`] stops it after installing.
+//! - Bookworm's `skopeo` 1.9.3 is built with Debian's `disable-sigstore`
+//!   patch: any `sigstoreSigned` policy rejects with "Debian-local change:
+//!   sigstore disabled". [`skopeo_verifies`] therefore uses trixie's skopeo
+//!   (1.18, upstream sigstore code), unpacked with trixie's libc under
+//!   Cargo's target directory and started through that libc's loader; the
+//!   system is not changed by it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::support::{exchange, run};
+
+/// Programs the registry tests need, and the Debian packages that have them.
+const TOOLS: &[(&str, &str)] = &[
+    ("docker-registry", "docker-registry"),
+    ("skopeo", "skopeo"),
+    ("htpasswd", "apache2-utils"),
+    ("openssl", "openssl"),
+];
+
+/// Installs `docker-registry`, `skopeo`, `htpasswd` (and `openssl`) from
+/// Debian's packages when any is missing; parallel tests install once.
+pub async fn debian_tools() {
+    static INSTALLING: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
+    let mut done = INSTALLING.lock().await;
+    if *done {
+        return;
+    }
+    if TOOLS.iter().any(|(program, _)| !on_path(program)) {
+        let packages: Vec<&str> = TOOLS.iter().map(|(_, package)| *package).collect();
+        let sudo = if is_root().await { "" } else { "sudo " };
+        let script = format!(
+            "{sudo}apt-get update -qq && \
+             {sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+             --no-install-recommends {}",
+            packages.join(" ")
+        );
+        let output = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap_or_else(|error| panic!("cannot run apt-get: {error}"));
+        assert!(
+            output.status.success(),
+            "installing the Debian packages {packages:?} failed (`{script}`):\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // Where systemd runs, the package starts a registry on :5000 with
+        // the package's own config; the tests never use it.
+        let stop = format!(
+            "if [ -d /run/systemd/system ]; then {sudo}systemctl stop docker-registry.service; \
+             elif [ -x /etc/init.d/docker-registry ]; then {sudo}/etc/init.d/docker-registry stop; fi"
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &stop])
+            .stdin(Stdio::null())
+            .output()
+            .await;
+        for (program, package) in TOOLS {
+            assert!(
+                on_path(program),
+                "`{program}` is still missing after installing the Debian package {package}"
+            );
+        }
+    }
+    *done = true;
+}
+
+/// Whether `program` is an executable file on `PATH`.
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    which(program)
+        .and_then(|path| std::fs::metadata(path).ok())
+        .is_some_and(|meta| meta.permissions().mode() & 0o111 != 0)
+}
+
+async fn is_root() -> bool {
+    let output = Command::new("id")
+        .arg("-u")
+        .output()
+        .await
+        .expect("run id -u");
+    String::from_utf8_lossy(&output.stdout).trim() == "0"
+}
+
+/// A distribution registry serving plain HTTP on `127.0.0.1` at an
+/// ephemeral port, storing into its own temporary folder. Stopped when
+/// dropped.
+pub struct TestRegistry {
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    /// Everything the registry has logged (stderr) and its access log
+    /// (stdout).
+    log: Arc<Mutex<String>>,
+    /// `storage/` in `dir`.
+    storage: PathBuf,
+    /// Holds `config.yml`, `htpasswd` and `storage/`.
+    _dir: tempfile::TempDir,
+}
+
+impl TestRegistry {
+    /// Starts a registry; with `basic_auth` every request needs those
+    /// credentials (HTTP Basic, checked against an htpasswd file).
+    pub async fn start(basic_auth: Option<(&str, &str)>) -> TestRegistry {
+        debian_tools().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = dir.path().join("storage");
+        std::fs::create_dir(&storage).expect("create the storage folder");
+        let mut config = format!(
+            "version: 0.1\n\
+             log:\n  level: info\n\
+             storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n\
+             http:\n  addr: 127.0.0.1:0\n  secret: warden-test-secret\n",
+            storage = storage.display()
+        );
+        if let Some((user, password)) = basic_auth {
+            let htpasswd = dir.path().join("htpasswd");
+            let output = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .await
+                .expect("run htpasswd");
+            assert!(
+                output.status.success(),
+                "htpasswd failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::fs::write(&htpasswd, &output.stdout).expect("write htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: warden-test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write the registry config");
+        let mut child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start docker-registry");
+        let log = Arc::new(Mutex::new(String::new()));
+        drain(child.stdout.take().expect("stdout"), Arc::clone(&log));
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("read the registry log") {
+                append(&log, &line);
+                if let Some(addr) = listening_address(&line) {
+                    return addr;
+                }
+            }
+            panic!(
+                "docker-registry exited before listening:\n{}",
+                log.lock().expect("log")
+            );
+        })
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "docker-registry did not listen within 30 s:\n{}",
+                log.lock().expect("log")
+            )
+        });
+        // Keep reading so the registry never blocks on a full pipe.
+        let sink = Arc::clone(&log);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                append(&sink, &line);
+            }
+        });
+        TestRegistry {
+            addr,
+            child: Some(child),
+            log,
+            storage,
+            _dir: dir,
+        }
+    }
+
+    /// `127.0.0.1:PORT`, the registry part of an image reference.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Stops the registry (its port then refuses connections); its storage
+    /// stays until the value is dropped.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+
+    /// The storage root. distribution keeps each blob, manifests included,
+    /// at `docker/registry/v2/blobs/sha256/<first 2 hex>/<hex>/data` under
+    /// it (see [`blob_path`](Self::blob_path)); tags are links under
+    /// `docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/`.
+    pub fn storage_dir(&self) -> &Path {
+        &self.storage
+    }
+
+    /// Where the blob `sha256:<hex>` is stored, to tamper with it. The
+    /// registry serves the file as it is without checking its digest.
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        self.storage_dir()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    /// What the registry has logged so far (its log and access log).
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        // `kill_on_drop` reaps it too; killing here stops it at once.
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}
+
+fn drain(stream: impl AsyncRead + Unpin + Send + 'static, log: Arc<Mutex<String>>) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            append(&log, &line);
+        }
+    });
+}
+
+fn append(log: &Mutex<String>, line: &str) {
+    let mut log = log.lock().expect("log");
+    log.push_str(line);
+    log.push('\n');
+}
+
+/// The address in distribution's `msg="listening on 127.0.0.1:PORT"`.
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let prefix = "listening on ";
+    let rest = &line[line.find(prefix)? + prefix.len()..];
+    let end = rest.find(['"', ' ']).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// Checks with skopeo, independently of Warden, that `image`
+/// (`127.0.0.1:PORT/repo@sha256:...`) has a cosign signature, stored as the
+/// `sha256-<hex>.sig` tag in its repository, by the key in
+/// `public_key_pem_path` (PEM `PUBLIC KEY`) whose identity names the
+/// image's repository. `Err` carries skopeo's complaint.
+///
+/// The policy rejects everything except `transports.docker` for the
+/// image's repository, which needs `sigstoreSigned` with that key and
+/// `signedIdentity: matchRepository` (the payload's `docker-reference` must
+/// be `127.0.0.1:PORT/repo` exactly; `matchExact` fails against a digest
+/// reference). skopeo requires the payload's `optional` key (`null` does);
+/// it copies a wasm artifact (config `application/vnd.wasm.config.v0+json`,
+/// layer `application/wasm`) to `dir:` like any image, so a tampered layer
+/// fails too, with a digest mismatch.
+pub async fn skopeo_verifies(image: &str, public_key_pem_path: &Path) -> Result<(), String> {
+    let (repository, _) = image
+        .split_once('@')
+        .unwrap_or_else(|| panic!("`{image}` is not a digest reference"));
+    let (host, _) = repository
+        .split_once('/')
+        .unwrap_or_else(|| panic!("`{image}` names no registry"));
+    let key = std::fs::canonicalize(public_key_pem_path)
+        .unwrap_or_else(|error| panic!("{}: {error}", public_key_pem_path.display()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = serde_json::json!({
+        "default": [{"type": "reject"}],
+        "transports": {
+            "docker": {
+                repository: [{
+                    "type": "sigstoreSigned",
+                    "keyPath": key,
+                    "signedIdentity": {"type": "matchRepository"},
+                }]
+            }
+        }
+    });
+    let policy_path = dir.path().join("policy.json");
+    std::fs::write(&policy_path, policy.to_string()).expect("write policy.json");
+    let registries_d = dir.path().join("registries.d");
+    std::fs::create_dir(&registries_d).expect("create registries.d");
+    std::fs::write(
+        registries_d.join("warden-test.yaml"),
+        format!("docker:\n  \"{host}\":\n    use-sigstore-attachments: true\n"),
+    )
+    .expect("write registries.d");
+    let mut command = sigstore_skopeo().await;
+    let output = command
+        .arg("--policy")
+        .arg(&policy_path)
+        .arg("--registries.d")
+        .arg(&registries_d)
+        .args(["copy", "--quiet", "--src-tls-verify=false"])
+        .arg(format!("docker://{image}"))
+        .arg(format!("dir:{}", dir.path().join("copy").display()))
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run skopeo");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// The marker Debian's `disable-sigstore` patch leaves in skopeo.
+const SIGSTORE_DISABLED: &[u8] = b"Debian-local change: sigstore disabled";
+
+/// The packages that make trixie's skopeo run on bookworm: skopeo and the
+/// libraries it links, libc included.
+const TRIXIE_PACKAGES: &[&str] = &[
+    "skopeo",
+    "libc6",
+    "libgpgme11t64",
+    "libsqlite3-0",
+    "libassuan9",
+    "libgpg-error0",
+];
+
+/// A command that runs a skopeo able to verify sigstore signatures: the
+/// system's when it is, else trixie's, unpacked (once) under Cargo's target
+/// directory and run through trixie's loader.
+async fn sigstore_skopeo() -> Command {
+    debian_tools().await;
+    static UNPACKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _unpacking = UNPACKING.lock().await;
+    if let Some(system) = which("skopeo")
+        && let Ok(binary) = std::fs::read(&system)
+        && !binary
+            .windows(SIGSTORE_DISABLED.len())
+            .any(|window| window == SIGSTORE_DISABLED)
+    {
+        return Command::new(system);
+    }
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("trixie-skopeo");
+    let root = base.join("root");
+    let libs = root.join("usr/lib/x86_64-linux-gnu");
+    let loader = libs.join("ld-linux-x86-64.so.2");
+    let skopeo = root.join("usr/bin/skopeo");
+    if !(loader.exists() && skopeo.exists()) {
+        let _ = std::fs::remove_dir_all(&base);
+        for sub in ["lists/partial", "cache/archives/partial", "debs", "root"] {
+            std::fs::create_dir_all(base.join(sub)).expect("create the apt folders");
+        }
+        std::fs::write(
+            base.join("sources.list"),
+            "deb http://deb.debian.org/debian trixie main\n",
+        )
+        .expect("write sources.list");
+        // apt with its own sources, lists and cache: the system's apt state
+        // is left alone, and nothing is installed.
+        let mut options: Vec<String> = vec![
+            format!(
+                "Dir::Etc::sourcelist={}",
+                base.join("sources.list").display()
+            ),
+            "Dir::Etc::sourceparts=-".to_owned(),
+            format!("Dir::State::Lists={}", base.join("lists").display()),
+            format!("Dir::Cache={}", base.join("cache").display()),
+            "Acquire::Languages=none".to_owned(),
+        ];
+        if is_root().await {
+            options.push("APT::Sandbox::User=root".to_owned());
+        }
+        let apt = |action: &[&str]| {
+            let mut command = Command::new("apt-get");
+            for option in &options {
+                command.args(["-o", option]);
+            }
+            command.args(action).current_dir(base.join("debs"));
+            command
+        };
+        run(&mut apt(&["update", "-qq"]), "read trixie's package lists").await;
+        let mut download = vec!["download", "-qq"];
+        download.extend_from_slice(TRIXIE_PACKAGES);
+        run(&mut apt(&download), "download trixie's skopeo").await;
+        for entry in std::fs::read_dir(base.join("debs")).expect("read the downloads") {
+            let deb = entry.expect("download").path();
+            run(
+                Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root),
+                "unpack trixie's skopeo",
+            )
+            .await;
+        }
+        assert!(
+            loader.exists() && skopeo.exists(),
+            "trixie's packages did not unpack skopeo and its loader"
+        );
+    }
+    let mut command = Command::new(loader);
+    command.arg("--library-path").arg(libs).arg(skopeo);
+    command
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// One HTTP/1.1 exchange with the registry (`Connection: close`): the
+/// status and the raw head and body of the answer.
+pub async fn registry_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    for (name, value) in headers {
+        request.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    request.extend_from_slice(b"\r\n");
+    request.extend_from_slice(body);
+    let answer = exchange(addr, &request, Duration::from_secs(10)).await;
+    let (head, rest) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{method} {path}: no HTTP answer: {answer:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: no status in {head:?}"));
+    (status, head.to_owned(), rest.as_bytes().to_vec())
+}
+
+/// `value` of header `name` in a raw answer head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Uploads `bytes` as a blob of `repository` (monolithic POST then PUT);
+/// returns its digest.
+pub async fn push_blob(
+    registry: &TestRegistry,
+    auth: &[(&str, &str)],
+    repository: &str,
+    bytes: &[u8],
+) -> String {
+    let digest = sha256_digest(bytes);
+    let (status, head, _) = registry_request(
+        registry.addr,
+        "POST",
+        &format!("/v2/{repository}/blobs/uploads/"),
+        auth,
+        b"",
+    )
+    .await;
+    assert_eq!(status, 202, "start an upload: {head}");
+    let location = header(&head, "location").expect("upload location");
+    let path = location
+        .strip_prefix(&format!("http://{}", registry.addr))
+        .unwrap_or(location);
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let mut headers = auth.to_vec();
+    headers.push(("content-type", "application/octet-stream"));
+    let (status, head, _) = registry_request(
+        registry.addr,
+        "PUT",
+        &format!("{path}{separator}digest={digest}"),
+        &headers,
+        bytes,
+    )
+    .await;
+    assert_eq!(status, 201, "finish an upload: {head}");
+    digest
+}
+
+/// Stores `manifest` (an OCI image manifest) under `reference` (a tag or
+/// digest); returns its digest.
+pub async fn push_manifest(
+    registry: &TestRegistry,
+    auth: &[(&str, &str)],
+    repository: &str,
+    reference: &str,
+    manifest: &serde_json::Value,
+) -> String {
+    let bytes = manifest.to_string().into_bytes();
+    let mut headers = auth.to_vec();
+    headers.push(("content-type", "application/vnd.oci.image.manifest.v1+json"));
+    let (status, head, _) = registry_request(
+        registry.addr,
+        "PUT",
+        &format!("/v2/{repository}/manifests/{reference}"),
+        &headers,
+        &bytes,
+    )
+    .await;
+    assert_eq!(status, 201, "push a manifest: {head}");
+    sha256_digest(&bytes)
+}
+
+/// Pushes a wasm artifact (config `application/vnd.wasm.config.v0+json`,
+/// one `application/wasm` layer holding `wasm`) tagged `tag`; returns the
+/// manifest's digest and the layer's.
+pub async fn push_wasm_artifact(
+    registry: &TestRegistry,
+    repository: &str,
+    tag: &str,
+    wasm: &[u8],
+) -> (String, String) {
+    let layer = push_blob(registry, &[], repository, wasm).await;
+    let config_bytes = serde_json::json!({
+        "architecture": "wasm",
+        "os": "wasip2",
+        "layerDigests": [layer],
+    })
+    .to_string();
+    let config = push_blob(registry, &[], repository, config_bytes.as_bytes()).await;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.wasm.config.v0+json",
+            "digest": config,
+            "size": config_bytes.len(),
+        },
+        "layers": [{
+            "mediaType": "application/wasm",
+            "digest": layer,
+            "size": wasm.len(),
+        }],
+    });
+    let digest = push_manifest(registry, &[], repository, tag, &manifest).await;
+    (digest, layer)
+}
+
+/// A P-256 key pair made with openssl: the private and public PEM files.
+pub async fn openssl_key_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let private = dir.join("cosign.key.pem");
+    let public = dir.join("cosign.pub.pem");
+    run(
+        Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(&private),
+        "make a P-256 key",
+    )
+    .await;
+    run(
+        Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&private)
+            .arg("-out")
+            .arg(&public),
+        "write the public key",
+    )
+    .await;
+    (private, public)
+}
+
+/// Signs `repository@digest` as cosign does, by hand with openssl: the
+/// simple-signing payload as a blob, its ECDSA signature (ASN.1 DER,
+/// base64) as the layer's `dev.cosignproject.cosign/signature`
+/// annotation, the manifest at tag `sha256-<hex>.sig`.
+pub async fn cosign_sign_by_hand(
+    registry: &TestRegistry,
+    repository: &str,
+    digest: &str,
+    private_key: &Path,
+) {
+    use base64::Engine as _;
+    let payload = serde_json::json!({
+        "critical": {
+            "identity": {"docker-reference": format!("{}/{repository}", registry.host())},
+            "image": {"docker-manifest-digest": digest},
+            "type": "cosign container image signature",
+        },
+        "optional": null,
+    })
+    .to_string();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let payload_path = scratch.path().join("payload.json");
+    std::fs::write(&payload_path, &payload).expect("write the payload");
+    let output = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(private_key)
+        .arg(&payload_path)
+        .output()
+        .await
+        .expect("run openssl dgst");
+    assert!(
+        output.status.success(),
+        "openssl dgst: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let signature = base64::engine::general_purpose::STANDARD.encode(&output.stdout);
+    let payload_digest = push_blob(registry, &[], repository, payload.as_bytes()).await;
+    let config = push_blob(registry, &[], repository, b"{}").await;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config,
+            "size": 2,
+        },
+        "layers": [{
+            "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+            "digest": payload_digest,
+            "size": payload.len(),
+            "annotations": {"dev.cosignproject.cosign/signature": signature},
+        }],
+    });
+    let tag = format!(
+        "sha256-{}.sig",
+        digest.strip_prefix("sha256:").expect("a sha256 digest")
+    );
+    push_manifest(registry, &[], repository, &tag, &manifest).await;
+}
+
+#[tokio::test]
+async fn test_registry_starts_and_requires_credentials_when_asked() {
+    use base64::Engine as _;
+    let open = TestRegistry::start(None).await;
+    let (status, head, _) = registry_request(open.addr, "GET", "/v2/", &[], b"").await;
+    assert_eq!(status, 200, "{head}\n{}", open.log());
+    assert_eq!(open.host(), format!("127.0.0.1:{}", open.addr.port()));
+
+    let mut guarded = TestRegistry::start(Some(("warden", "s3cret"))).await;
+    let (status, head, _) = registry_request(guarded.addr, "GET", "/v2/", &[], b"").await;
+    assert_eq!(status, 401, "{head}");
+    assert!(
+        header(&head, "www-authenticate").is_some_and(|value| value.starts_with("Basic")),
+        "{head}"
+    );
+    let wrong = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("warden:wrong")
+    );
+    let (status, _, _) = registry_request(
+        guarded.addr,
+        "GET",
+        "/v2/",
+        &[("authorization", &wrong)],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 401);
+    let right = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("warden:s3cret")
+    );
+    let (status, head, _) = registry_request(
+        guarded.addr,
+        "GET",
+        "/v2/",
+        &[("authorization", &right)],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 200, "{head}\n{}", guarded.log());
+
+    guarded.stop().await;
+    assert!(
+        tokio::net::TcpStream::connect(guarded.addr).await.is_err(),
+        "a stopped registry refuses connections"
+    );
+}
+
+#[tokio::test]
+async fn test_skopeo_verifies_a_hand_made_cosign_signature_of_a_wasm_artifact() {
+    let registry = TestRegistry::start(None).await;
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (private, public) = openssl_key_pair(keys.path()).await;
+    let wasm = b"\0asm\x01\0\0\0";
+    let (digest, layer) = push_wasm_artifact(&registry, "tools/text", "v1", wasm).await;
+    let image = format!("{}/tools/text@{digest}", registry.host());
+
+    let unsigned = skopeo_verifies(&image, &public).await;
+    assert!(
+        unsigned
+            .as_ref()
+            .is_err_and(|error| error.contains("no signature exists")),
+        "{unsigned:?}"
+    );
+
+    cosign_sign_by_hand(&registry, "tools/text", &digest, &private).await;
+    skopeo_verifies(&image, &public)
+        .await
+        .unwrap_or_else(|error| panic!("skopeo rejected the signature: {error}"));
+
+    let stranger = tempfile::tempdir().expect("tempdir");
+    let (_, stranger_public) = openssl_key_pair(stranger.path()).await;
+    let wrong_key = skopeo_verifies(&image, &stranger_public).await;
+    assert!(
+        wrong_key
+            .as_ref()
+            .is_err_and(|error| error.contains("signature verification failed")),
+        "{wrong_key:?}"
+    );
+
+    std::fs::write(registry.blob_path(&layer), b"\0asm\x01\0\0\x01").expect("tamper");
+    let tampered = skopeo_verifies(&image, &public).await;
+    assert!(
+        tampered
+            .as_ref()
+            .is_err_and(|error| error.contains("Digest did not match")),
+        "{tampered:?}"
+    );
+}
