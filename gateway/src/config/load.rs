@@ -36,7 +36,7 @@ use super::secrets;
 ///
 /// let config = warden_gateway::config::load(Path::new("examples/warden.toml"))?;
 /// for component in &config.components {
-///     println!("{} -> {}", component.name, component.path.display());
+///     println!("{} -> {:?}", component.name, component.source);
 /// }
 /// # Ok::<(), warden_gateway::config::ConfigError>(())
 /// ```

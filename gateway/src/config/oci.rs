@@ -263,6 +263,16 @@ impl Resolver<'_> {
                 secrets::expand(value.get_ref(), &self.base, &mut secret_files)
                     .map_err(|why| self.invalid(span, key(field), why))
             };
+            let written = table.0.password.get_ref();
+            if !(written.contains("${env:") || written.contains("${file:")) {
+                return Err(self.invalid(
+                    table.0.password.span(),
+                    key("password"),
+                    "write the password as a `${env:NAME}` or `${file:PATH}` reference: \
+                     credentials are not kept in the configuration's text"
+                        .to_owned(),
+                ));
+            }
             let username = expand(table.0.username, "username")?;
             let password = expand(table.0.password, "password")?;
             credentials.push((host.0, RegistryCredentials { username, password }));

@@ -174,6 +174,15 @@ fn registry_settings_are_checked_and_credentials_expanded() {
         &["WARDEN_TEST_UNSET_REGISTRY_PASSWORD", "not set"],
     );
     let e = f.invalid(&format!(
+        "{MINIMAL}[registry.credentials.\"ghcr.io\"]\nusername = \"bot\"\npassword = \"hunter2\"\n"
+    ));
+    e.assert(
+        "registry.credentials.\"ghcr.io\".password",
+        5,
+        &["`${env:NAME}` or `${file:PATH}`"],
+    );
+    assert!(!e.message.contains("hunter2"));
+    let e = f.invalid(&format!(
         "{MINIMAL}[registry]\nauth_file = \"absent.json\"\n"
     ));
     e.assert("registry.auth_file", 4, &["does not exist"]);

@@ -10,9 +10,9 @@ use base64::Engine as _;
 use serde_json::json;
 use tokio::process::Command;
 
+use crate::registry_signatures::{cosign_sign_by_hand, openssl_key_pair, skopeo_verifies};
 use crate::registry_support::{
-    TestRegistry, cosign_sign_by_hand, openssl_key_pair, push_blob, push_manifest,
-    registry_request, sha256_digest, skopeo_verifies,
+    TestRegistry, push_blob, push_manifest, registry_request, sha256_digest,
 };
 use crate::support::TestServer;
 
@@ -410,7 +410,7 @@ async fn signatures_are_required_checked_against_the_keys_and_readable_by_skopeo
 
     // And Warden accepts a signature made without it (openssl, by hand).
     let hand = push(
-        &work,
+        work,
         &registry,
         warden_tool_artifacts::FILES,
         "tools/x:files",
@@ -419,7 +419,6 @@ async fn signatures_are_required_checked_against_the_keys_and_readable_by_skopeo
     cosign_sign_by_hand(&registry, "tools/x", &digest_of(&hand), &private).await;
     let output = check("by-hand.toml", hand).await;
     assert_ok(&output, "check a component signed by openssl");
-    let _ = other_public;
 }
 
 #[tokio::test]
