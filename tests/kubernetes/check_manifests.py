@@ -106,15 +106,29 @@ def main(folder):
         security.get("seccompProfile", {}).get("type") == "RuntimeDefault",
         "pod lacks the RuntimeDefault seccomp profile",
     )
-    own = container.get("securityContext", {})
-    check(own.get("readOnlyRootFilesystem") is True, "root filesystem is writable")
-    check(own.get("allowPrivilegeEscalation") is False, "privilege escalation allowed")
-    check(own.get("capabilities", {}).get("drop") == ["ALL"], "capabilities not dropped")
-    for kind in ("requests", "limits"):
-        check(
-            {"cpu", "memory"} <= set(container.get("resources", {}).get(kind, {})),
-            f"container lacks cpu and memory {kind}",
-        )
+    init_containers = pod.get("initContainers", [])
+    for each in [container, *init_containers]:
+        name = each["name"]
+        own = each.get("securityContext", {})
+        check(own.get("readOnlyRootFilesystem") is True, f"{name}: root filesystem is writable")
+        check(own.get("allowPrivilegeEscalation") is False, f"{name}: privilege escalation allowed")
+        check(own.get("capabilities", {}).get("drop") == ["ALL"], f"{name}: capabilities not dropped")
+        for kind in ("requests", "limits"):
+            check(
+                {"cpu", "memory"} <= set(each.get("resources", {}).get(kind, {})),
+                f"{name}: container lacks cpu and memory {kind}",
+            )
+
+    # The init container pre-pulls into the cache Warden reads: the same
+    # image, config and cache volume at the same paths.
+    pulls = [c for c in init_containers if c.get("args", [])[:1] == ["pull"]]
+    check(len(pulls) == 1, "no init container runs `warden pull`")
+    mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
+    for pull in pulls:
+        check(pull["image"] == container["image"], "the pull init container runs another image")
+        check(pull["args"][1:] == container["args"][1:], "the pull init container reads another config")
+        own_mounts = {m["name"]: m["mountPath"] for m in pull.get("volumeMounts", [])}
+        check(own_mounts == mounts, f"the pull init container mounts {own_mounts}, Warden {mounts}")
 
     secrets = {s["metadata"]["name"]: s for s in objects.get("Secret", [])}
     env = {e["name"]: e for e in container.get("env", [])}

@@ -206,7 +206,7 @@ impl Resolver<'_> {
         // A BTreeMap: components come out sorted by name.
         for (name, component) in raw_components {
             if component.get_ref().0.enabled {
-                let span = component.span();
+                let span = source_span(&component);
                 let component = self.component(
                     name,
                     component,
@@ -321,9 +321,9 @@ impl Resolver<'_> {
     ) -> Result<ComponentConfig, ConfigError> {
         let prefix = format!("components.{name}");
         let table_span = table.span();
+        let (line, _) = line_column(self.text, source_span(&table).start);
         let mut raw = table.into_inner().0;
         let mut secret_files = Vec::new();
-        let (line, _) = line_column(self.text, table_span.start);
         let source = self.component_source(
             &prefix,
             table_span,
@@ -458,6 +458,17 @@ impl Resolver<'_> {
             Err(e) => fail(format!("cannot access `{}`: {e}", path.display())),
         }
     }
+}
+
+/// Where a component's source (`path` or `oci`) is written, which messages
+/// about the component point at; its table when it has neither.
+fn source_span(table: &Spanned<Table<RawComponent>>) -> Range<usize> {
+    let raw = &table.get_ref().0;
+    raw.path
+        .as_ref()
+        .map(Spanned::span)
+        .or_else(|| raw.oci.as_ref().map(Spanned::span))
+        .unwrap_or_else(|| table.span())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

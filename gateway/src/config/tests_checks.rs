@@ -88,10 +88,9 @@ fn the_components_kept_pool_slots_must_fit_in_the_pool() {
         )
     };
     let e = f.invalid(&text(5));
-    // At the component's table.
     e.assert(
         "components.text.limits.min_pool_slots",
-        3,
+        4,
         &["add up to 5", "4 slots of server.pool_instances"],
     );
     assert_eq!(f.ok(&text(4)).components[0].limits.min_pool_slots, 4);

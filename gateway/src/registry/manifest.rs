@@ -18,6 +18,9 @@ const LEGACY_WASM_LAYER: &str = oci_client::manifest::WASM_LAYER_MEDIA_TYPE;
 pub(super) const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
 /// The layer media type of a cosign simple-signing payload.
 pub(super) const SIGNATURE_LAYER: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The artifact type of a signature manifest stored as an OCI 1.1
+/// referrer.
+pub(super) const SIGNATURE_ARTIFACT: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 /// The annotation that carries a payload's signature.
 pub(super) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// The config media type of a signature manifest.

@@ -204,6 +204,35 @@ impl Remote {
         Ok(bytes)
     }
 
+    /// The digests of the manifests of `artifact_type` that refer to the
+    /// manifest `pinned` names (OCI 1.1 referrers, through the API or its
+    /// tag fallback), at most `limit`. A registry without either has none.
+    pub(super) async fn referrers(
+        &self,
+        pinned: &OciReference,
+        artifact_type: &str,
+        limit: usize,
+    ) -> Vec<String> {
+        match self
+            .client
+            .pull_referrers(pinned.as_oci(), Some(artifact_type))
+            .await
+        {
+            Ok(index) => index
+                .manifests
+                .into_iter()
+                .filter(|entry| entry.artifact_type.as_deref() == Some(artifact_type))
+                .map(|entry| entry.digest)
+                .filter(|digest| crate::config::check_digest(digest).is_ok())
+                .take(limit)
+                .collect(),
+            Err(error) => {
+                tracing::debug!(reference = %pinned, %error, "no referrers listed");
+                Vec::new()
+            }
+        }
+    }
+
     /// Authenticates for pushing to `reference`'s repository.
     pub(super) async fn begin_push(&self, reference: &OciReference) -> Result<(), RegistryError> {
         self.client

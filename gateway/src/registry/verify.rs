@@ -7,7 +7,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::RegistryError;
 use super::cache::StoredSignature;
-use super::manifest::{MAX_PAYLOAD_BYTES, signature_layers, signature_tag};
+use super::manifest::{MAX_PAYLOAD_BYTES, SIGNATURE_ARTIFACT, signature_layers, signature_tag};
+
+/// Signature manifests read through referrers, and signatures read from
+/// one manifest: bounds on what a hostile registry can make Warden fetch.
+const MAX_SIGNATURE_MANIFESTS: usize = 16;
+const MAX_SIGNATURES: usize = 64;
 use super::remote::Remote;
 use crate::config::{OciReference, Verification};
 use crate::signing::{self, VerifyingKey};
@@ -42,27 +47,39 @@ pub(super) async fn fetch_and_check(
     digest: &str,
     verification: &Verification,
 ) -> Result<(String, Vec<StoredSignature>), RegistryError> {
-    let signature_reference = reference.at_tag(&signature_tag(digest));
-    let unsigned = || RegistryError::Unsigned {
-        reference: reference.to_string(),
-        digest: digest.to_owned(),
-        required_by: verification.required_by.clone(),
-    };
-    let Some((manifest, _)) = remote.manifest(&signature_reference).await? else {
-        return Err(unsigned());
-    };
-    let layers = signature_layers(&manifest);
-    if layers.is_empty() {
-        return Err(unsigned());
+    // cosign's tag first, then OCI 1.1 referrers (cosign's
+    // `--registry-referrers-mode=oci-1-1`).
+    let mut manifests = Vec::new();
+    if let Some((manifest, _)) = remote
+        .manifest(&reference.at_tag(&signature_tag(digest)))
+        .await?
+    {
+        manifests.push(manifest);
     }
-    let mut stored = Vec::with_capacity(layers.len());
-    for (layer, signature) in layers {
-        let payload = remote
-            .blob(&signature_reference, &layer, MAX_PAYLOAD_BYTES)
-            .await?;
-        stored.push(StoredSignature {
-            payload: BASE64.encode(payload),
-            signature,
+    let pinned = reference.at_digest(digest);
+    for referrer in remote
+        .referrers(&pinned, SIGNATURE_ARTIFACT, MAX_SIGNATURE_MANIFESTS)
+        .await
+    {
+        if let Some((manifest, _)) = remote.manifest(&reference.at_digest(&referrer)).await? {
+            manifests.push(manifest);
+        }
+    }
+    let mut stored = Vec::new();
+    for manifest in &manifests {
+        for (layer, signature) in signature_layers(manifest).into_iter().take(MAX_SIGNATURES) {
+            let payload = remote.blob(&pinned, &layer, MAX_PAYLOAD_BYTES).await?;
+            stored.push(StoredSignature {
+                payload: BASE64.encode(payload),
+                signature,
+            });
+        }
+    }
+    if stored.is_empty() {
+        return Err(RegistryError::Unsigned {
+            reference: reference.to_string(),
+            digest: digest.to_owned(),
+            required_by: verification.required_by.clone(),
         });
     }
     match check_stored(&stored, digest, &verification.keys) {

@@ -241,7 +241,7 @@ async fn content_that_does_not_match_its_digest_or_is_not_a_component_is_refused
     let output = work
         .check(&work.config("wrong.toml", &wrong, "", ""), &[])
         .await;
-    assert_refused(&output, &["wrong.toml:5", "no such manifest"]);
+    assert_refused(&output, &["wrong.toml:6", "no such manifest"]);
 
     // A layer altered in the registry's storage: same length, one byte off.
     let wasm = std::fs::read(warden_tool_artifacts::TEXT).expect("read text.wasm");
