@@ -9,6 +9,7 @@ mod auth;
 mod cache;
 mod manifest;
 mod remote;
+mod scheme;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -142,11 +143,11 @@ impl Registry {
         })
     }
 
-    fn remote(&self, reference: &OciReference) -> Remote {
+    async fn remote(&self, reference: &OciReference) -> Remote {
         let auth = self
             .credentials
             .for_registry(reference.as_oci().resolve_registry());
-        self.transport.remote(reference, auth)
+        self.transport.remote(reference, auth).await
     }
 
     async fn bounded<T>(
@@ -181,7 +182,7 @@ impl Registry {
         source: &OciSource,
     ) -> Result<Pulled, RegistryError> {
         let reference = &source.reference;
-        let remote = self.remote(reference);
+        let remote = self.remote(reference).await;
         let (digest, mut manifest) = match reference.digest() {
             Some(digest) => (digest.to_owned(), None),
             None => self.resolve_tag(cache, &remote, reference).await?,
@@ -302,7 +303,7 @@ impl Registry {
         check_component(&shown, &wasm)?;
         let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let artifact = component_artifact(&wasm, &created);
-        let remote = self.remote(reference);
+        let remote = self.remote(reference).await;
         let tagged = reference.at_tag(reference.tag().unwrap_or("latest"));
         self.bounded(reference, async {
             remote.begin_push(reference).await?;
@@ -327,7 +328,7 @@ impl Registry {
         reference: &OciReference,
         key: &SigningKey,
     ) -> Result<String, RegistryError> {
-        let remote = self.remote(reference);
+        let remote = self.remote(reference).await;
         self.bounded(reference, async {
             let digest = match reference.digest() {
                 Some(digest) => digest.to_owned(),

@@ -11,9 +11,12 @@ use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 use sha2::{Digest, Sha256};
 
 use super::RegistryError;
+use super::scheme::SchemeProbe;
 use crate::config::{OciReference, RegistryConfig};
 
 /// Manifest media types Warden reads.
@@ -29,12 +32,13 @@ pub(super) struct Remote {
     auth: RegistryAuth,
 }
 
-/// How a client is set up: TLS roots and the hosts reached over plain
-/// HTTP.
+/// How a client is set up: TLS roots and the hosts that may be reached
+/// over plain HTTP.
 pub(super) struct Transport {
     roots: Vec<Certificate>,
     insecure: Vec<String>,
     timeout: Duration,
+    probe: SchemeProbe,
 }
 
 impl Transport {
@@ -43,39 +47,47 @@ impl Transport {
         // is the one Warden's TLS already uses. A second install fails
         // harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut roots: Vec<Certificate> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|der| Certificate {
-                encoding: CertificateEncoding::Der,
-                data: der.to_vec(),
-            })
-            .collect();
+        let mut certificates: Vec<CertificateDer<'static>> =
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
         if let Some(path) = &config.ca_file {
-            let data = std::fs::read(path).map_err(|e| RegistryError::CaFile {
+            let fail = |why: String| RegistryError::CaFile {
                 path: path.clone(),
-                why: e.to_string(),
-            })?;
-            roots.push(Certificate {
-                encoding: CertificateEncoding::Pem,
-                data,
-            });
+                why,
+            };
+            let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+            let own = CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fail(format!("not PEM certificates: {e}")))?;
+            if own.is_empty() {
+                return Err(fail("holds no `CERTIFICATE` section".to_owned()));
+            }
+            certificates.extend(own);
         }
+        let timeout = Duration::from_millis(config.timeout_ms);
         Ok(Self {
-            roots,
+            roots: certificates
+                .iter()
+                .map(|der| Certificate {
+                    encoding: CertificateEncoding::Der,
+                    data: der.to_vec(),
+                })
+                .collect(),
             insecure: config.insecure.clone(),
-            timeout: Duration::from_millis(config.timeout_ms),
+            timeout,
+            probe: SchemeProbe::new(&certificates, timeout),
         })
     }
 
-    /// Whether `registry` is reached over plain HTTP: listed as insecure,
-    /// or on the loopback interface.
-    pub(super) fn plain_http(&self, registry: &str) -> bool {
-        self.insecure.iter().any(|host| host == registry) || is_loopback(registry)
+    /// Whether `registry` is reached over plain HTTP: it may be (it is on
+    /// loopback, or listed as insecure) and it does not speak TLS.
+    async fn plain_http(&self, registry: &str) -> bool {
+        let may = self.insecure.iter().any(|host| host == registry) || is_loopback(registry);
+        may && !self.probe.speaks_tls(registry).await
     }
 
-    pub(super) fn remote(&self, reference: &OciReference, auth: RegistryAuth) -> Remote {
+    pub(super) async fn remote(&self, reference: &OciReference, auth: RegistryAuth) -> Remote {
         let registry = reference.as_oci().resolve_registry().to_owned();
-        let protocol = if self.plain_http(&registry) {
+        let protocol = if self.plain_http(&registry).await {
             ClientProtocol::Http
         } else {
             ClientProtocol::Https

@@ -586,3 +586,56 @@ async fn a_reload_that_fails_verification_keeps_the_old_version_serving() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn an_https_registry_is_trusted_through_its_ca_and_never_downgraded() {
+    let ca = crate::tls::TestCa::new("Registry test CA");
+    let issued = ca.issue("registry", &["127.0.0.1"]);
+    let registry = TestRegistry::start_tls(&issued.cert, &issued.key).await;
+    let work = Workdir::new();
+    let ca_file = work.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write the CA");
+    let ca_arg = ca_file.display().to_string();
+    let target = format!("{}/tools/text:1", registry.host());
+
+    // Loopback, but it speaks TLS: HTTPS, and a certificate Warden does not
+    // trust is an error, not a reason to fall back to plain HTTP.
+    let untrusted = work
+        .warden(&["push", warden_tool_artifacts::TEXT, &target], &[])
+        .await;
+    assert_refused(
+        &untrusted,
+        &["the registry cannot be reached", "certificate"],
+    );
+    let pushed = work
+        .warden(
+            &[
+                "push",
+                "--ca-file",
+                &ca_arg,
+                warden_tool_artifacts::TEXT,
+                &target,
+            ],
+            &[],
+        )
+        .await;
+    let pinned = assert_ok(&pushed, "push over HTTPS").trim().to_owned();
+
+    let trusted = work
+        .check(
+            &work.config(
+                "trusted.toml",
+                &pinned,
+                "",
+                &format!("[registry]\nca_file = \"{ca_arg}\"\n"),
+            ),
+            &[],
+        )
+        .await;
+    assert_ok(&trusted, "check with registry.ca_file");
+    work.clear_cache();
+    let output = work
+        .check(&work.config("untrusted.toml", &pinned, "", ""), &[])
+        .await;
+    assert_refused(&output, &["certificate"]);
+}

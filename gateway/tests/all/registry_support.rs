@@ -123,6 +123,18 @@ impl TestRegistry {
     /// Starts a registry; with `basic_auth` every request needs those
     /// credentials (HTTP Basic, checked against an htpasswd file).
     pub async fn start(basic_auth: Option<(&str, &str)>) -> TestRegistry {
+        Self::start_with(basic_auth, None).await
+    }
+
+    /// Starts a registry serving HTTPS with `certificate` and `key` (PEM).
+    pub async fn start_tls(certificate: &str, key: &str) -> TestRegistry {
+        Self::start_with(None, Some((certificate, key))).await
+    }
+
+    async fn start_with(
+        basic_auth: Option<(&str, &str)>,
+        tls: Option<(&str, &str)>,
+    ) -> TestRegistry {
         debian_tools().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = dir.path().join("storage");
@@ -134,6 +146,16 @@ impl TestRegistry {
              http:\n  addr: 127.0.0.1:0\n  secret: warden-test-secret\n",
             storage = storage.display()
         );
+        if let Some((certificate, key)) = tls {
+            let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&cert_path, certificate).expect("write the certificate");
+            std::fs::write(&key_path, key).expect("write the key");
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert_path.display(),
+                key_path.display()
+            ));
+        }
         if let Some((user, password)) = basic_auth {
             let htpasswd = dir.path().join("htpasswd");
             let output = Command::new("htpasswd")
@@ -268,7 +290,7 @@ fn append(log: &Mutex<String>, line: &str) {
 fn listening_address(line: &str) -> Option<SocketAddr> {
     let prefix = "listening on ";
     let rest = &line[line.find(prefix)? + prefix.len()..];
-    let end = rest.find(['"', ' ']).unwrap_or(rest.len());
+    let end = rest.find(['"', ' ', ',']).unwrap_or(rest.len());
     rest[..end].parse().ok()
 }
 
