@@ -10,9 +10,11 @@ use base64::Engine as _;
 use serde_json::json;
 use tokio::process::Command;
 
-use crate::registry_signatures::{cosign_sign_by_hand, openssl_key_pair, skopeo_verifies};
+use crate::registry_signatures::{
+    Store, cosign_sign_by_hand, openssl_key_pair, sign_by_hand, skopeo_verifies,
+};
 use crate::registry_support::{
-    TestRegistry, push_blob, push_manifest, registry_request, sha256_digest,
+    TestRegistry, push_blob, push_manifest, push_wasm_artifact, registry_request, sha256_digest,
 };
 use crate::support::TestServer;
 
@@ -187,6 +189,20 @@ async fn a_pushed_component_is_served_by_digest_and_shown_with_it() {
         "{}",
         server.log()
     );
+}
+
+#[tokio::test]
+async fn a_component_in_the_layout_wkg_pushes_is_read() {
+    let registry = TestRegistry::start(None).await;
+    let work = Workdir::new();
+    let wasm = std::fs::read(warden_tool_artifacts::TEXT).expect("read text.wasm");
+    // wkg's layout (the CNCF wasm OCI artifact), pushed without Warden.
+    let (digest, _) = push_wasm_artifact(&registry, "wkg/text", "0.1.0", &wasm).await;
+    let reference = format!("{}/wkg/text:0.1.0@{digest}", registry.host());
+    let output = work
+        .check(&work.config("wkg.toml", &reference, "", ""), &[])
+        .await;
+    assert!(assert_ok(&output, "check").contains("tool text.count"));
 }
 
 #[tokio::test]
@@ -408,6 +424,27 @@ async fn signatures_are_required_checked_against_the_keys_and_readable_by_skopeo
         .expect("skopeo verifies warden's signature");
     assert!(skopeo_verifies(&json, &other_public).await.is_err());
 
+    // A signature stored as an OCI 1.1 referrer, not under the tag.
+    let referred = push(
+        work,
+        &registry,
+        warden_tool_artifacts::CONFORMANCE,
+        "tools/x:conformance",
+    )
+    .await;
+    let output = check("referred-unsigned.toml", referred.clone()).await;
+    assert_refused(&output, &["is not signed"]);
+    sign_by_hand(
+        &registry,
+        "tools/x",
+        &digest_of(&referred),
+        &private,
+        Store::Referrer,
+    )
+    .await;
+    let output = check("referred.toml", referred).await;
+    assert_ok(&output, "check a component signed through a referrer");
+
     // And Warden accepts a signature made without it (openssl, by hand).
     let hand = push(
         work,
@@ -441,7 +478,11 @@ async fn a_warm_cache_serves_with_the_registry_down_and_a_cold_one_says_why() {
     );
     registry.stop().await;
     let output = work.check(&config, &[]).await;
-    assert!(assert_ok(&output, "check from the cache").contains(&digest_of(&pinned)));
+    let shown = assert_ok(&output, "check from the cache");
+    assert!(shown.contains(&digest_of(&pinned)), "{shown}");
+    // Nothing pulled and nothing compiled: the component's compiled form
+    // is in the cache beside it.
+    assert!(shown.contains(", cached)"), "{shown}");
     let text = std::fs::read_to_string(&config).expect("config");
     let server = TestServer::spawn_with_config(&text, &[]).await;
     let session = server.session().await;
@@ -585,6 +626,24 @@ async fn a_reload_that_fails_verification_keeps_the_old_version_serving() {
         metrics.contains("warden_config_reloads_total{outcome=\"error\"} 1"),
         "{metrics}"
     );
+
+    // Signed, the changed reference is pulled, verified and swapped in.
+    let signed = work
+        .warden(
+            &["sign", "--key", &private.display().to_string(), &unsigned],
+            &[],
+        )
+        .await;
+    assert_ok(&signed, "sign json");
+    server.write_config(&config_text(&work.cache(), &unsigned, "", &verify));
+    server.signal("HUP");
+    server.wait_for_log("catalog reloaded", 1).await;
+    let tools = server.tool_names(&server.session().await).await;
+    assert!(
+        tools.iter().any(|tool| tool.starts_with("json.")),
+        "{tools:?}"
+    );
+    assert!(!tools.contains(&"text.count".to_owned()), "{tools:?}");
 }
 
 #[tokio::test]

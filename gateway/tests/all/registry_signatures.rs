@@ -210,6 +210,29 @@ pub async fn cosign_sign_by_hand(
     digest: &str,
     private_key: &Path,
 ) {
+    sign_by_hand(registry, repository, digest, private_key, Store::Tag).await;
+}
+
+/// Where a signature made by hand is stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// cosign's `sha256-<hex>.sig` tag.
+    Tag,
+    /// An OCI 1.1 referrer of the signed manifest (cosign's
+    /// `--registry-referrers-mode=oci-1-1`), listed through the referrers
+    /// tag schema (`sha256-<hex>`), since this registry has no referrers
+    /// API.
+    Referrer,
+}
+
+/// As [`cosign_sign_by_hand`], stored as `store` says.
+pub async fn sign_by_hand(
+    registry: &TestRegistry,
+    repository: &str,
+    digest: &str,
+    private_key: &Path,
+    store: Store,
+) {
     use base64::Engine as _;
     let payload = serde_json::json!({
         "critical": {
@@ -253,11 +276,48 @@ pub async fn cosign_sign_by_hand(
             "annotations": {"dev.cosignproject.cosign/signature": signature},
         }],
     });
-    let tag = format!(
-        "sha256-{}.sig",
-        digest.strip_prefix("sha256:").expect("a sha256 digest")
-    );
-    push_manifest(registry, &[], repository, &tag, &manifest).await;
+    let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+    if store == Store::Tag {
+        push_manifest(
+            registry,
+            &[],
+            repository,
+            &format!("sha256-{hex}.sig"),
+            &manifest,
+        )
+        .await;
+        return;
+    }
+    let artifact_type = "application/vnd.dev.cosign.artifact.sig.v1+json";
+    let mut manifest = manifest;
+    manifest["artifactType"] = artifact_type.into();
+    let (_, _, subject) = registry_request(
+        registry.addr,
+        "GET",
+        &format!("/v2/{repository}/manifests/{digest}"),
+        &[("accept", "application/vnd.oci.image.manifest.v1+json")],
+        b"",
+    )
+    .await;
+    manifest["subject"] = serde_json::json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": digest,
+        "size": subject.len(),
+    });
+    let bytes = manifest.to_string();
+    let own = sha256_digest(bytes.as_bytes());
+    push_manifest(registry, &[], repository, &own, &manifest).await;
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": own,
+            "size": bytes.len(),
+            "artifactType": artifact_type,
+        }],
+    });
+    push_manifest(registry, &[], repository, &format!("sha256-{hex}"), &index).await;
 }
 
 #[tokio::test]

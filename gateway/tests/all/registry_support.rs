@@ -394,7 +394,10 @@ pub async fn push_manifest(
 ) -> String {
     let bytes = manifest.to_string().into_bytes();
     let mut headers = auth.to_vec();
-    headers.push(("content-type", "application/vnd.oci.image.manifest.v1+json"));
+    let media_type = manifest["mediaType"]
+        .as_str()
+        .unwrap_or("application/vnd.oci.image.manifest.v1+json");
+    headers.push(("content-type", media_type));
     let (status, head, _) = registry_request(
         registry.addr,
         "PUT",
