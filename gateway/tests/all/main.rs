@@ -23,6 +23,7 @@ mod protocol;
 mod python_sdk;
 mod quotas;
 mod registry;
+mod registry_access;
 mod registry_signatures;
 mod registry_support;
 mod reload;
