@@ -323,7 +323,13 @@ impl Catalog {
         let mut components = Vec::with_capacity(config.components.len());
         let mut sources = sources::Sources::new(config);
         for component in &config.components {
-            let path = sources.path(component).await?;
+            let path = sources
+                .path(component)
+                .await
+                .map_err(|source| CatalogError::Pull {
+                    at: component.defined_at.clone(),
+                    source: Box::new(source),
+                })?;
             let loaded = sandbox
                 .load(&component.name, &path, policy(component))
                 .await

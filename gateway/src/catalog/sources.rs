@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::CatalogError;
 use crate::config::{ComponentConfig, ComponentSource, Config};
-use crate::registry::{Pulled, Registry};
+use crate::registry::{Pulled, Registry, RegistryError};
 
 /// A component pulled from a registry, as `warden tools` and the logs
 /// show it.
@@ -40,26 +39,19 @@ impl<'a> Sources<'a> {
     pub(super) async fn path(
         &mut self,
         component: &ComponentConfig,
-    ) -> Result<PathBuf, CatalogError> {
+    ) -> Result<PathBuf, RegistryError> {
         let source = match &component.source {
             ComponentSource::File(path) => return Ok(path.clone()),
             ComponentSource::Oci(source) => source,
         };
-        let failed = |source| CatalogError::Pull {
-            at: component.defined_at.clone(),
-            source: Box::new(source),
-        };
         let registry = match &mut self.registry {
             Some(registry) => registry,
-            empty => empty.insert(
-                Registry::new(
-                    &self.config.registry,
-                    self.config.server.cache_dir.as_deref(),
-                )
-                .map_err(failed)?,
-            ),
+            empty => empty.insert(Registry::new(
+                &self.config.registry,
+                self.config.server.cache_dir.as_deref(),
+            )?),
         };
-        let pulled = registry.resolve(source).await.map_err(failed)?;
+        let pulled = registry.resolve(source).await?;
         tracing::info!(
             component = %component.name,
             reference = %source.reference,

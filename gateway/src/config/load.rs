@@ -198,7 +198,7 @@ impl Resolver<'_> {
             None => None,
             Some(table) => Some(self.audit(table)?),
         };
-        let (registry, trust) = self.registry(raw.registry.0)?;
+        let registry = self.registry(raw.registry.0)?;
         let raw_components = raw.components.0;
         let mut components = Vec::with_capacity(raw_components.len());
         let sensitive = SensitivePaths::new(&self.base, server.cache_dir.as_deref());
@@ -212,7 +212,7 @@ impl Resolver<'_> {
                     component,
                     &auth,
                     &sensitive,
-                    &trust,
+                    &registry.trust,
                     server.cache_dir.is_some(),
                 )?;
                 reserved_slots += u64::from(component.limits.min_pool_slots);

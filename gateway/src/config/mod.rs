@@ -38,6 +38,7 @@ mod grants;
 mod http_grant;
 mod jwt;
 mod load;
+mod load_oci;
 mod model;
 mod model_auth;
 mod oci;

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use oci_client::secrets::RegistryAuth;
 use serde::Deserialize;
 
-use super::RegistryError;
+use super::error::RegistryError;
 use crate::config::RegistryCredentials;
 
 /// Largest auth file read.

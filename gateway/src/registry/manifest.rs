@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageManifest};
 use serde_json::json;
 
-use super::RegistryError;
+use super::error::RegistryError;
 use super::remote::sha256_digest;
 
 /// The layer media type of a wasm component.

@@ -15,7 +15,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use sha2::{Digest, Sha256};
 
-use super::RegistryError;
+use super::error::RegistryError;
 use super::scheme::SchemeProbe;
 use crate::config::{OciReference, RegistryConfig};
 

@@ -5,8 +5,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::RegistryError;
 use super::cache::StoredSignature;
+use super::error::RegistryError;
 use super::manifest::{MAX_PAYLOAD_BYTES, SIGNATURE_ARTIFACT, signature_layers, signature_tag};
 
 /// Signature manifests read through referrers, and signatures read from

@@ -88,6 +88,16 @@ async fn credentials_come_from_an_auth_file_or_the_config_and_never_show() {
         )
         .await;
     assert_refused(&wrong, &["refused access"]);
+
+    // The Docker CLI's own file, found through HOME.
+    work.clear_cache();
+    let docker = work.path().join("home/.docker");
+    std::fs::create_dir_all(&docker).expect("mkdir");
+    std::fs::copy(&auth, docker.join("config.json")).expect("copy the auth file");
+    let from_home = work
+        .check(&work.config("home.toml", &pinned, "", ""), &[])
+        .await;
+    assert_ok(&from_home, "check with ~/.docker/config.json");
 }
 
 #[tokio::test]
