@@ -100,3 +100,13 @@ pub struct Pulled {
     /// Whether nothing was downloaded.
     pub from_cache: bool,
 }
+
+impl Pulled {
+    /// `, signed by <key>` when a signature was verified, for listings.
+    pub fn signature_note(&self) -> String {
+        self.signed_by
+            .as_deref()
+            .map(|key| format!(", signed by {key}"))
+            .unwrap_or_default()
+    }
+}

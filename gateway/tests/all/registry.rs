@@ -139,6 +139,15 @@ pub(crate) async fn push(
     assert_ok(&output, "warden push").trim().to_owned()
 }
 
+/// A registry with the `text` component pushed to `repo_tag`, a work
+/// folder, and the pinned reference.
+async fn text_pushed_to(repo_tag: &str) -> (TestRegistry, Workdir, String) {
+    let registry = TestRegistry::start(None).await;
+    let work = Workdir::new();
+    let pinned = push(&work, &registry, warden_tool_artifacts::TEXT, repo_tag).await;
+    (registry, work, pinned)
+}
+
 pub(crate) fn digest_of(pinned: &str) -> String {
     pinned
         .rsplit_once('@')
@@ -148,15 +157,7 @@ pub(crate) fn digest_of(pinned: &str) -> String {
 
 #[tokio::test]
 async fn a_pushed_component_is_served_by_digest_and_shown_with_it() {
-    let registry = TestRegistry::start(None).await;
-    let work = Workdir::new();
-    let pinned = push(
-        &work,
-        &registry,
-        warden_tool_artifacts::TEXT,
-        "tools/text:1.0",
-    )
-    .await;
+    let (registry, work, pinned) = text_pushed_to("tools/text:1.0").await;
     assert!(pinned.starts_with(&format!("{}/tools/text@sha256:", registry.host())));
     let config = work.config("warden.toml", &pinned, "", "");
 
@@ -222,15 +223,7 @@ async fn a_component_in_the_layout_wkg_pushes_is_read() {
 
 #[tokio::test]
 async fn tags_are_followed_only_when_the_operator_allows_it() {
-    let registry = TestRegistry::start(None).await;
-    let work = Workdir::new();
-    let pinned = push(
-        &work,
-        &registry,
-        warden_tool_artifacts::TEXT,
-        "tools/text:stable",
-    )
-    .await;
+    let (registry, work, pinned) = text_pushed_to("tools/text:stable").await;
     let tag = format!("{}/tools/text:stable", registry.host());
     let refused = work
         .check(&work.config("tag.toml", &tag, "", ""), &[])
@@ -254,15 +247,7 @@ async fn tags_are_followed_only_when_the_operator_allows_it() {
 
 #[tokio::test]
 async fn content_that_does_not_match_its_digest_or_is_not_a_component_is_refused() {
-    let registry = TestRegistry::start(None).await;
-    let work = Workdir::new();
-    let pinned = push(
-        &work,
-        &registry,
-        warden_tool_artifacts::TEXT,
-        "tools/text:1",
-    )
-    .await;
+    let (registry, work, pinned) = text_pushed_to("tools/text:1").await;
     // The manifest pinned to another digest.
     let wrong = format!(
         "{}@sha256:{}",
@@ -344,21 +329,13 @@ async fn content_that_does_not_match_its_digest_or_is_not_a_component_is_refused
 
 #[tokio::test]
 async fn signatures_are_required_checked_against_the_keys_and_readable_by_skopeo() {
-    let registry = TestRegistry::start(None).await;
-    let work = Workdir::new();
+    let (registry, work, text) = text_pushed_to("tools/x:text").await;
     let keys = work.path().join("keys");
     let other_keys = work.path().join("other");
     std::fs::create_dir_all(&keys).expect("mkdir");
     std::fs::create_dir_all(&other_keys).expect("mkdir");
     let (private, public) = openssl_key_pair(&keys).await;
     let (other_private, other_public) = openssl_key_pair(&other_keys).await;
-    let text = push(
-        &work,
-        &registry,
-        warden_tool_artifacts::TEXT,
-        "tools/x:text",
-    )
-    .await;
     let json = push(
         &work,
         &registry,
@@ -475,15 +452,7 @@ async fn signatures_are_required_checked_against_the_keys_and_readable_by_skopeo
 
 #[tokio::test]
 async fn a_warm_cache_serves_with_the_registry_down_and_a_cold_one_says_why() {
-    let mut registry = TestRegistry::start(None).await;
-    let work = Workdir::new();
-    let pinned = push(
-        &work,
-        &registry,
-        warden_tool_artifacts::TEXT,
-        "tools/text:1",
-    )
-    .await;
+    let (mut registry, work, pinned) = text_pushed_to("tools/text:1").await;
     let config = work.config("warden.toml", &pinned, "", "");
     assert_ok(
         &work
@@ -513,16 +482,8 @@ async fn a_warm_cache_serves_with_the_registry_down_and_a_cold_one_says_why() {
 
 #[tokio::test]
 async fn a_reload_that_fails_verification_keeps_the_old_version_serving() {
-    let registry = TestRegistry::start(None).await;
-    let work = Workdir::new();
+    let (registry, work, text) = text_pushed_to("tools/x:text").await;
     let (private, public) = openssl_key_pair(work.path()).await;
-    let text = push(
-        &work,
-        &registry,
-        warden_tool_artifacts::TEXT,
-        "tools/x:text",
-    )
-    .await;
     let unsigned = push(
         &work,
         &registry,

@@ -69,12 +69,7 @@ fn print_origin(
             "  from {} = {}{}",
             pulled.reference,
             pulled.pulled.digest,
-            pulled
-                .pulled
-                .signed_by
-                .as_deref()
-                .map(|key| format!(", signed by {key}"))
-                .unwrap_or_default()
+            pulled.pulled.signature_note()
         )?;
     }
     Ok(())

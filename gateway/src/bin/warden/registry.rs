@@ -63,12 +63,7 @@ pub async fn pull(config_path: &Path) -> anyhow::Result<()> {
             } else {
                 "pulled"
             },
-            pulled
-                .pulled
-                .signed_by
-                .as_deref()
-                .map(|key| format!(", signed by {key}"))
-                .unwrap_or_default()
+            pulled.pulled.signature_note()
         )?;
     }
     if catalog.pulled().is_empty() {
