@@ -55,6 +55,19 @@ impl Registry {
         self.transport.remote(reference, auth).await
     }
 
+    /// The client in `slot`, made on first use: a component served from
+    /// the cache never contacts its registry.
+    async fn connected<'s>(
+        &self,
+        slot: &'s mut Option<Remote>,
+        reference: &OciReference,
+    ) -> &'s Remote {
+        match slot {
+            Some(remote) => remote,
+            empty => empty.insert(self.remote(reference).await),
+        }
+    }
+
     async fn bounded<T>(
         &self,
         reference: &OciReference,
@@ -87,10 +100,13 @@ impl Registry {
         source: &OciSource,
     ) -> Result<Pulled, RegistryError> {
         let reference = &source.reference;
-        let remote = self.remote(reference).await;
+        let mut slot = None;
         let (digest, mut manifest) = match reference.digest() {
             Some(digest) => (digest.to_owned(), None),
-            None => self.resolve_tag(cache, &remote, reference).await?,
+            None => {
+                let remote = self.connected(&mut slot, reference).await;
+                self.resolve_tag(cache, remote, reference).await?
+            }
         };
         let cache_error = |source| RegistryError::Cache {
             path: PathBuf::from("server.cache_dir"),
@@ -104,8 +120,9 @@ impl Registry {
                         Ok(signer) => Some(signer),
                         // Keys may have rotated since: ask the registry.
                         Err(_) => {
+                            let remote = self.connected(&mut slot, reference).await;
                             let (signer, stored) =
-                                verify::fetch_and_check(&remote, reference, &digest, verification)
+                                verify::fetch_and_check(remote, reference, &digest, verification)
                                     .await?;
                             cache
                                 .put_signatures(&digest, &stored)
@@ -123,6 +140,7 @@ impl Registry {
             });
         }
         let pinned = reference.at_digest(&digest);
+        let remote = self.connected(&mut slot, reference).await;
         let manifest = match manifest.take() {
             Some(manifest) => manifest,
             None => {
@@ -145,7 +163,7 @@ impl Registry {
             None => (None, Vec::new()),
             Some(verification) => {
                 let (signer, stored) =
-                    verify::fetch_and_check(&remote, reference, &digest, verification).await?;
+                    verify::fetch_and_check(remote, reference, &digest, verification).await?;
                 (Some(signer), stored)
             }
         };

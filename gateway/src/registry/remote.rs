@@ -26,6 +26,9 @@ pub(super) const MANIFEST_TYPES: &[&str] = &[
     oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE,
 ];
 
+/// Longest wait for the TLS handshake that decides a registry's scheme.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A client for the registry of one reference.
 pub(super) struct Remote {
     client: Client,
@@ -74,7 +77,10 @@ impl Transport {
                 .collect(),
             insecure: config.insecure.clone(),
             timeout,
-            probe: SchemeProbe::new(&certificates, timeout),
+            // A TLS handshake takes milliseconds; a registry that does
+            // not finish one soon is taken to speak TLS, and the request
+            // that follows reports what is wrong.
+            probe: SchemeProbe::new(&certificates, timeout.min(PROBE_TIMEOUT)),
         })
     }
 
