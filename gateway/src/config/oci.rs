@@ -69,6 +69,26 @@ impl OciReference {
         let reference: oci_client::Reference = text
             .parse()
             .map_err(|e| format!("`{text}` is not an OCI reference: {e}"))?;
+        // oci-spec reads a first component with capitals as part of a
+        // Docker Hub repository, which then names nothing and does not
+        // read back from its own rendering: refuse it here.
+        if reference
+            .repository()
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+        {
+            return Err(format!(
+                "`{text}`: the repository `{}` has capital letters; repository names are lowercase \
+                 (a registry host needs a `.` or a port to be read as one)",
+                reference.repository()
+            ));
+        }
+        let rendered = reference.whole();
+        if rendered.parse::<oci_client::Reference>().ok().as_ref() != Some(&reference) {
+            return Err(format!(
+                "`{text}` is not an OCI reference that reads back as itself (as `{rendered}`)"
+            ));
+        }
         Ok(Self(reference))
     }
 

@@ -91,6 +91,9 @@ fn bad_references_are_refused_where_written() {
         DIGEST.to_uppercase().replace("SHA256", "sha256")
     )));
     e.assert("components.x.oci", 4, &["lowercase hex"]);
+    // A capital in the first component makes it a Docker Hub repository.
+    let e = f.invalid(&with_cache("[components.x]\noci = \"Tools/x:1\"\n"));
+    e.assert("components.x.oci", 4, &["Tools/x", "capital letters"]);
     let e = f.invalid(&with_cache("[components.x]\noci = \"\"\n"));
     e.assert("components.x.oci", 4, &["empty"]);
 }

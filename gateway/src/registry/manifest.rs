@@ -11,28 +11,25 @@ use super::error::RegistryError;
 use super::remote::sha256_digest;
 
 /// The layer media type of a wasm component.
-pub(super) const WASM_LAYER: &str = "application/wasm";
+pub const WASM_LAYER: &str = "application/wasm";
 /// The layer media type of the older wasm-to-oci layout, also read.
 const LEGACY_WASM_LAYER: &str = oci_client::manifest::WASM_LAYER_MEDIA_TYPE;
 /// The config media type of a wasm artifact.
-pub(super) const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
+pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
 /// The layer media type of a cosign simple-signing payload.
-pub(super) const SIGNATURE_LAYER: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const SIGNATURE_LAYER: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// The artifact type of a signature manifest stored as an OCI 1.1
 /// referrer.
-pub(super) const SIGNATURE_ARTIFACT: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
+pub const SIGNATURE_ARTIFACT: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 /// The annotation that carries a payload's signature.
-pub(super) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// The config media type of a signature manifest.
 const IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// Largest signature payload read: a few hundred bytes of JSON.
-pub(super) const MAX_PAYLOAD_BYTES: u64 = 64 << 10;
+pub const MAX_PAYLOAD_BYTES: u64 = 64 << 10;
 
 /// The `application/wasm` layer of the manifest `reference` names.
-pub(super) fn component_layer(
-    reference: &str,
-    manifest: &[u8],
-) -> Result<OciDescriptor, RegistryError> {
+pub fn component_layer(reference: &str, manifest: &[u8]) -> Result<OciDescriptor, RegistryError> {
     let not_a_component = |why: String| RegistryError::NotAComponent {
         reference: reference.to_owned(),
         why,
@@ -74,7 +71,7 @@ pub(super) fn component_layer(
 }
 
 /// Refuses bytes that are not a WebAssembly component.
-pub(super) fn check_component(reference: &str, wasm: &[u8]) -> Result<(), RegistryError> {
+pub fn check_component(reference: &str, wasm: &[u8]) -> Result<(), RegistryError> {
     let why = match wasm.get(..8) {
         Some([0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00]) => return Ok(()),
         Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
@@ -111,13 +108,15 @@ fn component_world(wasm: &[u8]) -> (Vec<String>, Vec<String>) {
 }
 
 /// A component ready to push: its config blob and its manifest.
-pub(super) struct ComponentArtifact {
+pub struct ComponentArtifact {
+    /// The config blob.
     pub config: Vec<u8>,
+    /// The manifest naming the config and the component's layer.
     pub manifest: Vec<u8>,
 }
 
 /// The config and manifest of `wasm` in the wasm OCI artifact layout.
-pub(super) fn component_artifact(wasm: &[u8], created: &str) -> ComponentArtifact {
+pub fn component_artifact(wasm: &[u8], created: &str) -> ComponentArtifact {
     let layer_digest = sha256_digest(wasm);
     let (imports, exports) = component_world(wasm);
     let config = json!({
@@ -161,7 +160,7 @@ fn descriptor(
 
 /// The signatures a cosign signature manifest holds: each payload's
 /// descriptor and its base64 signature.
-pub(super) fn signature_layers(manifest: &[u8]) -> Vec<(OciDescriptor, String)> {
+pub fn signature_layers(manifest: &[u8]) -> Vec<(OciDescriptor, String)> {
     let Ok(parsed) = serde_json::from_slice::<OciImageManifest>(manifest) else {
         return Vec::new();
     };
@@ -182,7 +181,7 @@ pub(super) fn signature_layers(manifest: &[u8]) -> Vec<(OciDescriptor, String)> 
 
 /// A signature manifest: the layers of `existing` (if any) and one more
 /// for `payload` signed by `signature`; with the config blob it names.
-pub(super) fn signature_manifest(
+pub fn signature_manifest(
     existing: Option<&[u8]>,
     payload: &[u8],
     signature: &str,
@@ -225,6 +224,6 @@ pub(super) fn signature_manifest(
 }
 
 /// The tag cosign stores `digest`'s signatures under.
-pub(super) fn signature_tag(digest: &str) -> String {
+pub fn signature_tag(digest: &str) -> String {
     digest.replacen(':', "-", 1) + ".sig"
 }

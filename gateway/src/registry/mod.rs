@@ -8,7 +8,7 @@
 mod auth;
 mod cache;
 mod error;
-mod manifest;
+pub mod manifest;
 mod remote;
 mod scheme;
 mod verify;
