@@ -26,6 +26,9 @@ pub(super) const MANIFEST_TYPES: &[&str] = &[
     oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE,
 ];
 
+/// Most bytes reserved before a layer's first bytes arrive.
+const INITIAL_BLOB_CAPACITY: u64 = 8 << 20;
+
 /// Longest wait for the TLS handshake that decides a registry's scheme.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -184,7 +187,9 @@ impl Remote {
         {
             return Err(too_large(length));
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(announced.min(max_bytes)).unwrap_or(0));
+        // What the manifest announces is only a hint: reserve a little.
+        let mut bytes =
+            Vec::with_capacity(usize::try_from(announced.min(INITIAL_BLOB_CAPACITY)).unwrap_or(0));
         while let Some(chunk) = stream.next().await {
             let chunk =
                 chunk.map_err(

@@ -194,7 +194,18 @@ async fn a_connection_that_reads_nothing_is_held_to_its_cap_then_closed() {
         .await
         .expect("the server closed the connection")
         .expect("driver");
-    let metrics = server.metrics().await;
+    // The connection's task lets its held bytes go as it ends, which may
+    // be just after the client saw the close: wait for the gauge.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let metrics = server.metrics().await;
+        if metric(&metrics, "warden_http_unsent_bytes") == 0.0
+            || tokio::time::Instant::now() > deadline
+        {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         metric(&metrics, "warden_http_stalled_connections_total"),
         1.0

@@ -11,6 +11,7 @@ mod client;
 mod containment;
 mod outbound;
 mod served;
+mod served_listings;
 
 fn sandbox(fuel_metering: bool) -> Sandbox {
     Sandbox::new(SandboxConfig {

@@ -13,7 +13,8 @@ use warden_gateway::signing::SigningKey;
 /// How `push` and `sign` reach a registry, from the command line.
 #[derive(clap::Args)]
 pub struct RegistryArgs {
-    /// Reach the registry over plain HTTP (loopback registries always are).
+    /// Allow plain HTTP to the registry when it does not speak TLS
+    /// (loopback registries always may).
     #[arg(long)]
     insecure: bool,
     /// A Docker-style auth file; default: REGISTRY_AUTH_FILE, then
