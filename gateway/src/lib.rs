@@ -12,6 +12,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod certificates;
 pub mod config;
 pub mod http;
 pub mod lifecycle;

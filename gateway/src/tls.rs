@@ -79,14 +79,7 @@ fn file_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
 }
 
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certificates = CertificateDer::pem_file_iter(path)
-        .map_err(|error| file_error(path, error))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| file_error(path, error))?;
-    if certificates.is_empty() {
-        return Err(file_error(path, "no PEM certificate in it"));
-    }
-    Ok(certificates)
+    crate::certificates::read_pem_certificates(path).map_err(|error| file_error(path, error))
 }
 
 /// The rustls settings for `tls`.

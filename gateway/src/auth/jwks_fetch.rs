@@ -13,8 +13,7 @@ use http_body_util::{BodyExt as _, Empty, Limited};
 use hyper::Request;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::jwks::KeySet;
@@ -191,12 +190,8 @@ fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, S
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
-        let certificates = CertificateDer::pem_file_iter(path)
-            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        let certificates = crate::certificates::read_pem_certificates(path)
             .map_err(|error| format!("{}: {error}", path.display()))?;
-        if certificates.is_empty() {
-            return Err(format!("{}: no PEM certificate in it", path.display()));
-        }
         for certificate in certificates {
             roots
                 .add(certificate)

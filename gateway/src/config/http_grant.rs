@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject as _;
+use crate::certificates::{CertificateFileError, read_pem_certificates};
 use warden_sandbox::{HostPattern, HttpAllow, HttpGrant, HttpLimits, HttpScheme};
 use warden_sandbox::{InjectedHeader, RESERVED_HEADERS, Secret};
 
@@ -158,18 +157,16 @@ impl Resolver<'_> {
             }
             let path = self.existing(&ca_file, ca_key.clone(), Kind::File)?;
             files_read.push(path.clone());
-            let certificates: Result<Vec<CertificateDer<'static>>, _> =
-                CertificateDer::pem_file_iter(&path).and_then(Iterator::collect);
-            allow.trust_anchors = match certificates {
-                Ok(certificates) if !certificates.is_empty() => certificates,
-                Ok(_) => {
+            allow.trust_anchors = match read_pem_certificates(&path) {
+                Ok(certificates) => certificates,
+                Err(CertificateFileError::Empty) => {
                     return Err(self.invalid(
                         ca_file.span(),
                         ca_key,
                         format!("`{}` holds no PEM certificate", path.display()),
                     ));
                 }
-                Err(error) => {
+                Err(error @ CertificateFileError::Unreadable(_)) => {
                     return Err(self.invalid(
                         ca_file.span(),
                         ca_key,

@@ -12,11 +12,10 @@ use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject as _;
 use sha2::{Digest, Sha256};
 
 use super::error::RegistryError;
-use super::scheme::SchemeProbe;
+use super::scheme::{SchemeProbe, split_host_port};
 use crate::config::{OciReference, RegistryConfig};
 
 /// Manifest media types Warden reads.
@@ -56,17 +55,12 @@ impl Transport {
         let mut certificates: Vec<CertificateDer<'static>> =
             webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
         if let Some(path) = &config.ca_file {
-            let fail = |why: String| RegistryError::CaFile {
-                path: path.clone(),
-                why,
-            };
-            let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-            let own = CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| fail(format!("not PEM certificates: {e}")))?;
-            if own.is_empty() {
-                return Err(fail("holds no `CERTIFICATE` section".to_owned()));
-            }
+            let own = crate::certificates::read_pem_certificates(path).map_err(|error| {
+                RegistryError::CaFile {
+                    path: path.clone(),
+                    why: error.to_string(),
+                }
+            })?;
             certificates.extend(own);
         }
         let timeout = Duration::from_millis(config.timeout_ms);
@@ -117,11 +111,7 @@ impl Transport {
 
 /// `localhost`, `127.0.0.0/8` or `[::1]`, with or without a port.
 fn is_loopback(registry: &str) -> bool {
-    let host = if let Some(rest) = registry.strip_prefix('[') {
-        rest.split(']').next().unwrap_or(rest)
-    } else {
-        registry.rsplit_once(':').map_or(registry, |(host, _)| host)
-    };
+    let (host, _) = split_host_port(registry);
     host == "localhost"
         || host
             .parse::<std::net::IpAddr>()

@@ -94,7 +94,7 @@ impl SchemeProbe {
 }
 
 /// `host:port`, `[v6]:port`, or a host alone (port 443).
-fn split_host_port(registry: &str) -> (&str, u16) {
+pub(super) fn split_host_port(registry: &str) -> (&str, u16) {
     if let Some(rest) = registry.strip_prefix('[') {
         let (host, after) = rest.split_once(']').unwrap_or((rest, ""));
         let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
