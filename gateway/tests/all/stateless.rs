@@ -367,23 +367,9 @@ async fn a_listen_stream_hears_of_tool_changes_and_ends_with_the_drain() {
         json!({"notifications": {"toolsListChanged": true, "elicitationsChanged": true}}),
         json!({}),
     );
-    let mut headers = MCP_HEADERS.to_vec();
-    headers.extend([
-        ("mcp-protocol-version", VERSION),
-        ("mcp-method", "subscriptions/listen"),
-    ]);
-    let mut stream =
-        EventStream::request(server.addr, Method::POST, &headers, Bytes::from(body)).await;
-    assert_eq!(stream.status, StatusCode::OK);
-    let message = |event: &str| -> Value {
-        let data = event
-            .lines()
-            .find_map(|line| line.strip_prefix("data: "))
-            .expect("data");
-        serde_json::from_str(data).expect("JSON")
-    };
+    let mut stream = open_listen(&server, body).await;
     let wait = Duration::from_secs(30);
-    let acknowledged = message(&stream.next_event(wait).await.expect("acknowledged"));
+    let acknowledged = event_message(&stream.next_event(wait).await.expect("acknowledged"));
     assert_eq!(
         acknowledged,
         json!({"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
@@ -394,7 +380,7 @@ async fn a_listen_stream_hears_of_tool_changes_and_ends_with_the_drain() {
 
     server.write_config(&without_component(server.original_config(), "json"));
     server.signal("HUP");
-    let changed = message(&stream.next_event(wait).await.expect("a change"));
+    let changed = event_message(&stream.next_event(wait).await.expect("a change"));
     assert_eq!(
         changed,
         json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed",
@@ -403,7 +389,7 @@ async fn a_listen_stream_hears_of_tool_changes_and_ends_with_the_drain() {
 
     // A shutdown closes the subscription with its result, then the stream.
     server.signal("TERM");
-    let ended = message(&stream.next_event(wait).await.expect("the result"));
+    let ended = event_message(&stream.next_event(wait).await.expect("the result"));
     assert_eq!(
         ended,
         json!({"jsonrpc": "2.0", "id": 7, "result": {"resultType": "complete",
@@ -578,23 +564,9 @@ async fn a_listen_stream_hears_of_the_resources_it_watches_and_the_lists_it_aske
         }}),
         json!({}),
     );
-    let mut headers = MCP_HEADERS.to_vec();
-    headers.extend([
-        ("mcp-protocol-version", VERSION),
-        ("mcp-method", "subscriptions/listen"),
-    ]);
-    let mut stream =
-        EventStream::request(server.addr, Method::POST, &headers, Bytes::from(body)).await;
-    assert_eq!(stream.status, StatusCode::OK);
-    let message = |event: &str| -> Value {
-        let data = event
-            .lines()
-            .find_map(|line| line.strip_prefix("data: "))
-            .expect("data");
-        serde_json::from_str(data).expect("JSON")
-    };
+    let mut stream = open_listen(&server, body).await;
     let wait = Duration::from_secs(30);
-    let acknowledged = message(&stream.next_event(wait).await.expect("acknowledged"));
+    let acknowledged = event_message(&stream.next_event(wait).await.expect("acknowledged"));
     assert_eq!(
         acknowledged["params"]["notifications"],
         json!({"resourcesListChanged": true, "promptsListChanged": true,
@@ -613,7 +585,7 @@ async fn a_listen_stream_hears_of_the_resources_it_watches_and_the_lists_it_aske
         let Some(event) = stream.next_event(wait).await else {
             break;
         };
-        seen.push(message(&event));
+        seen.push(event_message(&event));
     }
     let subscription = json!({"io.modelcontextprotocol/subscriptionId": 8});
     assert!(
@@ -636,4 +608,25 @@ async fn a_listen_stream_hears_of_the_resources_it_watches_and_the_lists_it_aske
     assert_eq!(updated.len(), 1, "{seen:?}");
     assert_eq!(updated[0]["params"]["uri"], "file:///data/notes.md");
     assert_eq!(updated[0]["params"]["_meta"], subscription);
+}
+
+/// A `subscriptions/listen` request's stream, opened with `body`.
+async fn open_listen(server: &TestServer, body: String) -> EventStream {
+    let mut headers = MCP_HEADERS.to_vec();
+    headers.extend([
+        ("mcp-protocol-version", VERSION),
+        ("mcp-method", "subscriptions/listen"),
+    ]);
+    let stream = EventStream::request(server.addr, Method::POST, &headers, Bytes::from(body)).await;
+    assert_eq!(stream.status, StatusCode::OK);
+    stream
+}
+
+/// The JSON-RPC message an SSE event carries.
+fn event_message(event: &str) -> Value {
+    let data = event
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .expect("data");
+    serde_json::from_str(data).expect("JSON")
 }
