@@ -1,0 +1,74 @@
+// The bridge to Warden's `warden:tool` interfaces, for the component's entry
+// module only: componentize-js resolves `warden:tool/host@0.1.1` to the
+// component's import, which exists nowhere else.
+import * as wit from 'warden:tool/host@0.1.1';
+import { ClientError, installHost } from './host.js';
+
+class WitHost {
+  log(level, message) {
+    wit.log(level, message);
+  }
+
+  reportProgress(done, total, message) {
+    wit.progress(done, total, message);
+  }
+
+  askClient(requests) {
+    const answers = wit.askClient(requests.map((request) => ({
+      kind: request.kind,
+      params: JSON.stringify(request.params),
+      key: request.key,
+      optional: Boolean(request.optional),
+    })));
+    return answers.map((answer) => (answer.tag === 'ok'
+      ? JSON.parse(answer.val)
+      : new ClientError(answer.val.tag, answer.val.val)));
+  }
+}
+
+function witContent(item) {
+  switch (item.type) {
+    case 'text':
+      return { tag: 'text', val: String(item.text) };
+    case 'image':
+    case 'audio': {
+      const bytes = Uint8Array.from(atob(item.data), (char) => char.charCodeAt(0));
+      return { tag: item.type, val: { data: bytes, mimeType: item.mimeType } };
+    }
+    default:
+      return { tag: 'text', val: JSON.stringify(item) };
+  }
+}
+
+/** The `tool` interface of a component serving `toolbox`: the entry module
+ * exports it as `export const tool = exportTool(toolbox)`. */
+export function exportTool(toolbox) {
+  installHost(new WitHost());
+  return {
+    listTools() {
+      return toolbox.list().map((tool) => ({
+        name: tool.name,
+        title: tool.title,
+        description: tool.description,
+        inputSchema: JSON.stringify(tool.inputSchema),
+        outputSchema: tool.outputSchema === undefined ? undefined : JSON.stringify(tool.outputSchema),
+        annotations: {
+          readOnly: tool.annotations.readOnly,
+          destructive: tool.annotations.destructive,
+          idempotent: tool.annotations.idempotent,
+          openWorld: tool.annotations.openWorld,
+        },
+      }));
+    },
+    callTool(name, args) {
+      const result = toolbox.call(name, args);
+      return {
+        content: result.content.map(witContent),
+        structuredContent: result.structuredContent === undefined
+          ? undefined
+          : JSON.stringify(result.structuredContent),
+        isError: Boolean(result.isError),
+      };
+    },
+  };
+}

@@ -1,0 +1,5 @@
+"""Entry point for componentize-py: the `pymisbehave` tools."""
+
+from misbehave_tools import toolbox
+
+Tool = toolbox.component()
