@@ -21,6 +21,9 @@ export class ToolError extends Error {
   }
 }
 
+/** What SpiderMonkey throws when an allocation fails. */
+const OUT_OF_MEMORY = 'out of memory';
+
 const isZod = (schema) => schema !== null && typeof schema === 'object'
   && typeof schema.safeParse === 'function';
 
@@ -146,6 +149,11 @@ export class Toolbox {
     try {
       output = tool.handler(input);
     } catch (error) {
+      if (error === OUT_OF_MEMORY) {
+        // The engine ran out of memory: nothing it does next can be trusted,
+        // so the call ends (as `memory_limit` in a component).
+        throw error;
+      }
       if (error instanceof ToolError) {
         return errorResult(error.message);
       }

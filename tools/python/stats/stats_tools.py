@@ -64,9 +64,13 @@ class Description:
 def describe_values(values: List[float], parts: int = 4) -> Description:
     if not values:
         raise ToolError("values is empty: there is nothing to describe")
-    mean = statistics.fmean(values)
-    if not math.isfinite(mean):
-        raise ToolError("the values are too large: their mean overflows a double")
+    try:
+        mean = statistics.fmean(values)
+        stdev = statistics.stdev(values) if len(values) > 1 else None
+    except OverflowError:
+        raise ToolError("the values are too large: their sum overflows a double") from None
+    if not math.isfinite(mean) or (stdev is not None and not math.isfinite(stdev)):
+        raise ToolError("the values are too large: their mean or spread overflows a double")
     if len(values) > 1:
         cuts = statistics.quantiles(values, n=parts, method="inclusive")
     else:
@@ -75,7 +79,7 @@ def describe_values(values: List[float], parts: int = 4) -> Description:
         count=len(values),
         mean=mean,
         median=statistics.median(values),
-        stdev=statistics.stdev(values) if len(values) > 1 else None,
+        stdev=stdev,
         min=min(values),
         max=max(values),
         quantiles=cuts,
