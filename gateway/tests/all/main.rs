@@ -19,6 +19,7 @@ mod notifications;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod outbound;
+mod polyglot;
 mod protocol;
 mod python_sdk;
 mod quotas;

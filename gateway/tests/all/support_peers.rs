@@ -87,6 +87,38 @@ pub async fn node_project(name: &str, project: &str) -> PathBuf {
     folder
 }
 
+/// The folder holding the Python and JavaScript components
+/// (`python-stats.wasm`, `js-markdown.wasm`, `python-misbehave.wasm`,
+/// `js-misbehave.wasm`), built by `tools/build-polyglot --test` into this
+/// target directory on first use in the test process, which also runs the
+/// kits' and examples' unit tests. `WARDEN_TEST_PYTHON` and
+/// `WARDEN_TEST_NPM` name another python3 or npm.
+pub async fn polyglot_components() -> PathBuf {
+    static BUILT: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    BUILT
+        .get_or_init(|| async {
+            let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .parent()
+                .expect("the target directory")
+                .to_path_buf();
+            let mut build = Command::new("bash");
+            build
+                .arg(repo_root().join("tools/build-polyglot"))
+                .arg("--test")
+                .env("CARGO_TARGET_DIR", &target);
+            if let Ok(python) = std::env::var("WARDEN_TEST_PYTHON") {
+                build.env("WARDEN_PYTHON", python);
+            }
+            if let Ok(npm) = std::env::var("WARDEN_TEST_NPM") {
+                build.env("WARDEN_NPM", npm);
+            }
+            run(&mut build, "build the Python and JavaScript components").await;
+            target.join("components")
+        })
+        .await
+        .clone()
+}
+
 pub async fn run(command: &mut Command, what: &str) {
     let output = command
         .output()
