@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::python_sdk::run_python_script;
-use super::support::{TestServer, polyglot_components, python_venv};
+use super::support::{TestServer, polyglot_components, python_venv, repo_root, warden};
 
 /// The example components, and each misbehaving one twice: under a time
 /// limit, and (`fuel.` tools) under a fuel budget that ends an endless loop
@@ -88,4 +88,39 @@ async fn python_and_javascript_tools_answer_and_every_limit_holds_against_them()
     }
     let log = server.log();
     assert!(!log.contains("panicked"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warden_check_accepts_the_polyglot_example_config() {
+    let components = polyglot_components().await;
+    let example = std::fs::read_to_string(repo_root().join("examples/polyglot.toml"))
+        .expect("read examples/polyglot.toml");
+    // The components are wherever this test run's target directory is.
+    let config = example
+        .replace(
+            "../target/components/",
+            &format!("{}/", components.display()),
+        )
+        .replace(
+            "../target/warden-cache",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/warden-cache"),
+        );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("polyglot.toml");
+    std::fs::write(&path, config).expect("write config");
+    let output = warden(&["check".as_ref(), "--config".as_ref(), path.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for tool in [
+        "tool stats.describe",
+        "tool stats.compare",
+        "tool markdown.render",
+        "tool markdown.outline",
+    ] {
+        assert!(stdout.contains(tool), "{tool}:\n{stdout}");
+    }
 }
