@@ -17,10 +17,18 @@ use crate::pool::PoolSlots;
 /// precision and how long one busy tool can hold a worker thread.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 
-/// Core instances, memories and tables a Rust `wasm32-wasip2` component
-/// uses (measured: 3 core instances, 1 memory, 2 tables), with headroom for
-/// components from other toolchains.
-const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+/// Core instances, memories and tables one component may use, and (times
+/// the pool's instances) the pool's totals. Measured: a Rust `wasm32-wasip2`
+/// component instantiates 3 core modules, a JavaScript one from
+/// componentize-js 4, a Python one from componentize-py 14 (CPython, libc
+/// and the runtime are linked as separate shared libraries, and a package
+/// with native code adds its own); all three fit within 2 memories and 8
+/// tables. Core instances are only counted by the pool (their metadata is
+/// allocated as each instance needs it), so a high cap costs the Rust tools
+/// nothing; memories and tables are slots reserved up front, one size for
+/// all (wasmtime's pool has no per-component slot size), so those caps stay
+/// at what the toolchains use.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 8;
 
