@@ -1,6 +1,6 @@
 // What a running tool can ask of Warden: log, report progress, ask the
 // client. Inside a component these go to Warden's `host` interface
-// (installed by `component.js`); under Node to a RecordingHost, so tool code
+// (installed by `bridge.js`); under Node to a RecordingHost, so tool code
 // calls the same functions in both places.
 
 /** Syslog severities, as MCP logging uses them. */

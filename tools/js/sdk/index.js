@@ -1,7 +1,7 @@
 // Warden tools in JavaScript: `defineTool` turns a handler and its zod (or
 // JSON Schema) input and output schemas into an MCP tool; a `Toolbox` holds
 // a component's tools and runs them as Warden does, under Node for tests
-// and inside the component (see component.js).
+// and inside the component (see bridge.js).
 import { z } from 'zod';
 
 export { z };
