@@ -62,7 +62,8 @@ def test_dataclass_and_typed_dict():
         "type": "object",
         "properties": {
             "x": {"type": "number", "description": "Across."},
-            "y": {"type": "number", "description": "Down, continued on a second line."},
+            "y": {"type": "number", "description": "Down, continued on a second line.",
+                  "default": 0.0},
         },
         "required": ["x"],
         "additionalProperties": False,

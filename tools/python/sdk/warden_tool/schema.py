@@ -17,7 +17,8 @@ import types
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
-__all__ = ["Field", "SchemaError", "ArgumentError", "schema_of", "convert", "to_json_value"]
+__all__ = ["Field", "SchemaError", "ArgumentError", "schema_of", "convert", "to_json_value",
+           "field_descriptions", "summary", "is_object_type", "object_fields"]
 
 
 class SchemaError(TypeError):
@@ -116,7 +117,7 @@ def _unwrap(hint: Any) -> Tuple[Any, List[Field], bool]:
         optional = True
 
 
-def _field_descriptions(docstring: Optional[str], section: str) -> Dict[str, str]:
+def field_descriptions(docstring: Optional[str], section: str) -> Dict[str, str]:
     """Descriptions of names from a Google-style docstring section
     (``Args:`` or ``Attributes:``): ``name: text``, continued on deeper
     indented lines."""
@@ -253,12 +254,17 @@ def object_fields(hint: Any) -> List[Tuple[str, Any, bool]]:
 
 
 def _object_schema(hint: Any, seen: set) -> Dict[str, Any]:
-    descriptions = _field_descriptions(hint.__doc__, "Attributes")
+    descriptions = field_descriptions(hint.__doc__, "Attributes")
     metadata: Dict[str, str] = {}
+    defaults: Dict[str, Any] = {}
     if dataclasses.is_dataclass(hint):
         for field in dataclasses.fields(hint):
             if "description" in field.metadata:
                 metadata[field.name] = field.metadata["description"]
+            if field.default is not dataclasses.MISSING:
+                default = to_json_value(field.default)
+                if default is None or isinstance(default, (str, int, float, bool)):
+                    defaults[field.name] = default
     properties: Dict[str, Any] = {}
     required: List[str] = []
     for name, value, is_required in object_fields(hint):
@@ -266,6 +272,8 @@ def _object_schema(hint: Any, seen: set) -> Dict[str, Any]:
         description = metadata.get(name) or descriptions.get(name)
         if description and "description" not in schema:
             schema["description"] = description
+        if name in defaults:
+            schema["default"] = defaults[name]
         properties[name] = schema
         if is_required and not _unwrap(value)[2]:
             required.append(name)

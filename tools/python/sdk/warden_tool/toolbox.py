@@ -210,7 +210,7 @@ def _arguments_of(function: Callable[..., Any]):
         hint = hints[only]
         return schemas.schema_of(hint), lambda arguments: {only: schemas.convert(hint, arguments)}
 
-    descriptions = schemas._field_descriptions(function.__doc__, "Args")
+    descriptions = schemas.field_descriptions(function.__doc__, "Args")
     properties: Dict[str, Any] = {}
     required: List[str] = []
     for parameter in parameters:
