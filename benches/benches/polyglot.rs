@@ -119,6 +119,10 @@ fn component_path(build: &Build, subject: &Subject) -> PathBuf {
 fn sandbox(cache: &Path) -> anyhow::Result<Sandbox> {
     Ok(Sandbox::new(SandboxConfig {
         cache_dir: Some(cache.to_owned()),
+        keep_resident_bytes: std::env::var("KR")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1 << 20),
         ..SandboxConfig::default()
     })?)
 }
@@ -334,21 +338,38 @@ async fn in_process(build: &Build, cache: &Path) -> anyhow::Result<()> {
     let events = Arc::new(NoEvents);
     for subject in &SUBJECTS {
         let component = load(&engine, build, subject).await?;
+        let instantiations = std::sync::Mutex::new(Vec::with_capacity(iterations));
         let summary: Summary = time_async(iterations / 10, iterations, || {
             let events = events.clone();
             let component = &component;
+            let instantiations = &instantiations;
             async move {
                 let output = component
                     .call(subject.tool, subject.arguments, events)
                     .await
                     .expect("call");
                 assert!(!output.result.is_error, "{} failed", subject.tool);
+                if let Ok(mut samples) = instantiations.lock() {
+                    samples.push(output.usage.instantiation);
+                }
             }
         })
         .await;
         let name = format!("in-process instantiate + {}", subject.tool);
         summary.print(&name);
         summary.record(BENCH, &name);
+        let samples = instantiations.into_inner().unwrap_or_default();
+        let instantiation = Summary::of(samples);
+        let name = format!("  of which instantiation ({})", subject.component);
+        instantiation.print(&name);
+        record(
+            BENCH,
+            subject.component,
+            "instantiation_p50",
+            instantiation.p50.as_secs_f64() * 1e6,
+            "us",
+            Better::Lower,
+        );
     }
     Ok(())
 }

@@ -2,23 +2,29 @@
 //! hash and the SHA-256 of the wasm, so a restart compiles nothing new.
 
 use std::hash::{Hash, Hasher};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// Compiles `wasm`, or loads the artifact a previous run cached for the same
-/// bytes and engine settings. Cache failures only cost a compile.
+/// Compiles the component in the file `wasm`, or loads the artifact a
+/// previous run cached for the same bytes and engine settings. Cache
+/// failures only cost a compile.
+///
+/// On a cache hit the file is only streamed through the digest, never held
+/// whole: components with an interpreter inside are tens of megabytes, and
+/// a freed buffer that size can stay in the allocator's hands long after.
 pub(crate) fn compile(
     engine: &Engine,
-    wasm: &[u8],
+    wasm: &Path,
     cache_dir: Option<&Path>,
 ) -> wasmtime::Result<(Component, CacheOutcome)> {
     let Some(dir) = cache_dir else {
-        return Ok((Component::new(engine, wasm)?, CacheOutcome::Disabled));
+        return Ok((compile_file(engine, wasm)?, CacheOutcome::Disabled));
     };
-    let path = artifact_path(engine, wasm, dir);
+    let path = artifact_path(engine, wasm, dir)?;
     if path.is_file() {
         match load_artifact(engine, &path) {
             Ok(component) => return Ok((component, CacheOutcome::Hit)),
@@ -27,7 +33,7 @@ pub(crate) fn compile(
             }
         }
     }
-    let component = Component::new(engine, wasm)?;
+    let component = compile_file(engine, wasm)?;
     if let Err(error) = store_artifact(&component, &path) {
         tracing::warn!(path = %path.display(), %error, "cannot cache compiled component");
     }
@@ -42,12 +48,33 @@ pub(crate) enum CacheOutcome {
     Miss,
 }
 
-fn artifact_path(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
+fn compile_file(engine: &Engine, wasm: &Path) -> wasmtime::Result<Component> {
+    let bytes = std::fs::read(wasm)
+        .map_err(|error| wasmtime::format_err!("cannot read {}: {error}", wasm.display()))?;
+    Component::new(engine, &bytes)
+}
+
+fn artifact_path(engine: &Engine, wasm: &Path, dir: &Path) -> wasmtime::Result<PathBuf> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let engine_key = hasher.finish();
-    let wasm_key = hex::encode(Sha256::digest(wasm));
-    dir.join(format!("{wasm_key}-{engine_key:016x}.cwasm"))
+    let wasm_key = file_digest(wasm)
+        .map_err(|error| wasmtime::format_err!("cannot read {}: {error}", wasm.display()))?;
+    Ok(dir.join(format!("{wasm_key}-{engine_key:016x}.cwasm")))
+}
+
+/// The SHA-256 of the file at `path`, in hex, read in 64 KiB pieces.
+fn file_digest(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut digest = Sha256::new();
+    let mut buffer = vec![0u8; 64 << 10];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(hex::encode(digest.finalize()));
+        }
+        digest.update(&buffer[..read]);
+    }
 }
 
 #[allow(unsafe_code)]

@@ -100,12 +100,12 @@ impl Sandbox {
         path: &Path,
         policy: Policy,
     ) -> Result<ToolComponent, LoadError> {
-        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
+        let header = read_header(path).map_err(|source| LoadError::Read {
             component: name.to_owned(),
             path: path.to_owned(),
             source,
         })?;
-        if let Some(reason) = preamble_problem(&wasm) {
+        if let Some(reason) = preamble_problem(&header) {
             return Err(LoadError::Compile {
                 component: name.to_owned(),
                 path: path.to_owned(),
@@ -114,6 +114,7 @@ impl Sandbox {
         }
         let engine = self.engine.clone();
         let cache_dir = self.config.cache_dir.clone();
+        let wasm = path.to_owned();
         let compiled = tokio::task::spawn_blocking(move || {
             cache::compile(&engine, &wasm, cache_dir.as_deref())
         })
@@ -366,6 +367,17 @@ fn refuse_symlink_creation(linker: &mut Linker<CallState>) -> wasmtime::Result<(
 /// What is wrong with a file's first eight bytes, when they are not a
 /// component's preamble: said in one line, before wasmtime's parser gives
 /// a longer and vaguer account.
+/// The first 8 bytes of the file at `path` (fewer if it is shorter): what
+/// [`preamble_problem`] reads.
+fn read_header(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut header = Vec::with_capacity(8);
+    std::fs::File::open(path)?
+        .take(8)
+        .read_to_end(&mut header)?;
+    Ok(header)
+}
+
 fn preamble_problem(wasm: &[u8]) -> Option<&'static str> {
     const MAGIC: &[u8; 4] = b"\0asm";
     // Version 0x0d, layer 1: the component model's binary format.

@@ -11,12 +11,23 @@ export const MAX_MARKDOWN_LENGTH = 1_000_000;
 
 const markdownText = z.string().max(MAX_MARKDOWN_LENGTH).describe('The Markdown document (CommonMark, with GitHub tables and strikethrough).');
 
+/** One renderer per combination of options, made once (at build time, in
+ * the component's snapshot) rather than per call. */
+const renderers = new Map();
+
 function renderer({ linkify, typographer }) {
-  return new MarkdownIt('default', {
-    html: false,
-    linkify,
-    typographer,
-  });
+  const key = `${linkify}/${typographer}`;
+  let made = renderers.get(key);
+  if (made === undefined) {
+    made = new MarkdownIt('default', { html: false, linkify, typographer });
+    renderers.set(key, made);
+  }
+  return made;
+}
+for (const linkify of [false, true]) {
+  for (const typographer of [false, true]) {
+    renderer({ linkify, typographer });
+  }
 }
 
 const render = defineTool({

@@ -2,7 +2,13 @@
 // module only: componentize-js resolves `warden:tool/host@0.1.1` to the
 // component's import, which exists nowhere else.
 import * as wit from 'warden:tool/host@0.1.1';
-import { ClientError, installHost } from './host.js';
+import { z } from 'zod';
+import { ClientError, RecordingHost, installHost } from './host.js';
+
+// zod compiles a parser for each object schema on its first use (with `new
+// Function`); every call starts from the snapshot in a fresh instance, so
+// that compilation would be paid on every call. Its interpreter instead.
+z.config({ jitless: true });
 
 class WitHost {
   log(level, message) {
@@ -40,9 +46,31 @@ function witContent(item) {
   }
 }
 
+/** Runs each `[name, args]` of `warmUp` once, with a RecordingHost, and
+ * fails the build if one fails. The build snapshots the engine after the
+ * entry module ran, so whatever these calls compiled and cached (functions
+ * SpiderMonkey compiles on first call, regular expressions, lazily built
+ * tables) is in the snapshot, and no call pays for it again. */
+function warm(toolbox, warmUp) {
+  const previous = installHost(new RecordingHost());
+  try {
+    for (const [name, args] of warmUp) {
+      const result = toolbox.call(name, args);
+      if (result.isError) {
+        throw new Error(`warm-up call of ${name} failed: ${result.content.map((item) => item.text).join(' ')}`);
+      }
+    }
+  } finally {
+    installHost(previous);
+  }
+}
+
 /** The `tool` interface of a component serving `toolbox`: the entry module
- * exports it as `export const tool = exportTool(toolbox)`. */
-export function exportTool(toolbox) {
+ * exports it as `export const tool = exportTool(toolbox, { warmUp })`.
+ * `warmUp` lists representative calls, `[name, args]`, made once at build
+ * time (see `warm`). */
+export function exportTool(toolbox, { warmUp = [] } = {}) {
+  warm(toolbox, warmUp);
   installHost(new WitHost());
   return {
     listTools() {

@@ -4,9 +4,10 @@ there)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from typing import Any, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 from wit_world import exports
 from wit_world.imports import host as wit_host
@@ -74,7 +75,25 @@ def _wit_result(result: CallResult) -> Any:
                           result.is_error)
 
 
-def exported_tool(toolbox: Toolbox) -> type:
+def _warm(toolbox: Toolbox, warm_up: Sequence[Tuple[str, Dict[str, Any]]]) -> None:
+    previous = host.install(host.RecordingHost())
+    try:
+        for name, arguments in warm_up:
+            result = toolbox.call(name, arguments)
+            if result.is_error:
+                raise RuntimeError(f"warm-up call of {name} failed: {result.text}")
+    finally:
+        host.install(previous)
+
+
+def exported_tool(toolbox: Toolbox, warm_up: Sequence[Tuple[str, Dict[str, Any]]]) -> type:
+    _warm(toolbox, warm_up)
+    # Every object alive now is in the snapshot that each call starts from.
+    # Frozen, the collector never visits them: a collection during a call
+    # would otherwise write to the header of every object, and so copy
+    # every page of the snapshot's heap into the call's instance.
+    gc.collect()
+    gc.freeze()
     host.install(WitHost())
 
     class Tool(exports.Tool):

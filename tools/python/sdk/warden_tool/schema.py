@@ -237,8 +237,21 @@ def _bare_schema(hint: Any, seen: set) -> Dict[str, Any]:
     raise SchemaError(f"no JSON Schema for type {hint!r}")
 
 
+# Fields of each object type, found once: `typing.get_type_hints` evaluates
+# string annotations every time it runs, and in a component every call
+# starts from the build-time snapshot, where `schema_of` filled this in.
+_FIELDS: Dict[Any, List[Tuple[str, Any, bool]]] = {}
+
+
 def object_fields(hint: Any) -> List[Tuple[str, Any, bool]]:
     """`(name, type hint, required)` of each field of a dataclass or TypedDict."""
+    found = _FIELDS.get(hint)
+    if found is None:
+        found = _FIELDS[hint] = _find_fields(hint)
+    return found
+
+
+def _find_fields(hint: Any) -> List[Tuple[str, Any, bool]]:
     hints = typing.get_type_hints(hint, include_extras=True)
     if dataclasses.is_dataclass(hint):
         out = []

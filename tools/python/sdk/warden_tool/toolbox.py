@@ -9,7 +9,7 @@ import json
 import re
 import traceback
 import typing
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import schema as schemas
 
@@ -185,12 +185,19 @@ class Toolbox:
             return CallResult(["invalid arguments: must be a JSON object"], is_error=True)
         return tool.run(arguments)
 
-    def component(self) -> type:
+    def component(self, warm_up: Sequence[Tuple[str, Dict[str, Any]]] = ()) -> type:
         """The class componentize-py exports as the `tool` interface: assign
-        it to `Tool` in the component's app module."""
+        it to `Tool` in the component's app module.
+
+        `warm_up` lists representative calls, `(name, arguments)`, made once
+        while the component is built; a failing one fails the build. The
+        build snapshots the interpreter after the app module ran, so what
+        they computed and cached (compiled patterns, lazily built tables) is
+        in the snapshot and no call pays for it again.
+        """
         from .component import exported_tool
 
-        return exported_tool(self)
+        return exported_tool(self, warm_up)
 
 
 def _arguments_of(function: Callable[..., Any]):
