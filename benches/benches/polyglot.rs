@@ -17,7 +17,8 @@
 //! fragment after `--` (`compile`, `start`, `memory`, `in-process`, `http`)
 //! runs only those parts. `WARDEN_BENCH_ITERATIONS` (in-process samples,
 //! default 2000), `WARDEN_BENCH_SECONDS` (per HTTP point, default 10) and
-//! `WARDEN_BENCH_CONNECTIONS` (default 64) change the effort.
+//! `WARDEN_BENCH_CONNECTIONS` (default 64) change the effort;
+//! `WARDEN_BENCH_KEEP_RESIDENT` the in-process engine's kept pool memory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -116,13 +117,17 @@ fn component_path(build: &Build, subject: &Subject) -> PathBuf {
     build.components.join(subject.file)
 }
 
+/// The in-process engine: the server's defaults, with
+/// `WARDEN_BENCH_KEEP_RESIDENT` (bytes) in place of
+/// `server.pool_keep_resident_bytes` to see what keeping more of each pool
+/// slot resident saves an interpreter's calls.
 fn sandbox(cache: &Path) -> anyhow::Result<Sandbox> {
     Ok(Sandbox::new(SandboxConfig {
         cache_dir: Some(cache.to_owned()),
-        keep_resident_bytes: std::env::var("KR")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1 << 20),
+        keep_resident_bytes: env::count(
+            "WARDEN_BENCH_KEEP_RESIDENT",
+            warden_sandbox::DEFAULT_KEEP_RESIDENT_BYTES,
+        )?,
         ..SandboxConfig::default()
     })?)
 }

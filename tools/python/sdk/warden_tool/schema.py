@@ -103,9 +103,25 @@ def _optional_inner(hint: Any) -> Tuple[Any, bool]:
     return hint, False
 
 
+# `_unwrap`'s answers, by hint: conversion asks once per value, and a
+# component's calls start from the snapshot in which defining the tools
+# (`schema_of`) already asked for every hint they use.
+_UNWRAPPED: Dict[Any, Tuple[Any, List[Field], bool]] = {}
+
+
 def _unwrap(hint: Any) -> Tuple[Any, List[Field], bool]:
     """`hint` without `Annotated` and `Optional` layers, in any order: the
     bare type, the `Field`s found, and whether `None` is allowed."""
+    try:
+        return _UNWRAPPED[hint]
+    except KeyError:
+        found = _UNWRAPPED[hint] = _find_unwrapped(hint)
+        return found
+    except TypeError:  # an unhashable hint
+        return _find_unwrapped(hint)
+
+
+def _find_unwrapped(hint: Any) -> Tuple[Any, List[Field], bool]:
     fields: List[Field] = []
     optional = False
     while True:
@@ -333,7 +349,10 @@ def _kind(value: Any) -> str:
 
 
 def _convert_bare(hint: Any, value: Any, path: str) -> Any:
-    origin = typing.get_origin(hint)
+    if hint is float and type(value) is float:  # the common case first
+        if not math.isfinite(value):
+            raise ArgumentError(path, "must be a finite number")
+        return value
     if hint is Any:
         return value
     if hint is bool:
@@ -357,6 +376,7 @@ def _convert_bare(hint: Any, value: Any, path: str) -> Any:
         if isinstance(value, str):
             return value
         raise ArgumentError(path, f"must be a string, not {_kind(value)}")
+    origin = typing.get_origin(hint)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         try:
             return hint(value)

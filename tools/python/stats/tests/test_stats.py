@@ -31,6 +31,19 @@ def test_describe_refuses_nothing_and_overflow():
     assert huge.is_error and huge.text == "the values are too large: their sum overflows a double"
 
 
+@pytest.mark.parametrize("values", [[1.5, -2, 7, 7, 0.25], list(range(100)), [1e-9, 3e9, -4.5, 2]])
+@pytest.mark.parametrize("parts", [2, 4, 10])
+def test_describe_agrees_with_the_statistics_module(values, parts):
+    import statistics
+
+    described = toolbox.call("stats.describe", {"values": values, "quantiles": parts}).structured_content
+    assert described["mean"] == statistics.fmean(values)
+    assert described["median"] == statistics.median(values)
+    assert described["stdev"] == pytest.approx(statistics.stdev(values), rel=1e-12)
+    assert described["quantiles"] == pytest.approx(
+        statistics.quantiles(values, n=parts, method="inclusive"), rel=1e-12)
+
+
 def test_compare_draws_a_table():
     with recording() as host:
         result = toolbox.call("stats.compare", {"series": {"b": [5, 6], "a": [1, 2, 3]},
