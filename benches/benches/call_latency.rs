@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use warden_benches::time_async;
+use warden_benches::{selected, time_async};
 use warden_sandbox::{NoEvents, Policy, Sandbox, SandboxConfig};
 
 const WARMUP: usize = 500;
@@ -21,15 +21,6 @@ fn iterations() -> usize {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(DEFAULT_ITERATIONS)
-}
-
-/// Whether the benchmark `name` was selected on the command line.
-fn selected(name: &str) -> bool {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
-    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
 }
 
 fn main() {

@@ -29,7 +29,7 @@ use anyhow::{Context as _, ensure};
 use warden_benches::drive::{self, Stop};
 use warden_benches::mcp_client::Template;
 use warden_benches::warden::{Build, Config, Paths};
-use warden_benches::{Better, Summary, env, record, time_async};
+use warden_benches::{Better, Summary, env, record, selected, time_async};
 use warden_sandbox::{NoEvents, Policy, Sandbox, SandboxConfig, ToolComponent};
 
 const BENCH: &str = "polyglot";
@@ -64,14 +64,6 @@ const SUBJECTS: [Subject; 3] = [
         arguments: r##"{"markdown":"# Title\n\nSome *emphasis*, a [link](https://example.com) and `code`.\n\n- one\n- two\n"}"##,
     },
 ];
-
-fn selected(name: &str) -> bool {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
-    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
-}
 
 fn main() -> anyhow::Result<()> {
     let paths = Paths::discover()?;

@@ -57,6 +57,16 @@ pub fn record(bench: &str, name: &str, metric: &str, value: f64, unit: &str, bet
     }
 }
 
+/// Whether the part `name` of a bench was selected on its command line: a
+/// name fragment after `--` runs only the parts whose names contain it.
+pub fn selected(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
+}
+
 /// Latency figures of one benchmark.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {
