@@ -10,16 +10,22 @@ fn warden_check(config: &Path) -> Output {
     warden(&["check".as_ref(), "--config".as_ref(), config.as_os_str()])
 }
 
-#[test]
-fn warden_check_accepts_the_bundled_config() {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/warden.toml");
-    let output = warden_check(&config);
-    let stdout = String::from_utf8_lossy(&output.stdout);
+/// `warden check` of `config`, which must succeed; its stdout.
+pub fn warden_check_succeeds(config: &Path) -> String {
+    let output = warden_check(config);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "warden check failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+#[test]
+fn warden_check_accepts_the_bundled_config() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/warden.toml");
+    let stdout = warden_check_succeeds(&config);
     for expected in [
         "component text",
         "component json",

@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
+use super::examples::warden_check_succeeds;
 use super::python_sdk::run_python_script;
-use super::support::{TestServer, polyglot_components, python_venv, repo_root, warden};
+use super::support::{TestServer, polyglot_components, python_venv, repo_root};
 
 /// The example components, and each misbehaving one twice: under a time
 /// limit, and (`fuel.` tools) under a fuel budget that ends an endless loop
@@ -108,13 +109,7 @@ async fn warden_check_accepts_the_polyglot_example_config() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("polyglot.toml");
     std::fs::write(&path, config).expect("write config");
-    let output = warden(&["check".as_ref(), "--config".as_ref(), path.as_os_str()]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = warden_check_succeeds(&path);
     for tool in [
         "tool stats.describe",
         "tool stats.compare",
