@@ -14,10 +14,13 @@ use arc_swap::ArcSwap;
 use crate::audit::{AuditError, AuditLog};
 use crate::auth::Authenticator;
 use crate::catalog::{Catalog, CatalogError};
-use crate::config::{self, Config, HttpConfig, ServerConfig, SessionKey};
+use crate::cluster::store::StoreError;
+use crate::cluster::{Shared, revocations};
+use crate::config::{self, ClusterConfig, Config, HttpConfig, ServerConfig, SessionKey};
 use crate::limits::Limits;
 use crate::limits::held_bytes::HeldBytes;
 use crate::mcp::McpServer;
+use crate::mcp::session::token::SESSION_ID_BYTES;
 use crate::mcp::session::{SessionSettings, SessionStore};
 use crate::telemetry::{self, metrics::LiveState};
 use crate::tls::{Tls, TlsError};
@@ -42,6 +45,10 @@ pub struct Gateway {
     pub unsent_held: Arc<HeldBytes>,
     /// HTTPS on the MCP listener, when `[tls]` is configured.
     pub tls: Option<Tls>,
+    /// The `[cluster]` table the gateway started with.
+    pub cluster: ClusterConfig,
+    /// The state shared with other replicas through Redis, if any.
+    pub shared: Option<Arc<Shared>>,
     /// When the gateway started.
     pub started: Instant,
     /// The address the MCP listener is bound to, once
@@ -100,6 +107,9 @@ pub enum BuildError {
     /// `[auth]` cannot be put in place.
     #[error("{0}")]
     Auth(String),
+    /// `[cluster]`'s Redis client cannot be set up.
+    #[error("[cluster]: {0}")]
+    Cluster(#[from] StoreError),
 }
 
 /// Loads every component of `config` and builds the request handler.
@@ -134,11 +144,15 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         idle_timeout: Duration::from_secs(server.session_idle_timeout_secs),
         max_sessions: server.max_sessions,
     });
+    let shared = Shared::new(
+        &config.cluster,
+        Duration::from_secs(server.session_lifetime_secs),
+    )?;
     Ok(Arc::new(Gateway {
         mcp: Arc::new(McpServer::new(
             catalog,
             sessions,
-            Limits::new(&config.rate_limits),
+            Limits::new(&config.rate_limits, shared.clone()),
             audit,
             server.page_size,
         )),
@@ -148,7 +162,52 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         replay_held: HeldBytes::new(server.stream_replay_total_bytes),
         unsent_held: HeldBytes::new(config.http.max_unsent_bytes),
         tls,
+        cluster: config.cluster.clone(),
+        shared,
         started: Instant::now(),
         served_on: OnceLock::new(),
     }))
+}
+
+/// Keeps this process in step with the other replicas while `gateway`
+/// serves: writes the fuel its calls consumed every `lease_ms` and ends
+/// the sessions other replicas' `DELETE`s revoked. `None` without a
+/// shared store.
+pub fn spawn_cluster_sync(gateway: &Arc<Gateway>) -> Option<tokio::task::JoinHandle<()>> {
+    let shared = Arc::clone(gateway.shared.as_ref()?);
+    let gateway = Arc::downgrade(gateway);
+    Some(tokio::spawn(async move {
+        let tick = shared.flush_interval.min(revocations::POLL_INTERVAL);
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_read: Option<Instant> = None;
+        loop {
+            interval.tick().await;
+            let Some(gateway) = gateway.upgrade() else {
+                return;
+            };
+            // Errors are logged and counted by the store; what was not
+            // written is written next time.
+            let _ = shared.fuel.flush().await;
+            if last_read.is_none_or(|read| read.elapsed() >= revocations::POLL_INTERVAL) {
+                last_read = Some(Instant::now());
+                if let Ok(revoked) = shared.revocations.read_new().await {
+                    end_revoked(&gateway, &revoked);
+                }
+            }
+        }
+    }))
+}
+
+fn end_revoked(gateway: &Gateway, revoked: &[revocations::Revoked]) {
+    let sessions = gateway.mcp.sessions();
+    for one in revoked {
+        let mut id = [0u8; SESSION_ID_BYTES];
+        if hex::decode_to_slice(&one.id_hex, &mut id).is_err() {
+            continue;
+        }
+        if let Some(log_tag) = sessions.end_revoked(id, one.expires_at) {
+            tracing::info!(session = %log_tag, "session ended by a DELETE on another replica");
+        }
+    }
 }

@@ -71,6 +71,8 @@ pub enum Reason {
     InvalidOutput,
     /// The tool's own result says it failed (`isError`).
     ToolError,
+    /// The shared store of its quotas (Redis) did not answer.
+    SharedStoreUnavailable,
     /// The sandbox stopped it: the name its `CallError::reason` gives.
     Sandbox(&'static str),
 }
@@ -93,6 +95,7 @@ impl Reason {
             Self::OutputSchemaViolation => "output_schema_violation",
             Self::InvalidOutput => "invalid_output",
             Self::ToolError => "tool_error",
+            Self::SharedStoreUnavailable => "shared_store_unavailable",
             Self::Sandbox(name) => name,
         }
     }
@@ -114,6 +117,9 @@ pub enum Rejection {
     CallerFuel,
     /// The connection holds responses it has not read.
     UnreadResponses,
+    /// The shared store (Redis) of the quotas did not answer and
+    /// `on_unavailable = "reject"`.
+    SharedStoreUnavailable,
 }
 
 impl Rejection {
@@ -126,6 +132,7 @@ impl Rejection {
             Self::ToolRate => "tool",
             Self::CallerFuel => "caller_fuel",
             Self::UnreadResponses => "unread_responses",
+            Self::SharedStoreUnavailable => "shared_store_unavailable",
         }
     }
 }

@@ -125,6 +125,9 @@ impl Reloader {
         if config.audit != self.audit {
             tracing::warn!("[audit] changes take effect at the next restart");
         }
+        if self.gateway.cluster != config.cluster {
+            tracing::warn!("[cluster] changes take effect at the next restart");
+        }
         // Certificates are re-read on every reload (renewals keep their
         // paths); turning TLS on or off needs a restart.
         let renewed_tls = match (&self.gateway.tls, &config.tls) {
@@ -151,9 +154,10 @@ impl Reloader {
         self.gateway.auth.store(Arc::new(authenticator));
         // Unchanged limits keep their counters (and calls their places).
         if self.gateway.mcp.limits().config() != &config.rate_limits {
+            let shared = self.gateway.mcp.limits().shared().cloned();
             self.gateway
                 .mcp
-                .replace_limits(Limits::new(&config.rate_limits));
+                .replace_limits(Limits::new(&config.rate_limits, shared));
         }
         self.gateway.mcp.replace_catalog(next);
         *self.watched() = watched;

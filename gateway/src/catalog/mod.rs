@@ -265,7 +265,8 @@ impl Served<'_> {
             Some(quotas) => {
                 let (per_item, per_caller) =
                     quotas.with_override(named.quotas(quotas).get(declared));
-                ToolRates::new(per_item, per_caller, earlier)
+                let scope = format!("{}:{}:{declared}", named.kind(), self.component.name());
+                ToolRates::new(scope, per_item, per_caller, earlier)
             }
             None => ToolRates::default(),
         };

@@ -190,10 +190,11 @@ impl Resources {
         quotas: Option<&ToolQuotas>,
         previous: Option<&Resources>,
     ) -> Result<(), CatalogError> {
-        let own_rates = |earlier: Option<&Arc<ToolRates>>| {
+        let own_rates = |scope: String, earlier: Option<&Arc<ToolRates>>| {
             let (tool, caller_tool) =
                 quotas.map_or((None, None), |quotas| quotas.with_override(None));
             Arc::new(ToolRates::new(
+                scope,
                 tool,
                 caller_tool,
                 earlier.map(AsRef::as_ref),
@@ -214,7 +215,10 @@ impl Resources {
                 component: Arc::clone(component),
                 listing: resource_listing(info),
                 policy: Arc::clone(policy),
-                rates: own_rates(earlier.map(|resource| &resource.rates)),
+                rates: own_rates(
+                    format!("resource:{}", info.uri),
+                    earlier.map(|resource| &resource.rates),
+                ),
             });
             self.by_uri.insert(info.uri.clone(), Arc::clone(&resource));
             self.fixed.push(resource);
@@ -259,7 +263,10 @@ impl Resources {
                 component: Arc::clone(component),
                 listing: template_listing(info),
                 policy: Arc::clone(policy),
-                rates: own_rates(earlier.map(|template| &template.rates)),
+                rates: own_rates(
+                    format!("template:{}", info.uri_template),
+                    earlier.map(|template| &template.rates),
+                ),
             }));
         }
         Ok(())
@@ -322,7 +329,12 @@ pub(super) fn policy(
             });
             prefix_rates.push((
                 prefix.clone(),
-                Arc::new(ToolRates::new(tool, caller_tool, earlier)),
+                Arc::new(ToolRates::new(
+                    format!("resources:{}:{prefix}", component.name()),
+                    tool,
+                    caller_tool,
+                    earlier,
+                )),
             ));
         }
     }

@@ -74,6 +74,7 @@ mod tests {
             http: Default::default(),
             tls: None,
             registry: Default::default(),
+            cluster: Default::default(),
         }
     }
 

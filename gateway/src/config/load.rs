@@ -199,6 +199,7 @@ impl Resolver<'_> {
             Some(table) => Some(self.audit(table)?),
         };
         let registry = self.registry(raw.registry.0)?;
+        let cluster = self.cluster(raw.cluster.0)?;
         let raw_components = raw.components.0;
         let mut components = Vec::with_capacity(raw_components.len());
         let sensitive = SensitivePaths::new(&self.base, server.cache_dir.as_deref());
@@ -249,6 +250,7 @@ impl Resolver<'_> {
             http: raw.http.0.into(),
             tls,
             registry,
+            cluster,
         })
     }
 

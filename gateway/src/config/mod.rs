@@ -31,6 +31,7 @@
 
 mod audit;
 mod auth;
+mod cluster;
 mod defaults;
 mod environment;
 mod error;
@@ -55,6 +56,8 @@ mod tests;
 #[cfg(test)]
 mod tests_checks;
 #[cfg(test)]
+mod tests_cluster;
+#[cfg(test)]
 mod tests_http;
 #[cfg(test)]
 mod tests_oci;
@@ -62,6 +65,10 @@ mod tests_oci;
 mod tests_security;
 
 pub use auth::check_exposure;
+pub use cluster::{
+    CLUSTER_TIMEOUT_MS_RANGE, ClusterConfig, DEFAULT_CLUSTER_TIMEOUT_MS, DEFAULT_LEASE_MAX,
+    DEFAULT_LEASE_MS, LEASE_MAX_RANGE, LEASE_MS_RANGE, OnUnavailable, RedisConfig,
+};
 pub use environment::{SESSION_KEY_VAR, SESSION_OLD_KEYS_VAR};
 pub use error::ConfigError;
 pub use load::{load, parse};

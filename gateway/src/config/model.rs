@@ -83,6 +83,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// The `[registry]` table: how `oci` components are pulled.
     pub registry: super::RegistryConfig,
+    /// The `[cluster]` table: what replicas share through Redis.
+    pub cluster: super::ClusterConfig,
 }
 
 impl Config {

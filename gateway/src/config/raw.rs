@@ -40,6 +40,8 @@ pub(super) struct RawConfig {
     pub tls: Option<Table<RawTls>>,
     #[serde(default)]
     pub registry: Table<RawRegistry>,
+    #[serde(default)]
+    pub cluster: Table<super::cluster::RawCluster>,
 }
 
 /// `[tls]`; see [`model::TlsConfig`].

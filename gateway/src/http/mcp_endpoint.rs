@@ -20,6 +20,9 @@ use crate::app::Gateway;
 use crate::auth::Caller;
 use crate::auth::ClientIdentity;
 use crate::catalog::Tool;
+use crate::cluster::revocations::Revoked;
+use crate::config::OnUnavailable;
+use crate::limits::Refused;
 use crate::mcp::revision::Transport;
 use crate::mcp::server::{
     self, Admission, Framing, Incoming, LocalState, Reply, RequestContext, SessionRef, TraceContext,
@@ -28,7 +31,7 @@ use crate::mcp::session::Session;
 use crate::mcp::stateless::Envelope;
 use crate::mcp::{ErrorKind, McpError};
 use crate::outcome::Rejection;
-use crate::telemetry::metrics;
+use crate::telemetry::{cluster_metrics, metrics};
 
 /// When a connection refused for its unread responses may ask again.
 const UNREAD_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -60,15 +63,28 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Body_>) -> Response
         Ok(caller) => caller,
         Err(error) => return oauth::refusal(authenticator.jwt(), &error),
     };
-    if let Err((quota, wait)) = gateway.mcp.limits().check_caller(caller.name()) {
-        metrics::record_rejection(Rejection::CallerRequests);
-        return response::refusal(
-            McpError::new(
-                ErrorKind::RateLimited,
-                format!("too many requests: this caller's quota is {quota}; retry later"),
-            )
-            .with_retry_after(wait),
-        );
+    match gateway.mcp.limits().check_caller(caller.name()).await {
+        Ok(()) => {}
+        Err(Refused::Limited(limited)) => {
+            metrics::record_rejection(Rejection::CallerRequests);
+            return response::refusal(
+                McpError::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "too many requests: this caller's quota is {}; retry later",
+                        limited.quota
+                    ),
+                )
+                .with_retry_after(limited.wait),
+            );
+        }
+        Err(unavailable @ Refused::Unavailable(_)) => {
+            metrics::record_rejection(Rejection::SharedStoreUnavailable);
+            return response::refusal(
+                McpError::new(ErrorKind::Unavailable, unavailable.to_string())
+                    .with_retry_after(Duration::from_secs(1)),
+            );
+        }
     }
     let unsent = request
         .extensions()
@@ -110,7 +126,7 @@ pub async fn handle(gateway: &Arc<Gateway>, request: Request<Body_>) -> Response
             stateless::method_not_allowed()
         }
         Method::GET => event_stream::open(gateway, request.headers(), &caller, &unsent),
-        Method::DELETE => delete(gateway, request.headers(), &caller),
+        Method::DELETE => delete(gateway, request.headers(), &caller).await,
         _ => {
             let mut refusal = response::http_refusal(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -354,7 +370,7 @@ fn session_ref(headers: &HeaderMap) -> Result<SessionRef, Box<Response<Body>>> {
     })
 }
 
-fn delete(gateway: &Gateway, headers: &HeaderMap, caller: &Caller) -> Response<Body> {
+async fn delete(gateway: &Gateway, headers: &HeaderMap, caller: &Caller) -> Response<Body> {
     if !headers.contains_key(SESSION_HEADER) {
         return response::http_refusal(
             StatusCode::BAD_REQUEST,
@@ -366,6 +382,35 @@ fn delete(gateway: &Gateway, headers: &HeaderMap, caller: &Caller) -> Response<B
         Ok((id, _)) => id,
         Err(refusal) => return *refusal,
     };
+    if let Some(shared) = &gateway.shared {
+        let Some((id_bytes, expires_at)) = gateway.mcp.sessions().revocation_of(&id) else {
+            return response::refusal(server::unknown_session());
+        };
+        let revoked = Revoked {
+            id_hex: hex::encode(id_bytes),
+            expires_at,
+        };
+        if let Err(error) = shared.revocations.publish(&revoked).await {
+            match shared.on_unavailable {
+                OnUnavailable::Local => {
+                    cluster_metrics::record_local_fallback("revocation");
+                    tracing::warn!(%error, "the session ends in this process only: the shared store did not take its revocation");
+                }
+                OnUnavailable::Reject => {
+                    return response::refusal(
+                        McpError::new(
+                            ErrorKind::Unavailable,
+                            format!(
+                                "the session cannot be ended on every replica: the shared \
+                                 store is unavailable ({error}); retry later"
+                            ),
+                        )
+                        .with_retry_after(Duration::from_secs(1)),
+                    );
+                }
+            }
+        }
+    }
     match gateway.mcp.sessions().end(&id) {
         Some(log_tag) => {
             tracing::info!(session = %log_tag, "session ended by the client");

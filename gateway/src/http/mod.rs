@@ -116,6 +116,7 @@ pub async fn serve(
             }
         })
     };
+    let cluster_sync = crate::app::spawn_cluster_sync(&gateway);
     let connections = accept_loop(&gateway, listener, shutdown, Router::Mcp).await;
     sweeper.abort();
     let lifecycle = gateway.mcp.lifecycle();
@@ -129,6 +130,13 @@ pub async fn serve(
     lifecycle
         .drain(connections.shutdown(), async {}, deadline)
         .await;
+    // The fuel of the calls that ran last is written before the exit.
+    if let Some(sync) = cluster_sync {
+        sync.abort();
+        if let Some(shared) = &gateway.shared {
+            let _ = shared.fuel.flush().await;
+        }
+    }
     lifecycle.outcome()
 }
 

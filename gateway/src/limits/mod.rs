@@ -9,6 +9,11 @@
 //!   per caller, the fuel the caller's calls consumed
 //!   (`rate_limits.caller_fuel`). Beyond these the call gets a tool error
 //!   with reason `rate_limited` and the delay to wait.
+//!
+//! With `[cluster] redis_url`, the request quotas and fuel budgets are
+//! shared by every replica ([`crate::cluster`]); the counters of this
+//! process are kept up to date all the same and decide alone while Redis
+//! does not answer (`on_unavailable = "local"`).
 
 pub mod admission;
 pub mod fuel;
@@ -18,7 +23,10 @@ pub mod rate;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{RateLimitsConfig, RateQuota};
+use crate::cluster::Shared;
+use crate::cluster::store::StoreError;
+use crate::config::{OnUnavailable, RateLimitsConfig, RateQuota};
+use crate::telemetry::cluster_metrics;
 use admission::Admission;
 use fuel::FuelBudgets;
 use rate::{KeyedRate, Rate};
@@ -29,11 +37,24 @@ pub struct Limits {
     caller_requests: Option<KeyedRate>,
     admission: Admission,
     fuel: Option<FuelBudgets>,
+    shared: Option<Arc<Shared>>,
+}
+
+/// Why a quota did not let a request through.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Refused {
+    /// The quota is spent for now.
+    #[error("{} exceeded; retry in {} ms", .0.quota, .0.wait.as_millis())]
+    Limited(RateLimited),
+    /// The shared store did not answer and `on_unavailable = "reject"`.
+    #[error("the shared quota store is unavailable ({0}); retry later")]
+    Unavailable(StoreError),
 }
 
 impl Limits {
-    /// Fresh counters for `config`.
-    pub fn new(config: &RateLimitsConfig) -> Self {
+    /// Fresh counters for `config`, shared through `shared` when the
+    /// replicas have a store.
+    pub fn new(config: &RateLimitsConfig, shared: Option<Arc<Shared>>) -> Self {
         Self {
             config: config.clone(),
             caller_requests: config.caller_requests.map(KeyedRate::new),
@@ -43,6 +64,7 @@ impl Limits {
                 Duration::from_millis(config.call_queue_timeout_ms),
             ),
             fuel: config.caller_fuel.map(FuelBudgets::new),
+            shared,
         }
     }
 
@@ -51,13 +73,30 @@ impl Limits {
         &self.config
     }
 
-    /// Takes one request of `caller` from its request quota; `Err` holds
-    /// the quota and how long to wait.
-    pub fn check_caller(&self, caller: &str) -> Result<(), (RateQuota, Duration)> {
-        match &self.caller_requests {
-            Some(rate) => rate.check(caller).map_err(|wait| (rate.quota(), wait)),
-            None => Ok(()),
-        }
+    /// The store shared with other replicas, if any.
+    pub fn shared(&self) -> Option<&Arc<Shared>> {
+        self.shared.as_ref()
+    }
+
+    /// Takes one request of `caller` from its request quota.
+    pub async fn check_caller(&self, caller: &str) -> Result<(), Refused> {
+        let Some(rate) = &self.caller_requests else {
+            return Ok(());
+        };
+        let local = rate.check(caller);
+        let verdict = match &self.shared {
+            None => local,
+            Some(shared) => {
+                let remote = shared.rates.take("requests", caller, rate.quota()).await;
+                settle(shared, "requests", local, remote)?
+            }
+        };
+        verdict.map_err(|wait| {
+            Refused::Limited(RateLimited {
+                quota: rate.quota().to_string(),
+                wait,
+            })
+        })
     }
 
     /// The cap on calls in flight.
@@ -65,9 +104,42 @@ impl Limits {
         &self.admission
     }
 
-    /// The per-caller fuel budgets, when configured.
-    pub fn fuel(&self) -> Option<&FuelBudgets> {
-        self.fuel.as_ref()
+    /// Whether `caller` may start a call under its fuel budget, when one
+    /// is configured.
+    pub async fn check_fuel(&self, caller: &str) -> Result<(), Refused> {
+        let Some(budgets) = &self.fuel else {
+            return Ok(());
+        };
+        let local = budgets.check(caller);
+        let verdict = match &self.shared {
+            None => local,
+            Some(shared) => {
+                let remote = shared.fuel.check(caller, budgets.quota()).await;
+                settle(shared, "fuel", local, remote)?
+            }
+        };
+        verdict.map_err(|wait| {
+            Refused::Limited(RateLimited {
+                quota: format!("fuel budget {} per caller", budgets.quota()),
+                wait,
+            })
+        })
+    }
+
+    /// Whether a fuel budget applies to callers.
+    pub fn has_fuel_budget(&self) -> bool {
+        self.fuel.is_some()
+    }
+
+    /// Charges `fuel` that a call of `caller` consumed, here and (soon,
+    /// see [`crate::cluster::fuel`]) in the shared store.
+    pub fn charge_fuel(&self, caller: &str, fuel: u64) {
+        if let Some(budgets) = &self.fuel {
+            budgets.charge(caller, fuel);
+            if let Some(shared) = &self.shared {
+                shared.fuel.charge(caller, fuel, budgets.quota());
+            }
+        }
     }
 
     /// Forgets callers whose counters are full again.
@@ -78,16 +150,42 @@ impl Limits {
         if let Some(fuel) = &self.fuel {
             fuel.forget_full();
         }
+        if let Some(shared) = &self.shared {
+            shared.forget_idle();
+        }
     }
 }
 
-/// The request quotas of one tool.
+/// The shared verdict, or this process's own while the store does not
+/// answer and the configuration allows it.
+fn settle(
+    shared: &Shared,
+    what: &'static str,
+    local: Result<(), Duration>,
+    remote: Result<Result<(), Duration>, StoreError>,
+) -> Result<Result<(), Duration>, Refused> {
+    match remote {
+        Ok(verdict) => Ok(verdict),
+        Err(error) => match shared.on_unavailable {
+            OnUnavailable::Local => {
+                cluster_metrics::record_local_fallback(what);
+                Ok(local)
+            }
+            OnUnavailable::Reject => Err(Refused::Unavailable(error)),
+        },
+    }
+}
+
+/// The request quotas of one tool (or prompt, resource, URI prefix).
 #[derive(Clone, Default)]
 pub struct ToolRates {
     /// All callers together.
     pub tool: Option<Arc<Rate>>,
     /// Each caller apart.
     pub caller_tool: Option<Arc<KeyedRate>>,
+    /// What the quotas govern (`tool:<component>:<name>`…), naming their
+    /// shared counters alike on every replica.
+    scope: Arc<str>,
 }
 
 /// Which quota refused a call, and the wait.
@@ -100,9 +198,11 @@ pub struct RateLimited {
 }
 
 impl ToolRates {
-    /// Counters for `tool` and `caller_tool`, reusing `previous` ones whose
-    /// quota is the same, so a reload does not hand out a fresh burst.
+    /// Counters for `tool` and `caller_tool` of `scope`, reusing
+    /// `previous` ones whose quota is the same, so a reload does not hand
+    /// out a fresh burst.
     pub fn new(
+        scope: String,
         tool: Option<RateQuota>,
         caller_tool: Option<RateQuota>,
         previous: Option<&ToolRates>,
@@ -117,21 +217,44 @@ impl ToolRates {
             tool: same_tool.or_else(|| tool.map(|quota| Arc::new(Rate::new(quota)))),
             caller_tool: same_caller_tool
                 .or_else(|| caller_tool.map(|quota| Arc::new(KeyedRate::new(quota)))),
+            scope: scope.into(),
         }
     }
 
-    /// Takes one call of `caller`.
-    pub fn check(&self, caller: &str) -> Result<(), RateLimited> {
+    /// Takes one call of `caller`, from the shared counters when `shared`
+    /// is given.
+    pub async fn check(&self, caller: &str, shared: Option<&Shared>) -> Result<(), Refused> {
         if let Some(rate) = &self.caller_tool {
-            rate.check(caller).map_err(|wait| RateLimited {
-                quota: format!("{} per caller", rate.quota()),
-                wait,
+            let local = rate.check(caller);
+            let verdict = match shared {
+                None => local,
+                Some(shared) => {
+                    let scope = format!("caller-{}", self.scope);
+                    let remote = shared.rates.take(&scope, caller, rate.quota()).await;
+                    settle(shared, "tool_rate", local, remote)?
+                }
+            };
+            verdict.map_err(|wait| {
+                Refused::Limited(RateLimited {
+                    quota: format!("{} per caller", rate.quota()),
+                    wait,
+                })
             })?;
         }
         if let Some(rate) = &self.tool {
-            rate.check().map_err(|wait| RateLimited {
-                quota: format!("{} for all callers", rate.quota()),
-                wait,
+            let local = rate.check();
+            let verdict = match shared {
+                None => local,
+                Some(shared) => {
+                    let remote = shared.rates.take(&self.scope, "", rate.quota()).await;
+                    settle(shared, "tool_rate", local, remote)?
+                }
+            };
+            verdict.map_err(|wait| {
+                Refused::Limited(RateLimited {
+                    quota: format!("{} for all callers", rate.quota()),
+                    wait,
+                })
             })?;
         }
         Ok(())
@@ -166,26 +289,39 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_reload_keeps_the_counters_of_unchanged_quotas() {
-        let before = ToolRates::new(Some(per_hour(1)), Some(per_hour(1)), None);
-        assert!(before.check("a").is_ok());
-        let kept = ToolRates::new(Some(per_hour(1)), Some(per_hour(2)), Some(&before));
-        let limited = kept
-            .check("b")
-            .expect_err("the tool's counter carried over");
-        assert_eq!(limited.quota, "1/h burst 1 for all callers");
-        assert_eq!(kept.quotas(), (Some(per_hour(1)), Some(per_hour(2))));
-        let fresh = ToolRates::new(Some(per_hour(3)), None, Some(&kept));
-        assert!(fresh.check("b").is_ok(), "a changed quota starts afresh");
+    fn limited(verdict: Result<(), Refused>) -> RateLimited {
+        match verdict {
+            Err(Refused::Limited(limited)) => limited,
+            other => panic!("expected a refusal by a quota: {other:?}"),
+        }
     }
 
-    #[test]
-    fn the_callers_own_quota_is_checked_first() {
-        let rates = ToolRates::new(Some(per_hour(5)), Some(per_hour(1)), None);
-        assert!(rates.check("a").is_ok());
-        let limited = rates.check("a").expect_err("a's quota is spent");
+    #[tokio::test]
+    async fn a_reload_keeps_the_counters_of_unchanged_quotas() {
+        let before = ToolRates::new("t".into(), Some(per_hour(1)), Some(per_hour(1)), None);
+        assert!(before.check("a", None).await.is_ok());
+        let kept = ToolRates::new(
+            "t".into(),
+            Some(per_hour(1)),
+            Some(per_hour(2)),
+            Some(&before),
+        );
+        let limited = limited(kept.check("b", None).await);
+        assert_eq!(limited.quota, "1/h burst 1 for all callers");
+        assert_eq!(kept.quotas(), (Some(per_hour(1)), Some(per_hour(2))));
+        let fresh = ToolRates::new("t".into(), Some(per_hour(3)), None, Some(&kept));
+        assert!(
+            fresh.check("b", None).await.is_ok(),
+            "a changed quota starts afresh"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_callers_own_quota_is_checked_first() {
+        let rates = ToolRates::new("t".into(), Some(per_hour(5)), Some(per_hour(1)), None);
+        assert!(rates.check("a", None).await.is_ok());
+        let limited = limited(rates.check("a", None).await);
         assert_eq!(limited.quota, "1/h burst 1 per caller");
-        assert!(rates.check("b").is_ok(), "b has its own");
+        assert!(rates.check("b", None).await.is_ok(), "b has its own");
     }
 }

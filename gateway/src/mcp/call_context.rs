@@ -8,13 +8,13 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::client_requests::ClientAsker;
-use super::error::McpError;
+use super::error::{ErrorKind, McpError};
 use super::notify::RequestNotifier;
 use super::revision::Revision;
 use crate::audit::{AuditLog, AuditSlot};
 use crate::auth::Caller;
 use crate::lifecycle::Lifecycle;
-use crate::limits::Limits;
+use crate::limits::{Limits, Refused};
 use crate::outcome::{Reason, Rejection};
 use crate::telemetry::metrics;
 
@@ -56,27 +56,48 @@ pub struct QuotaRefusal {
 
 impl CallContext<'_> {
     /// Takes one request of the caller from `rates`, then checks the
-    /// caller's fuel budget; the refusal (counted in the rejection metric)
-    /// of the first that does not allow it now, or `None` to go ahead.
-    pub fn check_quotas(&self, rates: &crate::limits::ToolRates) -> Option<QuotaRefusal> {
+    /// caller's fuel budget: `Ok(Some(refusal))` (counted in the rejection
+    /// metric) for the first that does not allow it now, `Ok(None)` to go
+    /// ahead, `Err` when the shared store that keeps them does not answer
+    /// and `[cluster] on_unavailable = "reject"`.
+    pub async fn check_quotas(
+        &self,
+        rates: &crate::limits::ToolRates,
+    ) -> Result<Option<QuotaRefusal>, McpError> {
         let caller = self.caller.name();
-        let (quota, wait, which) = match rates.check(caller) {
-            Err(limited) => (limited.quota, limited.wait, Rejection::ToolRate),
-            Ok(()) => {
-                let budgets = self.limits.as_ref()?.fuel()?;
-                let wait = budgets.check(caller).err()?;
-                (
-                    format!("fuel budget {} per caller", budgets.quota()),
-                    wait,
-                    Rejection::CallerFuel,
-                )
-            }
+        let limits = self.limits.as_deref();
+        let shared = limits.and_then(Limits::shared).map(AsRef::as_ref);
+        let (refused, which) = match rates.check(caller, shared).await {
+            Err(refused) => (refused, Rejection::ToolRate),
+            Ok(()) => match limits {
+                Some(limits) => match limits.check_fuel(caller).await {
+                    Err(refused) => (refused, Rejection::CallerFuel),
+                    Ok(()) => return Ok(None),
+                },
+                None => return Ok(None),
+            },
         };
-        metrics::record_rejection(which);
-        Some(QuotaRefusal {
-            quota,
-            wait: wait.max(std::time::Duration::from_millis(1)),
-        })
+        match refused {
+            Refused::Limited(limited) => {
+                metrics::record_rejection(which);
+                Ok(Some(QuotaRefusal {
+                    quota: limited.quota,
+                    wait: limited.wait.max(std::time::Duration::from_millis(1)),
+                }))
+            }
+            Refused::Unavailable(error) => {
+                metrics::record_rejection(Rejection::SharedStoreUnavailable);
+                Err(McpError::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "the quotas of this call are kept in the shared store, which is \
+                         unavailable ({error}); retry later"
+                    ),
+                )
+                .with_retry_after(std::time::Duration::from_secs(1))
+                .with_reason(Reason::SharedStoreUnavailable))
+            }
+        }
     }
 
     /// The place of the request's audit record, taken before anything runs

@@ -43,9 +43,9 @@ impl CallEvents for CallObserver {
 
     fn finished(&self, _tool: &str, usage: &CallUsage) {
         if let Some((limits, caller)) = &self.fuel
-            && let (Some(budgets), Some(fuel)) = (limits.fuel(), usage.fuel_consumed)
+            && let Some(fuel) = usage.fuel_consumed
         {
-            budgets.charge(caller, fuel);
+            limits.charge_fuel(caller, fuel);
         }
         *self
             .usage
@@ -84,7 +84,7 @@ impl CallObserver {
             fuel: context
                 .limits
                 .clone()
-                .filter(|limits| limits.fuel().is_some())
+                .filter(|limits| limits.has_fuel_budget())
                 .map(|limits| (limits, context.caller.name().to_owned())),
             usage: Mutex::new(None),
             client: context.client.clone(),

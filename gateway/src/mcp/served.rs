@@ -163,10 +163,10 @@ async fn run_target<T, F>(
 where
     F: Future<Output = Result<warden_sandbox::RunOutput<T>, CallError>>,
 {
-    if let Some(refusal) = check_quotas(subject, target.rates, context) {
+    if let Err((refusal, reason)) = check_quotas(subject, target.rates, context).await {
         return (
             Err(refusal),
-            Ended::new(Outcome::Rejected, Some(Reason::RateLimited)),
+            Ended::new(Outcome::Rejected, Some(reason)),
             None,
         );
     }
@@ -236,14 +236,19 @@ async fn client_cancelled(context: &CallContext<'_>) {
     }
 }
 
-/// The refusal of a request a quota does not allow now, or `None`.
-fn check_quotas(
+/// The refusal of a request a quota does not allow now, with the reason
+/// to record.
+async fn check_quotas(
     subject: &Subject,
     rates: &ToolRates,
     context: &CallContext<'_>,
-) -> Option<McpError> {
-    let refusal = context.check_quotas(rates)?;
-    Some(
+) -> Result<(), (McpError, Reason)> {
+    let refusal = match context.check_quotas(rates).await {
+        Ok(None) => return Ok(()),
+        Ok(Some(refusal)) => refusal,
+        Err(unavailable) => return Err((unavailable, Reason::SharedStoreUnavailable)),
+    };
+    Err((
         McpError::new(
             ErrorKind::RateLimited,
             format!(
@@ -256,7 +261,8 @@ fn check_quotas(
         )
         .with_retry_after(refusal.wait)
         .with_reason(Reason::RateLimited),
-    )
+        Reason::RateLimited,
+    ))
 }
 
 fn pending_record(

@@ -252,9 +252,20 @@ async fn run_call(
         let error = McpError::invalid_params(format!("Unknown tool: {}", params.name));
         return (Err(error), unknown);
     };
-    if let Some(refusal) = check_quotas(tool, context) {
-        let ended = Ended::new(tool, Outcome::Rejected, Some(Reason::RateLimited));
-        return (Ok((refusal, None)), ended);
+    match check_quotas(tool, context).await {
+        Ok(None) => {}
+        Ok(Some(refusal)) => {
+            let ended = Ended::new(tool, Outcome::Rejected, Some(Reason::RateLimited));
+            return (Ok((refusal, None)), ended);
+        }
+        Err(unavailable) => {
+            let ended = Ended::new(
+                tool,
+                Outcome::Rejected,
+                Some(Reason::SharedStoreUnavailable),
+            );
+            return (Err(unavailable), ended);
+        }
     }
     let violations = schema_violations(&tool.input_validator, &params.arguments);
     if !violations.is_empty() {
@@ -349,9 +360,12 @@ async fn run_call(
     }
 }
 
-/// The tool error for a call a quota refuses, or `None` to go ahead.
-fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
-    let refusal = context.check_quotas(&tool.rates)?;
+/// The tool error for a call a quota refuses, or `None` to go ahead;
+/// `Err` when the quotas cannot be checked.
+async fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Result<Option<Value>, McpError> {
+    let Some(refusal) = context.check_quotas(&tool.rates).await? else {
+        return Ok(None);
+    };
     let wait_ms = u64::try_from(refusal.wait.as_millis()).unwrap_or(u64::MAX);
     let message = format!(
         "tool `{}` is rate limited ({}); retry in {wait_ms} ms",
@@ -359,7 +373,7 @@ fn check_quotas(tool: &Tool, context: &CallContext<'_>) -> Option<Value> {
     );
     let mut result = error_result(&message, Reason::RateLimited);
     result["_meta"][RETRY_AFTER_META_KEY] = json!(wait_ms);
-    Some(result)
+    Ok(Some(result))
 }
 
 /// Turns a completed call into a result, holding the tool to its output

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use super::outbound_metrics;
+use super::{cluster_metrics, outbound_metrics};
 use crate::outcome::{Outcome, Reason, Rejection};
 
 /// `tools/call` outcomes, by tool, outcome and reason.
@@ -98,6 +98,9 @@ pub const ALL: &[&str] = &[
     outbound_metrics::OUTBOUND_DURATION,
     outbound_metrics::OUTBOUND_BYTES,
     outbound_metrics::OUTBOUND_REFUSALS,
+    cluster_metrics::STORE_UP,
+    cluster_metrics::STORE_ERRORS,
+    cluster_metrics::LOCAL_FALLBACKS,
 ];
 
 const SECONDS_BUCKETS: &[f64] = &[
@@ -151,6 +154,7 @@ pub fn recorder() -> &'static PrometheusHandle {
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     outbound_metrics::describe();
+    cluster_metrics::describe();
     describe_counter!(
         SERVED_REQUESTS,
         "resources/read, prompts/get and completion/complete requests by method, component, \

@@ -1,6 +1,7 @@
 //! Telemetry: logging set-up (readable lines by default, JSON for log
 //! pipelines), optional OpenTelemetry span export, and Prometheus metrics.
 
+pub mod cluster_metrics;
 mod log_writer;
 pub mod metrics;
 #[cfg(feature = "otlp")]

@@ -10,11 +10,11 @@ use warden_gateway::config::ApiKeyHash;
 
 use crate::support::{Session, TestServer};
 
-const CALLER_A: &str = "wdn_caller-a-0123456789abcdef0123456789";
-const CALLER_B: &str = "wdn_caller-b-0123456789abcdef0123456789";
+pub const CALLER_A: &str = "wdn_caller-a-0123456789abcdef0123456789";
+pub const CALLER_B: &str = "wdn_caller-b-0123456789abcdef0123456789";
 
 /// `[[auth.api_keys]]` for callers `a` and `b`.
-fn two_callers() -> String {
+pub fn two_callers() -> String {
     format!(
         "[[auth.api_keys]]\nname = \"a\"\nhash = \"{}\"\n\
          [[auth.api_keys]]\nname = \"b\"\nhash = \"{}\"\n",
@@ -23,12 +23,12 @@ fn two_callers() -> String {
     )
 }
 
-fn bearer(key: &str) -> String {
+pub fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }
 
 /// A session of caller `a` and one of caller `b`.
-async fn sessions_of_both_callers(server: &TestServer) -> (Session<'_>, Session<'_>) {
+pub async fn sessions_of_both_callers(server: &TestServer) -> (Session<'_>, Session<'_>) {
     let (a_auth, b_auth) = (bearer(CALLER_A), bearer(CALLER_B));
     let a = server
         .session_with_headers("2025-11-25", &[("authorization", &a_auth)])
@@ -39,7 +39,7 @@ async fn sessions_of_both_callers(server: &TestServer) -> (Session<'_>, Session<
     (a, b)
 }
 
-fn assert_rate_limited(result: &Value, quota: &str) {
+pub fn assert_rate_limited(result: &Value, quota: &str) {
     assert_eq!(result["isError"], json!(true), "{result}");
     assert_eq!(
         result["_meta"]["warden/reason"],

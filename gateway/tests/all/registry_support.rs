@@ -35,9 +35,11 @@ const TOOLS: &[(&str, &str)] = &[
     ("skopeo", "skopeo"),
     ("htpasswd", "apache2-utils"),
     ("openssl", "openssl"),
+    ("redis-server", "redis-server"),
 ];
 
-/// Installs `docker-registry`, `skopeo`, `htpasswd` (and `openssl`) from
+/// Installs `docker-registry`, `skopeo`, `htpasswd`, `openssl` and
+/// `redis-server` (the cluster tests' peer) from
 /// Debian's packages when any is missing; parallel tests install once.
 pub async fn debian_tools() {
     static INSTALLING: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
@@ -66,11 +68,13 @@ pub async fn debian_tools() {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        // Where systemd runs, the package starts a registry on :5000 with
-        // the package's own config; the tests never use it.
+        // Where systemd runs, the packages start a registry on :5000 and a
+        // Redis on :6379 with their own configs; the tests never use them.
         let stop = format!(
             "if [ -d /run/systemd/system ]; then {sudo}systemctl stop docker-registry.service; \
-             elif [ -x /etc/init.d/docker-registry ]; then {sudo}/etc/init.d/docker-registry stop; fi"
+             elif [ -x /etc/init.d/docker-registry ]; then {sudo}/etc/init.d/docker-registry stop; fi; \
+             if [ -d /run/systemd/system ]; then {sudo}systemctl stop redis-server.service; \
+             elif [ -x /etc/init.d/redis-server ]; then {sudo}/etc/init.d/redis-server stop; fi"
         );
         let _ = Command::new("sh")
             .args(["-c", &stop])

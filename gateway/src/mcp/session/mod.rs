@@ -481,6 +481,42 @@ impl SessionStore {
         if state.ended.contains_key(&id) {
             return None;
         }
+        self.remember_ended(&mut state, id, expires_at);
+        Some(log_tag(&id))
+    }
+
+    /// The id bytes and expiry of the session `token` names, to tell other
+    /// replicas it ended; `None` if it is not a live session.
+    pub fn revocation_of(&self, token: &str) -> Option<([u8; SESSION_ID_BYTES], u64)> {
+        let claims = self.open(token).ok()?;
+        if self.lock().ended.contains_key(&claims.id) {
+            return None;
+        }
+        Some((claims.id, claims.expires_at))
+    }
+
+    /// Ends the session whose id bytes are `id` (another replica's
+    /// `DELETE`); returns its log tag if it was live here.
+    pub fn end_revoked(&self, id: [u8; SESSION_ID_BYTES], expires_at: u64) -> Option<String> {
+        let mut state = self.lock();
+        if state.ended.contains_key(&id) {
+            return None;
+        }
+        let mut live_here = false;
+        state.live.retain(|_, local| {
+            let revoked = local.id == id;
+            if revoked {
+                local.session.ended.cancel();
+                live_here = true;
+            }
+            !revoked
+        });
+        self.remember_ended(&mut state, id, expires_at);
+        live_here.then(|| log_tag(&id))
+    }
+
+    /// Keeps `id` as ended until it expires, within the cap.
+    fn remember_ended(&self, state: &mut LocalState, id: [u8; SESSION_ID_BYTES], expires_at: u64) {
         if state.ended.len() >= self.max_sessions {
             let now = unix_now();
             state.ended.retain(|_, expires_at| *expires_at > now);
@@ -498,7 +534,6 @@ impl SessionStore {
             }
         }
         state.ended.insert(id, expires_at);
-        Some(log_tag(&id))
     }
 
     /// Forgets sessions idle past the timeout or expired, and ended ones

@@ -1,0 +1,122 @@
+//! `[cluster]`.
+
+use std::fs;
+
+use super::tests::{Fixture, minimal_with};
+use super::*;
+
+#[test]
+fn without_the_table_nothing_is_shared() {
+    let config = Fixture::new().ok(&minimal_with(""));
+    assert_eq!(config.cluster, ClusterConfig::default());
+    assert!(config.cluster.redis.is_none());
+    assert_eq!(config.cluster.on_unavailable, OnUnavailable::Local);
+}
+
+#[test]
+fn a_redis_with_its_password_from_a_file() {
+    let f = Fixture::new();
+    fs::write(f.root().join("redis-password"), "s3cret\n").expect("write");
+    fs::write(f.root().join("ca.pem"), "not read at load").expect("write");
+    let config = f.ok(&minimal_with(
+        "[cluster]\nredis_url = \"rediss://redis.internal:6380/2\"\nusername = \"warden\"\n\
+         password = \"${file:redis-password}\"\nca_file = \"ca.pem\"\n\
+         on_unavailable = \"reject\"\ntimeout_ms = 100\nlease_max = 4\nlease_ms = 50\n\
+         key_prefix = \"prod:eu\"\n",
+    ));
+    let cluster = &config.cluster;
+    let redis = cluster.redis.as_ref().expect("redis");
+    assert_eq!(redis.url, "rediss://redis.internal:6380/2");
+    assert_eq!(redis.username.as_deref(), Some("warden"));
+    assert_eq!(redis.password.as_deref(), Some("s3cret"));
+    assert_eq!(redis.ca_file, Some(f.canonical("ca.pem")));
+    assert_eq!(redis.secret_files, vec![f.root().join("redis-password")]);
+    assert_eq!(cluster.on_unavailable, OnUnavailable::Reject);
+    assert_eq!(
+        (cluster.timeout_ms, cluster.lease_max, cluster.lease_ms),
+        (100, 4, 50)
+    );
+    assert_eq!(cluster.key_prefix, "prod:eu");
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+#[test]
+fn passwords_are_never_written_in_the_text() {
+    let f = Fixture::new();
+    f.invalid(&minimal_with(
+        "[cluster]\nredis_url = \"redis://r:6379\"\npassword = \"hunter2\"\n",
+    ))
+    .assert("cluster.password", 5, &["${env:NAME}"]);
+    f.invalid(&minimal_with(
+        "[cluster]\nredis_url = \"redis://:hunter2@r:6379\"\n",
+    ))
+    .assert(
+        "cluster.redis_url",
+        4,
+        &["holds a password", "cluster.password"],
+    );
+    f.invalid(&minimal_with(
+        "[cluster]\nredis_url = \"redis://r:6379\"\npassword = \"${env:WARDEN_TEST_UNSET_REDIS}\"\n",
+    ))
+    .assert("cluster.password", 5, &["WARDEN_TEST_UNSET_REDIS", "not set"]);
+}
+
+#[test]
+fn bad_values_name_their_key_and_line() {
+    let f = Fixture::new();
+    let cases: &[(&str, &str, usize, &[&str])] = &[
+        (
+            "redis_url = \"http://r:6379\"",
+            "cluster.redis_url",
+            4,
+            &["`http` is not `redis` or `rediss`"],
+        ),
+        (
+            "redis_url = \"redis://\"",
+            "cluster.redis_url",
+            4,
+            &["names no host"],
+        ),
+        (
+            "redis_url = \"redis://r:6379\"\non_unavailable = \"ignore\"",
+            "cluster.on_unavailable",
+            5,
+            &["local", "reject"],
+        ),
+        (
+            "redis_url = \"redis://r:6379\"\ntimeout_ms = 5",
+            "cluster.timeout_ms",
+            5,
+            &["10"],
+        ),
+        (
+            "redis_url = \"redis://r:6379\"\nlease_max = 0",
+            "cluster.lease_max",
+            5,
+            &["1"],
+        ),
+        (
+            "redis_url = \"redis://r:6379\"\nkey_prefix = \"a b\"",
+            "cluster.key_prefix",
+            5,
+            &["letters, digits"],
+        ),
+        (
+            "username = \"warden\"",
+            "cluster.username",
+            4,
+            &["without `cluster.redis_url`"],
+        ),
+        (
+            "redis_url = \"redis://r:6379\"\nca_file = \"missing.pem\"",
+            "cluster.ca_file",
+            5,
+            &["missing.pem"],
+        ),
+    ];
+    for (table, key, line, words) in cases {
+        f.invalid(&minimal_with(&format!("[cluster]\n{table}\n")))
+            .assert(key, *line, words);
+    }
+}
