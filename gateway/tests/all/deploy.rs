@@ -1,5 +1,6 @@
-//! The deployment examples: `examples/kubernetes` validated offline against a
-//! pinned Kubernetes version (strict, warnings fail) and cross-checked; the
+//! The deployment examples: `examples/kubernetes` (and the optional Redis in
+//! its `redis` folder) validated offline against a pinned Kubernetes version
+//! (strict, warnings fail) and cross-checked; the
 //! dashboard and alert rules in `examples/observability` checked against the
 //! metrics Warden exports.
 
@@ -15,13 +16,20 @@ async fn kubernetes_manifests_validate_strictly_and_agree_with_each_other() {
     let python = python_venv("kubernetes-venv", "tests/kubernetes/requirements.txt").await;
     let bin = python.parent().expect("venv bin folder");
     let folder = repo_root().join("examples/kubernetes");
-    let mut manifests: Vec<_> = std::fs::read_dir(&folder)
-        .expect("read examples/kubernetes")
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    manifests.sort();
+    let yaml_in = |folder: &std::path::Path| {
+        let mut manifests: Vec<_> = std::fs::read_dir(folder)
+            .unwrap_or_else(|error| panic!("read {}: {error}", folder.display()))
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+            .collect();
+        manifests.sort();
+        manifests
+    };
+    let mut manifests = yaml_in(&folder);
     assert!(manifests.len() >= 7, "{manifests:?}");
+    let redis = yaml_in(&folder.join("redis"));
+    assert!(redis.len() >= 4, "{redis:?}");
+    manifests.extend(redis);
 
     let output = Command::new(bin.join("kubernetes-validate"))
         .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
