@@ -22,6 +22,7 @@ use crate::limits::held_bytes::HeldBytes;
 use crate::mcp::McpServer;
 use crate::mcp::session::token::SESSION_ID_BYTES;
 use crate::mcp::session::{SessionSettings, SessionStore};
+use crate::tasks::Tasks;
 use crate::telemetry::{self, metrics::LiveState};
 use crate::tls::{Tls, TlsError};
 
@@ -148,14 +149,21 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
         &config.cluster,
         Duration::from_secs(server.session_lifetime_secs),
     )?;
+    let tasks = Tasks::new(
+        &config.tasks,
+        shared.as_ref().map(|shared| Arc::clone(&shared.store)),
+    );
     Ok(Arc::new(Gateway {
-        mcp: Arc::new(McpServer::new(
-            catalog,
-            sessions,
-            Limits::new(&config.rate_limits, shared.clone()),
-            audit,
-            server.page_size,
-        )),
+        mcp: Arc::new(
+            McpServer::new(
+                catalog,
+                sessions,
+                Limits::new(&config.rate_limits, shared.clone()),
+                audit,
+                server.page_size,
+            )
+            .with_tasks(tasks),
+        ),
         auth: ArcSwap::from_pointee(authenticator),
         settings: server.clone(),
         http: config.http.clone(),
@@ -170,9 +178,9 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
 }
 
 /// Keeps this process in step with the other replicas while `gateway`
-/// serves: writes the fuel its calls consumed every `lease_ms` and ends
-/// the sessions other replicas' `DELETE`s revoked. `None` without a
-/// shared store.
+/// serves: writes the fuel its calls consumed every `lease_ms`, ends the
+/// sessions other replicas' `DELETE`s revoked and stops the tasks they
+/// cancelled. `None` without a shared store.
 pub fn spawn_cluster_sync(gateway: &Arc<Gateway>) -> Option<tokio::task::JoinHandle<()>> {
     let shared = Arc::clone(gateway.shared.as_ref()?);
     let gateway = Arc::downgrade(gateway);
@@ -194,6 +202,7 @@ pub fn spawn_cluster_sync(gateway: &Arc<Gateway>) -> Option<tokio::task::JoinHan
                 if let Ok(revoked) = shared.revocations.read_new().await {
                     end_revoked(&gateway, &revoked);
                 }
+                let _ = gateway.mcp.tasks().stop_cancelled_elsewhere().await;
             }
         }
     }))

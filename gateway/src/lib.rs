@@ -24,6 +24,7 @@ pub mod registry;
 pub mod reload;
 pub mod signing;
 pub mod stdio;
+pub mod tasks;
 pub mod telemetry;
 pub mod tls;
 

@@ -125,6 +125,9 @@ impl Reloader {
         if config.audit != self.audit {
             tracing::warn!("[audit] changes take effect at the next restart");
         }
+        if self.gateway.mcp.tasks().config() != &config.tasks {
+            tracing::warn!("[tasks] changes take effect at the next restart");
+        }
         if self.gateway.cluster != config.cluster {
             tracing::warn!("[cluster] changes take effect at the next restart");
         }

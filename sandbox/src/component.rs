@@ -18,7 +18,7 @@ use crate::host::CallState;
 use crate::instance::{Subject, acquire_within};
 use crate::name_lookup::{self, NetworkGrant};
 use crate::outbound::{self, OutboundGrant, OutboundUsage};
-use crate::policy::Policy;
+use crate::policy::{Limits, Policy};
 use crate::pool::{PoolShare, PoolSlot};
 use crate::served::{PromptInfo, ResourceInfo, ResourceTemplateInfo};
 use crate::tool::{CallResult, ToolInfo};
@@ -251,6 +251,20 @@ impl ToolComponent {
         arguments: &str,
         events: Arc<dyn CallEvents>,
     ) -> Result<CallOutput, CallError> {
+        self.call_within(tool, arguments, events, self.policy.limits.timeout_ms)
+            .await
+    }
+
+    /// As [`call`](Self::call), with a wall-clock budget of `timeout_ms`
+    /// instead of the policy's (a long call the embedder allows); every
+    /// other limit is the policy's.
+    pub async fn call_within(
+        &self,
+        tool: &str,
+        arguments: &str,
+        events: Arc<dyn CallEvents>,
+        timeout_ms: u64,
+    ) -> Result<CallOutput, CallError> {
         let (Some(info), Some(indices)) = (
             self.served.tools.iter().find(|info| info.name == tool),
             self.exports.tool.clone(),
@@ -261,8 +275,12 @@ impl ToolComponent {
         };
         let subject = Subject::new("tool", info.name.as_str());
         let _slots = self.acquire_slots(&subject).await?;
+        let limits = Limits {
+            timeout_ms,
+            ..self.policy.limits.clone()
+        };
         let (output, usage) = self
-            .run(&self.policy.limits, &subject, events, |store, instance| {
+            .run(&limits, &subject, events, |store, instance| {
                 let tool = Arc::clone(&subject.name);
                 let arguments = arguments.to_owned();
                 Box::pin(async move {

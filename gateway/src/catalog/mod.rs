@@ -143,6 +143,8 @@ struct Served<'a> {
     access: Option<&'a AccessPolicy>,
     quotas: Option<&'a ToolQuotas>,
     audit: Option<&'a ToolAuditConfig>,
+    /// `limits.max_task_duration_ms`: its tools may run as tasks.
+    task_duration_ms: Option<u64>,
 }
 
 /// What is served under a name (the component's `tool_prefix` and the
@@ -346,6 +348,7 @@ impl Catalog {
                 access: component.access.as_ref(),
                 quotas: Some(&component.rate_limits),
                 audit: Some(&component.audit),
+                task_duration_ms: component.max_task_duration_ms,
             });
         }
         let mut catalog = Self::from_components(sandbox, &components, previous)?;
@@ -369,6 +372,7 @@ impl Catalog {
             access: None,
             quotas: None,
             audit: None,
+            task_duration_ms: None,
         };
         Self::from_components(sandbox, &[served], None)
     }
@@ -431,7 +435,8 @@ impl Catalog {
             let name = served.name_for(Named::Tool, &info.name, |name| {
                 self.by_name.get(name).map(|tool| &tool.component)
             })?;
-            let mut tool = tool::compile_tool(component, name.clone(), info)?;
+            let mut tool =
+                tool::compile_tool(component, name.clone(), info, served.task_duration_ms)?;
             let earlier = previous.and_then(|catalog| catalog.get(&name));
             (tool.access, tool.rates, tool.audit) =
                 served.rules(Named::Tool, &info.name, earlier.map(|tool| &tool.rates));

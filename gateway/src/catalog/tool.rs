@@ -40,6 +40,9 @@ pub struct Tool {
     pub audit: ToolAuditConfig,
     /// Its metric series.
     pub metrics: ToolMetrics,
+    /// The wall-clock budget of a call run as a task; `None`: the tool
+    /// does not run as a task.
+    pub task_duration_ms: Option<u64>,
 }
 
 impl Tool {
@@ -107,6 +110,7 @@ pub(super) fn compile_tool(
     component: &Arc<ToolComponent>,
     name: String,
     info: &ToolInfo,
+    task_duration_ms: Option<u64>,
 ) -> Result<Tool, CatalogError> {
     let invalid = |which: &'static str, reason: String| CatalogError::InvalidSchema {
         component: component.name().to_owned(),
@@ -131,7 +135,11 @@ pub(super) fn compile_tool(
         .map(compile_schema)
         .transpose()
         .map_err(|reason| invalid("output", reason))?;
-    let listing = listing(&name, info, input_schema, output_schema);
+    let mut listing = listing(&name, info, input_schema, output_schema);
+    if task_duration_ms.is_some() {
+        // 2025-11-25's tool-level switch; other revisions drop it.
+        listing["execution"] = json!({ "taskSupport": "optional" });
+    }
     Ok(Tool {
         metrics: ToolMetrics::new(&name),
         name,
@@ -144,6 +152,7 @@ pub(super) fn compile_tool(
         access: None,
         rates: ToolRates::default(),
         audit: ToolAuditConfig::default(),
+        task_duration_ms,
     })
 }
 

@@ -75,6 +75,7 @@ mod tests {
             tls: None,
             registry: Default::default(),
             cluster: Default::default(),
+            tasks: Default::default(),
         }
     }
 

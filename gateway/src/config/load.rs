@@ -20,6 +20,7 @@ use super::raw::{
     NonEmptyPath, RawCapabilities, RawComponent, RawConfig, RawServer, RawTls, Table,
 };
 use super::secrets;
+use super::tasks::TasksConfig;
 
 /// Reads, parses and validates the configuration file at `path`, then
 /// applies the environment variables that override settings
@@ -200,6 +201,17 @@ impl Resolver<'_> {
         };
         let registry = self.registry(raw.registry.0)?;
         let cluster = self.cluster(raw.cluster.0)?;
+        let tasks = match raw.tasks {
+            None => TasksConfig::default(),
+            Some(table) => {
+                let span = table.span();
+                table
+                    .into_inner()
+                    .0
+                    .into_config()
+                    .map_err(|why| self.invalid(span, "tasks".to_owned(), why))?
+            }
+        };
         let raw_components = raw.components.0;
         let mut components = Vec::with_capacity(raw_components.len());
         let sensitive = SensitivePaths::new(&self.base, server.cache_dir.as_deref());
@@ -251,6 +263,7 @@ impl Resolver<'_> {
             tls,
             registry,
             cluster,
+            tasks,
         })
     }
 
@@ -349,6 +362,7 @@ impl Resolver<'_> {
             source,
             tool_prefix: raw.tool_prefix.map(|prefix| prefix.0).unwrap_or_default(),
             serve_resources: raw.serve_resources,
+            max_task_duration_ms: raw.limits.0.max_task_duration_ms,
             limits: raw.limits.0.into(),
             capabilities,
             secret_files,

@@ -49,6 +49,7 @@ mod raw_http;
 mod raw_oci;
 mod raw_text;
 mod secrets;
+mod tasks;
 mod values;
 
 #[cfg(test)]
@@ -77,4 +78,8 @@ pub use oci::{
     ComponentSource, DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_REGISTRY_TIMEOUT_MS,
     MAX_COMPONENT_BYTES_RANGE, OciReference, OciSource, REGISTRY_TIMEOUT_MS_RANGE, RegistryConfig,
     RegistryCredentials, Verification, check_digest,
+};
+pub use tasks::{
+    DEFAULT_MAX_KEPT_TASKS, DEFAULT_MAX_OPEN_TASKS, DEFAULT_MAX_TASK_TTL_MS, DEFAULT_TASK_POLL_MS,
+    DEFAULT_TASK_TTL_MS, MAX_TASK_DURATION_MS_RANGE, TasksConfig,
 };

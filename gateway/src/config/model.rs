@@ -85,6 +85,8 @@ pub struct Config {
     pub registry: super::RegistryConfig,
     /// The `[cluster]` table: what replicas share through Redis.
     pub cluster: super::ClusterConfig,
+    /// The `[tasks]` table.
+    pub tasks: super::TasksConfig,
 }
 
 impl Config {
@@ -312,6 +314,10 @@ pub struct ComponentConfig {
     pub serve_resources: bool,
     /// Resource limits applied to every call.
     pub limits: Limits,
+    /// The wall-clock budget of a call run as a task
+    /// (`limits.max_task_duration_ms`); `None`: its tools do not run as
+    /// tasks.
+    pub max_task_duration_ms: Option<u64>,
     /// What the component may reach outside its sandbox. Empty by default.
     pub capabilities: Capabilities,
     /// The files its capabilities were read from: `${file:…}` secrets and

@@ -42,6 +42,8 @@ pub(super) struct RawConfig {
     pub registry: Table<RawRegistry>,
     #[serde(default)]
     pub cluster: Table<super::cluster::RawCluster>,
+    #[serde(default)]
+    pub tasks: Option<toml::Spanned<Table<super::tasks::RawTasks>>>,
 }
 
 /// `[tls]`; see [`model::TlsConfig`].
@@ -549,6 +551,8 @@ pub(super) struct RawLimits {
     pub max_client_requests: u32,
     #[serde(deserialize_with = "min_pool_slots")]
     pub min_pool_slots: u32,
+    #[serde(default, deserialize_with = "super::tasks::max_task_duration_ms")]
+    pub max_task_duration_ms: Option<u64>,
 }
 
 impl Default for RawLimits {
@@ -565,6 +569,7 @@ impl Default for RawLimits {
             client_request_timeout_ms: d.client_request_timeout_ms,
             max_client_requests: d.max_client_requests,
             min_pool_slots: d.min_pool_slots,
+            max_task_duration_ms: None,
         }
     }
 }

@@ -109,6 +109,7 @@ pub async fn serve(
             loop {
                 interval.tick().await;
                 gateway.mcp.sessions().sweep();
+                gateway.mcp.tasks().sweep();
                 gateway.mcp.limits().forget_idle();
                 for tool in gateway.mcp.catalog().tools() {
                     tool.rates.forget_idle();
@@ -127,9 +128,15 @@ pub async fn serve(
         deadline_secs = deadline.as_secs(),
         "shutting down: waiting for requests in flight"
     );
-    lifecycle
-        .drain(connections.shutdown(), async {}, deadline)
-        .await;
+    // Tasks run on after their requests: the drain waits for them too, and
+    // those still running at the deadline end as failed by the shutdown.
+    let work = async {
+        connections.shutdown().await;
+        while gateway.mcp.tasks().running() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    lifecycle.drain(work, async {}, deadline).await;
     // The fuel of the calls that ran last is written before the exit.
     if let Some(sync) = cluster_sync {
         sync.abort();

@@ -84,6 +84,7 @@ pub(super) fn check_routing_headers(
     let named_by = match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/cancel" | "tasks/update" => Some("taskId"),
         _ => None,
     };
     if let Some(key) = named_by {

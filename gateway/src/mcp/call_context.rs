@@ -43,6 +43,9 @@ pub struct CallContext<'a> {
     /// Where the tool's requests to the client go; `None`: there is no
     /// client to ask (`warden call`).
     pub client: Option<Arc<ClientAsker>>,
+    /// A wall-clock budget replacing the component's `timeout_ms` (a call
+    /// run as a task); `None`: the component's.
+    pub time_limit_ms: Option<u64>,
 }
 
 /// A quota that refuses a request now: what it is, for the message, and how

@@ -16,14 +16,19 @@ use super::revision::Revision;
 
 /// A `tools/list` result for `revision`.
 pub fn tool_listing(revision: Revision, result: &mut Value) {
-    if revision >= Revision::V2025_06_18 {
+    if revision == Revision::V2025_11_25 {
         return;
     }
     let Some(tools) = result.get_mut("tools").and_then(Value::as_array_mut) else {
         return;
     };
     for tool in tools.iter_mut().filter_map(Value::as_object_mut) {
-        fit_tool(revision, tool);
+        // Tools' `execution` is 2025-11-25's alone: 2026-07-28 moved tasks
+        // to an extension the server applies by itself.
+        tool.remove("execution");
+        if revision < Revision::V2025_06_18 {
+            fit_tool(revision, tool);
+        }
     }
 }
 

@@ -157,6 +157,9 @@ pub fn has_method(method: &str) -> bool {
             | "prompts/list"
             | "prompts/get"
             | "completion/complete"
+            | "tasks/get"
+            | "tasks/cancel"
+            | "tasks/update"
     )
 }
 

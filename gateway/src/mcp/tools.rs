@@ -286,11 +286,21 @@ async fn run_call(
     }
     let arguments = params.arguments.to_string();
     let observer = CallObserver::new(tool.name.clone(), &tool.component, context);
-    let running = tool.component.call(
-        &tool.info.name,
-        &arguments,
-        Arc::clone(&observer) as Arc<dyn CallEvents>,
-    );
+    let events = Arc::clone(&observer) as Arc<dyn CallEvents>;
+    let running = async {
+        match context.time_limit_ms {
+            Some(limit) => {
+                tool.component
+                    .call_within(&tool.info.name, &arguments, events, limit)
+                    .await
+            }
+            None => {
+                tool.component
+                    .call(&tool.info.name, &arguments, events)
+                    .await
+            }
+        }
+    };
     // Dropping the running call drops its Store: the instance stops and its
     // pool slot and concurrency permit are returned.
     let client_cancelled = async {

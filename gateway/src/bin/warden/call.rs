@@ -50,6 +50,7 @@ pub async fn run(
         notifier: None,
         cancelled: None,
         client: None,
+        time_limit_ms: None,
     };
     let call = ToolCall::resolve(&catalog, &caller, params);
     let (result, usage) = tools::call_with_usage(&context, call)

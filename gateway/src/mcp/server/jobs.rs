@@ -186,6 +186,7 @@ impl McpServer {
                 notifier,
                 cancelled: Some(running.cancelled()),
                 client,
+                time_limit_ms: None,
             };
             let method = work.method();
             let done = match work {

@@ -153,7 +153,25 @@ impl McpServer {
                     progress_token,
                     request_state,
                     input_responses,
+                    task,
                 } = *params;
+                let tool = match &resolved {
+                    Some(tool) => tool.clone(),
+                    None => tools::visible_tool(&catalog, caller, &call.name),
+                };
+                match Self::runs_as_task(&session, tool.as_deref(), task.is_some()) {
+                    Err(error) => return refuse(error),
+                    Ok(true) => {
+                        if let Some(tool) = tool {
+                            let answer = self
+                                .start_task(&session, &id, call, tool, task.flatten(), caller)
+                                .instrument(span)
+                                .await;
+                            return Reply::Answer(answer);
+                        }
+                    }
+                    Ok(false) => {}
+                }
                 let asks = Asks {
                     name: call.name.clone(),
                     arguments: call.arguments.clone(),
@@ -193,6 +211,12 @@ impl McpServer {
                     arguments,
                 };
                 (work, progress_token, Some(asks))
+            }
+            ClientRequest::Task(request) => {
+                return self
+                    .task_request(request, &session, caller, &id)
+                    .instrument(span)
+                    .await;
             }
             ClientRequest::Complete(params) => {
                 if !catalog.completes() {
@@ -275,7 +299,8 @@ impl McpServer {
             ClientRequest::CallTool(_)
             | ClientRequest::ReadResource { .. }
             | ClientRequest::GetPrompt(_)
-            | ClientRequest::Complete(_) => unreachable_job(),
+            | ClientRequest::Complete(_)
+            | ClientRequest::Task(_) => unreachable_job(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod jobs;
 mod methods;
 mod request;
 mod subscription;
+mod tasks;
 #[cfg(test)]
 mod tests;
 
@@ -38,8 +39,10 @@ use super::watch::{self, CatalogChange, WatchGuard, Watches};
 use crate::audit::AuditLog;
 use crate::auth::Caller;
 use crate::catalog::{APPS_EXTENSION, Catalog};
+use crate::config::TasksConfig;
 use crate::lifecycle::Lifecycle;
 use crate::limits::Limits;
+use crate::tasks::Tasks;
 use jobs::Origin;
 use methods::SessionRequest;
 
@@ -71,6 +74,8 @@ pub struct McpServer {
     audit: Option<Arc<AuditLog>>,
     page_size: usize,
     lifecycle: Lifecycle,
+    /// Tool calls run as tasks.
+    tasks: Arc<Tasks>,
 }
 
 /// Whether a request needs its session's local state in this process.
@@ -98,6 +103,11 @@ impl LocalState {
                         | "prompts/list"
                         | "resources/list"
                         | "resources/templates/list"
+                        | "tasks/get"
+                        | "tasks/result"
+                        | "tasks/list"
+                        | "tasks/cancel"
+                        | "tasks/update"
                 ) =>
             {
                 Self::NotNeeded
@@ -126,7 +136,15 @@ impl McpServer {
             audit,
             page_size: page_size.max(1),
             lifecycle: Lifecycle::default(),
+            tasks: Arc::new(Tasks::new(&TasksConfig::default(), None)),
         }
+    }
+
+    /// The server keeping tasks in `tasks`.
+    #[must_use]
+    pub fn with_tasks(mut self, tasks: Tasks) -> Self {
+        self.tasks = Arc::new(tasks);
+        self
     }
 
     /// The shutdown state: readiness and the cancellation of calls.
@@ -197,6 +215,19 @@ impl McpServer {
         }
         if catalog.serves_apps() && revision >= Revision::V2025_06_18 {
             capabilities["extensions"] = json!({ APPS_EXTENSION: {} });
+        }
+        match revision {
+            Revision::V2025_11_25 => {
+                capabilities["tasks"] = json!({
+                    "list": {},
+                    "cancel": {},
+                    "requests": { "tools": { "call": {} } },
+                });
+            }
+            Revision::V2026_07_28 => {
+                capabilities["extensions"][tasks::TASKS_EXTENSION] = json!({});
+            }
+            _ => {}
         }
         capabilities
     }

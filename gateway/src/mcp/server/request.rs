@@ -33,6 +33,9 @@ pub struct CallToolParams {
     pub request_state: Option<Value>,
     /// 2026-07-28: the client's answers to the round's requests.
     pub input_responses: Option<Value>,
+    /// 2025-11-25: `task`, asking for the call to run as a task, with the
+    /// ttl the client wants (ms), if it says.
+    pub task: Option<Option<u64>>,
 }
 
 /// A request of a method Warden answers in a session, with its params
@@ -84,6 +87,24 @@ pub enum ClientRequest {
     GetPrompt(Box<GetPromptParams>),
     /// `completion/complete`.
     Complete(Box<CompleteParams>),
+    /// `tasks/get`, `tasks/result`, `tasks/cancel`, `tasks/update` or
+    /// `tasks/list`.
+    Task(TaskRequest),
+}
+
+/// A request about tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskRequest {
+    /// `tasks/get`: where the task is (2026-07-28: with its result).
+    Get(String),
+    /// `tasks/result` (2025-11-25): the result, once the task ended.
+    Result(String),
+    /// `tasks/cancel`.
+    Cancel(String),
+    /// `tasks/update` (2026-07-28): answers to the task's requests.
+    Update(String),
+    /// `tasks/list`, from the cursor when given.
+    List(Option<String>),
 }
 
 /// The params of `prompts/get`.
@@ -141,6 +162,11 @@ impl ClientRequest {
             },
             "prompts/get" => Self::GetPrompt(Box::new(parse_get_prompt(params)?)),
             "completion/complete" => Self::Complete(Box::new(CompleteParams::parse(params)?)),
+            "tasks/get" => Self::Task(TaskRequest::Get(task_id(params)?)),
+            "tasks/result" => Self::Task(TaskRequest::Result(task_id(params)?)),
+            "tasks/cancel" => Self::Task(TaskRequest::Cancel(task_id(params)?)),
+            "tasks/update" => Self::Task(TaskRequest::Update(task_id(params)?)),
+            "tasks/list" => Self::Task(TaskRequest::List(cursor(params)?)),
             _ => return Ok(None),
         }))
     }
@@ -185,12 +211,34 @@ fn parse_call(params: Option<Map<String, Value>>) -> Result<CallToolParams, McpE
     let mut params = params.ok_or_else(|| McpError::invalid_params("`tools/call` needs params"))?;
     let request_state = params.remove("requestState");
     let input_responses = params.remove("inputResponses");
+    let task = match params.remove("task") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(task)) => Some(match task.get("ttl") {
+            None | Some(Value::Null) => None,
+            Some(ttl) => Some(ttl.as_u64().ok_or_else(|| {
+                McpError::invalid_params("`task.ttl` must be a whole number of milliseconds")
+            })?),
+        }),
+        Some(_) => return Err(McpError::invalid_params("`task` must be an object")),
+    };
     Ok(CallToolParams {
         call: CallParams::parse(params)?,
         progress_token,
         request_state,
         input_responses,
+        task,
     })
+}
+
+/// A task request's `taskId`.
+fn task_id(params: Option<Map<String, Value>>) -> Result<String, McpError> {
+    match params.and_then(|mut params| params.remove("taskId")) {
+        Some(Value::String(id)) if !id.is_empty() && id.len() <= 256 => Ok(id),
+        Some(_) => Err(McpError::invalid_params(
+            "`taskId` must be a non-empty string of at most 256 bytes",
+        )),
+        None => Err(McpError::invalid_params("`taskId` is required")),
+    }
 }
 
 /// A listing's `cursor`, if given.
