@@ -12,7 +12,8 @@ use crate::quotas::{
     CALLER_A, CALLER_B, assert_rate_limited, bearer, sessions_of_both_callers, two_callers,
 };
 use crate::support::{Session, TestServer};
-use crate::support_redis::TestRedis;
+use crate::support_redis::{Secured, TestRedis};
+use crate::tls::TestCa;
 
 /// The config of a replica using `redis`, with `tables` added.
 fn replica_config(redis: &TestRedis, tables: &str) -> String {
@@ -326,4 +327,73 @@ async fn without_redis_reject_mode_refuses_with_503() {
     .await;
     assert!(back.is_some(), "requests go through once Redis is back");
     assert_eq!(session.delete().await, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_with_a_password_from_the_environment() {
+    let ca = TestCa::new("redis test CA");
+    let issued = ca.issue("redis", &["127.0.0.1", "localhost"]);
+    let password = "s3cret-redis-password";
+    let redis = TestRedis::start_secured(Secured {
+        tls: Some((issued.cert, issued.key)),
+        password: Some(password.to_owned()),
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("redis-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write the CA");
+    let key = SessionKey::generate().expect("random").to_base64();
+    let config = format!(
+        "{}[cluster]\nredis_url = \"rediss://127.0.0.1:{}\"\nca_file = \"{}\"\n\
+         password = \"${{env:WARDEN_TEST_REDIS_PASSWORD}}\"\n",
+        two_callers(),
+        redis.port,
+        ca_file.display()
+    );
+    let right = [
+        (SESSION_KEY_VAR, key.as_str()),
+        ("WARDEN_TEST_REDIS_PASSWORD", password),
+    ];
+    let wrong = [
+        (SESSION_KEY_VAR, key.as_str()),
+        ("WARDEN_TEST_REDIS_PASSWORD", "not-the-password"),
+    ];
+    let (a, b, stranger) = tokio::join!(
+        TestServer::spawn_process_with(&config, &right, &[]),
+        TestServer::spawn_process_with(&config, &right, &[]),
+        TestServer::spawn_process_with(&config, &wrong, &[]),
+    );
+    let a_auth = bearer(CALLER_A);
+    let session = a
+        .session_with_headers("2025-11-25", &[("authorization", &a_auth)])
+        .await;
+    assert_eq!(session.on(&b).ping_status().await, StatusCode::OK);
+    assert_eq!(session.delete().await, StatusCode::NO_CONTENT);
+    let on_b = session.on(&b);
+    let ended = within(Duration::from_secs(1), async || {
+        on_b.ping_status().await == StatusCode::NOT_FOUND
+    })
+    .await;
+    assert!(ended.is_some(), "the revocation went through TLS and AUTH");
+    assert!(b.metrics().await.contains("warden_cluster_store_up 1"));
+
+    // A wrong password: Redis is unavailable to that replica, which says
+    // so without showing what it sent.
+    let refused = within(Duration::from_secs(5), async || {
+        stranger
+            .metrics()
+            .await
+            .contains("warden_cluster_store_up 0")
+    })
+    .await;
+    assert!(refused.is_some(), "{}", stranger.log());
+    let log = stranger.log();
+    assert!(
+        log.contains("the shared store (Redis) is unavailable"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("not-the-password") && !log.contains(password),
+        "{log}"
+    );
 }

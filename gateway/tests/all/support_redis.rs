@@ -16,11 +16,25 @@ pub struct TestRedis {
     pub port: u16,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    secured: Secured,
+}
+
+/// TLS (the server's certificate and key, PEM) and a password.
+#[derive(Default, Clone)]
+pub struct Secured {
+    pub tls: Option<(String, String)>,
+    pub password: Option<String>,
 }
 
 impl TestRedis {
     /// Starts a Redis on a free port and waits until it answers `PING`.
     pub async fn start() -> Self {
+        Self::start_secured(Secured::default()).await
+    }
+
+    /// Starts a Redis that speaks TLS only and asks for a password, as
+    /// `secured` says.
+    pub async fn start_secured(secured: Secured) -> Self {
         debian_tools().await;
         let mut dir = tempfile::tempdir().expect("tempdir");
         // redis-server cannot take port 0: a port the OS just handed out is
@@ -31,6 +45,7 @@ impl TestRedis {
                 port,
                 child: None,
                 dir,
+                secured: secured.clone(),
             };
             if redis.launch().await {
                 return redis;
@@ -51,10 +66,39 @@ impl TestRedis {
     }
 
     async fn launch(&mut self) -> bool {
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        let port = self.port.to_string();
+        match &self.secured.tls {
+            None => command.args(["--port", &port]),
+            Some((cert, key)) => {
+                let (cert_path, key_path) = (
+                    self.dir.path().join("cert.pem"),
+                    self.dir.path().join("key.pem"),
+                );
+                std::fs::write(&cert_path, cert).expect("write the certificate");
+                std::fs::write(&key_path, key).expect("write the key");
+                command
+                    .args([
+                        "--port",
+                        "0",
+                        "--tls-port",
+                        &port,
+                        "--tls-auth-clients",
+                        "no",
+                    ])
+                    .arg("--tls-cert-file")
+                    .arg(&cert_path)
+                    .arg("--tls-key-file")
+                    .arg(&key_path)
+                    .arg("--tls-ca-cert-file")
+                    .arg(&cert_path)
+            }
+        };
+        if let Some(password) = &self.secured.password {
+            command.args(["--requirepass", password]);
+        }
+        let child = command
             .args([
-                "--port",
-                &self.port.to_string(),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -89,18 +133,22 @@ impl TestRedis {
         false
     }
 
-    /// Whether Redis answers `PING` now.
+    /// Whether Redis answers now: a reply to `PING` (`-NOAUTH` counts),
+    /// or, over TLS, a connection accepted.
     pub async fn pings(&self) -> bool {
         let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)).await else {
             return false;
         };
+        if self.secured.tls.is_some() {
+            return true;
+        }
         if stream.write_all(b"PING\r\n").await.is_err() {
             return false;
         }
-        let mut reply = [0u8; 7];
+        let mut reply = [0u8; 1];
         matches!(
             tokio::time::timeout(Duration::from_secs(2), stream.read_exact(&mut reply)).await,
-            Ok(Ok(_)) if &reply == b"+PONG\r\n"
+            Ok(Ok(_)) if reply[0] == b'+' || reply[0] == b'-'
         )
     }
 

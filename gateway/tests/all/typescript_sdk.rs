@@ -153,6 +153,17 @@ async fn the_official_typescript_client_reads_resources_prompts_and_completions(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_official_typescript_client_runs_a_call_as_a_task() {
+    let server = TestServer::spawn_edited_process("", crate::tasks::with_tasks, &[], &[]).await;
+    let url = server.url();
+    let stdout = run_v1_script("tasks_client.mjs", &[url.as_ref()]).await;
+    assert!(
+        stdout.contains("streamed to its result") && stdout.contains("another cancelled"),
+        "the TypeScript client did not report success:\n{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_official_typescript_v2_client_in_both_eras() {
     let server = TestServer::spawn_edited_process(AUDIT_TO_FILE, slow_misbehave, &[], &[]).await;
     let url = server.url();
