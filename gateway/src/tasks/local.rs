@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::record::{TaskOutcome, TaskRecord, TaskStatus};
-use super::{Cancelled, Page, TaskError};
+use super::record::{Cancelled, Page, TaskError, TaskOutcome, TaskRecord, TaskStatus};
 
 struct Kept {
     record: TaskRecord,

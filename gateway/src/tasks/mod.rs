@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::store::{Store, StoreError};
 use crate::config::TasksConfig;
 use local::LocalTasks;
+pub use record::{Cancelled, Page, TaskError};
 use record::{TaskOutcome, TaskRecord, TaskStatus};
 use shared::SharedTasks;
 
@@ -27,46 +28,6 @@ pub const CANCEL_POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// How long a finished task is kept at least, whatever its ttl, so that its
 /// owner can read the result of a task that outlived its ttl.
 pub const KEEP_FINISHED: Duration = Duration::from_secs(60);
-
-/// Why a task operation failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum TaskError {
-    /// The caller has as many working tasks as it may.
-    #[error(
-        "this caller has {0} tasks working, the most it may (tasks.max_open_per_caller); \
-         wait for one to end or cancel one"
-    )]
-    TooManyOpen(u32),
-    /// This process keeps as many tasks as it may, all working.
-    #[error("this process keeps {0} tasks, all still working (tasks.max_kept); retry later")]
-    Full(usize),
-    /// The shared store did not answer.
-    #[error("tasks are kept in the shared store, which is unavailable ({0}); retry later")]
-    Unavailable(StoreError),
-    /// A `tasks/list` cursor this server did not hand out.
-    #[error("invalid cursor")]
-    BadCursor,
-}
-
-/// One page of an owner's tasks.
-#[derive(Debug)]
-pub struct Page {
-    /// In creation order.
-    pub tasks: Vec<TaskRecord>,
-    /// The cursor of the next page, if there is one.
-    pub next: Option<String>,
-}
-
-/// What a `tasks/cancel` found.
-#[derive(Debug)]
-pub enum Cancelled {
-    /// It was working and is cancelled now.
-    Now(TaskRecord),
-    /// It had already ended.
-    AlreadyEnded(TaskRecord),
-    /// No task of that id for that owner.
-    NotFound,
-}
 
 /// Where tasks are kept.
 enum Kept {

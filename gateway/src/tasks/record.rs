@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::cluster::store::StoreError;
+
 /// Where a task is in its life. `Completed`, `Failed` and `Cancelled` are
 /// terminal and never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,46 @@ pub struct TaskRecord {
     pub poll_interval_ms: u64,
     /// What it produced, once terminal.
     pub outcome: Option<TaskOutcome>,
+}
+
+/// Why a task operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TaskError {
+    /// The caller has as many working tasks as it may.
+    #[error(
+        "this caller has {0} tasks working, the most it may (tasks.max_open_per_caller); \
+         wait for one to end or cancel one"
+    )]
+    TooManyOpen(u32),
+    /// This process keeps as many tasks as it may, all working.
+    #[error("this process keeps {0} tasks, all still working (tasks.max_kept); retry later")]
+    Full(usize),
+    /// The shared store did not answer.
+    #[error("tasks are kept in the shared store, which is unavailable ({0}); retry later")]
+    Unavailable(StoreError),
+    /// A `tasks/list` cursor this server did not hand out.
+    #[error("invalid cursor")]
+    BadCursor,
+}
+
+/// One page of an owner's tasks.
+#[derive(Debug)]
+pub struct Page {
+    /// In creation order.
+    pub tasks: Vec<TaskRecord>,
+    /// The cursor of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+/// What a `tasks/cancel` found.
+#[derive(Debug)]
+pub enum Cancelled {
+    /// It was working and is cancelled now.
+    Now(TaskRecord),
+    /// It had already ended.
+    AlreadyEnded(TaskRecord),
+    /// No task of that id for that owner.
+    NotFound,
 }
 
 #[cfg(test)]

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::record::{TaskOutcome, TaskRecord, TaskStatus};
-use super::{Cancelled, Page, TaskError};
+use super::record::{Cancelled, Page, TaskError, TaskOutcome, TaskRecord, TaskStatus};
 use crate::cluster::store::Store;
 
 /// Creates a working task unless its owner has `ARGV[1]` working already.
