@@ -95,8 +95,24 @@ impl SharedRates {
 
     /// Takes one request of `key` (a caller's name, or `""` for a quota of
     /// all callers) under the quota named `scope`. `Ok(Err(wait))`: refused
-    /// for `wait`; `Err`: Redis did not answer.
+    /// for `wait`; `Err`: Redis did not answer. Waiting for another
+    /// request's refill counts against the store's timeout too.
     pub async fn take(
+        &self,
+        scope: &str,
+        key: &str,
+        quota: RateQuota,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let timeout = self.store.timeout();
+        match tokio::time::timeout(timeout, self.take_in_turn(scope, key, quota)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Timeout(
+                u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            )),
+        }
+    }
+
+    async fn take_in_turn(
         &self,
         scope: &str,
         key: &str,

@@ -4,8 +4,9 @@
 //! and shown as a gauge.
 
 use std::future::Future;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, IntoConnectionInfo, RedisResult, TlsCertificates};
@@ -25,7 +26,16 @@ pub enum StoreError {
     /// Redis answered with an error, or the connection failed.
     #[error("Redis failed: {0}")]
     Failed(String),
+    /// Redis failed moments ago: the command was not sent, so that an
+    /// outage costs requests no wait (one command per
+    /// [`PROBE_INTERVAL`] still tries).
+    #[error("Redis failed {0} ms ago and is tried again every 500 ms")]
+    Down(u64),
 }
+
+/// While Redis does not answer, how often a command is sent to find out
+/// whether it is back; the others fail at once.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Redis, as this process reaches it.
 pub struct Store {
@@ -34,6 +44,8 @@ pub struct Store {
     prefix: String,
     /// Whether the last command was answered: changes are logged once.
     answering: AtomicBool,
+    /// When a command last failed or probed while Redis did not answer.
+    last_try: Mutex<Option<Instant>>,
 }
 
 impl Store {
@@ -82,6 +94,7 @@ impl Store {
             timeout,
             prefix: config.key_prefix.clone(),
             answering: AtomicBool::new(true),
+            last_try: Mutex::new(None),
         })
     }
 
@@ -107,6 +120,21 @@ impl Store {
     where
         F: Future<Output = RedisResult<T>>,
     {
+        if !self.answering() {
+            let mut last_try = self
+                .last_try
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let now = Instant::now();
+            match *last_try {
+                Some(tried) if now.duration_since(tried) < PROBE_INTERVAL => {
+                    let ago = now.duration_since(tried).as_millis();
+                    return Err(StoreError::Down(u64::try_from(ago).unwrap_or(u64::MAX)));
+                }
+                // This one probes.
+                _ => *last_try = Some(now),
+            }
+        }
         let attempts = async {
             match command(self.connection.clone()).await {
                 Err(error) if error.is_connection_dropped() => {
@@ -130,6 +158,10 @@ impl Store {
         let answering = error.is_none();
         if let Some(error) = error {
             cluster_metrics::record_store_error(what);
+            *self
+                .last_try
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now());
             if self.answering.swap(false, Ordering::Relaxed) {
                 tracing::error!(%error, command = what, "the shared store (Redis) is unavailable");
                 cluster_metrics::record_store_answering(false);
@@ -143,5 +175,10 @@ impl Store {
     /// Whether the last command was answered.
     pub fn answering(&self) -> bool {
         self.answering.load(Ordering::Relaxed)
+    }
+
+    /// The longest a command may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 }

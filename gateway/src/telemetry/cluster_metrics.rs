@@ -16,7 +16,7 @@ pub(super) fn describe() {
     use metrics::{describe_counter, describe_gauge};
     describe_gauge!(
         STORE_UP,
-        "1 while the shared store (Redis) answers, 0 while it does not"
+        "whether the shared store (Redis) answers: one while it does, zero while it does not"
     );
     describe_counter!(
         STORE_ERRORS,

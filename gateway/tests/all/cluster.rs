@@ -38,6 +38,15 @@ async fn three_replicas(redis: &TestRedis, tables: &str) -> (String, [TestServer
     (key, [a, b, c])
 }
 
+/// The `warden_cluster_store_up` gauge in a metrics exposition.
+fn store_up(metrics: &str) -> Option<bool> {
+    metrics.lines().find_map(|line| match line {
+        "warden_cluster_store_up 1" => Some(true),
+        "warden_cluster_store_up 0" => Some(false),
+        _ => None,
+    })
+}
+
 /// Waits up to `limit` for `check` to hold; returns how long it took.
 async fn within<F: AsyncFnMut() -> bool>(limit: Duration, mut check: F) -> Option<Duration> {
     let start = Instant::now();
@@ -173,7 +182,8 @@ async fn a_delete_on_one_replica_ends_the_session_on_all_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_local_mode_keeps_serving_and_a_restart_shares_again() {
     let mut redis = TestRedis::start().await;
-    let quota = "[rate_limits]\ncaller_requests = \"1000/h burst 1000\"\n\
+    // Bursts under 16 are not leased: every request asks Redis.
+    let quota = "[rate_limits]\ncaller_requests = \"1000/h burst 15\"\n\
                  [components.text.rate_limits.tools.\"text.count\"]\ncaller_tool = \"2/h burst 2\"\n";
     let (_, replicas) = three_replicas(&redis, quota).await;
     let a_auth = bearer(CALLER_A);
@@ -208,8 +218,13 @@ async fn without_redis_local_mode_keeps_serving_and_a_restart_shares_again() {
     redis.stop().await;
     assert_eq!(session.ping_status().await, StatusCode::OK);
     assert_eq!(replicas[0].health().await["status"], json!("ok"));
+    let down = within(Duration::from_secs(5), async || {
+        store_up(&replicas[0].metrics().await) == Some(false)
+    })
+    .await;
+    assert!(down.is_some(), "{}", replicas[0].metrics().await);
+    assert_eq!(session.ping_status().await, StatusCode::OK);
     let metrics = replicas[0].metrics().await;
-    assert!(metrics.contains("warden_cluster_store_up 0"), "{metrics}");
     assert!(
         metrics.contains("warden_cluster_local_fallbacks_total{what=\"requests\"}"),
         "{metrics}"
@@ -229,14 +244,14 @@ async fn without_redis_local_mode_keeps_serving_and_a_restart_shares_again() {
     let fresh = replicas[1]
         .session_with_headers("2025-11-25", &[("authorization", &a_auth)])
         .await;
-    let answering = within(Duration::from_secs(5), async || {
-        replicas[1]
-            .metrics()
-            .await
-            .contains("warden_cluster_store_up 1")
-    })
-    .await;
-    assert!(answering.is_some(), "the replica reconnects");
+    // Each replica tries a Redis that failed again every 500 ms.
+    for replica in &replicas {
+        let answering = within(Duration::from_secs(5), async || {
+            store_up(&replica.metrics().await) == Some(true)
+        })
+        .await;
+        assert!(answering.is_some(), "the replica reconnects");
+    }
     let mut allowed = 0;
     for replica in &replicas {
         for _ in 0..2 {
@@ -375,15 +390,12 @@ async fn rediss_with_a_password_from_the_environment() {
     })
     .await;
     assert!(ended.is_some(), "the revocation went through TLS and AUTH");
-    assert!(b.metrics().await.contains("warden_cluster_store_up 1"));
+    assert_eq!(store_up(&b.metrics().await), Some(true));
 
     // A wrong password: Redis is unavailable to that replica, which says
     // so without showing what it sent.
     let refused = within(Duration::from_secs(5), async || {
-        stranger
-            .metrics()
-            .await
-            .contains("warden_cluster_store_up 0")
+        store_up(&stranger.metrics().await) == Some(false)
     })
     .await;
     assert!(refused.is_some(), "{}", stranger.log());
