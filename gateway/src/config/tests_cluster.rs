@@ -120,3 +120,39 @@ fn bad_values_name_their_key_and_line() {
             .assert(key, *line, words);
     }
 }
+
+#[test]
+fn tasks_and_a_components_task_duration() {
+    let f = Fixture::new();
+    let config = f.ok(&minimal_with(
+        "[components.text.limits]\nmax_task_duration_ms = 600000\n\
+         [tasks]\ndefault_ttl_ms = 60000\nmax_ttl_ms = 120000\nmax_open_per_caller = 4\n\
+         poll_interval_ms = 250\nmax_kept = 100\n",
+    ));
+    let text = config.component("text").expect("text");
+    assert_eq!(text.max_task_duration_ms, Some(600_000));
+    assert_eq!(
+        config.tasks,
+        TasksConfig {
+            default_ttl_ms: 60_000,
+            max_ttl_ms: 120_000,
+            max_open_per_caller: 4,
+            poll_interval_ms: 250,
+            max_kept: 100,
+        }
+    );
+    assert_eq!(
+        Fixture::new().ok(&minimal_with("")).tasks,
+        TasksConfig::default()
+    );
+    f.invalid(&minimal_with(
+        "[components.text.limits]\nmax_task_duration_ms = 500\n",
+    ))
+    .assert("components.text.limits.max_task_duration_ms", 4, &["1000"]);
+    f.invalid(&minimal_with(
+        "[tasks]\ndefault_ttl_ms = 90000\nmax_ttl_ms = 60000\n",
+    ))
+    .assert("tasks", 3, &["longer than max_ttl_ms"]);
+    f.invalid(&minimal_with("[tasks]\nmax_open_per_caller = 0\n"))
+        .assert("tasks.max_open_per_caller", 4, &["1"]);
+}
