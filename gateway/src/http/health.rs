@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::response::{self, Body};
 use crate::app::Gateway;
+use crate::config::OnUnavailable;
 
 /// `/livez`: the process is serving HTTP.
 pub fn live() -> hyper::Response<Body> {
@@ -51,6 +52,15 @@ pub fn health(gateway: &Gateway) -> hyper::Response<Body> {
                 "in_flight": limits.admission().in_flight(),
                 "max_in_flight": limits.config().max_calls_in_flight,
             },
+            "tasks": { "running": gateway.mcp.tasks().running() },
+            // Whether the shared store answers; absent without one.
+            "cluster": gateway.shared.as_ref().map(|shared| json!({
+                "store": if shared.store.answering() { "up" } else { "down" },
+                "on_unavailable": match shared.on_unavailable {
+                    OnUnavailable::Local => "local",
+                    OnUnavailable::Reject => "reject",
+                },
+            })),
         }),
     )
 }

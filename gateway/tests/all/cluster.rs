@@ -217,12 +217,19 @@ async fn without_redis_local_mode_keeps_serving_and_a_restart_shares_again() {
     // Down: the same, and a DELETE ends the session here only.
     redis.stop().await;
     assert_eq!(session.ping_status().await, StatusCode::OK);
-    assert_eq!(replicas[0].health().await["status"], json!("ok"));
+    let health = replicas[0].health().await;
+    assert_eq!(health["status"], json!("ok"), "{health}");
     let down = within(Duration::from_secs(5), async || {
         store_up(&replicas[0].metrics().await) == Some(false)
     })
     .await;
     assert!(down.is_some(), "{}", replicas[0].metrics().await);
+    let health = replicas[0].health().await;
+    assert_eq!(
+        health["cluster"],
+        json!({"store": "down", "on_unavailable": "local"}),
+        "{health}"
+    );
     assert_eq!(session.ping_status().await, StatusCode::OK);
     let metrics = replicas[0].metrics().await;
     assert!(
