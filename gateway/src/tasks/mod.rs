@@ -68,16 +68,19 @@ impl Tasks {
     }
 
     /// A new working task of `owner`, kept for `requested_ttl_ms` (or the
-    /// default) within `tasks.max_ttl_ms`.
+    /// default) within `tasks.max_ttl_ms`, and at least `runs_for_ms` and
+    /// [`KEEP_FINISHED`] more, so that a task does not expire while it runs.
     pub fn new_record(
         &self,
         owner: &str,
         requested_ttl_ms: Option<u64>,
+        runs_for_ms: u64,
     ) -> Result<TaskRecord, TaskError> {
         let mut id = [0u8; 16];
         getrandom::fill(&mut id)
             .map_err(|error| TaskError::Unavailable(StoreError::Setup(error.to_string())))?;
         let now = timestamp();
+        let keep_finished_ms = u64::try_from(KEEP_FINISHED.as_millis()).unwrap_or(u64::MAX);
         Ok(TaskRecord {
             id: base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id),
             owner: owner.to_owned(),
@@ -87,6 +90,7 @@ impl Tasks {
             updated_at: now,
             ttl_ms: requested_ttl_ms
                 .unwrap_or(self.config.default_ttl_ms)
+                .max(runs_for_ms.saturating_add(keep_finished_ms))
                 .clamp(1, self.config.max_ttl_ms),
             poll_interval_ms: self.config.poll_interval_ms,
             outcome: None,

@@ -153,7 +153,8 @@ impl McpServer {
             return answer_error(id, McpError::method_not_found("tasks"), revision);
         };
         let started = async {
-            let record = self.tasks.new_record(caller.name(), ttl_ms)?;
+            let runs_for = tool.task_duration_ms.unwrap_or_default();
+            let record = self.tasks.new_record(caller.name(), ttl_ms, runs_for)?;
             let cancel = CancellationToken::new();
             self.tasks.create(&record, cancel.clone()).await?;
             Ok::<_, TaskError>((record, cancel))
