@@ -177,6 +177,9 @@ pub async fn build(config: &Config) -> Result<Arc<Gateway>, BuildError> {
     }))
 }
 
+/// How often a replica renews its heartbeat (it lasts five seconds).
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Keeps this process in step with the other replicas while `gateway`
 /// serves: writes the fuel its calls consumed every `lease_ms`, ends the
 /// sessions other replicas' `DELETE`s revoked and stops the tasks they
@@ -189,6 +192,7 @@ pub fn spawn_cluster_sync(gateway: &Arc<Gateway>) -> Option<tokio::task::JoinHan
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_read: Option<Instant> = None;
+        let mut last_heartbeat: Option<Instant> = None;
         loop {
             interval.tick().await;
             let Some(gateway) = gateway.upgrade() else {
@@ -202,7 +206,12 @@ pub fn spawn_cluster_sync(gateway: &Arc<Gateway>) -> Option<tokio::task::JoinHan
                 if let Ok(revoked) = shared.revocations.read_new().await {
                     end_revoked(&gateway, &revoked);
                 }
-                let _ = gateway.mcp.tasks().stop_cancelled_elsewhere().await;
+                let tasks = gateway.mcp.tasks();
+                let _ = tasks.stop_cancelled_elsewhere().await;
+                if last_heartbeat.is_none_or(|beat| beat.elapsed() >= HEARTBEAT_INTERVAL) {
+                    last_heartbeat = Some(Instant::now());
+                    let _ = tasks.heartbeat().await;
+                }
             }
         }
     }))

@@ -47,7 +47,18 @@ impl Tasks {
     /// Tasks kept in `store` when given, else in this process.
     pub fn new(config: &TasksConfig, store: Option<Arc<Store>>) -> Self {
         let kept = match store {
-            Some(store) => Kept::Shared(SharedTasks::new(store, config.max_ttl_ms)),
+            Some(store) => {
+                let mut id = [0u8; 8];
+                // A failing random source leaves the clock: ids need to
+                // differ between replicas, not to be secret.
+                if getrandom::fill(&mut id).is_err() {
+                    id = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+                        .to_le_bytes();
+                }
+                Kept::Shared(SharedTasks::new(store, config.max_ttl_ms, hex::encode(id)))
+            }
             None => Kept::Local(LocalTasks::new(config.max_kept)),
         };
         Self {
@@ -194,6 +205,14 @@ impl Tasks {
             }
         }
         Ok(())
+    }
+
+    /// Tells the other replicas this one still runs its tasks.
+    pub async fn heartbeat(&self) -> Result<(), TaskError> {
+        match &self.kept {
+            Kept::Local(_) => Ok(()),
+            Kept::Shared(shared) => shared.heartbeat().await,
+        }
     }
 
     /// How many tasks run in this process.

@@ -5,6 +5,11 @@
 //! cancellation and a result racing each other leave one of them, never a
 //! mix; a cancellation reaches the replica running the task through its
 //! status, which that replica reads every [`super::CANCEL_POLL_INTERVAL`].
+//!
+//! Each replica keeps a heartbeat key alive while it runs
+//! ([`HEARTBEAT_TTL`]); a working task whose replica's heartbeat is gone
+//! (the process died without a drain) is failed by the next `tasks/get`
+//! on any replica, so its owner hears why instead of waiting for the ttl.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +31,7 @@ if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then return 0 end
 local clock = redis.call('TIME')
 local score = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 redis.call('HSET', KEYS[1], 'owner', ARGV[5], 'status', 'working', 'created', ARGV[6],
-  'updated', ARGV[6], 'ttl', ARGV[2], 'poll', ARGV[7])
+  'updated', ARGV[6], 'ttl', ARGV[2], 'poll', ARGV[7], 'replica', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', score - tonumber(ARGV[8]) * 1000)
 redis.call('ZADD', KEYS[2], score, ARGV[4])
@@ -35,6 +40,26 @@ redis.call('SADD', KEYS[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ARGV[8])
 return 1
 ";
+
+/// The task at `KEYS[1]`, failed first (with `ARGV[3..5]`) if it is
+/// working on a replica (`ARGV[1]` .. its id) whose heartbeat is gone.
+const GET: &str = r"
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return fields end
+if redis.call('HGET', KEYS[1], 'status') == 'working' then
+  local replica = redis.call('HGET', KEYS[1], 'replica')
+  if replica and redis.call('EXISTS', ARGV[1] .. replica) == 0 then
+    redis.call('HSET', KEYS[1], 'status', 'failed', 'message', ARGV[3], 'outcome', ARGV[4],
+      'updated', ARGV[5])
+    redis.call('SREM', ARGV[2] .. redis.call('HGET', KEYS[1], 'owner'), ARGV[6])
+    fields = redis.call('HGETALL', KEYS[1])
+  end
+end
+return fields
+";
+
+/// How long a replica's heartbeat outlives its last renewal.
+pub const HEARTBEAT_TTL: Duration = Duration::from_secs(5);
 
 /// Up to `ARGV[3]` of an owner's tasks created after score `ARGV[2]`.
 const LIST: &str = r"
@@ -80,7 +105,10 @@ return 1
 pub struct SharedTasks {
     store: Arc<Store>,
     max_ttl_ms: u64,
+    /// This replica's random id, in the tasks it runs and its heartbeat.
+    replica: String,
     create: Script,
+    get: Script,
     list: Script,
     cancel: Script,
     finish: Script,
@@ -90,11 +118,13 @@ type Fields = HashMap<String, String>;
 
 impl SharedTasks {
     /// Tasks kept in `store`, none longer than `max_ttl_ms`.
-    pub fn new(store: Arc<Store>, max_ttl_ms: u64) -> Self {
+    pub fn new(store: Arc<Store>, max_ttl_ms: u64, replica: String) -> Self {
         Self {
             store,
             max_ttl_ms,
+            replica,
             create: Script::new(CREATE),
+            get: Script::new(GET),
             list: Script::new(LIST),
             cancel: Script::new(CANCEL),
             finish: Script::new(FINISH),
@@ -128,7 +158,8 @@ impl SharedTasks {
                     .arg(&record.owner)
                     .arg(&record.created_at)
                     .arg(record.poll_interval_ms)
-                    .arg(self.max_ttl_ms);
+                    .arg(self.max_ttl_ms)
+                    .arg(&self.replica);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await
@@ -140,15 +171,45 @@ impl SharedTasks {
         }
     }
 
+    /// Renews this replica's heartbeat.
+    pub async fn heartbeat(&self) -> Result<(), TaskError> {
+        let key = self.store.key(&["replica", &self.replica]);
+        let ttl_ms = u64::try_from(HEARTBEAT_TTL.as_millis()).unwrap_or(u64::MAX);
+        self.store
+            .run("replica_heartbeat", |mut connection| {
+                let mut command = redis::cmd("SET");
+                command.arg(&key).arg(1).arg("PX").arg(ttl_ms);
+                async move { command.query_async::<()>(&mut connection).await }
+            })
+            .await
+            .map_err(TaskError::Unavailable)
+    }
+
     /// The task `id` if `owner` owns it.
     pub async fn get(&self, id: &str, owner: &str) -> Result<Option<TaskRecord>, TaskError> {
         let key = self.task_key(id);
+        let heartbeat_prefix = self.store.key(&["replica", ""]);
+        let open_prefix = self.store.key(&["open-tasks", ""]);
+        let message = "the replica running the task stopped before it ended";
+        let lost = TaskOutcome::Error(serde_json::json!({
+            "code": -32603,
+            "message": message,
+            "data": { "warden/reason": "replica_lost" },
+        }))
+        .to_stored();
+        let now = super::timestamp();
         let fields: Fields = self
             .store
             .run("task_get", |mut connection| {
-                let mut command = redis::cmd("HGETALL");
-                command.arg(&key);
-                async move { command.query_async(&mut connection).await }
+                let mut invocation = self.get.key(&key);
+                invocation
+                    .arg(&heartbeat_prefix)
+                    .arg(&open_prefix)
+                    .arg(message)
+                    .arg(&lost)
+                    .arg(&now)
+                    .arg(id);
+                async move { invocation.invoke_async(&mut connection).await }
             })
             .await
             .map_err(TaskError::Unavailable)?;

@@ -90,6 +90,38 @@ async fn a_task_is_polled_cancelled_and_read_from_any_replica() {
     let listed = theirs.request("tasks/list", json!({})).await;
     assert_eq!(listed["result"]["tasks"], json!([]), "{listed}");
 
+    // A replica that dies with a task running: the task fails once its
+    // heartbeat (five seconds) is gone, whoever asks.
+    let doomed = TestServer::spawn_edited_process(&config, with_tasks, &env, &[]).await;
+    let orphan = start(&on_a.on(&doomed), 4000).await;
+    let orphan_id = orphan["taskId"].as_str().expect("id").to_owned();
+    drop(doomed);
+    let mut lost = json!(null);
+    for _ in 0..100 {
+        lost = on_b
+            .request("tasks/get", json!({"taskId": orphan_id}))
+            .await;
+        if lost["result"]["status"] != json!("working") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(lost["result"]["status"], json!("failed"), "{lost}");
+    assert!(
+        lost["result"]["statusMessage"]
+            .as_str()
+            .is_some_and(|message| message.contains("replica running the task stopped")),
+        "{lost}"
+    );
+    let result = on_c
+        .request("tasks/result", json!({"taskId": orphan_id}))
+        .await;
+    assert_eq!(
+        result["error"]["data"]["warden/reason"],
+        json!("replica_lost"),
+        "{result}"
+    );
+
     // Without Redis, task requests say so rather than answer wrongly.
     redis.stop().await;
     let down = on_b
