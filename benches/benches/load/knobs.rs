@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use warden_benches::drive::Stop;
-use warden_benches::env::{list, seconds, var};
+use warden_benches::env::{count, list, seconds, var};
 
 use crate::servers::Server;
 use crate::workloads::Workload;
@@ -18,6 +18,8 @@ pub struct Knobs {
     pub connections: Vec<usize>,
     pub servers: Vec<Server>,
     pub workloads: Vec<Workload>,
+    /// `[cluster] lease_max` of `warden-redis`; `None`: Warden's default.
+    pub redis_lease_max: Option<u64>,
 }
 
 impl Knobs {
@@ -37,16 +39,21 @@ impl Knobs {
         })?;
         let servers = list(
             "WARDEN_LOAD_SERVERS",
-            "warden,rmcp,rmcp-stateless,hyper,python",
+            "warden,warden-quotas,warden-redis,rmcp,rmcp-stateless,hyper,python",
             Server::parse,
         )?;
         let workloads = list("WARDEN_LOAD_WORKLOADS", "count,find,query", Workload::named)?;
+        let redis_lease_max = match var("WARDEN_LOAD_REDIS_LEASE_MAX") {
+            Some(_) => Some(count("WARDEN_LOAD_REDIS_LEASE_MAX", 1)?),
+            None => None,
+        };
         Ok(Self {
             warmup: seconds("WARDEN_LOAD_WARMUP_SECS", 1.0)?,
             stop,
             connections,
             servers,
             workloads,
+            redis_lease_max,
         })
     }
 }

@@ -4,7 +4,12 @@
 //! and connection count: requests per second, latency percentiles, errors,
 //! the server's CPU time per call and CPU use (from `/proc/<pid>/stat` at
 //! the start and end of the measured window), its peak RSS, and each
-//! baseline's throughput as a ratio to Warden's.
+//! baseline's throughput as a ratio to Warden's. With `warden-quotas` and
+//! `warden-redis` (Warden with every quota on, counted in the process or
+//! shared through a Redis the bench starts), it also prints what Redis
+//! adds on each point both measured: the throughput ratio, the p50 and p99
+//! added, both servers' CPU per call and Redis's own, and the commands
+//! Warden sent it per call.
 //!
 //! ```sh
 //! cargo bench -p warden-benches --bench load
@@ -15,14 +20,17 @@
 //! default 5), `WARDEN_LOAD_REQUESTS` (a request count per point instead),
 //! `WARDEN_LOAD_WARMUP_SECS` (default 1), `WARDEN_LOAD_CONNECTIONS` (default
 //! `1,64`), `WARDEN_LOAD_SERVERS` (default
-//! `warden,rmcp,rmcp-stateless,hyper,python`), `WARDEN_LOAD_WORKLOADS`
-//! (default `count,find,query`).
+//! `warden,warden-quotas,warden-redis,rmcp,rmcp-stateless,hyper,python`),
+//! `WARDEN_LOAD_WORKLOADS` (default `count,find,query`),
+//! `WARDEN_LOAD_REDIS_LEASE_MAX` (`[cluster] lease_max` of `warden-redis`,
+//! default Warden's own, 16).
 //!
 //! Each point gets a freshly started server, so its peak RSS is that
 //! point's alone. The client runs on one thread of the same machine as the
 //! server; on two cores it takes a share of the CPU from every server alike.
 
 mod knobs;
+mod redis;
 mod report;
 mod servers;
 mod workloads;
@@ -35,7 +43,7 @@ use warden_benches::drive::{self, Stop};
 use warden_benches::warden::Paths;
 
 use crate::knobs::Knobs;
-use crate::report::{Point, Row, ServerCpu};
+use crate::report::{Point, RedisUse, Row, ServerCpu};
 use crate::servers::{Prepared, Server};
 use crate::workloads::Workload;
 
@@ -67,7 +75,7 @@ fn run() -> anyhow::Result<bool> {
     let mut reference: HashMap<&str, Value> = HashMap::new();
     for &server in &knobs.servers {
         eprintln!("load: building {}", server.label());
-        let prepared = match servers::prepare(server, &paths) {
+        let prepared = match servers::prepare(server, &paths, knobs.redis_lease_max) {
             Ok(prepared) => prepared,
             Err(error) => {
                 eprintln!(
@@ -108,28 +116,42 @@ fn run() -> anyhow::Result<bool> {
 
 async fn point(prepared: &Prepared, workload: &Workload, connections: usize, knobs: &Knobs) -> Row {
     let outcome = async {
-        // Dropped at the end of this block, which kills the server.
-        let running = prepared.start().await?;
+        // Dropped at the end of this block, which kills the server (and
+        // its Redis).
+        let started = prepared.start().await?;
         // Sessions are opened before the clock starts, all of them at once.
-        let opened = drive::connections(running.addr, connections, true).await?;
+        let opened = drive::connections(started.server.addr, connections, true).await?;
         let (measured, window) =
             drive::measure_probed(opened, &workload.request, knobs.warmup, knobs.stop, || {
-                running.cpu_time()
+                (
+                    started.server.cpu_time(),
+                    started.redis.as_ref().map(redis::Redis::read),
+                )
             })
             .await?;
         let wall = window.wall();
-        let server_cpu = match (window.start.1, window.end.1) {
+        let calls = measured.ok + measured.errors;
+        let ((server_start, redis_start), (server_end, redis_end)) = (window.start.1, window.end.1);
+        let server_cpu = match (server_start, server_end) {
             (Ok(start), Ok(end)) => Ok(ServerCpu {
                 used: end.saturating_sub(start),
                 wall,
-                calls: measured.ok + measured.errors,
+                calls,
             }),
             (Err(error), _) | (_, Err(error)) => Err(format!("{error:#}")),
         };
+        let redis = match (redis_start, redis_end) {
+            (Some(Ok(start)), Some(Ok(end))) => {
+                Some(Ok(RedisUse::between(&start, &end, wall, calls)))
+            }
+            (Some(Err(error)), _) | (_, Some(Err(error))) => Some(Err(format!("{error:#}"))),
+            _ => None,
+        };
         anyhow::Ok(Point {
             measured,
-            peak_rss_bytes: running.peak_rss_bytes(),
+            peak_rss_bytes: started.server.peak_rss_bytes(),
             server_cpu,
+            redis,
             differs: false,
         })
     }
@@ -197,8 +219,19 @@ fn progress(row: &Row) {
                 }
                 Err(error) => format!("server CPU unknown ({error})"),
             };
+            let redis = match &point.redis {
+                None => String::new(),
+                Some(Ok(redis)) => {
+                    let (per_call, cpus) = redis.cpu.texts();
+                    format!(
+                        ", Redis CPU {per_call}/call ({cpus}), {:.3} scripts/call",
+                        redis.scripts_per_call().unwrap_or(0.0)
+                    )
+                }
+                Some(Err(error)) => format!(", Redis unread ({error})"),
+            };
             eprintln!(
-                "load: {what}: {:.0} req/s, p50 {:?}, p99 {:?}, {cpu}, {} B answers, {} errors{}",
+                "load: {what}: {:.0} req/s, p50 {:?}, p99 {:?}, {cpu}{redis}, {} B answers, {} errors{}",
                 m.requests_per_sec(),
                 m.latency.p50,
                 m.latency.p99,
@@ -224,11 +257,21 @@ fn describe(knobs: &Knobs) -> String {
         .iter()
         .map(|w| format!("{}: {} B requests", w.name, w.request_bytes()))
         .collect();
+    let redis = if knobs.servers.contains(&Server::WardenRedis) {
+        format!(
+            "; warden quotas (Redis): a redis-server per point, [cluster] lease_max {}",
+            knobs
+                .redis_lease_max
+                .map_or("Warden's default".to_owned(), |max| max.to_string())
+        )
+    } else {
+        String::new()
+    };
     format!(
         "MCP tools/call over HTTP/1.1 keep-alive on loopback, {amount} after {:?} of warm-up; \
          one session per connection; req/s counts successful calls; server CPU per call is \
          the server's user + system time over the measured window divided by the calls \
-         answered in it, and its use that time over the window's wall time; {}.\n",
+         answered in it, and its use that time over the window's wall time; {}{redis}.\n",
         knobs.warmup,
         sizes.join(", ")
     )

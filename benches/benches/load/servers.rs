@@ -9,10 +9,28 @@ use anyhow::{Context as _, bail, ensure};
 use warden_benches::server::{Running, free_port};
 use warden_benches::warden::{self, Build, Config, Paths, cargo};
 
+use crate::redis::{self, Redis};
+
+/// Every request quota of `warden-quotas` and `warden-redis`: far above
+/// what two cores serve, so that nothing is refused and the bench measures
+/// checking them. A burst of 100,000 makes a shared quota's lease
+/// `min(burst / 8, lease_max)`, the default 16 tokens.
+const QUOTA_RATE: &str = "1000000/s burst 100000";
+/// The fuel budget of `[rate_limits] caller_fuel`: some 10^14 a second,
+/// thousands of times what the calls here consume.
+const QUOTA_FUEL: &str = "100000000000000/s";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Server {
     /// The release `warden` binary serving the `text` and `json` components.
     Warden,
+    /// The same with every quota on, counted in the process: `[rate_limits]
+    /// caller_requests` and `caller_fuel`, each component's `tool` and
+    /// `caller_tool`.
+    WardenQuotas,
+    /// The same quotas shared through a Redis the bench starts
+    /// (`[cluster] redis_url`).
+    WardenRedis,
     /// rmcp with sessions: every POST answered with an event stream.
     Rmcp,
     /// rmcp without sessions, answering with JSON.
@@ -27,12 +45,17 @@ impl Server {
     pub fn parse(name: &str) -> anyhow::Result<Self> {
         Ok(match name {
             "warden" => Self::Warden,
+            "warden-quotas" => Self::WardenQuotas,
+            "warden-redis" => Self::WardenRedis,
             "rmcp" => Self::Rmcp,
             "rmcp-stateless" => Self::RmcpStateless,
             "hyper" => Self::Hyper,
             "python" => Self::Python,
             other => {
-                bail!("unknown server {other} (warden, rmcp, rmcp-stateless, hyper, python)")
+                bail!(
+                    "unknown server {other} (warden, warden-quotas, warden-redis, rmcp, \
+                     rmcp-stateless, hyper, python)"
+                )
             }
         })
     }
@@ -41,11 +64,18 @@ impl Server {
     pub fn label(self) -> &'static str {
         match self {
             Self::Warden => "warden",
+            Self::WardenQuotas => "warden quotas (in process)",
+            Self::WardenRedis => "warden quotas (Redis)",
             Self::Rmcp => "rmcp (session, SSE)",
             Self::RmcpStateless => "rmcp (stateless, JSON)",
             Self::Hyper => "hyper canned",
             Self::Python => "python mcp (session, JSON)",
         }
+    }
+
+    /// Whether it is Warden with quotas on, counted here or in Redis.
+    pub fn has_quotas(self) -> bool {
+        matches!(self, Self::WardenQuotas | Self::WardenRedis)
     }
 
     /// Whether the answers come from the real tools (the hyper baseline's
@@ -58,7 +88,7 @@ impl Server {
     /// first start of a run whose cache is empty.
     fn ready_within(self) -> Duration {
         match self {
-            Self::Warden => warden::READY_WITHIN,
+            Self::Warden | Self::WardenQuotas | Self::WardenRedis => warden::READY_WITHIN,
             _ => Duration::from_secs(60),
         }
     }
@@ -73,36 +103,77 @@ pub struct Prepared {
     /// is written per start, with the port); `None` for the baselines,
     /// which take `--port`.
     warden: Option<(Build, PathBuf)>,
+    /// `redis-server`, for `warden-redis`.
+    redis: Option<PathBuf>,
+    /// `[cluster] lease_max` with Redis, when not Warden's default.
+    lease_max: Option<u64>,
     /// Warden's configuration file.
     config: PathBuf,
     log: PathBuf,
 }
 
+/// A server serving, and the Redis it keeps its quotas in if any. Dropping
+/// it kills the server, then Redis.
+pub struct Started {
+    pub server: Running,
+    pub redis: Option<Redis>,
+}
+
 impl Prepared {
-    /// Starts the server on a free port and waits until it serves.
-    pub async fn start(&self) -> anyhow::Result<Running> {
+    /// Starts the server on a free port (and first its Redis, on another)
+    /// and waits until it serves.
+    pub async fn start(&self) -> anyhow::Result<Started> {
         if let Some((build, cache)) = &self.warden {
-            return build
-                .start(&warden_config(build, cache)?, &self.config, &self.log)
-                .await;
+            let redis = match &self.redis {
+                Some(binary) => {
+                    Some(Redis::start(binary, &self.log.with_extension("redis.log")).await?)
+                }
+                None => None,
+            };
+            let mut config = warden_config(build, cache)?;
+            if self.server.has_quotas() {
+                config = with_quotas(config);
+            }
+            if let Some(redis) = &redis {
+                config = config
+                    .text("cluster", "redis_url", &redis.url())
+                    // A Redis that does not answer would make the process
+                    // count alone and measure that: refused calls show it.
+                    .text("cluster", "on_unavailable", "reject");
+                if let Some(lease_max) = self.lease_max {
+                    config = config.number("cluster", "lease_max", lease_max);
+                }
+            }
+            let server = build.start(&config, &self.config, &self.log).await?;
+            return Ok(Started { server, redis });
         }
         let port = free_port()?;
         let mut command = Command::new(&self.program);
         command.args(&self.args).arg("--port").arg(port.to_string());
-        let mut running = Running::spawn(self.server.label(), command, port, &self.log)?;
-        running.wait_ready(self.server.ready_within()).await?;
-        Ok(running)
+        let mut server = Running::spawn(self.server.label(), command, port, &self.log)?;
+        server.wait_ready(self.server.ready_within()).await?;
+        Ok(Started {
+            server,
+            redis: None,
+        })
     }
 }
 
-/// Builds what `server` needs (a no-op when it is up to date).
-pub fn prepare(server: Server, paths: &Paths) -> anyhow::Result<Prepared> {
+/// Builds what `server` needs (a no-op when it is up to date); `lease_max`
+/// is `[cluster] lease_max` when Redis keeps the quotas (`None`: Warden's
+/// default).
+pub fn prepare(server: Server, paths: &Paths, lease_max: Option<u64>) -> anyhow::Result<Prepared> {
     let log = paths
         .scratch
         .path()
         .join(format!("{server:?}.log").to_lowercase());
+    // Before the build, which may take minutes.
+    let redis = match server {
+        Server::WardenRedis => Some(redis::binary()?),
+        _ => None,
+    };
     let (program, args, warden) = match server {
-        Server::Warden => {
+        Server::Warden | Server::WardenQuotas | Server::WardenRedis => {
             let build = Build::release(paths)?;
             // Kept across runs: only a run after the components change
             // compiles them.
@@ -127,6 +198,8 @@ pub fn prepare(server: Server, paths: &Paths) -> anyhow::Result<Prepared> {
         program,
         args,
         warden,
+        redis,
+        lease_max,
         config: paths.scratch.path().join("warden.toml"),
         log,
     })
@@ -152,6 +225,22 @@ fn warden_config(build: &Build, cache: &Path) -> anyhow::Result<Config> {
             .number(&limits, "queue_timeout_ms", 60_000);
     }
     Ok(config)
+}
+
+/// Every quota on, none of them ever reached: the caller's requests and
+/// fuel, and each component's calls of each tool, all callers together and
+/// by caller (without `[auth]` every request is the caller `anonymous`).
+fn with_quotas(mut config: Config) -> Config {
+    config = config
+        .text("rate_limits", "caller_requests", QUOTA_RATE)
+        .text("rate_limits", "caller_fuel", QUOTA_FUEL);
+    for name in ["text", "json"] {
+        let quotas = format!("components.{name}.rate_limits");
+        config = config
+            .text(&quotas, "tool", QUOTA_RATE)
+            .text(&quotas, "caller_tool", QUOTA_RATE);
+    }
+    config
 }
 
 fn build_rmcp(paths: &Paths) -> anyhow::Result<PathBuf> {
