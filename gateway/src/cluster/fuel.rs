@@ -6,10 +6,12 @@
 //! Lua script updates atomically.
 //!
 //! To keep the round trips off each call, a replica writes the fuel its
-//! calls consumed every `lease_ms` (one command per caller that ran
-//! something) and reuses a verdict for `lease_ms`. A caller's calls may
-//! therefore start up to about 2 × `lease_ms` after its budget ran out on
-//! another replica; a charge that cannot be written is kept and written
+//! calls consumed every `lease_ms` (one command for all the callers that
+//! ran something) and reuses a verdict for `lease_ms`; when it is older,
+//! one call fetches a fresh one while the others go on with the old
+//! (one fetch per caller at a time). A caller's calls may therefore start
+//! up to about 2 × `lease_ms` and a round trip after its budget ran out
+//! on another replica; a charge that cannot be written is kept and written
 //! with the next one, never dropped.
 
 use std::collections::HashMap;
@@ -50,6 +52,20 @@ return full_at - now
 struct Verdict {
     fetched: Instant,
     wait: Option<Duration>,
+    /// A call is fetching a fresh one.
+    refreshing: bool,
+}
+
+impl Verdict {
+    /// What it says at `now`.
+    fn at(&self, now: Instant) -> Result<(), Duration> {
+        match self.wait {
+            None => Ok(()),
+            Some(wait) => wait
+                .checked_sub(now.duration_since(self.fetched))
+                .map_or(Ok(()), Err),
+        }
+    }
 }
 
 /// The shared fuel budgets of this process's callers.
@@ -92,16 +108,46 @@ impl SharedFuel {
         quota: FuelQuota,
     ) -> Result<Result<(), Duration>, StoreError> {
         let now = Instant::now();
-        if let Some(verdict) = lock(&self.verdicts).get(caller)
-            && now.duration_since(verdict.fetched) < self.reuse_for
         {
-            return Ok(match verdict.wait {
-                None => Ok(()),
-                Some(wait) => wait
-                    .checked_sub(now.duration_since(verdict.fetched))
-                    .map_or(Ok(()), Err),
-            });
+            let mut verdicts = lock(&self.verdicts);
+            match verdicts.get_mut(caller) {
+                Some(verdict)
+                    if verdict.refreshing
+                        || now.duration_since(verdict.fetched) < self.reuse_for =>
+                {
+                    return Ok(verdict.at(now));
+                }
+                Some(verdict) => verdict.refreshing = true,
+                // Never seen here: full until Redis says otherwise, which
+                // the calls after this one hear.
+                None => {
+                    verdicts.insert(
+                        caller.to_owned(),
+                        Verdict {
+                            fetched: now,
+                            wait: None,
+                            refreshing: true,
+                        },
+                    );
+                }
+            }
         }
+        let fetched = self.fetch(caller, quota, now).await;
+        if fetched.is_err()
+            && let Some(verdict) = lock(&self.verdicts).get_mut(caller)
+        {
+            verdict.refreshing = false;
+        }
+        fetched
+    }
+
+    /// Reads `caller`'s budget from Redis and keeps the verdict.
+    async fn fetch(
+        &self,
+        caller: &str,
+        quota: FuelQuota,
+        now: Instant,
+    ) -> Result<Result<(), Duration>, StoreError> {
         let key = self.store.key(&["fuel", caller]);
         let behind_us: u64 = self
             .store
@@ -115,7 +161,14 @@ impl SharedFuel {
         // has earned back the debt and one unit.
         let wait = (behind_us >= period_us)
             .then(|| Duration::from_micros(behind_us - period_us + refill_micros(1, quota).max(1)));
-        lock(&self.verdicts).insert(caller.to_owned(), Verdict { fetched: now, wait });
+        lock(&self.verdicts).insert(
+            caller.to_owned(),
+            Verdict {
+                fetched: now,
+                wait,
+                refreshing: false,
+            },
+        );
         Ok(wait.map_or(Ok(()), Err))
     }
 
@@ -141,22 +194,13 @@ impl SharedFuel {
                 Ok(()) => self.write(batch).await,
                 Err(error) => Err(StoreError::clone(error)),
             };
-            match written {
-                Ok(()) => {
-                    // The callers charged see their next verdict fresh.
-                    let mut verdicts = lock(&self.verdicts);
-                    for (caller, _) in batch {
-                        verdicts.remove(caller);
-                    }
+            if let Err(error) = written {
+                let mut unwritten = lock(&self.unwritten);
+                for (caller, (fuel, quota)) in batch {
+                    let entry = unwritten.entry(caller.clone()).or_insert((0, *quota));
+                    entry.0 = entry.0.saturating_add(*fuel);
                 }
-                Err(error) => {
-                    let mut unwritten = lock(&self.unwritten);
-                    for (caller, (fuel, quota)) in batch {
-                        let entry = unwritten.entry(caller.clone()).or_insert((0, *quota));
-                        entry.0 = entry.0.saturating_add(*fuel);
-                    }
-                    outcome = Err(error);
-                }
+                outcome = Err(error);
             }
         }
         outcome
@@ -181,8 +225,9 @@ impl SharedFuel {
     /// Forgets verdicts too old to be reused.
     pub fn forget_idle(&self) {
         let now = Instant::now();
-        lock(&self.verdicts)
-            .retain(|_, verdict| now.duration_since(verdict.fetched) < self.reuse_for);
+        lock(&self.verdicts).retain(|_, verdict| {
+            verdict.refreshing || now.duration_since(verdict.fetched) < self.reuse_for
+        });
     }
 }
 

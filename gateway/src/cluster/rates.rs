@@ -2,18 +2,24 @@
 //! key in Redis, updated atomically by a Lua script on Redis's own clock.
 //!
 //! A replica takes a lease of up to `lease` tokens at a time and spends
-//! them locally for at most `lease_ms`, so most requests cost no round
-//! trip. Tokens are taken from the shared state when leased, so the long
-//! run rate is exact; what a lease changes is when a token is spent. Over
-//! any window, the calls allowed fleet-wide exceed what one process would
-//! allow by at most `min(replicas × (lease − 1), rate × lease_ms)`, and a
-//! quota whose burst is under 2 × 8 tokens is never leased (`lease` = 1).
-//! Leased tokens left unspent when their lease ends are lost: a replica
-//! that stops receiving a caller's requests makes the others refuse
-//! slightly early, never late.
+//! them locally, so most requests cost no round trip and no wait: taking a
+//! leased token is a short synchronous lock. When half a lease is spent, a
+//! background refill tops it up to `lease` again before it runs out, and
+//! a request that finds it empty waits for the one refill in flight
+//! (single flight per key) instead of asking Redis itself. Tokens are
+//! taken from the shared state when leased, so the long run rate is exact;
+//! what a lease changes is when a token is spent. A replica never holds
+//! more than `lease` tokens of a key, so over any window the calls allowed
+//! fleet-wide exceed what one process would allow by at most
+//! `replicas × lease` (tokens held when the window opens), and from a full
+//! bucket never the burst; a quota whose burst is under 2 × 8 tokens is
+//! never leased (`lease` = 1). Held tokens stay usable `lease_ms` after the
+//! last refill of their key. Leased tokens left
+//! unspent when their lease ends are lost: a replica that stops receiving
+//! a caller's requests makes the others refuse slightly early, never late.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use redis::Script;
@@ -46,20 +52,80 @@ return {granted, 0}
 /// counted one request at a time, exactly.
 const BURST_PER_LEASE: u32 = 8;
 
+/// The tokens of one key this replica holds.
 struct Lease {
     tokens: u32,
     until: Instant,
+    /// A background refill is on its way.
+    prefetching: bool,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Lease>>;
+/// One key's lease and the turn of its refills.
+struct KeyState {
+    lease: Mutex<Lease>,
+    /// Held by the one refill in flight (background or not).
+    refill: tokio::sync::Mutex<()>,
+}
 
-/// Every shared request quota of this process, with its leases.
-pub struct SharedRates {
+impl KeyState {
+    fn lease(&self) -> MutexGuard<'_, Lease> {
+        // Every update leaves the lease consistent.
+        self.lease
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes a leased token if one is usable at `now`; `Some(remaining)`.
+    fn take_leased(&self, now: Instant) -> Option<u32> {
+        let mut lease = self.lease();
+        if lease.tokens > 0 && lease.until > now {
+            lease.tokens -= 1;
+            return Some(lease.tokens);
+        }
+        None
+    }
+}
+
+/// What every lease of this process shares, owned by the background
+/// refills too.
+struct Inner {
     store: Arc<Store>,
     script: Script,
     lease_max: u32,
     lease_for: Duration,
-    leases: Mutex<HashMap<String, Slot>>,
+    keys: Mutex<HashMap<String, Arc<KeyState>>>,
+}
+
+impl Inner {
+    /// Takes up to `want` tokens of `quota` at `key` from Redis: how many
+    /// it granted, and the wait when none.
+    async fn ask(&self, key: &str, quota: RateQuota, want: u32) -> Result<(u32, u64), StoreError> {
+        let interval_us = (quota.period.duration().as_micros() / u128::from(quota.count)).max(1);
+        let interval_us = u64::try_from(interval_us).unwrap_or(u64::MAX);
+        self.store
+            .run("rate", |mut connection| {
+                let mut invocation = self.script.key(key);
+                invocation.arg(interval_us).arg(quota.burst).arg(want);
+                async move { invocation.invoke_async(&mut connection).await }
+            })
+            .await
+    }
+
+    /// Adds `granted` tokens to `state`'s lease, usable `lease_for` more.
+    fn add(&self, state: &KeyState, granted: u32) {
+        let now = Instant::now();
+        let mut lease = state.lease();
+        if lease.until <= now {
+            lease.tokens = 0;
+        }
+        lease.tokens = lease.tokens.saturating_add(granted);
+        lease.until = now + self.lease_for;
+    }
+}
+
+/// Every shared request quota of this process, with its leases.
+pub struct SharedRates {
+    inner: Arc<Inner>,
 }
 
 impl SharedRates {
@@ -67,44 +133,64 @@ impl SharedRates {
     /// usable for `lease_for`.
     pub fn new(store: Arc<Store>, lease_max: u32, lease_for: Duration) -> Self {
         Self {
-            store,
-            script: Script::new(TAKE_TOKENS),
-            lease_max,
-            lease_for,
-            leases: Mutex::default(),
+            inner: Arc::new(Inner {
+                store,
+                script: Script::new(TAKE_TOKENS),
+                lease_max,
+                lease_for,
+                keys: Mutex::default(),
+            }),
         }
     }
 
-    /// How many tokens of `quota` one round trip takes.
+    /// How many tokens of `quota` a replica holds at most.
     pub fn lease_size(&self, quota: RateQuota) -> u32 {
-        (quota.burst / BURST_PER_LEASE).clamp(1, self.lease_max)
+        (quota.burst / BURST_PER_LEASE).clamp(1, self.inner.lease_max)
     }
 
-    fn slot(&self, key: String) -> Slot {
-        let mut leases = self
-            .leases
+    fn state(&self, key: &str) -> Arc<KeyState> {
+        let mut keys = self
+            .inner
+            .keys
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Arc::clone(leases.entry(key).or_insert_with(|| {
-            Arc::new(tokio::sync::Mutex::new(Lease {
+        if let Some(state) = keys.get(key) {
+            return Arc::clone(state);
+        }
+        let state = Arc::new(KeyState {
+            lease: Mutex::new(Lease {
                 tokens: 0,
                 until: Instant::now(),
-            }))
-        }))
+                prefetching: false,
+            }),
+            refill: tokio::sync::Mutex::new(()),
+        });
+        keys.insert(key.to_owned(), Arc::clone(&state));
+        state
     }
 
     /// Takes one request of `key` (a caller's name, or `""` for a quota of
     /// all callers) under the quota named `scope`. `Ok(Err(wait))`: refused
-    /// for `wait`; `Err`: Redis did not answer. Waiting for another
-    /// request's refill counts against the store's timeout too.
+    /// for `wait`; `Err`: Redis did not answer. Waiting for the refill in
+    /// flight counts against the store's timeout too.
     pub async fn take(
         &self,
         scope: &str,
         key: &str,
         quota: RateQuota,
     ) -> Result<Result<(), Duration>, StoreError> {
-        let timeout = self.store.timeout();
-        match tokio::time::timeout(timeout, self.take_in_turn(scope, key, quota)).await {
+        let redis_key = self.inner.store.key(&["rate", scope, key]);
+        let state = self.state(&redis_key);
+        let lease = self.lease_size(quota);
+        if let Some(remaining) = state.take_leased(Instant::now()) {
+            if lease > 1 && remaining < lease / 2 {
+                self.prefetch(&state, redis_key, quota, lease);
+            }
+            return Ok(Ok(()));
+        }
+        let timeout = self.inner.store.timeout();
+        let refilled = self.refill_and_take(&state, &redis_key, quota, lease);
+        match tokio::time::timeout(timeout, refilled).await {
             Ok(outcome) => outcome,
             Err(_) => Err(StoreError::Timeout(
                 u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
@@ -112,53 +198,73 @@ impl SharedRates {
         }
     }
 
-    async fn take_in_turn(
+    /// Waits for the refill in flight or makes one, then takes a token.
+    async fn refill_and_take(
         &self,
-        scope: &str,
-        key: &str,
+        state: &KeyState,
+        redis_key: &str,
         quota: RateQuota,
+        lease: u32,
     ) -> Result<Result<(), Duration>, StoreError> {
-        let redis_key = self.store.key(&["rate", scope, key]);
-        let slot = self.slot(redis_key.clone());
-        // One refill at a time per key: the others wait for its tokens
-        // rather than each taking a lease of its own.
-        let mut lease = slot.lock().await;
-        let now = Instant::now();
-        if lease.tokens > 0 && lease.until > now {
-            lease.tokens -= 1;
+        let _turn = state.refill.lock().await;
+        if state.take_leased(Instant::now()).is_some() {
             return Ok(Ok(()));
         }
-        let interval_us = (quota.period.duration().as_micros() / u128::from(quota.count)).max(1);
-        let want = self.lease_size(quota);
-        let interval_us = u64::try_from(interval_us).unwrap_or(u64::MAX);
-        let (granted, wait_us): (u32, u64) = self
-            .store
-            .run("rate", |mut connection| {
-                let mut invocation = self.script.key(&redis_key);
-                invocation.arg(interval_us).arg(quota.burst).arg(want);
-                async move { invocation.invoke_async(&mut connection).await }
-            })
-            .await?;
+        let (granted, wait_us) = self.inner.ask(redis_key, quota, lease).await?;
         if granted == 0 {
-            lease.tokens = 0;
             return Ok(Err(Duration::from_micros(wait_us.max(1))));
         }
-        lease.tokens = granted.saturating_sub(1);
-        lease.until = now + self.lease_for;
+        self.inner.add(state, granted - 1);
         Ok(Ok(()))
     }
 
-    /// Forgets keys whose lease has ended, so the map holds only keys seen
-    /// lately.
+    /// Tops `state`'s lease up to `lease` tokens in the background, unless
+    /// a refill is already on its way.
+    fn prefetch(&self, state: &Arc<KeyState>, redis_key: String, quota: RateQuota, lease: u32) {
+        {
+            let mut held = state.lease();
+            if held.prefetching {
+                return;
+            }
+            held.prefetching = true;
+        }
+        let (inner, state) = (Arc::clone(&self.inner), Arc::clone(state));
+        tokio::spawn(async move {
+            let turn = state.refill.lock().await;
+            let want = {
+                let held = state.lease();
+                lease.saturating_sub(if held.until > Instant::now() {
+                    held.tokens
+                } else {
+                    0
+                })
+            };
+            // A failure or a refusal leaves the lease as it is: the next
+            // request that finds it empty asks again and hears why.
+            if want > 0
+                && let Ok((granted, _)) = inner.ask(&redis_key, quota, want).await
+                && granted > 0
+            {
+                inner.add(&state, granted);
+            }
+            state.lease().prefetching = false;
+            drop(turn);
+        });
+    }
+
+    /// Forgets keys whose lease has ended and that no refill uses, so the
+    /// map holds only keys seen lately.
     pub fn forget_idle(&self) {
         let now = Instant::now();
-        self.leases
+        self.inner
+            .keys
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .retain(|_, slot| match slot.try_lock() {
-                Ok(lease) => lease.tokens > 0 && lease.until > now,
-                // Being refilled: in use.
-                Err(_) => true,
+            .retain(|_, state| {
+                let lease = state.lease();
+                (lease.tokens > 0 && lease.until > now)
+                    || lease.prefetching
+                    || state.refill.try_lock().is_err()
             });
     }
 }
