@@ -3,8 +3,9 @@
 //!
 //! A replica takes a lease of up to `lease` tokens at a time and spends
 //! them locally, so most requests cost no round trip and no wait: taking a
-//! leased token is a short synchronous lock. When half a lease is spent, a
-//! background refill tops it up to `lease` again before it runs out, and
+//! leased token is a short synchronous lock. When three quarters of a lease
+//! are spent, a background refill tops it up to `lease` again before it
+//! runs out, and
 //! a request that finds it empty waits for the one refill in flight
 //! (single flight per key) instead of asking Redis itself. Tokens are
 //! taken from the shared state when leased, so the long run rate is exact;
@@ -12,8 +13,9 @@
 //! more than `lease` tokens of a key, so over any window the calls allowed
 //! fleet-wide exceed what one process would allow by at most
 //! `replicas × lease` (tokens held when the window opens), and from a full
-//! bucket never the burst; a quota whose burst is under 2 × 8 tokens is
-//! never leased (`lease` = 1). Held tokens stay usable `lease_ms` after the
+//! bucket never the burst. A lease is `burst / 16` tokens (at most
+//! `lease_max`), so a quota whose burst is under 32 is never leased: counted
+//! one request at a time, exactly. Held tokens stay usable `lease_ms` after the
 //! last refill of their key. Leased tokens left
 //! unspent when their lease ends are lost: a replica that stops receiving
 //! a caller's requests makes the others refuse slightly early, never late.
@@ -50,7 +52,7 @@ return {granted, 0}
 
 /// Bursts at least this many times the lease are leased; smaller ones are
 /// counted one request at a time, exactly.
-const BURST_PER_LEASE: u32 = 8;
+const BURST_PER_LEASE: u32 = 16;
 
 /// The tokens of one key this replica holds.
 struct Lease {
@@ -183,7 +185,7 @@ impl SharedRates {
         let state = self.state(&redis_key);
         let lease = self.lease_size(quota);
         if let Some(remaining) = state.take_leased(Instant::now()) {
-            if lease > 1 && remaining < lease / 2 {
+            if remaining < lease / 4 {
                 self.prefetch(&state, redis_key, quota, lease);
             }
             return Ok(Ok(()));

@@ -19,7 +19,7 @@ pub const DEFAULT_CLUSTER_TIMEOUT_MS: u64 = 250;
 pub const CLUSTER_TIMEOUT_MS_RANGE: RangeInclusive<u64> = 10..=10_000;
 /// Default `cluster.lease_max`: most request tokens a replica takes from a
 /// shared quota at once.
-pub const DEFAULT_LEASE_MAX: u32 = 16;
+pub const DEFAULT_LEASE_MAX: u32 = 64;
 /// Allowed `cluster.lease_max`.
 pub const LEASE_MAX_RANGE: RangeInclusive<u32> = 1..=1_000;
 /// Default `cluster.lease_ms`: how long leased tokens and a fuel verdict

@@ -62,7 +62,7 @@ async fn within<F: AsyncFnMut() -> bool>(limit: Duration, mut check: F) -> Optio
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callers_request_quota_holds_across_three_replicas() {
     let redis = TestRedis::start().await;
-    // A burst under 16 is never leased: counted exactly.
+    // A burst under 32 is never leased: counted exactly.
     let (_, replicas) = three_replicas(
         &redis,
         "[rate_limits]\ncaller_requests = \"10/h burst 10\"\n",
@@ -182,7 +182,7 @@ async fn a_delete_on_one_replica_ends_the_session_on_all_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_local_mode_keeps_serving_and_a_restart_shares_again() {
     let mut redis = TestRedis::start().await;
-    // Bursts under 16 are not leased: every request asks Redis.
+    // Bursts under 32 are not leased: every request asks Redis.
     let quota = "[rate_limits]\ncaller_requests = \"1000/h burst 15\"\n\
                  [components.text.rate_limits.tools.\"text.count\"]\ncaller_tool = \"2/h burst 2\"\n";
     let (_, replicas) = three_replicas(&redis, quota).await;

@@ -44,16 +44,16 @@ async fn allowed(rates: &SharedRates, quota: RateQuota) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leases_bound_the_overshoot_by_replicas_times_lease() {
     let mut redis = TestRedis::start().await;
-    // One an hour after a burst of 64: no refill within the test.
+    // One an hour after a burst of 128: no refill within the test.
     let quota = RateQuota {
         count: 1,
         period: QuotaPeriod::Hour,
-        burst: 64,
+        burst: 128,
     };
     // Leases outlive the test, so what is held stays usable.
     let fleet = replicas(&redis, Duration::from_secs(3600));
     let lease = fleet[0].lease_size(quota);
-    assert_eq!(lease, 8, "64 / 8, under lease_max 16");
+    assert_eq!(lease, 8, "128 / 16, under lease_max 64");
 
     // From a full bucket: never more than the burst fleet-wide.
     let mut total = 0;
@@ -69,7 +69,7 @@ async fn leases_bound_the_overshoot_by_replicas_times_lease() {
             break;
         }
     }
-    assert_eq!(total, 64, "every leased token was spent, none beyond");
+    assert_eq!(total, 128, "every leased token was spent, none beyond");
 
     // A window that opens while one replica holds a lease: it spends what
     // it holds though the shared bucket is empty, never more than a lease.
@@ -80,7 +80,7 @@ async fn leases_bound_the_overshoot_by_replicas_times_lease() {
     'drain: for replica in others {
         while allowed(replica, quota).await {
             drained += 1;
-            if drained > 64 {
+            if drained > 128 {
                 break 'drain;
             }
         }
@@ -89,7 +89,7 @@ async fn leases_bound_the_overshoot_by_replicas_times_lease() {
     while allowed(holder, quota).await {
         spent_from_lease += 1;
     }
-    assert_eq!(drained + 1 + spent_from_lease, 64);
+    assert_eq!(drained + 1 + spent_from_lease, 128);
     assert!(
         spent_from_lease < lease as usize,
         "{spent_from_lease} past an empty bucket"
@@ -104,15 +104,15 @@ async fn small_bursts_are_counted_exactly_and_leases_expire() {
     let small = RateQuota {
         count: 1,
         period: QuotaPeriod::Hour,
-        burst: 15,
+        burst: 31,
     };
     assert_eq!(fleet[0].lease_size(small), 1);
     let big = RateQuota {
         count: 1,
         period: QuotaPeriod::Hour,
-        burst: 1000,
+        burst: 10_000,
     };
-    assert_eq!(fleet[0].lease_size(big), 16, "capped by lease_max");
+    assert_eq!(fleet[0].lease_size(big), 64, "capped by lease_max");
     // A lease not spent in time is dropped: its tokens are lost to the
     // fleet (the quota errs on refusing), never handed out twice.
     assert!(allowed(&fleet[0], big).await);
@@ -123,8 +123,8 @@ async fn small_bursts_are_counted_exactly_and_leases_expire() {
     }
     assert_eq!(
         total,
-        1000 - 15,
-        "the first lease's 15 unspent tokens expired"
+        10_000 - 63,
+        "the first lease's 63 unspent tokens expired"
     );
     assert!(!allowed(&fleet[0], big).await, "its lease has ended");
 }
