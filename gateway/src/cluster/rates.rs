@@ -3,11 +3,13 @@
 //!
 //! A replica takes a lease of up to `lease` tokens at a time and spends
 //! them locally, so most requests cost no round trip and no wait: taking a
-//! leased token is a short synchronous lock. When three quarters of a lease
-//! are spent, a background refill tops it up to `lease` again before it
-//! runs out, and
-//! a request that finds it empty waits for the one refill in flight
-//! (single flight per key) instead of asking Redis itself. Tokens are
+//! leased token is a short synchronous lock. When half a lease is spent, a
+//! background refill tops it up to `lease` again before it runs out; a
+//! request that finds it empty waits for the one refill in flight (single
+//! flight per key; all waiters wake together when it lands) instead of
+//! asking Redis itself, and a refusal is remembered until its wait passes
+//! (at most `lease_ms`), so a spent quota costs one round trip, not one per
+//! request. Tokens are
 //! taken from the shared state when leased, so the long run rate is exact;
 //! what a lease changes is when a token is spent. A replica never holds
 //! more than `lease` tokens of a key, so over any window the calls allowed
@@ -58,15 +60,16 @@ const BURST_PER_LEASE: u32 = 16;
 struct Lease {
     tokens: u32,
     until: Instant,
-    /// A background refill is on its way.
-    prefetching: bool,
+    /// A refill (in the background or for waiting requests) is on its way.
+    refilling: bool,
+    /// Redis refused until then: requests are refused without asking.
+    refused_until: Option<Instant>,
 }
 
-/// One key's lease and the turn of its refills.
+/// One key's lease, and the requests waiting for its refill.
 struct KeyState {
     lease: Mutex<Lease>,
-    /// Held by the one refill in flight (background or not).
-    refill: tokio::sync::Mutex<()>,
+    refilled: tokio::sync::Notify,
 }
 
 impl KeyState {
@@ -76,16 +79,18 @@ impl KeyState {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
 
-    /// Takes a leased token if one is usable at `now`; `Some(remaining)`.
-    fn take_leased(&self, now: Instant) -> Option<u32> {
-        let mut lease = self.lease();
-        if lease.tokens > 0 && lease.until > now {
-            lease.tokens -= 1;
-            return Some(lease.tokens);
-        }
-        None
-    }
+/// What a request found in its key's lease.
+enum Found {
+    /// A token, and how many are left.
+    Token(u32),
+    /// A refusal remembered: wait this long.
+    Refused(Duration),
+    /// Nothing; this request makes the refill.
+    Refill,
+    /// Nothing; a refill is on its way.
+    Wait,
 }
 
 /// What every lease of this process shares, owned by the background
@@ -113,15 +118,59 @@ impl Inner {
             .await
     }
 
-    /// Adds `granted` tokens to `state`'s lease, usable `lease_for` more.
-    fn add(&self, state: &KeyState, granted: u32) {
-        let now = Instant::now();
-        let mut lease = state.lease();
-        if lease.until <= now {
-            lease.tokens = 0;
+    /// Asks Redis for what `state`'s lease lacks of `lease` tokens and
+    /// ends the refill (granted tokens usable `lease_for` more, a refusal
+    /// remembered), waking the requests that wait for it.
+    async fn refill(
+        &self,
+        state: &KeyState,
+        key: &str,
+        quota: RateQuota,
+        lease: u32,
+    ) -> Result<(), StoreError> {
+        // However the refill ends (its request cancelled or timed out
+        // too), the key is free for the next one and its waiters hear it.
+        let _ended = RefillEnded(state);
+        let want = {
+            let held = state.lease();
+            let usable = if held.until > Instant::now() {
+                held.tokens
+            } else {
+                0
+            };
+            lease.saturating_sub(usable).max(1)
+        };
+        let asked = self.ask(key, quota, want).await;
+        {
+            let now = Instant::now();
+            let mut held = state.lease();
+            match &asked {
+                Ok((0, wait_us)) => {
+                    let wait = Duration::from_micros((*wait_us).max(1));
+                    held.refused_until = Some(now + wait.min(self.lease_for));
+                }
+                Ok((granted, _)) => {
+                    if held.until <= now {
+                        held.tokens = 0;
+                    }
+                    held.tokens = held.tokens.saturating_add(*granted);
+                    held.until = now + self.lease_for;
+                    held.refused_until = None;
+                }
+                Err(_) => {}
+            }
         }
-        lease.tokens = lease.tokens.saturating_add(granted);
-        lease.until = now + self.lease_for;
+        asked.map(drop)
+    }
+}
+
+/// Ends a key's refill when dropped.
+struct RefillEnded<'a>(&'a KeyState);
+
+impl Drop for RefillEnded<'_> {
+    fn drop(&mut self) {
+        self.0.lease().refilling = false;
+        self.0.refilled.notify_waiters();
     }
 }
 
@@ -163,9 +212,10 @@ impl SharedRates {
             lease: Mutex::new(Lease {
                 tokens: 0,
                 until: Instant::now(),
-                prefetching: false,
+                refilling: false,
+                refused_until: None,
             }),
-            refill: tokio::sync::Mutex::new(()),
+            refilled: tokio::sync::Notify::new(),
         });
         keys.insert(key.to_owned(), Arc::clone(&state));
         state
@@ -184,14 +234,19 @@ impl SharedRates {
         let redis_key = self.inner.store.key(&["rate", scope, key]);
         let state = self.state(&redis_key);
         let lease = self.lease_size(quota);
-        if let Some(remaining) = state.take_leased(Instant::now()) {
-            if remaining < lease / 4 {
-                self.prefetch(&state, redis_key, quota, lease);
+        let claimed = match Self::find(&state) {
+            Found::Token(remaining) => {
+                if remaining < lease / 2 {
+                    self.prefetch(&state, redis_key, quota, lease);
+                }
+                return Ok(Ok(()));
             }
-            return Ok(Ok(()));
-        }
+            Found::Refused(wait) => return Ok(Err(wait)),
+            Found::Refill => true,
+            Found::Wait => false,
+        };
         let timeout = self.inner.store.timeout();
-        let refilled = self.refill_and_take(&state, &redis_key, quota, lease);
+        let refilled = self.wait_or_refill(&state, &redis_key, quota, lease, claimed);
         match tokio::time::timeout(timeout, refilled).await {
             Ok(outcome) => outcome,
             Err(_) => Err(StoreError::Timeout(
@@ -200,24 +255,55 @@ impl SharedRates {
         }
     }
 
-    /// Waits for the refill in flight or makes one, then takes a token.
-    async fn refill_and_take(
+    /// A token of `state`'s lease, a remembered refusal, or which of the
+    /// requests without one refills it (claimed here).
+    fn find(state: &KeyState) -> Found {
+        let now = Instant::now();
+        let mut held = state.lease();
+        if held.tokens > 0 && held.until > now {
+            held.tokens -= 1;
+            return Found::Token(held.tokens);
+        }
+        if let Some(until) = held.refused_until {
+            if until > now {
+                return Found::Refused(until - now);
+            }
+            held.refused_until = None;
+        }
+        if held.refilling {
+            return Found::Wait;
+        }
+        held.refilling = true;
+        Found::Refill
+    }
+
+    /// Takes a token once the refill in flight, or the one this request
+    /// makes (`claimed`: it already took the key's turn), has landed.
+    async fn wait_or_refill(
         &self,
         state: &KeyState,
         redis_key: &str,
         quota: RateQuota,
         lease: u32,
+        mut claimed: bool,
     ) -> Result<Result<(), Duration>, StoreError> {
-        let _turn = state.refill.lock().await;
-        if state.take_leased(Instant::now()).is_some() {
-            return Ok(Ok(()));
+        loop {
+            if claimed {
+                claimed = false;
+                self.inner.refill(state, redis_key, quota, lease).await?;
+            }
+            let refilled = state.refilled.notified();
+            tokio::pin!(refilled);
+            // Registered before looking, so a refill that lands in between
+            // is not missed.
+            refilled.as_mut().enable();
+            match Self::find(state) {
+                Found::Token(_) => return Ok(Ok(())),
+                Found::Refused(wait) => return Ok(Err(wait)),
+                Found::Refill => claimed = true,
+                Found::Wait => refilled.await,
+            }
         }
-        let (granted, wait_us) = self.inner.ask(redis_key, quota, lease).await?;
-        if granted == 0 {
-            return Ok(Err(Duration::from_micros(wait_us.max(1))));
-        }
-        self.inner.add(state, granted - 1);
-        Ok(Ok(()))
     }
 
     /// Tops `state`'s lease up to `lease` tokens in the background, unless
@@ -225,32 +311,16 @@ impl SharedRates {
     fn prefetch(&self, state: &Arc<KeyState>, redis_key: String, quota: RateQuota, lease: u32) {
         {
             let mut held = state.lease();
-            if held.prefetching {
+            if held.refilling {
                 return;
             }
-            held.prefetching = true;
+            held.refilling = true;
         }
         let (inner, state) = (Arc::clone(&self.inner), Arc::clone(state));
+        // A failure leaves the lease as it is: the next request that finds
+        // it empty asks again and hears why.
         tokio::spawn(async move {
-            let turn = state.refill.lock().await;
-            let want = {
-                let held = state.lease();
-                lease.saturating_sub(if held.until > Instant::now() {
-                    held.tokens
-                } else {
-                    0
-                })
-            };
-            // A failure or a refusal leaves the lease as it is: the next
-            // request that finds it empty asks again and hears why.
-            if want > 0
-                && let Ok((granted, _)) = inner.ask(&redis_key, quota, want).await
-                && granted > 0
-            {
-                inner.add(&state, granted);
-            }
-            state.lease().prefetching = false;
-            drop(turn);
+            let _ = inner.refill(&state, &redis_key, quota, lease).await;
         });
     }
 
@@ -265,8 +335,8 @@ impl SharedRates {
             .retain(|_, state| {
                 let lease = state.lease();
                 (lease.tokens > 0 && lease.until > now)
-                    || lease.prefetching
-                    || state.refill.try_lock().is_err()
+                    || lease.refilling
+                    || lease.refused_until.is_some_and(|until| until > now)
             });
     }
 }

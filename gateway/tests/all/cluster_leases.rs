@@ -74,6 +74,8 @@ async fn leases_bound_the_overshoot_by_replicas_times_lease() {
     // A window that opens while one replica holds a lease: it spends what
     // it holds though the shared bucket is empty, never more than a lease.
     redis.restart().await;
+    // Replicas that remember no refusal of the empty bucket above.
+    let fleet = replicas(&redis, Duration::from_secs(3600));
     let (holder, others) = fleet.split_first().expect("three");
     assert!(allowed(holder, quota).await, "takes a lease of {lease}");
     let mut drained = 0;
@@ -127,4 +129,28 @@ async fn small_bursts_are_counted_exactly_and_leases_expire() {
         "the first lease's 63 unspent tokens expired"
     );
     assert!(!allowed(&fleet[0], big).await, "its lease has ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refill_that_times_out_leaves_the_key_free() {
+    let redis = TestRedis::start().await;
+    let fleet = replicas(&redis, Duration::from_secs(60));
+    let quota = RateQuota {
+        count: 1,
+        period: QuotaPeriod::Hour,
+        burst: 1_000,
+    };
+    redis.freeze().await;
+    let (first, second) = tokio::join!(
+        fleet[0].take("requests", "a", quota),
+        fleet[0].take("requests", "a", quota)
+    );
+    assert!(first.is_err() && second.is_err(), "{first:?} {second:?}");
+    redis.thaw().await;
+    // The store probes again 500 ms after its last failure.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        allowed(&fleet[0], quota).await,
+        "the key is not stuck refilling"
+    );
 }
