@@ -229,3 +229,22 @@ fn end_revoked(gateway: &Gateway, revoked: &[revocations::Revoked]) {
         }
     }
 }
+
+/// Stops the sync [`spawn_cluster_sync`] started, writing the fuel the last
+/// calls consumed first.
+pub async fn stop_cluster_sync(gateway: &Gateway, sync: Option<tokio::task::JoinHandle<()>>) {
+    if let Some(sync) = sync {
+        sync.abort();
+        if let Some(shared) = &gateway.shared {
+            let _ = shared.fuel.flush().await;
+        }
+    }
+}
+
+/// Resolves once no task runs in this process: tasks run on after their
+/// requests, so a drain waits for them too.
+pub async fn tasks_ended(gateway: &Gateway) {
+    while gateway.mcp.tasks().running() > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

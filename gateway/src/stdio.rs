@@ -56,6 +56,7 @@ where
 {
     let (outbox, inbox) = mpsc::channel::<Value>(OUTBOX_CAPACITY);
     let writer = tokio::spawn(write_lines(output, inbox));
+    let cluster_sync = crate::app::spawn_cluster_sync(&gateway);
     let mut lines = LineReader::new(input, gateway.settings.max_body_bytes);
     let mut session: Option<(String, Arc<Session>)> = None;
     let caller = Arc::new(Caller::local());
@@ -152,6 +153,8 @@ where
     // A client that closes stdin still gets its answers; a signal starts the
     // drain deadline.
     let lifecycle = gateway.mcp.lifecycle();
+    // Tasks are not waited for: no other client can reach this process
+    // to read them, so they end with it.
     let finished = async { while running.join_next().await.is_some() {} };
     let deadline = Duration::from_secs(gateway.settings.drain_timeout_secs);
     // A resolved `shutdown` must not be polled again.
@@ -162,6 +165,7 @@ where
     };
     lifecycle.drain(finished, signal_or_now, deadline).await;
     running.abort_all();
+    crate::app::stop_cluster_sync(&gateway, cluster_sync).await;
     if let Some((id, _)) = session {
         gateway.mcp.sessions().end(&id);
     }

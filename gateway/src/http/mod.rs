@@ -132,18 +132,10 @@ pub async fn serve(
     // those still running at the deadline end as failed by the shutdown.
     let work = async {
         connections.shutdown().await;
-        while gateway.mcp.tasks().running() > 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::app::tasks_ended(&gateway).await;
     };
     lifecycle.drain(work, async {}, deadline).await;
-    // The fuel of the calls that ran last is written before the exit.
-    if let Some(sync) = cluster_sync {
-        sync.abort();
-        if let Some(shared) = &gateway.shared {
-            let _ = shared.fuel.flush().await;
-        }
-    }
+    crate::app::stop_cluster_sync(&gateway, cluster_sync).await;
     lifecycle.outcome()
 }
 

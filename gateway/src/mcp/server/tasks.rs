@@ -257,8 +257,12 @@ impl McpServer {
                     tracing::info!(task = %record.id, status = status.as_str(), "task ended");
                     return;
                 }
-                // Cancelled first: the cancellation stands.
-                Ok(false) => return,
+                // Cancelled first (or failed as lost, had this replica lost
+                // Redis for longer than its heartbeat): that end stands.
+                Ok(false) => {
+                    tracing::info!(task = %record.id, status = status.as_str(), "task had already ended; its result is not kept");
+                    return;
+                }
                 Err(error) if attempt < attempts => {
                     tracing::warn!(task = %record.id, %error, "the task's result is not kept yet; retrying");
                     tokio::time::sleep(pause).await;
