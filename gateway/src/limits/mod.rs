@@ -20,6 +20,7 @@ pub mod fuel;
 pub mod held_bytes;
 pub mod rate;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,20 +84,15 @@ impl Limits {
         let Some(rate) = &self.caller_requests else {
             return Ok(());
         };
-        let local = rate.check(caller);
-        let verdict = match &self.shared {
-            None => local,
-            Some(shared) => {
-                let remote = shared.rates.take("requests", caller, rate.quota()).await;
-                settle(shared, "requests", local, remote)?
-            }
-        };
-        verdict.map_err(|wait| {
-            Refused::Limited(RateLimited {
-                quota: rate.quota().to_string(),
-                wait,
-            })
-        })
+        let quota = rate.quota();
+        decide(
+            self.shared.as_deref(),
+            "requests",
+            rate.check(caller),
+            |shared| shared.rates.take("requests", caller, quota),
+        )
+        .await
+        .map_err(|refused| refused.naming(|| quota.to_string()))
     }
 
     /// The cap on calls in flight.
@@ -110,20 +106,15 @@ impl Limits {
         let Some(budgets) = &self.fuel else {
             return Ok(());
         };
-        let local = budgets.check(caller);
-        let verdict = match &self.shared {
-            None => local,
-            Some(shared) => {
-                let remote = shared.fuel.check(caller, budgets.quota()).await;
-                settle(shared, "fuel", local, remote)?
-            }
-        };
-        verdict.map_err(|wait| {
-            Refused::Limited(RateLimited {
-                quota: format!("fuel budget {} per caller", budgets.quota()),
-                wait,
-            })
-        })
+        let quota = budgets.quota();
+        decide(
+            self.shared.as_deref(),
+            "fuel",
+            budgets.check(caller),
+            |shared| shared.fuel.check(caller, quota),
+        )
+        .await
+        .map_err(|refused| refused.naming(|| format!("fuel budget {quota} per caller")))
     }
 
     /// Whether a fuel budget applies to callers.
@@ -156,23 +147,51 @@ impl Limits {
     }
 }
 
-/// The shared verdict, or this process's own while the store does not
-/// answer and the configuration allows it.
-fn settle(
-    shared: &Shared,
+/// The verdict on one request: this process's `local` one, or with a
+/// shared store the one `remote` asks it for, and `local` again while the
+/// store does not answer if `on_unavailable` allows (`what` counts it). A
+/// refusal's quota is named by the caller ([`Refused::naming`]).
+async fn decide<'a, F>(
+    shared: Option<&'a Shared>,
     what: &'static str,
     local: Result<(), Duration>,
-    remote: Result<Result<(), Duration>, StoreError>,
-) -> Result<Result<(), Duration>, Refused> {
-    match remote {
-        Ok(verdict) => Ok(verdict),
-        Err(error) => match shared.on_unavailable {
-            OnUnavailable::Local => {
-                cluster_metrics::record_local_fallback(what);
-                Ok(local)
-            }
-            OnUnavailable::Reject => Err(Refused::Unavailable(error)),
+    remote: impl FnOnce(&'a Shared) -> F,
+) -> Result<(), Refused>
+where
+    F: Future<Output = Result<Result<(), Duration>, StoreError>>,
+{
+    let verdict = match shared {
+        None => local,
+        Some(shared) => match remote(shared).await {
+            Ok(verdict) => verdict,
+            Err(error) => match shared.on_unavailable {
+                OnUnavailable::Local => {
+                    cluster_metrics::record_local_fallback(what);
+                    local
+                }
+                OnUnavailable::Reject => return Err(Refused::Unavailable(error)),
+            },
         },
+    };
+    verdict.map_err(|wait| {
+        Refused::Limited(RateLimited {
+            quota: String::new(),
+            wait,
+        })
+    })
+}
+
+impl Refused {
+    /// The refusal with its quota named by `quota` (made only for a
+    /// refusal by a quota).
+    fn naming(self, quota: impl FnOnce() -> String) -> Self {
+        match self {
+            Self::Limited(limited) => Self::Limited(RateLimited {
+                quota: quota(),
+                wait: limited.wait,
+            }),
+            unavailable @ Self::Unavailable(_) => unavailable,
+        }
     }
 }
 
@@ -186,6 +205,8 @@ pub struct ToolRates {
     /// What the quotas govern (`tool:<component>:<name>`…), naming their
     /// shared counters alike on every replica.
     scope: Arc<str>,
+    /// The scope of the per-caller counters, made once at load.
+    caller_scope: Arc<str>,
 }
 
 /// Which quota refused a call, and the wait.
@@ -217,6 +238,7 @@ impl ToolRates {
             tool: same_tool.or_else(|| tool.map(|quota| Arc::new(Rate::new(quota)))),
             caller_tool: same_caller_tool
                 .or_else(|| caller_tool.map(|quota| Arc::new(KeyedRate::new(quota)))),
+            caller_scope: format!("caller-{scope}").into(),
             scope: scope.into(),
         }
     }
@@ -225,37 +247,20 @@ impl ToolRates {
     /// is given.
     pub async fn check(&self, caller: &str, shared: Option<&Shared>) -> Result<(), Refused> {
         if let Some(rate) = &self.caller_tool {
-            let local = rate.check(caller);
-            let verdict = match shared {
-                None => local,
-                Some(shared) => {
-                    let scope = format!("caller-{}", self.scope);
-                    let remote = shared.rates.take(&scope, caller, rate.quota()).await;
-                    settle(shared, "tool_rate", local, remote)?
-                }
-            };
-            verdict.map_err(|wait| {
-                Refused::Limited(RateLimited {
-                    quota: format!("{} per caller", rate.quota()),
-                    wait,
-                })
-            })?;
+            let quota = rate.quota();
+            decide(shared, "tool_rate", rate.check(caller), |shared| {
+                shared.rates.take(&self.caller_scope, caller, quota)
+            })
+            .await
+            .map_err(|refused| refused.naming(|| format!("{quota} per caller")))?;
         }
         if let Some(rate) = &self.tool {
-            let local = rate.check();
-            let verdict = match shared {
-                None => local,
-                Some(shared) => {
-                    let remote = shared.rates.take(&self.scope, "", rate.quota()).await;
-                    settle(shared, "tool_rate", local, remote)?
-                }
-            };
-            verdict.map_err(|wait| {
-                Refused::Limited(RateLimited {
-                    quota: format!("{} for all callers", rate.quota()),
-                    wait,
-                })
-            })?;
+            let quota = rate.quota();
+            decide(shared, "tool_rate", rate.check(), |shared| {
+                shared.rates.take(&self.scope, "", quota)
+            })
+            .await
+            .map_err(|refused| refused.naming(|| format!("{quota} for all callers")))?;
         }
         Ok(())
     }
