@@ -40,6 +40,16 @@ pub enum OnUnavailable {
     Reject,
 }
 
+impl OnUnavailable {
+    /// The name the configuration uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Reject => "reject",
+        }
+    }
+}
+
 /// `[cluster]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClusterConfig {

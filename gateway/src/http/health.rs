@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::response::{self, Body};
 use crate::app::Gateway;
-use crate::config::OnUnavailable;
 
 /// `/livez`: the process is serving HTTP.
 pub fn live() -> hyper::Response<Body> {
@@ -56,10 +55,7 @@ pub fn health(gateway: &Gateway) -> hyper::Response<Body> {
             // Whether the shared store answers; absent without one.
             "cluster": gateway.shared.as_ref().map(|shared| json!({
                 "store": if shared.store.answering() { "up" } else { "down" },
-                "on_unavailable": match shared.on_unavailable {
-                    OnUnavailable::Local => "local",
-                    OnUnavailable::Reject => "reject",
-                },
+                "on_unavailable": shared.on_unavailable.as_str(),
             })),
         }),
     )
