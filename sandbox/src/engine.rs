@@ -36,8 +36,12 @@ const TABLES_PER_COMPONENT: u32 = 8;
 const MAX_WASM_STACK_BYTES: usize = 512 << 10;
 const ASYNC_STACK_BYTES: usize = 2 << 20;
 
-/// Default [`SandboxConfig::keep_resident_bytes`].
-pub const DEFAULT_KEEP_RESIDENT_BYTES: u64 = 1 << 20;
+/// Default [`SandboxConfig::keep_resident_bytes`]: what an interpreter's
+/// call dirties (a Python call about 1 to 2 MiB: with 1 MiB kept,
+/// `stats.describe` took 1.03 ms, with 2 MiB 0.80 ms). A Rust tool's call
+/// dirties far less, and only dirtied pages are kept, so it costs them
+/// nothing.
+pub const DEFAULT_KEEP_RESIDENT_BYTES: u64 = 2 << 20;
 
 /// Where instances get their memories, tables and stacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

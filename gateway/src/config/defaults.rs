@@ -74,8 +74,9 @@ pub const STREAM_REPLAY_TOTAL_BYTES_RANGE: RangeInclusive<usize> = 1 << 20..=64 
 pub const DEFAULT_POOL_INSTANCES: u32 = 64;
 /// Accepted `server.pool_instances`.
 pub const POOL_INSTANCES_RANGE: RangeInclusive<u32> = 1..=10_000;
-/// Default `server.pool_keep_resident_bytes`: 1 MiB, more than a typical
-/// small call dirties (`benches/`: `text.count` needs under 256 KiB).
+/// Default `server.pool_keep_resident_bytes`: 2 MiB, what a call of a
+/// Python or JavaScript tool dirties; a small Rust call dirties far less
+/// (`benches/`: `text.count` needs under 256 KiB).
 pub const DEFAULT_POOL_KEEP_RESIDENT_BYTES: u64 = warden_sandbox::DEFAULT_KEEP_RESIDENT_BYTES;
 /// Accepted `server.pool_keep_resident_bytes`: 0 ..= 64 MiB.
 pub const POOL_KEEP_RESIDENT_BYTES_RANGE: RangeInclusive<u64> = 0..=64 * 1024 * 1024;
