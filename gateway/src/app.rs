@@ -240,11 +240,3 @@ pub async fn stop_cluster_sync(gateway: &Gateway, sync: Option<tokio::task::Join
         }
     }
 }
-
-/// Resolves once no task runs in this process: tasks run on after their
-/// requests, so a drain waits for them too.
-pub async fn tasks_ended(gateway: &Gateway) {
-    while gateway.mcp.tasks().running() > 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}

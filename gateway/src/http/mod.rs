@@ -132,7 +132,7 @@ pub async fn serve(
     // those still running at the deadline end as failed by the shutdown.
     let work = async {
         connections.shutdown().await;
-        crate::app::tasks_ended(&gateway).await;
+        gateway.mcp.tasks().all_ended().await;
     };
     lifecycle.drain(work, async {}, deadline).await;
     crate::app::stop_cluster_sync(&gateway, cluster_sync).await;

@@ -32,7 +32,7 @@ pub const KEEP_FINISHED: Duration = Duration::from_secs(60);
 /// Where tasks are kept.
 enum Kept {
     Local(LocalTasks),
-    Shared(SharedTasks),
+    Shared(Box<SharedTasks>),
 }
 
 /// The tasks this gateway answers for, and the ones it runs.
@@ -41,6 +41,8 @@ pub struct Tasks {
     config: TasksConfig,
     /// The tasks running in this process, with what cancels each.
     running: Mutex<HashMap<String, CancellationToken>>,
+    /// Woken whenever a running task ends, for [`Tasks::all_ended`].
+    ended: tokio::sync::Notify,
 }
 
 impl Tasks {
@@ -57,7 +59,11 @@ impl Tasks {
                         .map_or(0, |elapsed| elapsed.as_nanos() as u64)
                         .to_le_bytes();
                 }
-                Kept::Shared(SharedTasks::new(store, config.max_ttl_ms, hex::encode(id)))
+                Kept::Shared(Box::new(SharedTasks::new(
+                    store,
+                    config.max_ttl_ms,
+                    hex::encode(id),
+                )))
             }
             None => Kept::Local(LocalTasks::new(config.max_kept)),
         };
@@ -65,6 +71,7 @@ impl Tasks {
             kept,
             config: config.clone(),
             running: Mutex::default(),
+            ended: tokio::sync::Notify::new(),
         }
     }
 
@@ -161,7 +168,8 @@ impl Tasks {
     }
 
     /// Ends `record` with `outcome` (unless it was cancelled first) and
-    /// forgets its cancellation handle. Returns whether it was still
+    /// forgets its cancellation handle, whether or not the store took the
+    /// end: the work is over either way. Returns whether it was still
     /// working.
     pub async fn finish(
         &self,
@@ -173,7 +181,7 @@ impl Tasks {
         let now = timestamp();
         let ended = match &self.kept {
             Kept::Local(local) => {
-                local.finish(&record.id, status, message, outcome, &now, KEEP_FINISHED)
+                Ok(local.finish(&record.id, status, message, outcome, &now, KEEP_FINISHED))
             }
             Kept::Shared(shared) => {
                 shared
@@ -185,11 +193,12 @@ impl Tasks {
                         &now,
                         KEEP_FINISHED,
                     )
-                    .await?
+                    .await
             }
         };
         self.lock_running().remove(&record.id);
-        Ok(ended)
+        self.ended.notify_waiters();
+        ended
     }
 
     /// Stops the tasks running here that another replica cancelled (or
@@ -218,6 +227,20 @@ impl Tasks {
     /// How many tasks run in this process.
     pub fn running(&self) -> usize {
         self.lock_running().len()
+    }
+
+    /// Resolves once no task runs in this process: tasks run on after
+    /// their requests, so a drain waits for them too.
+    pub async fn all_ended(&self) {
+        loop {
+            // Registered before the count is read, so an end in between
+            // still wakes it.
+            let ended = self.ended.notified();
+            if self.running() == 0 {
+                return;
+            }
+            ended.await;
+        }
     }
 
     /// Forgets expired tasks kept in this process.

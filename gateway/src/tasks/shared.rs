@@ -8,8 +8,10 @@
 //!
 //! Each replica keeps a heartbeat key alive while it runs
 //! ([`HEARTBEAT_TTL`]); a working task whose replica's heartbeat is gone
-//! (the process died without a drain) is failed by the next `tasks/get`
-//! on any replica, so its owner hears why instead of waiting for the ttl.
+//! (the process died without a drain) is failed by whichever script next
+//! reads it on any replica (a get, a listing, or a creation counting its
+//! owner's open tasks), so its owner hears why instead of waiting for the
+//! ttl, and it stops counting against the owner's cap.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,9 +22,28 @@ use redis::Script;
 use super::record::{Cancelled, Page, TaskError, TaskOutcome, TaskRecord, TaskStatus};
 use crate::cluster::store::Store;
 
-/// Creates a working task unless its owner has `ARGV[1]` working already.
+/// Defines `fail_if_orphaned(key, id, lost)` for the scripts below: fails
+/// the task at `key` if it is working on a replica whose heartbeat is gone.
+/// `lost` holds, in order, the heartbeat key prefix, the open-tasks key
+/// prefix, the message, the stored outcome and the time (see [`Lost`]).
+const FAIL_IF_ORPHANED: &str = r"
+local function fail_if_orphaned(key, id, lost)
+  if redis.call('HGET', key, 'status') ~= 'working' then return end
+  local replica = redis.call('HGET', key, 'replica')
+  if replica and redis.call('EXISTS', lost[1] .. replica) == 0 then
+    redis.call('HSET', key, 'status', 'failed', 'message', lost[3], 'outcome', lost[4],
+      'updated', lost[5])
+    redis.call('SREM', lost[2] .. redis.call('HGET', key, 'owner'), id)
+  end
+end
+";
+
+/// Creates a working task unless its owner has `ARGV[1]` working already;
+/// `ARGV[10..14]` are the orphan check's arguments.
 const CREATE: &str = r"
+local lost = {ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]}
 for _, other in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  fail_if_orphaned(ARGV[3] .. other, other, lost)
   if redis.call('HGET', ARGV[3] .. other, 'status') ~= 'working' then
     redis.call('SREM', KEYS[3], other)
   end
@@ -41,32 +62,27 @@ redis.call('PEXPIRE', KEYS[3], ARGV[8])
 return 1
 ";
 
-/// The task at `KEYS[1]`, failed first (with `ARGV[3..5]`) if it is
-/// working on a replica (`ARGV[1]` .. its id) whose heartbeat is gone.
+/// The task at `KEYS[1]` (id `ARGV[1]`), failed first if it is orphaned
+/// (`ARGV[2..6]`).
 const GET: &str = r"
-local fields = redis.call('HGETALL', KEYS[1])
-if #fields == 0 then return fields end
-if redis.call('HGET', KEYS[1], 'status') == 'working' then
-  local replica = redis.call('HGET', KEYS[1], 'replica')
-  if replica and redis.call('EXISTS', ARGV[1] .. replica) == 0 then
-    redis.call('HSET', KEYS[1], 'status', 'failed', 'message', ARGV[3], 'outcome', ARGV[4],
-      'updated', ARGV[5])
-    redis.call('SREM', ARGV[2] .. redis.call('HGET', KEYS[1], 'owner'), ARGV[6])
-    fields = redis.call('HGETALL', KEYS[1])
-  end
-end
-return fields
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+fail_if_orphaned(KEYS[1], ARGV[1], {ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]})
+return redis.call('HGETALL', KEYS[1])
 ";
 
 /// How long a replica's heartbeat outlives its last renewal.
 pub const HEARTBEAT_TTL: Duration = Duration::from_secs(5);
 
-/// Up to `ARGV[3]` of an owner's tasks created after score `ARGV[2]`.
+/// Up to `ARGV[3]` of an owner's tasks created after score `ARGV[2]`, each
+/// failed first if it is orphaned (`ARGV[4..8]`).
 const LIST: &str = r"
 local found = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local lost = {ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]}
 local out = {}
 for i = 1, #found, 2 do
-  local fields = redis.call('HGETALL', ARGV[1] .. found[i])
+  local key = ARGV[1] .. found[i]
+  fail_if_orphaned(key, found[i], lost)
+  local fields = redis.call('HGETALL', key)
   if #fields == 0 then
     redis.call('ZREM', KEYS[1], found[i])
   else
@@ -107,6 +123,8 @@ pub struct SharedTasks {
     max_ttl_ms: u64,
     /// This replica's random id, in the tasks it runs and its heartbeat.
     replica: String,
+    /// What the scripts fail an orphaned task with, made once.
+    lost: Lost,
     create: Script,
     get: Script,
     list: Script,
@@ -120,12 +138,13 @@ impl SharedTasks {
     /// Tasks kept in `store`, none longer than `max_ttl_ms`.
     pub fn new(store: Arc<Store>, max_ttl_ms: u64, replica: String) -> Self {
         Self {
+            lost: Lost::new(&store),
             store,
             max_ttl_ms,
             replica,
-            create: Script::new(CREATE),
-            get: Script::new(GET),
-            list: Script::new(LIST),
+            create: with_orphan_check(CREATE),
+            get: with_orphan_check(GET),
+            list: with_orphan_check(LIST),
             cancel: Script::new(CANCEL),
             finish: Script::new(FINISH),
         }
@@ -143,6 +162,7 @@ impl SharedTasks {
             self.store.key(&["open-tasks", &record.owner]),
         ];
         let task_prefix = self.store.key(&["task", ""]);
+        let now = super::timestamp();
         let created: i64 = self
             .store
             .run("task_create", |mut connection| {
@@ -160,6 +180,7 @@ impl SharedTasks {
                     .arg(record.poll_interval_ms)
                     .arg(self.max_ttl_ms)
                     .arg(&self.replica);
+                self.lost.append_to(&mut invocation, &now);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await
@@ -188,27 +209,13 @@ impl SharedTasks {
     /// The task `id` if `owner` owns it.
     pub async fn get(&self, id: &str, owner: &str) -> Result<Option<TaskRecord>, TaskError> {
         let key = self.task_key(id);
-        let heartbeat_prefix = self.store.key(&["replica", ""]);
-        let open_prefix = self.store.key(&["open-tasks", ""]);
-        let message = "the replica running the task stopped before it ended";
-        let lost = TaskOutcome::Error(serde_json::json!({
-            "code": -32603,
-            "message": message,
-            "data": { "warden/reason": "replica_lost" },
-        }))
-        .to_stored();
         let now = super::timestamp();
         let fields: Fields = self
             .store
             .run("task_get", |mut connection| {
                 let mut invocation = self.get.key(&key);
-                invocation
-                    .arg(&heartbeat_prefix)
-                    .arg(&open_prefix)
-                    .arg(message)
-                    .arg(&lost)
-                    .arg(&now)
-                    .arg(id);
+                invocation.arg(id);
+                self.lost.append_to(&mut invocation, &now);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await
@@ -232,11 +239,13 @@ impl SharedTasks {
         };
         let index = self.store.key(&["tasks-of", owner]);
         let task_prefix = self.store.key(&["task", ""]);
+        let now = super::timestamp();
         let found: Vec<(String, String, Fields)> = self
             .store
             .run("task_list", |mut connection| {
                 let mut invocation = self.list.key(&index);
                 invocation.arg(&task_prefix).arg(&from).arg(limit + 1);
+                self.lost.append_to(&mut invocation, &now);
                 async move { invocation.invoke_async(&mut connection).await }
             })
             .await
@@ -342,6 +351,46 @@ impl SharedTasks {
             .map(|(id, _)| id.clone())
             .collect())
     }
+}
+
+/// The arguments of `fail_if_orphaned` (see [`FAIL_IF_ORPHANED`]) but the
+/// time, the same for every request.
+struct Lost {
+    heartbeat_prefix: String,
+    open_prefix: String,
+    outcome: String,
+}
+
+impl Lost {
+    const MESSAGE: &'static str = "the replica running the task stopped before it ended";
+
+    fn new(store: &Store) -> Self {
+        Self {
+            heartbeat_prefix: store.key(&["replica", ""]),
+            open_prefix: store.key(&["open-tasks", ""]),
+            outcome: TaskOutcome::Error(serde_json::json!({
+                "code": -32603,
+                "message": Self::MESSAGE,
+                "data": { "warden/reason": "replica_lost" },
+            }))
+            .to_stored(),
+        }
+    }
+
+    /// Appends the arguments, with `now` as the time of the failure.
+    fn append_to(&self, invocation: &mut redis::ScriptInvocation<'_>, now: &str) {
+        invocation
+            .arg(&self.heartbeat_prefix)
+            .arg(&self.open_prefix)
+            .arg(Self::MESSAGE)
+            .arg(&self.outcome)
+            .arg(now);
+    }
+}
+
+/// `body` after the definition of `fail_if_orphaned`.
+fn with_orphan_check(body: &str) -> Script {
+    Script::new(&format!("{FAIL_IF_ORPHANED}{body}"))
 }
 
 /// The record a hash holds; `None` when it is gone or unreadable.

@@ -16,8 +16,10 @@ use crate::tasks::{start, until_ended, with_tasks};
 async fn a_task_is_polled_cancelled_and_read_from_any_replica() {
     let mut redis = TestRedis::start().await;
     let key = SessionKey::generate().expect("random").to_base64();
+    // One open task per caller: enough for this test, and what shows that
+    // a dead replica's task stops counting.
     let config = format!(
-        "{}[cluster]\nredis_url = \"{}\"\n",
+        "{}[tasks]\nmax_open_per_caller = 1\n[cluster]\nredis_url = \"{}\"\n",
         two_callers(),
         redis.url()
     );
@@ -90,23 +92,46 @@ async fn a_task_is_polled_cancelled_and_read_from_any_replica() {
     let listed = theirs.request("tasks/list", json!({})).await;
     assert_eq!(listed["result"]["tasks"], json!([]), "{listed}");
 
-    // A replica that dies with a task running: the task fails once its
-    // heartbeat (five seconds) is gone, whoever asks.
+    // A replica that dies with a task of each caller running: each task
+    // fails once the replica's heartbeat (five seconds) is gone, whoever
+    // asks; a listing shows A's failed without a get first, and B's stops
+    // counting against B's one open task when B starts another.
     let doomed = TestServer::spawn_edited_process(&config, with_tasks, &env, &[]).await;
     let orphan = start(&on_a.on(&doomed), 4000).await;
     let orphan_id = orphan["taskId"].as_str().expect("id").to_owned();
+    let theirs_orphan = start(&theirs.on(&doomed), 4000).await;
+    let theirs_orphan_id = theirs_orphan["taskId"].as_str().expect("id").to_owned();
     drop(doomed);
-    let mut lost = json!(null);
+    let mut listed = json!(null);
     for _ in 0..100 {
-        lost = on_b
-            .request("tasks/get", json!({"taskId": orphan_id}))
-            .await;
-        if lost["result"]["status"] != json!("working") {
+        let page = on_b.request("tasks/list", json!({})).await;
+        listed = page["result"]["tasks"]
+            .as_array()
+            .and_then(|tasks| tasks.iter().find(|task| task["taskId"] == json!(orphan_id)))
+            .cloned()
+            .unwrap_or(page);
+        if listed["status"] != json!("working") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(listed["status"], json!("failed"), "{listed}");
+    let lost = on_b
+        .request("tasks/get", json!({"taskId": orphan_id}))
+        .await;
     assert_eq!(lost["result"]["status"], json!("failed"), "{lost}");
+    let next = start(&theirs.on(&c), 10).await;
+    let next_id = next["taskId"].as_str().expect("id").to_owned();
+    let ended = until_ended(&theirs, &next_id).await;
+    assert_eq!(ended["status"], json!("completed"), "{ended}");
+    let theirs_lost = theirs
+        .request("tasks/get", json!({"taskId": theirs_orphan_id}))
+        .await;
+    assert_eq!(
+        theirs_lost["result"]["status"],
+        json!("failed"),
+        "{theirs_lost}"
+    );
     assert!(
         lost["result"]["statusMessage"]
             .as_str()
