@@ -90,9 +90,9 @@ impl Limits {
             "requests",
             rate.check(caller),
             |shared| shared.rates.take("requests", caller, quota),
+            || quota.to_string(),
         )
         .await
-        .map_err(|refused| refused.naming(|| quota.to_string()))
     }
 
     /// The cap on calls in flight.
@@ -112,9 +112,9 @@ impl Limits {
             "fuel",
             budgets.check(caller),
             |shared| shared.fuel.check(caller, quota),
+            || format!("fuel budget {quota} per caller"),
         )
         .await
-        .map_err(|refused| refused.naming(|| format!("fuel budget {quota} per caller")))
     }
 
     /// Whether a fuel budget applies to callers.
@@ -150,12 +150,13 @@ impl Limits {
 /// The verdict on one request: this process's `local` one, or with a
 /// shared store the one `remote` asks it for, and `local` again while the
 /// store does not answer if `on_unavailable` allows (`what` counts it). A
-/// refusal's quota is named by the caller ([`Refused::naming`]).
+/// refusal names its quota with `quota` (made only then).
 async fn decide<'a, F>(
     shared: Option<&'a Shared>,
     what: &'static str,
     local: Result<(), Duration>,
     remote: impl FnOnce(&'a Shared) -> F,
+    quota: impl FnOnce() -> String,
 ) -> Result<(), Refused>
 where
     F: Future<Output = Result<Result<(), Duration>, StoreError>>,
@@ -175,24 +176,10 @@ where
     };
     verdict.map_err(|wait| {
         Refused::Limited(RateLimited {
-            quota: String::new(),
+            quota: quota(),
             wait,
         })
     })
-}
-
-impl Refused {
-    /// The refusal with its quota named by `quota` (made only for a
-    /// refusal by a quota).
-    fn naming(self, quota: impl FnOnce() -> String) -> Self {
-        match self {
-            Self::Limited(limited) => Self::Limited(RateLimited {
-                quota: quota(),
-                wait: limited.wait,
-            }),
-            unavailable @ Self::Unavailable(_) => unavailable,
-        }
-    }
 }
 
 /// The request quotas of one tool (or prompt, resource, URI prefix).
@@ -248,19 +235,25 @@ impl ToolRates {
     pub async fn check(&self, caller: &str, shared: Option<&Shared>) -> Result<(), Refused> {
         if let Some(rate) = &self.caller_tool {
             let quota = rate.quota();
-            decide(shared, "tool_rate", rate.check(caller), |shared| {
-                shared.rates.take(&self.caller_scope, caller, quota)
-            })
-            .await
-            .map_err(|refused| refused.naming(|| format!("{quota} per caller")))?;
+            decide(
+                shared,
+                "tool_rate",
+                rate.check(caller),
+                |shared| shared.rates.take(&self.caller_scope, caller, quota),
+                || format!("{quota} per caller"),
+            )
+            .await?;
         }
         if let Some(rate) = &self.tool {
             let quota = rate.quota();
-            decide(shared, "tool_rate", rate.check(), |shared| {
-                shared.rates.take(&self.scope, "", quota)
-            })
-            .await
-            .map_err(|refused| refused.naming(|| format!("{quota} for all callers")))?;
+            decide(
+                shared,
+                "tool_rate",
+                rate.check(),
+                |shared| shared.rates.take(&self.scope, "", quota),
+                || format!("{quota} for all callers"),
+            )
+            .await?;
         }
         Ok(())
     }
