@@ -3,6 +3,7 @@
 //! their JSON Schemas and templates compiled once, each with the rules and
 //! quotas the config gives it.
 
+mod patterns;
 mod prompts;
 mod resources;
 mod sources;

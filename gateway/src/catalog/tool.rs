@@ -103,6 +103,18 @@ pub(super) fn item_access(
 
 /// Compiles a schema a component declared (untrusted, like the component).
 pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, String> {
+    if let Some((pattern, construct)) = super::patterns::non_ecma_pattern(schema) {
+        let shown: String = pattern.chars().take(120).collect();
+        let cut = if shown.len() < pattern.len() {
+            "…"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "the pattern {shown:?}{cut} uses {construct}, which ECMA-262 regular expressions (the \
+             dialect of JSON Schema) do not have"
+        ));
+    }
     jsonschema::validator_for(schema).map_err(|error| error.to_string())
 }
 
@@ -201,6 +213,25 @@ fn listing(
 mod tests {
     use super::*;
     use warden_sandbox::Annotations;
+
+    #[test]
+    fn a_subroutine_call_in_a_pattern_is_refused_not_compiled() {
+        // fancy-regex would size a bit set by the group number and abort
+        // the process asking for 694 GB.
+        let schema = json!({
+            "type": "object",
+            "properties": {"s": {"type": "string", "pattern": r"(a)\1\g5555555555555"}}
+        });
+        let Err(error) = compile_schema(&schema) else {
+            panic!("the schema compiled");
+        };
+        assert!(
+            error.contains("subroutine call") && error.contains("ECMA-262"),
+            "{error}"
+        );
+        let ecma = json!({"type": "string", "pattern": r"^(a)\1(?=b)"});
+        assert!(compile_schema(&ecma).is_ok());
+    }
 
     #[test]
     fn listing_carries_only_the_hints_a_tool_set() {
