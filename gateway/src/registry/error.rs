@@ -45,6 +45,15 @@ pub enum RegistryError {
         size: u64,
         limit: u64,
     },
+    /// A manifest or index larger than Warden reads.
+    #[error(
+        "{reference}: the registry's {what} is larger than {limit} bytes, the most Warden reads"
+    )]
+    DocumentTooLarge {
+        reference: String,
+        what: &'static str,
+        limit: usize,
+    },
     /// No signature where one is required.
     #[error("{reference} ({digest}) is not signed, and {required_by} requires a signature")]
     Unsigned {
@@ -69,6 +78,9 @@ pub enum RegistryError {
     /// `registry.ca_file` could not be read.
     #[error("registry.ca_file {}: {why}", path.display())]
     CaFile { path: PathBuf, why: String },
+    /// The HTTP client for registries could not be set up.
+    #[error("the registry client cannot be set up: {why}")]
+    Client { why: String },
     /// Components from a registry are kept in `server.cache_dir`.
     #[error("{reference}: components pulled from a registry need server.cache_dir")]
     NoCache { reference: String },

@@ -7,6 +7,7 @@
 
 mod auth;
 mod cache;
+mod documents;
 mod error;
 pub mod manifest;
 mod remote;

@@ -8,12 +8,15 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
-use oci_client::manifest::OciDescriptor;
+use oci_client::manifest::{OciDescriptor, OciImageIndex};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
 use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
+use super::documents::{
+    Answer, DocumentError, DocumentGet, Documents, MAX_DOCUMENT_BYTES, error_chain, excerpt,
+};
 use super::error::RegistryError;
 use super::scheme::{SchemeProbe, split_host_port};
 use crate::config::{OciReference, RegistryConfig};
@@ -35,12 +38,20 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) struct Remote {
     client: Client,
     auth: RegistryAuth,
+    documents: Documents,
+    /// The `Authorization` header per repository, negotiated on the first
+    /// document read from it (a pull reads several: the manifest, the
+    /// signatures' and the referrers').
+    authorizations: std::sync::Mutex<std::collections::HashMap<String, Option<http::HeaderValue>>>,
 }
 
 /// How a client is set up: TLS roots and the hosts that may be reached
 /// over plain HTTP.
 pub(super) struct Transport {
     roots: Vec<Certificate>,
+    /// For manifests and referrer indexes (`documents.rs`): set up like
+    /// the client oci-client builds from the same settings.
+    documents: reqwest::Client,
     insecure: Vec<String>,
     timeout: Duration,
     probe: SchemeProbe,
@@ -64,7 +75,21 @@ impl Transport {
             certificates.extend(own);
         }
         let timeout = Duration::from_millis(config.timeout_ms);
+        let documents = reqwest::Client::builder()
+            .tls_certs_only(
+                certificates
+                    .iter()
+                    .filter_map(|der| reqwest::Certificate::from_der(der).ok()),
+            )
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| RegistryError::Client {
+                why: error_chain(&error),
+            })?;
         Ok(Self {
+            documents,
             roots: certificates
                 .iter()
                 .map(|der| Certificate {
@@ -90,7 +115,8 @@ impl Transport {
 
     pub(super) async fn remote(&self, reference: &OciReference, auth: RegistryAuth) -> Remote {
         let registry = reference.as_oci().resolve_registry().to_owned();
-        let protocol = if self.plain_http(&registry).await {
+        let plain_http = self.plain_http(&registry).await;
+        let protocol = if plain_http {
             ClientProtocol::Http
         } else {
             ClientProtocol::Https
@@ -105,7 +131,12 @@ impl Transport {
             user_agent: concat!("warden/", env!("CARGO_PKG_VERSION")),
             ..ClientConfig::default()
         });
-        Remote { client, auth }
+        Remote {
+            client,
+            auth,
+            documents: Documents::new(self.documents.clone(), plain_http, self.timeout),
+            authorizations: std::sync::Mutex::default(),
+        }
     }
 }
 
@@ -125,29 +156,123 @@ impl Remote {
         &self,
         reference: &OciReference,
     ) -> Result<Option<(Bytes, String)>, RegistryError> {
-        match self
-            .client
-            .pull_manifest_raw(reference.as_oci(), &self.auth, MANIFEST_TYPES)
-            .await
+        let oci = reference.as_oci();
+        let target = oci.digest().or(oci.tag()).unwrap_or("latest");
+        let path = format!("/v2/{}/manifests/{target}", oci.repository());
+        let Some(body) = self
+            .document(reference, "manifest", path, &[], MANIFEST_TYPES.join(", "))
+            .await?
+        else {
+            return Ok(None);
+        };
+        // The digest is the content's, whatever headers said.
+        let digest = sha256_digest(&body);
+        if let Some(wanted) = reference.digest()
+            && wanted != digest
         {
-            Ok((body, _)) => {
-                // The digest is the content's, whatever headers said.
-                let digest = sha256_digest(&body);
-                if let Some(wanted) = reference.digest()
-                    && wanted != digest
-                {
-                    return Err(RegistryError::DigestMismatch {
-                        reference: reference.to_string(),
-                        what: "manifest",
-                        expected: wanted.to_owned(),
-                        got: digest,
-                    });
-                }
-                Ok(Some((body, digest)))
-            }
-            Err(error) if is_not_found(&error) => Ok(None),
-            Err(error) => Err(classify(reference, error)),
+            return Err(RegistryError::DigestMismatch {
+                reference: reference.to_string(),
+                what: "manifest",
+                expected: wanted.to_owned(),
+                got: digest,
+            });
         }
+        Ok(Some((body, digest)))
+    }
+
+    /// GETs the document at `path` of `reference`'s registry, with the
+    /// credentials oci-client negotiated; `None` when the registry has no
+    /// such document.
+    async fn document(
+        &self,
+        reference: &OciReference,
+        what: &'static str,
+        target: String,
+        query: &[(&str, &str)],
+        accept: String,
+    ) -> Result<Option<Bytes>, RegistryError> {
+        let get = DocumentGet {
+            registry: reference.as_oci().resolve_registry(),
+            target,
+            query,
+            accept,
+            authorization: self.cached_authorization(reference).await?,
+        };
+        let shown = || reference.to_string();
+        match self.documents.get(&get).await {
+            Ok(Answer::Found(body)) => Ok(Some(body)),
+            Ok(Answer::Status(status, body)) => match status.as_u16() {
+                401 | 403 => Err(RegistryError::Unauthorized { reference: shown() }),
+                404 if !names_missing_repository_or_access(&body) => Ok(None),
+                _ => Err(RegistryError::Refused {
+                    reference: shown(),
+                    why: format!("the {what} request answered {status}: {}", excerpt(&body)),
+                }),
+            },
+            Err(DocumentError::TooLarge) => Err(RegistryError::DocumentTooLarge {
+                reference: shown(),
+                what,
+                limit: MAX_DOCUMENT_BYTES,
+            }),
+            Err(DocumentError::Timeout(ms)) => Err(RegistryError::Timeout {
+                reference: shown(),
+                ms,
+            }),
+            Err(error) => Err(RegistryError::Unreachable {
+                reference: shown(),
+                why: error.to_string(),
+            }),
+        }
+    }
+
+    /// [`Self::authorization`], negotiated once per repository.
+    async fn cached_authorization(
+        &self,
+        reference: &OciReference,
+    ) -> Result<Option<http::HeaderValue>, RegistryError> {
+        let repository = reference.as_oci().repository();
+        let cached =
+            (self.authorizations.lock().ok()).and_then(|cache| cache.get(repository).cloned());
+        if let Some(known) = cached {
+            return Ok(known);
+        }
+        let negotiated = self.authorization(reference).await?;
+        if let Ok(mut cache) = self.authorizations.lock() {
+            cache.insert(repository.to_owned(), negotiated.clone());
+        }
+        Ok(negotiated)
+    }
+
+    /// The `Authorization` header for pulling from `reference`'s
+    /// repository: oci-client answers the registry's challenge (fetching a
+    /// bearer token when it asks for one); basic credentials go as they are.
+    async fn authorization(
+        &self,
+        reference: &OciReference,
+    ) -> Result<Option<http::HeaderValue>, RegistryError> {
+        let token = self
+            .client
+            .auth(reference.as_oci(), &self.auth, RegistryOperation::Pull)
+            .await
+            .map_err(|error| classify(reference, error))?;
+        let value = match (token, &self.auth) {
+            (Some(token), _) => format!("Bearer {token}"),
+            (None, RegistryAuth::Basic(user, password)) => {
+                use base64::Engine as _;
+                let pair = format!("{user}:{password}");
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
+            }
+            (None, _) => return Ok(None),
+        };
+        let mut value =
+            http::HeaderValue::from_str(&value).map_err(|_| RegistryError::Unauthorized {
+                reference: reference.to_string(),
+            })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
     }
 
     /// The blob `descriptor` names, refused past `max_bytes` (announced or
@@ -226,12 +351,9 @@ impl Remote {
         artifact_type: &str,
         limit: usize,
     ) -> Vec<String> {
-        match self
-            .client
-            .pull_referrers(pinned.as_oci(), Some(artifact_type))
-            .await
-        {
-            Ok(index) => index
+        match self.referrer_index(pinned, artifact_type).await {
+            Ok(None) => Vec::new(),
+            Ok(Some(index)) => index
                 .manifests
                 .into_iter()
                 .filter(|entry| entry.artifact_type.as_deref() == Some(artifact_type))
@@ -244,6 +366,47 @@ impl Remote {
                 Vec::new()
             }
         }
+    }
+
+    /// The index of what refers to `pinned`: the referrers API's answer, or
+    /// where the registry has no such API (404), the index tagged with the
+    /// digest (`sha256-<hex>`), the OCI 1.1 fallback.
+    async fn referrer_index(
+        &self,
+        pinned: &OciReference,
+        artifact_type: &str,
+    ) -> Result<Option<OciImageIndex>, RegistryError> {
+        let oci = pinned.as_oci();
+        let Some(digest) = oci.digest() else {
+            return Ok(None);
+        };
+        let repository = oci.repository();
+        let accept = oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE.to_owned();
+        let api = format!("/v2/{repository}/referrers/{digest}");
+        let query = [("artifactType", artifact_type)];
+        let body = match self
+            .document(pinned, "referrers index", api, &query, accept.clone())
+            .await?
+        {
+            Some(body) => body,
+            None => {
+                let tag = digest.replace(':', "-");
+                let fallback = format!("/v2/{repository}/manifests/{tag}");
+                match self
+                    .document(pinned, "referrers index", fallback, &[], accept)
+                    .await?
+                {
+                    Some(body) => body,
+                    None => return Ok(None),
+                }
+            }
+        };
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|error| RegistryError::Refused {
+                reference: pinned.to_string(),
+                why: format!("the referrers index is not an OCI image index: {error}"),
+            })
     }
 
     /// Authenticates for pushing to `reference`'s repository.
@@ -296,30 +459,32 @@ impl Remote {
     }
 }
 
+/// Whether a 404's OCI error envelope says the repository is unknown or
+/// access was denied, which is not "no such manifest".
+fn names_missing_repository_or_access(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(default)]
+        errors: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        code: String,
+    }
+    serde_json::from_slice::<Envelope>(body).is_ok_and(|envelope| {
+        envelope.errors.iter().any(|entry| {
+            matches!(
+                entry.code.as_str(),
+                "NAME_UNKNOWN" | "UNAUTHORIZED" | "DENIED"
+            )
+        })
+    })
+}
+
 /// `sha256:<hex>` of `data`.
 pub(super) fn sha256_digest(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(data)))
-}
-
-fn is_not_found(error: &OciDistributionError) -> bool {
-    match error {
-        OciDistributionError::ImageManifestNotFoundError(_) => true,
-        OciDistributionError::RegistryError { envelope, .. } => {
-            envelope.errors.iter().any(|e| {
-                matches!(
-                    e.code,
-                    OciErrorCode::ManifestUnknown | OciErrorCode::NotFound
-                )
-            }) && !envelope.errors.iter().any(|e| {
-                matches!(
-                    e.code,
-                    OciErrorCode::NameUnknown | OciErrorCode::Unauthorized | OciErrorCode::Denied
-                )
-            })
-        }
-        OciDistributionError::ServerError { code: 404, .. } => true,
-        _ => false,
-    }
 }
 
 /// What went wrong, in terms an operator acts on; never a credential.
@@ -352,22 +517,20 @@ pub(super) fn classify(reference: &OciReference, error: OciDistributionError) ->
     }
 }
 
-/// An error's chain of causes, which says whether the connection was
-/// refused, timed out or failed TLS.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_404_naming_the_repository_or_access_is_not_a_missing_manifest() {
+        assert!(names_missing_repository_or_access(
+            br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}"#
+        ));
+        assert!(!names_missing_repository_or_access(
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#
+        ));
+        assert!(!names_missing_repository_or_access(b"404 page not found"));
+    }
 
     #[test]
     fn loopback_registries_are_recognised() {

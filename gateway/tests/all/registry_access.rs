@@ -152,3 +152,79 @@ async fn an_https_registry_is_trusted_through_its_ca_and_never_downgraded() {
         .await;
     assert_refused(&output, &["certificate"]);
 }
+
+/// A registry on loopback that answers `/v2/` and then, for every other
+/// request, a 200 whose body never ends (chunked, 64 KiB at a time) or, when
+/// `announce` is set, one whose `content-length` says 1 GiB. It does not
+/// speak TLS, so Warden reaches it over plain HTTP. Returns its address.
+async fn endless_registry(announce: bool) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = vec![0u8; 4];
+                if stream.read_exact(&mut head).await.is_err() || head != b"GET " {
+                    // The scheme probe's TLS handshake: not a TLS server.
+                    let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                    return;
+                }
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
+                    match stream.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                let line = String::from_utf8_lossy(&head);
+                if line.starts_with("GET /v2/ ") {
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                        .await;
+                    return;
+                }
+                let kind = "application/vnd.oci.image.manifest.v1+json";
+                if announce {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\r\n",
+                        1u64 << 30
+                    );
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(&[b' '; 64 << 10]).await;
+                    return;
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ntransfer-encoding: chunked\r\n\r\n"
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut chunk = format!("{:x}\r\n", 64 << 10).into_bytes();
+                chunk.extend_from_slice(&[b' '; 64 << 10]);
+                chunk.extend_from_slice(b"\r\n");
+                // Until Warden hangs up.
+                while stream.write_all(&chunk).await.is_ok() {}
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_registry_that_sends_an_endless_or_huge_manifest_is_refused_at_the_cap() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    for announce in [false, true] {
+        let address = endless_registry(announce).await;
+        let work = Workdir::new();
+        let reference = format!("{address}/tools/text@{digest}");
+        let config = work.config("warden.toml", &reference, "", "");
+        let output = work.check(&config, &[]).await;
+        assert_refused(
+            &output,
+            &[&reference, "manifest is larger than 4194304 bytes"],
+        );
+    }
+}
