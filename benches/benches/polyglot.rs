@@ -6,8 +6,9 @@
 //!   (a new engine loading it from the cache, as a restart does), median;
 //! - the cold start of `warden serve` with a warm cache, `text` alone and
 //!   with the two polyglot components beside it, median;
-//! - idle resident memory of the server with `text` alone and with each
-//!   polyglot component added, and the growth per component;
+//! - idle memory of the server with `text` alone and with each polyglot
+//!   component added, and the growth per component: resident, anonymous
+//!   and proportional (`Pss`);
 //! - in-process instantiate + call latency (p50, p99) of `text.count`,
 //!   `stats.describe` and `markdown.render`;
 //! - calls/s of each at 64 connections over HTTP, with the server's CPU time
@@ -266,10 +267,14 @@ async fn cold_start(paths: &Paths, build: &Build, cache: &Path) -> anyhow::Resul
 }
 
 /// Resident memory of an idle server, after start-up and one call of each
-/// tool (so each component's pool slot has been used once).
+/// tool (so each component's pool slot has been used once): the resident
+/// set, its anonymous part (the process's own memory; the rest is file pages
+/// of the compiled artifacts and snapshots, which the kernel can drop and
+/// read again) and the proportional set (file pages mapped twice, as a
+/// snapshot page in two pool slots, counted once).
 async fn idle_memory(paths: &Paths, build: &Build, cache: &Path) -> anyhow::Result<()> {
-    println!("idle resident memory (after one call of each tool):");
-    let mut base = 0u64;
+    println!("idle memory (after one call of each tool): resident, anonymous, proportional:");
+    let mut base: Option<[u64; 3]> = None;
     for components in [
         &["text"][..],
         &["text", "stats"][..],
@@ -298,23 +303,39 @@ async fn idle_memory(paths: &Paths, build: &Build, cache: &Path) -> anyhow::Resu
             );
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let rss = running.rss_bytes().context("read the server's VmRSS")?;
-        if components.len() == 1 {
-            base = rss;
+        let measured = [
+            running.rss_bytes().context("read the server's VmRSS")?,
+            running
+                .rss_anon_bytes()
+                .context("read the server's RssAnon")?,
+            running.pss_bytes().context("read the server's Pss")?,
+        ];
+        let base = *base.get_or_insert(measured);
+        let figures: Vec<String> = measured
+            .iter()
+            .zip(base)
+            .map(|(now, base)| {
+                format!(
+                    "{:>6.1} MB (+{:>4.1})",
+                    *now as f64 / 1e6,
+                    now.saturating_sub(base) as f64 / 1e6
+                )
+            })
+            .collect();
+        println!("  {name:<22} {}", figures.join("   "));
+        for (metric, bytes) in ["idle_rss_mb", "idle_rss_anon_mb", "idle_pss_mb"]
+            .into_iter()
+            .zip(measured)
+        {
+            record(
+                BENCH,
+                &name,
+                metric,
+                bytes as f64 / 1e6,
+                "MB",
+                Better::Lower,
+            );
         }
-        println!(
-            "  {name:<22} {:>7.1} MB   (+{:.1} MB beside text alone)",
-            rss as f64 / 1e6,
-            rss.saturating_sub(base) as f64 / 1e6
-        );
-        record(
-            BENCH,
-            &name,
-            "idle_rss_mb",
-            rss as f64 / 1e6,
-            "MB",
-            Better::Lower,
-        );
     }
     Ok(())
 }

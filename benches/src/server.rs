@@ -102,6 +102,21 @@ impl Running {
         self.status_kib("VmRSS:").map(|kib| kib * 1024)
     }
 
+    /// The anonymous part of the resident set (`RssAnon`), in bytes: memory
+    /// of the process's own, where the rest is file pages the kernel can
+    /// drop and read again.
+    pub fn rss_anon_bytes(&self) -> Option<u64> {
+        self.status_kib("RssAnon:").map(|kib| kib * 1024)
+    }
+
+    /// The proportional set size (`Pss` of `/proc/<pid>/smaps_rollup`), in
+    /// bytes: each resident page divided by the number of mappings that
+    /// share it, so a file page the process maps twice (the same snapshot
+    /// page in two pool slots) counts once, where `VmRSS` counts it twice.
+    pub fn pss_bytes(&self) -> Option<u64> {
+        self.proc_kib("smaps_rollup", "Pss:").map(|kib| kib * 1024)
+    }
+
     /// The process's peak resident set (`VmHWM`), in bytes.
     pub fn peak_rss_bytes(&self) -> Option<u64> {
         self.status_kib("VmHWM:").map(|kib| kib * 1024)
@@ -140,8 +155,13 @@ impl Running {
 
     /// A `kB` figure of `/proc/<pid>/status`.
     fn status_kib(&self, field: &str) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|line| line.starts_with(field))?;
+        self.proc_kib("status", field)
+    }
+
+    /// A `kB` figure, `field`, of the file `/proc/<pid>/<file>`.
+    fn proc_kib(&self, file: &str, field: &str) -> Option<u64> {
+        let text = std::fs::read_to_string(format!("/proc/{}/{file}", self.child.id())).ok()?;
+        let line = text.lines().find(|line| line.starts_with(field))?;
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
