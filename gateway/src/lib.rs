@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod certificates;
 pub mod cluster;
 pub mod config;
+pub mod excerpt;
 pub mod http;
 pub mod lifecycle;
 pub mod limits;

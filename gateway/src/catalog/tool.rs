@@ -104,15 +104,10 @@ pub(super) fn item_access(
 /// Compiles a schema a component declared (untrusted, like the component).
 pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, String> {
     if let Some((pattern, construct)) = super::patterns::non_ecma_pattern(schema) {
-        let shown: String = pattern.chars().take(120).collect();
-        let cut = if shown.len() < pattern.len() {
-            "…"
-        } else {
-            ""
-        };
         return Err(format!(
-            "the pattern {shown:?}{cut} uses {construct}, which ECMA-262 regular expressions (the \
-             dialect of JSON Schema) do not have"
+            "the pattern `{}` uses {construct}, which ECMA-262 regular expressions (the dialect \
+             of JSON Schema) do not have",
+            crate::excerpt::excerpt(&pattern, 120)
         ));
     }
     jsonschema::validator_for(schema).map_err(|error| error.to_string())

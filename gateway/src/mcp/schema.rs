@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-/// Longest schema complaint quoted back to the client, in bytes.
-const MAX_SCHEMA_MESSAGE_BYTES: usize = 300;
+/// Longest schema complaint quoted back to the client, in characters.
+const MAX_SCHEMA_MESSAGE_CHARS: usize = 300;
 
 /// Schema violations listed in one error at most.
 const MAX_SCHEMA_ERRORS: usize = 20;
@@ -21,15 +21,7 @@ pub fn schema_violations(validator: &jsonschema::Validator, instance: &Value) ->
             } else {
                 path
             };
-            let mut message = error.to_string();
-            if message.len() > MAX_SCHEMA_MESSAGE_BYTES {
-                let mut cut = MAX_SCHEMA_MESSAGE_BYTES;
-                while !message.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                message.truncate(cut);
-                message.push('…');
-            }
+            let message = crate::excerpt::excerpt(&error.to_string(), MAX_SCHEMA_MESSAGE_CHARS);
             format!("`{path}`: {message}")
         })
         .collect()
