@@ -320,16 +320,22 @@ mod transport {
             let _ = options.set_between_bytes_timeout(Some(nanos));
         }
         let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(from_code)?;
-        if let Some(body) = body {
-            write_body(&body, &request.body)?;
-            OutgoingBody::finish(body, None).map_err(from_code)?;
-        }
+        // The host closes the body's stream when it stops taking the body
+        // (past its size limit, or the connection failed): why is in the
+        // exchange's outcome, and a server may even have answered already.
+        let unsent = body.and_then(|body| {
+            write_body(&body, &request.body)
+                .and_then(|()| OutgoingBody::finish(body, None).map_err(from_code))
+                .err()
+        });
         pending.subscribe().block();
         let response = match pending.get() {
             Some(Ok(Ok(response))) => response,
             Some(Ok(Err(code))) => return Err(from_code(code)),
             Some(Err(())) | None => {
-                return Err(HttpError::Failed("the response was lost".to_owned()));
+                return Err(
+                    unsent.unwrap_or_else(|| HttpError::Failed("the response was lost".to_owned()))
+                );
             }
         };
         let status = response.status();
