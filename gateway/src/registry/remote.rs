@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
+use oci_client::errors::{DigestError, OciDistributionError, OciEnvelope, OciErrorCode};
 use oci_client::manifest::{OciDescriptor, OciImageIndex};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
@@ -39,10 +39,10 @@ pub(super) struct Remote {
     client: Client,
     auth: RegistryAuth,
     documents: Documents,
-    /// The `Authorization` header per repository, negotiated on the first
-    /// document read from it (a pull reads several: the manifest, the
-    /// signatures' and the referrers').
-    authorizations: std::sync::Mutex<std::collections::HashMap<String, Option<http::HeaderValue>>>,
+    /// The `Authorization` header for the one repository a `Remote` is
+    /// made for, negotiated on the first document read (a pull reads
+    /// several: the manifest, the signatures' and the referrers').
+    negotiated: tokio::sync::OnceCell<Option<http::HeaderValue>>,
 }
 
 /// How a client is set up: TLS roots and the hosts that may be reached
@@ -135,7 +135,7 @@ impl Transport {
             client,
             auth,
             documents: Documents::new(self.documents.clone(), plain_http, self.timeout),
-            authorizations: std::sync::Mutex::default(),
+            negotiated: tokio::sync::OnceCell::new(),
         }
     }
 }
@@ -225,22 +225,15 @@ impl Remote {
         }
     }
 
-    /// [`Self::authorization`], negotiated once per repository.
+    /// [`Self::authorization`], negotiated once.
     async fn cached_authorization(
         &self,
         reference: &OciReference,
     ) -> Result<Option<http::HeaderValue>, RegistryError> {
-        let repository = reference.as_oci().repository();
-        let cached =
-            (self.authorizations.lock().ok()).and_then(|cache| cache.get(repository).cloned());
-        if let Some(known) = cached {
-            return Ok(known);
-        }
-        let negotiated = self.authorization(reference).await?;
-        if let Ok(mut cache) = self.authorizations.lock() {
-            cache.insert(repository.to_owned(), negotiated.clone());
-        }
-        Ok(negotiated)
+        self.negotiated
+            .get_or_try_init(|| self.authorization(reference))
+            .await
+            .cloned()
     }
 
     /// The `Authorization` header for pulling from `reference`'s
@@ -462,21 +455,11 @@ impl Remote {
 /// Whether a 404's OCI error envelope says the repository is unknown or
 /// access was denied, which is not "no such manifest".
 fn names_missing_repository_or_access(body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        #[serde(default)]
-        errors: Vec<Entry>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(default)]
-        code: String,
-    }
-    serde_json::from_slice::<Envelope>(body).is_ok_and(|envelope| {
+    serde_json::from_slice::<OciEnvelope>(body).is_ok_and(|envelope| {
         envelope.errors.iter().any(|entry| {
             matches!(
-                entry.code.as_str(),
-                "NAME_UNKNOWN" | "UNAUTHORIZED" | "DENIED"
+                entry.code,
+                OciErrorCode::NameUnknown | OciErrorCode::Unauthorized | OciErrorCode::Denied
             )
         })
     })
